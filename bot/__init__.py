@@ -1,0 +1,1 @@
+"""«Навигатор молодого педагога»: the application package (settings, CLI, channels, services, delivery)."""

@@ -1,0 +1,38 @@
+"""Composition root: builds the engine, the dispatcher and the outbox worker from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, SystemClock
+from bot.settings import Settings
+from handlers.deps import Deps
+from handlers.dispatcher import Dispatcher
+from handlers.flows import load_flows
+from storage.engine import create_engine, session_factory
+from storage.migrate import upgrade
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    dispatcher: Dispatcher
+    clock: Clock
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_app(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> App:
+    load_flows()
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    sessions = session_factory(engine)
+    clock = clock or SystemClock()
+    dispatcher = Dispatcher(sessions, Deps(settings=settings, clock=clock))
+    return App(settings=settings, engine=engine, sessions=sessions, dispatcher=dispatcher, clock=clock)

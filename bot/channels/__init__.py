@@ -1,0 +1,1 @@
+"""Thin channel adapters: turn platform updates into ``Incoming`` and render ``Reply`` back."""

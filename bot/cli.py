@@ -1,0 +1,92 @@
+"""``python -m bot <command>``: run, console, migrate and the admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings, SettingsError, load_settings
+
+CommandFn = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], CommandFn]] = {}
+
+
+def subcommand(
+    name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None] | None = None
+) -> Callable[[CommandFn], CommandFn]:
+    def register(fn: CommandFn) -> CommandFn:
+        SUBCOMMANDS[name] = (help_text, configure or (lambda _parser: None), fn)
+        return fn
+
+    return register
+
+
+@subcommand("migrate", "bring the database schema up to date")
+async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("База данных в актуальном состоянии.")
+    return 0
+
+
+def _console_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", default="local", help="console user id (several people can be simulated)")
+
+
+@subcommand("console", "talk to the bot in this terminal", _console_args)
+async def _console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runner import run_bot
+
+    return await run_bot(settings, console_only=True, console_user=args.user)
+
+
+@subcommand("run", "start every channel with a token (the console when there is none)", _console_args)
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runner import run_bot
+
+    return await run_bot(settings, console_only=False, console_user=args.user)
+
+
+def _load_extra_commands() -> None:
+    # modules that add their own subcommands (import-programs, grant-role, report, ...)
+    import importlib
+
+    for module in ("bot.commands",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extra_commands()
+    parser = argparse.ArgumentParser(prog="python -m bot", description="«Навигатор молодого педагога»")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, _fn) in SUBCOMMANDS.items():
+        configure(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    _help, _configure, fn = SUBCOMMANDS[args.command]
+    return asyncio.run(fn(settings, args))

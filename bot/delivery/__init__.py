@@ -1,0 +1,1 @@
+"""Outbox delivery: claim due rows, send them through the person's channel, record the outcome."""

@@ -1,0 +1,79 @@
+"""Settings from the environment (and an optional .env file). Secrets are never read from the repo."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PUBLIC_TELEGRAM_API = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = PUBLIC_TELEGRAM_API
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
+
+    vk_group_token: SecretStr | None = None
+    vk_group_id: int | None = None
+    vk_api_version: str = "5.199"
+    vk_requests_per_second: float = Field(default=20.0, gt=0, le=20)
+
+    database_url: str = "sqlite+aiosqlite:///./data/navigator.db"
+    data_dir: str = "./data"
+
+    # Comma-separated "platform:id" pairs, e.g. "telegram:12345,vk:678".
+    admin_ids: str = ""
+    default_timezone: str = "Europe/Moscow"
+    quiet_hours_start: int = Field(default=21, ge=0, le=23)
+    quiet_hours_end: int = Field(default=9, ge=0, le=23)
+
+    psychologist_contact: str = "Региональный телефон доверия для педагогов: уточните у куратора вашей школы"
+    offer_timeout_hours: int = Field(default=72, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _check_admin_ids(cls, value: str) -> str:
+        for pair in filter(None, (part.strip() for part in value.split(","))):
+            platform, _, ident = pair.partition(":")
+            if platform not in {"telegram", "vk", "console"} or not ident:
+                raise ValueError(f"expected platform:id pairs (telegram/vk/console), got {pair!r}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+    @property
+    def admin_accounts(self) -> set[tuple[str, str]]:
+        pairs = filter(None, (part.strip() for part in self.admin_ids.split(",")))
+        return {(p.partition(":")[0], p.partition(":")[2]) for p in pairs}
+
+
+class SettingsError(Exception):
+    """A wrong setting: the message is one clear line."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]).upper()
+        raise SettingsError(f"Настройка {field} неверна: {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Conversation flows: platform-agnostic, driven by ``Incoming`` values, answering with ``Reply`` values."""

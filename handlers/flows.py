@@ -1,0 +1,20 @@
+"""Imports every flow module so that it registers its steps, menu entries, commands and actions."""
+
+from __future__ import annotations
+
+import importlib
+
+FLOW_MODULES = [
+    "handlers.menu",
+]
+
+_loaded = False
+
+
+def load_flows() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for module in FLOW_MODULES:
+        importlib.import_module(module)
+    _loaded = True

@@ -1,0 +1,113 @@
+"""Where flows, menu entries, commands and global actions register themselves.
+
+A flow module creates a ``Flow`` and decorates its step functions; ``handlers.flows.load_flows`` imports the
+modules so they register. Step buttons are only accepted while they are the latest shown to that account;
+*global* actions (menu entries, notification buttons such as "accept offer") are routed by prefix at any time
+and must check by themselves that the person may do what the action says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from handlers.context import Ctx
+    from handlers.messages import Incoming
+
+ShowFn = Callable[["Ctx"], Awaitable[None]]
+HandleFn = Callable[["Ctx", "Incoming"], Awaitable[None]]
+ActionFn = Callable[["Ctx", list[str]], Awaitable[None]]
+InterceptFn = Callable[["Ctx", str], Awaitable[bool]]
+
+
+@dataclass
+class Step:
+    show: ShowFn | None = None
+    handle: HandleFn | None = None
+
+
+@dataclass
+class Flow:
+    name: str
+    public: bool = False  # usable before the profile is complete (onboarding, account linking)
+    steps: dict[str, Step] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name in FLOWS:
+            raise ValueError(f"flow {self.name!r} registered twice")
+        FLOWS[self.name] = self
+
+    def show(self, step: str) -> Callable[[ShowFn], ShowFn]:
+        def register(fn: ShowFn) -> ShowFn:
+            self.steps.setdefault(step, Step()).show = fn
+            return fn
+
+        return register
+
+    def on(self, step: str) -> Callable[[HandleFn], HandleFn]:
+        def register(fn: HandleFn) -> HandleFn:
+            self.steps.setdefault(step, Step()).handle = fn
+            return fn
+
+        return register
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    key: str  # action "m:<key>"
+    label: str
+    flow: str
+    step: str
+    roles: frozenset[str] | None = None  # None: anybody with a completed profile
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # without the slash
+    flow: str
+    step: str
+    roles: frozenset[str] | None = None
+    description: str = ""
+
+
+FLOWS: dict[str, Flow] = {}
+MENU: dict[str, MenuItem] = {}
+COMMANDS: dict[str, Command] = {}
+ACTIONS: dict[str, ActionFn] = {}
+START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
+TEXT_INTERCEPTORS: list[InterceptFn] = []
+
+
+def menu_item(item: MenuItem) -> None:
+    MENU[item.key] = item
+
+
+def command(cmd: Command) -> None:
+    COMMANDS[cmd.name] = cmd
+
+
+def global_action(prefix: str) -> Callable[[ActionFn], ActionFn]:
+    """Register a handler for actions ``prefix:arg1:arg2`` valid at any time (it checks access itself)."""
+
+    def register(fn: ActionFn) -> ActionFn:
+        if prefix in ACTIONS:
+            raise ValueError(f"global action prefix {prefix!r} registered twice")
+        ACTIONS[prefix] = fn
+        return fn
+
+    return register
+
+
+def start_arg_handler(fn: Callable[[Ctx, str], Awaitable[bool]]) -> Callable[[Ctx, str], Awaitable[bool]]:
+    """``/start ARG`` (Telegram deep links): the first handler returning True consumes the argument."""
+    START_ARG_HANDLERS.append(fn)
+    return fn
+
+
+def text_interceptor(fn: InterceptFn) -> InterceptFn:
+    """Called with any plain text before the current step; returns True if it consumed it (e.g. a code)."""
+    TEXT_INTERCEPTORS.append(fn)
+    return fn

@@ -1,0 +1,147 @@
+"""The brain's routing rules, with throwaway flows registered by this module."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FakeClock
+from handlers import registry
+from handlers.context import Ctx
+from handlers.dispatcher import STALE_BUTTON, Dispatcher
+from handlers.messages import Button, Incoming
+from handlers.navigation import nav_row
+from storage.models import ConversationState
+from tests.factories import make_person
+
+probe = registry.Flow("probe") if "probe" not in registry.FLOWS else registry.FLOWS["probe"]
+
+
+@probe.show("ask")
+async def _show_ask(ctx: Ctx) -> None:
+    ctx.say("Сколько будет 2+2?", [[Button("Четыре", "probe:4"), Button("Пять", "probe:5")], nav_row()])
+
+
+@probe.on("ask")
+async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
+    if incoming.action == "probe:4" or (incoming.text or "").strip() == "4":
+        ctx.set_data(answer=4)
+        await ctx.go("probe", "done")
+    else:
+        ctx.invalid("Неверно, попробуйте ещё раз.")
+
+
+@probe.show("done")
+async def _show_done(ctx: Ctx) -> None:
+    ctx.say(f"Верно: {ctx.data.get('answer')}", [nav_row()])
+
+
+registry.menu_item(registry.MenuItem("probe", "Проба", "probe", "ask", order=1))
+
+
+async def _person(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, uid: str = "u1") -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id=uid)
+
+
+async def _state(sessions: async_sessionmaker[AsyncSession]) -> ConversationState:
+    async with sessions() as session:
+        state = await session.scalar(select(ConversationState))
+        assert state is not None
+        return state
+
+
+def inc(text: str | None = None, action: str | None = None, uid: str = "u1") -> Incoming:
+    return Incoming("console", uid, text=text, action=action)
+
+
+async def test_menu_lists_registered_items_and_opens_them(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    replies = await dispatcher.handle(inc("/menu"))
+    assert replies[-1].text.startswith("Главное меню")
+    assert "m:probe" in replies[-1].actions
+    replies = await dispatcher.handle(inc(action="m:probe"))
+    assert replies[-1].text == "Сколько будет 2+2?"
+    state = await _state(sessions)
+    assert (state.flow, state.step) == ("probe", "ask")
+    assert "probe:4" in state.expected
+
+
+async def test_invalid_text_reshows_step_and_keeps_state(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    await dispatcher.handle(inc(action="m:probe"))
+    replies = await dispatcher.handle(inc("пять"))
+    assert [r.text for r in replies] == ["Неверно, попробуйте ещё раз.", "Сколько будет 2+2?"]
+    state = await _state(sessions)
+    assert (state.flow, state.step, state.data) == ("probe", "ask", {})
+
+
+async def test_step_button_then_back(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    await dispatcher.handle(inc(action="m:probe"))
+    replies = await dispatcher.handle(inc(action="probe:4"))
+    assert replies[-1].text == "Верно: 4"
+    replies = await dispatcher.handle(inc(action="nav:back"))
+    assert replies[-1].text == "Сколько будет 2+2?"
+
+
+async def test_stale_button_changes_nothing(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    await dispatcher.handle(inc(action="m:probe"))
+    await dispatcher.handle(inc(action="probe:4"))
+    before = await _state(sessions)
+    replies = await dispatcher.handle(inc(action="probe:5"))  # a button from the earlier message
+    assert replies[0].text == STALE_BUTTON
+    assert replies[-1].text == "Верно: 4"
+    after = await _state(sessions)
+    assert (after.flow, after.step, after.data) == (before.flow, before.step, before.data)
+
+
+async def test_forged_action_and_unknown_command(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    await dispatcher.handle(inc("/menu"))
+    replies = await dispatcher.handle(inc(action="zz:1:2:3"))
+    assert replies[0].text == STALE_BUTTON
+    replies = await dispatcher.handle(inc("/nosuch"))
+    assert "Такой команды нет" in replies[0].text
+
+
+async def test_state_survives_a_new_dispatcher(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    await dispatcher.handle(inc(action="m:probe"))
+    fresh = Dispatcher(sessions, dispatcher.deps)  # a restart: nothing in memory survives
+    replies = await fresh.handle(inc("4"))
+    assert replies[-1].text == "Верно: 4"
+
+
+async def test_failure_rolls_back_and_apologises(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    await dispatcher.handle(inc(action="m:probe"))
+
+    async def boom(ctx: Ctx, incoming: Incoming) -> None:
+        ctx.set_data(answer=999)
+        raise RuntimeError("boom")
+
+    original = probe.steps["ask"].handle
+    probe.steps["ask"].handle = boom
+    try:
+        replies = await dispatcher.handle(inc("4"))
+    finally:
+        probe.steps["ask"].handle = original
+    assert "что-то пошло не так" in replies[0].text
+    state = await _state(sessions)
+    assert (state.flow, state.step, state.data) == ("probe", "ask", {})
