@@ -59,15 +59,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _load_extra_commands() -> None:
-    # modules that add their own subcommands (import-programs, grant-role, report, ...)
-    import importlib
+    from bot.commands import load_commands
 
-    for module in ("bot.commands",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    load_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

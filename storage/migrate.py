@@ -26,7 +26,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (head by default)."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the database to ``revision`` (all heads by default: parallel feature branches may each add one)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
