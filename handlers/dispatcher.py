@@ -89,6 +89,8 @@ class Dispatcher:
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
             ctx = await self._context(session, incoming)
+            for hook in registry.CONTEXT_HOOKS:
+                await hook(ctx)
             with _logging_context(incoming, ctx):
                 await self._route(ctx)
                 if ctx.reshow_requested and ctx.state.flow:

@@ -79,6 +79,7 @@ COMMANDS: dict[str, Command] = {}
 ACTIONS: dict[str, ActionFn] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
+CONTEXT_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
 
 
 def menu_item(item: MenuItem) -> None:
@@ -110,4 +111,10 @@ def start_arg_handler(fn: Callable[[Ctx, str], Awaitable[bool]]) -> Callable[[Ct
 def text_interceptor(fn: InterceptFn) -> InterceptFn:
     """Called with any plain text before the current step; returns True if it consumed it (e.g. a code)."""
     TEXT_INTERCEPTORS.append(fn)
+    return fn
+
+
+def context_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaitable[None]]:
+    """Called for every update once the account, person and state are loaded (e.g. grant configured admins)."""
+    CONTEXT_HOOKS.append(fn)
     return fn
