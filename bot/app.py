@@ -34,5 +34,7 @@ async def build_app(settings: Settings, clock: Clock | None = None, migrate: boo
         await upgrade(engine)
     sessions = session_factory(engine)
     clock = clock or SystemClock()
-    dispatcher = Dispatcher(sessions, Deps(settings=settings, clock=clock))
+    dispatcher = Dispatcher(
+        sessions, Deps(settings=settings, clock=clock), throttle_limit=settings.inbound_limit_per_10s
+    )
     return App(settings=settings, engine=engine, sessions=sessions, dispatcher=dispatcher, clock=clock)

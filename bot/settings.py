@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     psychologist_contact: str = "Региональный телефон доверия для педагогов: уточните у куратора вашей школы"
     offer_timeout_hours: int = Field(default=72, ge=1)
     log_level: str = "INFO"
+    # per-account inbound flood limit: updates per 10 seconds before the bot asks the person to slow down
+    inbound_limit_per_10s: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -39,6 +39,7 @@ NOT_ALLOWED = "Это действие вам недоступно."
 SORRY = (
     "Извините, что-то пошло не так на нашей стороне. Попробуйте ещё раз чуть позже — ваши данные сохранены."
 )
+TOO_FAST = "Вы отправляете сообщения слишком быстро. Подождите несколько секунд — я отвечу на следующее."
 UNKNOWN_COMMAND = "Такой команды нет. Доступно: /menu — главное меню, /help — справка, /cancel — отменить."
 
 
@@ -63,16 +64,60 @@ class _LockTable:
         return lock
 
 
+class _Throttle:
+    """Per-account inbound limit: more than ``limit`` updates within ``window`` seconds are answered once
+    politely and otherwise dropped, so a flood cannot load the database."""
+
+    def __init__(self, limit: int = 20, window: float = 10.0, size: int = 10_000) -> None:
+        self.limit, self.window, self.size = limit, window, size
+        self._hits: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._warned: set[tuple[str, str]] = set()
+
+    def check(self, key: tuple[str, str], now: float) -> str:
+        """Returns "ok", "warn" (first drop in this window) or "drop"."""
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+            if len(self._hits) > self.size:
+                old_key, _ = self._hits.popitem(last=False)
+                self._warned.discard(old_key)
+        else:
+            self._hits.move_to_end(key)
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            if key in self._warned:
+                return "drop"
+            self._warned.add(key)
+            return "warn"
+        self._warned.discard(key)
+        hits.append(now)
+        return "ok"
+
+
 class Dispatcher:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], deps: Deps) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        deps: Deps,
+        throttle_limit: int = 20,
+        throttle_window: float = 10.0,
+    ) -> None:
         self.sessions = sessions
         self.deps = deps
         self._locks = _LockTable()
+        self._throttle = _Throttle(throttle_limit, throttle_window)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         if incoming.text is not None and len(incoming.text) > MAX_TEXT:
             incoming = Incoming(incoming.channel, incoming.user_id, incoming.text[:MAX_TEXT], incoming.action)
-        async with self._locks.get((incoming.channel, incoming.user_id)):
+        key = (incoming.channel, incoming.user_id)
+        verdict = self._throttle.check(key, self.deps.clock.now().timestamp())
+        if verdict == "warn":
+            return [Reply(TOO_FAST)]
+        if verdict == "drop":
+            return []
+        async with self._locks.get(key):
             for attempt in range(2):
                 try:
                     return await self._handle_once(incoming)

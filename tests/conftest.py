@@ -116,6 +116,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         telegram_bot_token=None,
         vk_group_token=None,
         admin_ids="",
+        inbound_limit_per_10s=100_000,  # tests press buttons faster than people; the throttle has its own test
     )
 
 
@@ -124,4 +125,6 @@ def dispatcher(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: FakeClock
 ) -> Dispatcher:
     load_flows()
-    return Dispatcher(sessions, Deps(settings=settings, clock=clock))
+    return Dispatcher(
+        sessions, Deps(settings=settings, clock=clock), throttle_limit=settings.inbound_limit_per_10s
+    )

@@ -145,3 +145,22 @@ async def test_failure_rolls_back_and_apologises(
     assert "что-то пошло не так" in replies[0].text
     state = await _state(sessions)
     assert (state.flow, state.step, state.data) == ("probe", "ask", {})
+
+
+async def test_flood_is_answered_once_then_dropped_and_recovers(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    from handlers.dispatcher import TOO_FAST
+
+    await _person(sessions, clock)
+    dispatcher = Dispatcher(sessions, dispatcher.deps, throttle_limit=20, throttle_window=10.0)
+    answers = [await dispatcher.handle(inc("/menu")) for _ in range(25)]
+    assert all(a and a[-1].text.startswith("Главное меню") for a in answers[:20])
+    assert [r.text for r in answers[20]] == [TOO_FAST]
+    assert answers[21:] == [[], [], [], []]
+    other = await dispatcher.handle(inc("/help", uid="someone-else"))
+    assert other, "another person is not throttled by someone else's flood"
+    clock.advance(timedelta(seconds=11))
+    assert (await dispatcher.handle(inc("/menu")))[-1].text.startswith("Главное меню")
