@@ -33,6 +33,7 @@ class Ctx:
     person: Person | None
     replies: list[Reply] = field(default_factory=list)
     reshow_requested: bool = False
+    forget_account: bool = False  # set after erasing this person's data: nothing is written back
 
     # --- time -------------------------------------------------------------------------------------------
     @property

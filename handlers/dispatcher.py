@@ -140,6 +140,9 @@ class Dispatcher:
                 await self._route(ctx)
                 if ctx.reshow_requested and ctx.state.flow:
                     await ctx.show_current()
+            if ctx.forget_account:
+                session.expunge_all()
+                return ctx.replies
             if not ctx.replies:
                 await self._show_menu(ctx)
             ctx.state.expected = [a for reply in ctx.replies for a in reply.actions]

@@ -6,6 +6,7 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.my_data",
 ]
 
 _loaded = False

@@ -26,7 +26,9 @@ class DiagnosticAttempt(Base):
     status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress/completed/abandoned
     item_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     current_index: Mapped[int] = mapped_column(Integer, default=0)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # item id -> option index or None
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, info={"personal": True}
+    )  # item id -> option index or None
     priority_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -88,11 +90,11 @@ class Iom(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("diagnostic_attempts.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="draft")
-    goal: Mapped[str | None] = mapped_column(Text)
+    goal: Mapped[str | None] = mapped_column(Text, info={"personal": True})
     aspects: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     methodist_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
-    review_comment: Mapped[str | None] = mapped_column(Text)
+    review_comment: Mapped[str | None] = mapped_column(Text, info={"personal": True})
     total_hours: Mapped[int] = mapped_column(Integer, default=0)
     months: Mapped[int] = mapped_column(Integer, default=0)
     rediagnosis_on: Mapped[date | None] = mapped_column(Date)
@@ -131,7 +133,7 @@ class IomStep(Base):
     deadline: Mapped[date] = mapped_column(Date)
     result_product: Mapped[str] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text, info={"personal": True})
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     iom: Mapped[Iom] = relationship(back_populates="steps")

@@ -1,0 +1,93 @@
+"""«Мои данные»: download everything stored about me, or erase it (with a confirmation)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.services.personal_data import ExportSection, erase_person, export_person
+from handlers import registry
+from handlers.context import Ctx
+from handlers.messages import Attachment, Button, Incoming
+from handlers.navigation import nav_row
+from handlers.registry import Flow, MenuItem
+
+flow = Flow("mydata")
+
+SECTION_TITLES = {
+    "persons": "Профиль",
+    "role_grants": "Роли",
+    "channel_accounts": "Аккаунты в мессенджерах",
+    "diagnostic_attempts": "Диагностики",
+    "diagnostic_area_results": "Результаты диагностики по областям",
+    "ioms": "Индивидуальные образовательные маршруты",
+}
+
+
+def export_text(sections: list[ExportSection]) -> str:
+    lines = ["Данные, которые «Навигатор молодого педагога» хранит о вас", ""]
+    for section in sections:
+        table = section.table.split(".", 1)[0]
+        lines.append(f"== {SECTION_TITLES.get(table, table)} ({section.table}) ==")
+        for row in section.rows:
+            for key, value in row.items():
+                shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+                lines.append(f"  {key}: {shown if shown is not None else '—'}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+@flow.show("main")
+async def show_main(ctx: Ctx) -> None:
+    ctx.say(
+        "Здесь можно получить всё, что бот хранит о вас, или удалить ваши персональные данные.\n"
+        "После удаления остаются только обезличенные записи для общей статистики региона "
+        "(без имени, школы, аккаунтов и ответов).",
+        [
+            [Button("📄 Скачать мои данные", "md:export")],
+            [Button("🗑 Удалить мои данные", "md:erase")],
+            nav_row(back=False),
+        ],
+    )
+
+
+@flow.on("main")
+async def on_main(ctx: Ctx, incoming: Incoming) -> None:
+    assert ctx.person is not None
+    if incoming.action == "md:export":
+        sections = await export_person(ctx.session, ctx.person.id)
+        data = export_text(sections).encode("utf-8")
+        ctx.say(
+            "Вот все данные о вас.",
+            attachment=Attachment("moi-dannye.txt", data, "document"),
+        )
+        await ctx.show_current()
+    elif incoming.action == "md:erase":
+        await ctx.go("mydata", "confirm")
+    else:
+        ctx.invalid("Выберите действие кнопкой.")
+
+
+@flow.show("confirm")
+async def show_confirm(ctx: Ctx) -> None:
+    ctx.say(
+        "Удалить ваши персональные данные? Это нельзя отменить: профиль, ИОМ, ответы и связь с мессенджерами "
+        "будут удалены, наставник и методист больше не увидят вас в списках.",
+        [[Button("Да, удалить", "md:yes"), Button("Нет, оставить", "md:no")]],
+    )
+
+
+@flow.on("confirm")
+async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
+    assert ctx.person is not None
+    if incoming.action == "md:yes":
+        await erase_person(ctx.session, ctx.person.id, ctx.now)
+        ctx.forget_account = True
+        ctx.say("Ваши данные удалены. Спасибо, что были с нами! Чтобы начать заново, отправьте /start.")
+    elif incoming.action == "md:no":
+        ctx.say("Хорошо, ничего не удалено.")
+        await ctx.go("mydata", "main", remember=False)
+    else:
+        ctx.invalid("Нажмите «Да, удалить» или «Нет, оставить».")
+
+
+registry.menu_item(MenuItem("mydata", "Мои данные", "mydata", "main", order=95))
