@@ -69,7 +69,7 @@ def _cleared(column: Column[Any]) -> Any:
     if column.nullable:
         return None
     if isinstance(column.type, JSON):
-        default = column.default.arg if column.default is not None else dict
+        default = getattr(column.default, "arg", dict)
         return [] if default is list else {}
     return ""
 
