@@ -26,7 +26,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
@@ -405,6 +405,17 @@ def _peer(external_id: str) -> int | None:
 
 
 # --- the long-poll loop -----------------------------------------------------------------------------------
+MAX_CONCURRENT_UPDATES = 64  # updates of different people handled at the same time
+
+
+@dataclass
+class _Turn:
+    """Serialises one person's updates; dropped when nobody holds or waits for it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holders: int = 0
+
+
 class VkChannel:
     """Bots Long Poll kept alive across timeouts and network errors; each update is dispatched in a task."""
 
@@ -426,7 +437,8 @@ class VkChannel:
         self._poll_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vk-longpoll")
         self._poll_future: Future[Any] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._user_locks: dict[str, asyncio.Lock] = {}
+        self._turns: dict[str, _Turn] = {}
+        self._running = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
 
     async def _in_poll_thread(self, fn: Callable[[], T]) -> T:
         future = self._poll_executor.submit(fn)
@@ -485,13 +497,19 @@ class VkChannel:
 
     async def _process(self, inbound: Inbound) -> None:
         user = inbound.incoming.user_id
-        lock = self._user_locks.setdefault(user, asyncio.Lock())
+        turn = self._turns.get(user)
+        if turn is None:
+            turn = self._turns[user] = _Turn()
+        turn.holders += 1
         try:
-            async with lock:  # one person's updates are handled and answered in order
+            async with turn.lock, self._running:  # one person's updates are handled and answered in order
                 await self._handle(inbound)
+        except Exception:
+            log.exception("vk: failed to process an update")
         finally:
-            if not lock.locked() and self._user_locks.get(user) is lock:
-                del self._user_locks[user]
+            turn.holders -= 1
+            if turn.holders == 0:
+                del self._turns[user]
 
     async def _handle(self, inbound: Inbound) -> None:
         if inbound.event_id is not None:

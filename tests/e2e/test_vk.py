@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from bot.app import build_app
+from bot.channels.vk import start_vk
 from bot.delivery.errors import PermanentError, RetryAfter, TransientError, Unreachable
+from bot.settings import SettingsError
 from handlers import registry
 from handlers.context import Ctx
 from handlers.dispatcher import STALE_BUTTON
@@ -15,7 +20,7 @@ from handlers.messages import MAX_ACTION_BYTES, Attachment, Button, Incoming, Re
 from handlers.navigation import nav_row
 from handlers.outbox import notify
 from storage.models import ChannelAccount, OutboxMessage
-from tests.e2e.vk_fixtures import VkBot
+from tests.e2e.vk_fixtures import VkBot, vk_settings_for
 from tests.fakes.vk_server import LONGPOLL_METHOD, FakeVkServer
 
 # --- a small test-only flow, opened by the global action "vkp:start" ---------------------------------------
@@ -180,6 +185,20 @@ async def test_reply_with_a_document_from_a_flow(vk_bot: VkBot, vk: FakeVkServer
     assert message.attachment is not None and message.attachment.startswith("doc-1_")
     uploaded = vk.file(message.attachment)
     assert (uploaded.kind, uploaded.filename, uploaded.data) == ("doc", "plan.docx", DOC_BYTES)
+
+
+async def test_one_persons_updates_are_answered_in_order_and_people_in_parallel(
+    vk_bot: VkBot, vk: FakeVkServer
+) -> None:
+    people = list(range(400, 410))
+    for user in people:
+        await vk_bot.make_user(user)
+    for text in ("/menu", "/help", "/menu"):
+        for user in people:
+            await vk.send_text(user, text)
+    for user in people:
+        messages = await vk.wait_for_messages(user, 3, timeout=15)
+        assert [m.text[:13] for m in messages] == ["Главное меню.", HELP_TEXT[:13], "Главное меню."]
 
 
 # --- long poll resilience ---------------------------------------------------------------------------------
@@ -358,3 +377,12 @@ async def test_document_and_image_attachments(vk_bot: VkBot, vk: FakeVkServer) -
     else:
         raise AssertionError("a failed upload must not be sent")
     assert len(vk.messages_to(303)) == 2
+
+
+async def test_a_missing_group_id_is_a_clear_settings_error(db_url: str, tmp_path: Path) -> None:
+    app = await build_app(vk_settings_for(db_url, tmp_path, vk_group_id=None), migrate=False)
+    try:
+        with pytest.raises(SettingsError, match="VK_GROUP_ID"):
+            await start_vk(app, {})
+    finally:
+        await app.close()
