@@ -320,7 +320,7 @@ class VkClient:
             try:  # uploaded once: message attachments belong to the community and go to any peer
                 attachment = await self.upload(peer_ids[0], reply.attachment)
             except Exception as exc:
-                error = _known_or_raise(exc)
+                error = _known_or_crash(exc)
                 return dict.fromkeys(peer_ids, error)
         messages = self._messages(reply, attachment)
         for start in range(0, len(peer_ids), PEERS_PER_SEND):
@@ -333,7 +333,7 @@ class VkClient:
                         "messages.send", peer_ids=",".join(map(str, alive)), random_id=random_id(), **params
                     )
                 except Exception as exc:
-                    error = _known_or_raise(exc)
+                    error = _known_or_crash(exc)
                     results.update(dict.fromkeys(alive, error))
                     alive = []
                     break
@@ -344,10 +344,12 @@ class VkClient:
         return results
 
 
-def _known_or_raise(exc: Exception) -> DeliveryError:
+def _known_or_crash(exc: Exception) -> DeliveryError:
+    """The delivery error for ``exc``; an unexpected failure is logged and reported as a crash (retried)."""
     error = delivery_error(exc)
     if error is None:
-        raise exc
+        log.error("vk: unexpected failure in a broadcast send (%s)", _describe(exc), exc_info=exc)
+        return DeliveryError("sender crashed")
     return error
 
 

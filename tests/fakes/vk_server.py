@@ -250,7 +250,7 @@ class FakeVkServer:
         return [b.action for row in self.last_buttons(user_id) for b in row]
 
     async def wait_for_messages(
-        self, user_id: int, count: int, timeout: float = 5.0, after: int = 0
+        self, user_id: int, count: int, timeout: float = 10.0, after: int = 0
     ) -> list[SentMessage]:
         """Wait until ``user_id`` has at least ``count`` messages after the first ``after``; returns those."""
 
@@ -271,7 +271,7 @@ class FakeVkServer:
         """Requests received for an API method (or ``"longpoll"``), failed ones included."""
         return self.requests_by_method[method]
 
-    async def wait_for_requests(self, method: str, count: int, timeout: float = 5.0) -> None:
+    async def wait_for_requests(self, method: str, count: int, timeout: float = 10.0) -> None:
         """Wait until ``request_count(method)`` reaches ``count``."""
         try:
             async with self._changed:
