@@ -1,0 +1,579 @@
+"""The VK channel: vk-api 11.10 over Bots Long Poll, rendering ``Reply`` values as VK messages.
+
+Thin on purpose: it turns VK updates into ``Incoming`` and ``Reply`` values into ``messages.send`` calls; it knows
+nothing of flows. Every blocking vk-api call runs in a worker thread (one thread for the long poll, a small pool
+for API calls), never on the event loop; vk-api itself serialises API calls with one lock and spaces them by
+``RPS_DELAY``, which we set from ``settings.vk_requests_per_second`` (a community token allows 20/s).
+
+Keyboards. A reply's buttons become an *inline* keyboard of ``callback`` buttons when they fit VK's inline
+limits (≤ 6 rows, ≤ 5 buttons per row, ≤ 10 buttons). Pressing one sends a ``message_event``, which we answer
+with ``messages.sendMessageEventAnswer`` (VK shows a spinner until then) before dispatching
+``payload["a"]`` as the action. When a reply has more buttons than an inline keyboard holds, it falls back to a
+regular keyboard (``one_time: false``, ≤ 10 rows × 5, ≤ 40 buttons) of ``text`` buttons carrying the same
+payload: pressing one sends a ``message_new`` whose payload we read. That keyboard stays under the input field
+until replaced; its step buttons become stale once the step changes, and the dispatcher already answers stale
+buttons with the current step, so nothing wrong can happen. Labels are cut to 40 characters. Texts longer
+than 4096 characters are split; the keyboard and the attachment go with the last part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+import vk_api
+from jconfig.memory import MemoryConfig
+from vk_api.bot_longpoll import VkBotLongPoll
+from vk_api.exceptions import ApiError, ApiHttpError
+
+from bot.app import App
+from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
+from bot.delivery.sender import Sender
+from bot.settings import Settings, SettingsError
+from handlers.messages import Attachment, Button, Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "vk"
+MAX_TEXT = 4096
+MAX_LABEL = 40
+INLINE_MAX_ROWS, INLINE_MAX_PER_ROW, INLINE_MAX_BUTTONS = 6, 5, 10
+KEYBOARD_MAX_ROWS, KEYBOARD_MAX_PER_ROW, KEYBOARD_MAX_BUTTONS = 10, 5, 40
+PEERS_PER_SEND = 100  # messages.send takes up to 100 peer_ids
+HTTP_TIMEOUT = 30.0
+UPLOAD_TIMEOUT = 120.0
+
+# 7: no permission, 18: user deleted or banned, 900: bot in the user's blacklist,
+# 901: the user has not allowed messages from the community, 902: privacy settings forbid it
+UNREACHABLE_CODES = frozenset({7, 18, 900, 901, 902})
+# 6: too many requests per second, 9: flood control
+RATE_LIMIT_CODES = frozenset({6, 9})
+# 1: unknown error, 10: internal server error
+TRANSIENT_CODES = frozenset({1, 10})
+TOO_MANY_RPS_CODE = 6
+
+T = TypeVar("T")
+SessionFactory = Callable[[], requests.Session]
+
+
+class TimeoutSession(requests.Session):
+    """A ``requests.Session`` with a default timeout: vk-api posts without one, so a hung call would hang."""
+
+    def __init__(self, timeout: float = HTTP_TIMEOUT) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def new_session() -> requests.Session:
+    return TimeoutSession()
+
+
+@dataclass(frozen=True)
+class LongPollOptions:
+    wait: int = 25  # seconds the long-poll server holds a request
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+
+
+# --- rendering --------------------------------------------------------------------------------------------
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long text into parts of at most ``limit`` characters, preferring line breaks."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit + 1)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n ") if cut < len(text) else ""
+    if text or not parts:
+        parts.append(text)
+    return parts
+
+
+def short_label(label: str) -> str:
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+
+
+def button_payload(action: str) -> str:
+    """A button's payload: a JSON string, as VK keyboards expect (≤ 255 characters; actions are ≤ 64 bytes)."""
+    return json.dumps({"a": action}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _vk_button(button: Button, kind: str) -> dict[str, Any]:
+    return {
+        "action": {"type": kind, "label": short_label(button.label), "payload": button_payload(button.action)}
+    }
+
+
+def _rows_within(rows: Iterable[Sequence[Button]], per_row: int) -> list[list[Button]]:
+    out: list[list[Button]] = []
+    for row in rows:
+        for start in range(0, len(row), per_row):
+            out.append(list(row[start : start + per_row]))
+    return [row for row in out if row]
+
+
+def keyboard_for(buttons: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
+    """The VK keyboard object for a reply's buttons (see the module docstring for the layout rules)."""
+    rows = _rows_within(buttons, INLINE_MAX_PER_ROW)
+    total = sum(len(row) for row in rows)
+    if total == 0:
+        return None
+    if total <= INLINE_MAX_BUTTONS and len(rows) <= INLINE_MAX_ROWS:
+        return {"inline": True, "buttons": [[_vk_button(b, "callback") for b in row] for row in rows]}
+    flat = [b for row in rows for b in row]
+    if total > KEYBOARD_MAX_BUTTONS:
+        log.warning("reply has %d buttons, VK shows %d; the rest are dropped", total, KEYBOARD_MAX_BUTTONS)
+        flat = flat[:KEYBOARD_MAX_BUTTONS]
+    if len(rows) > KEYBOARD_MAX_ROWS or total > KEYBOARD_MAX_BUTTONS:
+        rows = [flat[i : i + KEYBOARD_MAX_PER_ROW] for i in range(0, len(flat), KEYBOARD_MAX_PER_ROW)]
+    return {"one_time": False, "buttons": [[_vk_button(b, "text") for b in row] for row in rows]}
+
+
+def random_id() -> int:
+    """``random_id`` makes VK drop an accidental duplicate of the same send; it must be unique per message."""
+    return secrets.randbits(31)
+
+
+# --- updates ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Inbound:
+    incoming: Incoming
+    peer_id: int
+    # for a callback button: what messages.sendMessageEventAnswer needs
+    event_id: str | None = None
+
+
+def _payload_dict(raw: object) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str) and raw:
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(raw)
+            if isinstance(parsed, dict):
+                return parsed
+    return {}
+
+
+def inbound_from_update(update: dict[str, Any]) -> Inbound | None:
+    """Turn one Bots Long Poll update into an ``Inbound``; None for updates we do not handle."""
+    kind = update.get("type")
+    obj = update.get("object") or {}
+    if kind == "message_new":
+        message = obj.get("message") or {}
+        from_id, peer_id = message.get("from_id"), message.get("peer_id")
+        if not isinstance(from_id, int) or from_id <= 0 or peer_id != from_id:
+            return None  # communities and group chats: the bot talks to people in private messages only
+        payload = _payload_dict(message.get("payload"))
+        action = payload.get("a")
+        if isinstance(action, str):
+            return Inbound(Incoming(PLATFORM, str(from_id), action=action), peer_id)
+        if payload.get("command") == "start":  # VK's own "Начать" button
+            return Inbound(Incoming(PLATFORM, str(from_id), text="/start"), peer_id)
+        return Inbound(Incoming(PLATFORM, str(from_id), text=str(message.get("text") or "")), peer_id)
+    if kind == "message_event":
+        user_id, peer_id, event_id = obj.get("user_id"), obj.get("peer_id"), obj.get("event_id")
+        if not isinstance(user_id, int) or not isinstance(peer_id, int) or not isinstance(event_id, str):
+            return None
+        action = _payload_dict(obj.get("payload")).get("a")
+        if not isinstance(action, str):
+            action = ""  # an unknown payload is a stale/forged button for the dispatcher
+        return Inbound(Incoming(PLATFORM, str(user_id), action=action), peer_id, event_id)
+    return None
+
+
+# --- errors -----------------------------------------------------------------------------------------------
+def error_for_code(code: int) -> DeliveryError:
+    if code in UNREACHABLE_CODES:
+        return Unreachable(f"vk error {code}")
+    if code in RATE_LIMIT_CODES:
+        return RetryAfter(f"vk error {code}", seconds=1)
+    if code in TRANSIENT_CODES:
+        return TransientError(f"vk error {code}")
+    return PermanentError(f"vk error {code}")
+
+
+def delivery_error(exc: BaseException) -> DeliveryError | None:
+    """Map a vk-api / requests failure to a delivery error; None if it is not a known kind of failure."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, ApiError):
+        return error_for_code(int(exc.code))
+    status: int | None = None
+    if isinstance(exc, ApiHttpError | requests.HTTPError) and exc.response is not None:
+        status = exc.response.status_code
+    if status is not None:
+        if status == 429:
+            return RetryAfter("vk http 429", seconds=1)
+        if status >= 500:
+            return TransientError(f"vk http {status}")
+        return PermanentError(f"vk http {status}")
+    if isinstance(exc, requests.RequestException):
+        return TransientError(f"vk network error: {type(exc).__name__}")
+    return None
+
+
+class UploadRejected(PermanentError):
+    """The upload server refused the file (too big, wrong type)."""
+
+
+# --- the API client ---------------------------------------------------------------------------------------
+def build_vk_api(settings: Settings, session: requests.Session) -> vk_api.VkApi:
+    if settings.vk_group_token is None:
+        raise SettingsError("Настройка VK_GROUP_TOKEN не задана")
+    vk = vk_api.VkApi(
+        token=settings.vk_group_token.get_secret_value(),
+        api_version=settings.vk_api_version,
+        session=session,
+        config=MemoryConfig,
+    )
+    vk.RPS_DELAY = 1.0 / settings.vk_requests_per_second
+    # vk-api would sleep and retry error 6 forever inside the lock; we report it (RetryAfter) instead
+    vk.error_handlers.pop(TOO_MANY_RPS_CODE, None)
+    return vk
+
+
+class VkClient:
+    """Async facade over vk-api: each call runs in a worker thread."""
+
+    def __init__(self, vk: vk_api.VkApi, http: requests.Session, executor: ThreadPoolExecutor) -> None:
+        self.vk = vk
+        self.http = http
+        self.executor = executor
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def call(self, method: str, **values: Any) -> Any:
+        return await self._run(functools.partial(self.vk.method, method, values))
+
+    async def _upload(self, url: str, field: str, attachment: Attachment) -> dict[str, Any]:
+        files = {field: (attachment.filename, attachment.data)}
+        response = await self._run(
+            functools.partial(self.http.post, url, files=files, timeout=UPLOAD_TIMEOUT)
+        )
+        response.raise_for_status()
+        result = response.json()
+        if not isinstance(result, dict) or "error" in result:
+            raise UploadRejected("vk upload rejected")
+        return result
+
+    async def upload(self, peer_id: int, attachment: Attachment) -> str:
+        """Upload a document or an image for messages; returns the ``attachment`` string for messages.send."""
+        if attachment.kind == "image":
+            server = await self.call("photos.getMessagesUploadServer", peer_id=peer_id)
+            uploaded = await self._upload(server["upload_url"], "photo", attachment)
+            saved = await self.call(
+                "photos.saveMessagesPhoto",
+                photo=uploaded["photo"],
+                server=uploaded["server"],
+                hash=uploaded["hash"],
+            )
+            photo = saved[0]
+            return f"photo{photo['owner_id']}_{photo['id']}"
+        server = await self.call("docs.getMessagesUploadServer", type="doc", peer_id=peer_id)
+        uploaded = await self._upload(server["upload_url"], "file", attachment)
+        saved = await self.call("docs.save", file=uploaded["file"], title=attachment.filename)
+        doc = saved["doc"]
+        return f"doc{doc['owner_id']}_{doc['id']}"
+
+    def _messages(self, reply: Reply, attachment: str | None) -> list[dict[str, Any]]:
+        """The ``messages.send`` parameters (without the peer) of each part of a reply."""
+        parts = split_text(reply.text)
+        keyboard = keyboard_for(reply.buttons)
+        messages: list[dict[str, Any]] = [{"message": part} for part in parts]
+        last = messages[-1]
+        if keyboard is not None:
+            last["keyboard"] = json.dumps(keyboard, ensure_ascii=False)
+        if attachment is not None:
+            last["attachment"] = attachment
+        return messages
+
+    async def send_reply(self, peer_id: int, reply: Reply) -> None:
+        attachment = await self.upload(peer_id, reply.attachment) if reply.attachment else None
+        for params in self._messages(reply, attachment):
+            await self.call("messages.send", peer_id=peer_id, random_id=random_id(), **params)
+
+    async def send_to_many(self, peer_ids: list[int], reply: Reply) -> dict[int, DeliveryError | None]:
+        """Send one reply to many peers, ``PEERS_PER_SEND`` per ``messages.send`` call."""
+        results: dict[int, DeliveryError | None] = {}
+        if not peer_ids:
+            return results
+        attachment = None
+        if reply.attachment is not None:
+            try:  # uploaded once: message attachments belong to the community and go to any peer
+                attachment = await self.upload(peer_ids[0], reply.attachment)
+            except Exception as exc:
+                error = _known_or_crash(exc)
+                return dict.fromkeys(peer_ids, error)
+        messages = self._messages(reply, attachment)
+        for start in range(0, len(peer_ids), PEERS_PER_SEND):
+            alive = peer_ids[start : start + PEERS_PER_SEND]
+            for params in messages:
+                if not alive:
+                    break
+                try:
+                    response = await self.call(
+                        "messages.send", peer_ids=",".join(map(str, alive)), random_id=random_id(), **params
+                    )
+                except Exception as exc:
+                    error = _known_or_crash(exc)
+                    results.update(dict.fromkeys(alive, error))
+                    alive = []
+                    break
+                failed = _peer_errors(response)
+                results.update(failed)
+                alive = [peer for peer in alive if peer not in failed]
+            results.update(dict.fromkeys(alive))
+        return results
+
+
+def _known_or_crash(exc: Exception) -> DeliveryError:
+    """The delivery error for ``exc``; an unexpected failure is logged and reported as a crash (retried)."""
+    error = delivery_error(exc)
+    if error is None:
+        log.error("vk: unexpected failure in a broadcast send (%s)", _describe(exc), exc_info=exc)
+        return DeliveryError("sender crashed")
+    return error
+
+
+def _peer_errors(response: object) -> dict[int, DeliveryError]:
+    """Per-peer errors of a ``messages.send`` with ``peer_ids`` (a list of {peer_id, message_id | error})."""
+    errors: dict[int, DeliveryError] = {}
+    if not isinstance(response, list):
+        return errors
+    for item in response:
+        if isinstance(item, dict) and isinstance(item.get("error"), dict):
+            code = item["error"].get("code", item["error"].get("error_code", 0))
+            errors[int(item["peer_id"])] = error_for_code(int(code))
+    return errors
+
+
+# --- the outbox sender ------------------------------------------------------------------------------------
+class VkSender:
+    """Delivers outbox messages to VK accounts; maps VK failures to ``bot.delivery.errors``."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: VkClient) -> None:
+        self.client = client
+
+    async def send(self, external_id: str, reply: Reply) -> None:
+        peer_id = _peer(external_id)
+        if peer_id is None:
+            raise PermanentError("vk: not a numeric user id")
+        try:
+            await self.client.send_reply(peer_id, reply)
+        except Exception as exc:
+            error = delivery_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    async def send_many(self, external_ids: list[str], reply: Reply) -> dict[str, DeliveryError | None]:
+        """Send one identical reply to many accounts (100 peers per call); the outcome per external id."""
+        results: dict[str, DeliveryError | None] = {}
+        peers: dict[int, str] = {}
+        for external_id in external_ids:
+            peer_id = _peer(external_id)
+            if peer_id is None:
+                results[external_id] = PermanentError("vk: not a numeric user id")
+            else:
+                peers[peer_id] = external_id
+        by_peer = await self.client.send_to_many(list(peers), reply)
+        for peer_id, external_id in peers.items():
+            results[external_id] = by_peer.get(peer_id)
+        return results
+
+
+def _peer(external_id: str) -> int | None:
+    return int(external_id) if external_id.isdigit() and int(external_id) > 0 else None
+
+
+# --- the long-poll loop -----------------------------------------------------------------------------------
+MAX_CONCURRENT_UPDATES = 64  # updates of different people handled at the same time
+
+
+@dataclass
+class _Turn:
+    """Serialises one person's updates; dropped when nobody holds or waits for it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holders: int = 0
+
+
+class VkChannel:
+    """Bots Long Poll kept alive across timeouts and network errors; each update is dispatched in a task."""
+
+    def __init__(
+        self,
+        app: App,
+        client: VkClient,
+        poll_session: requests.Session,
+        options: LongPollOptions,
+    ) -> None:
+        if app.settings.vk_group_id is None:
+            raise SettingsError("Настройка VK_GROUP_ID не задана: укажите id сообщества VK")
+        self.app = app
+        self.client = client
+        self.sender = VkSender(client)
+        self.group_id = app.settings.vk_group_id
+        self.poll_session = poll_session
+        self.options = options
+        self._poll_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vk-longpoll")
+        self._poll_future: Future[Any] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._turns: dict[str, _Turn] = {}
+        self._running = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
+
+    async def _in_poll_thread(self, fn: Callable[[], T]) -> T:
+        future = self._poll_executor.submit(fn)
+        self._poll_future = future
+        return await asyncio.wrap_future(future)
+
+    def _new_longpoll(self) -> VkBotLongPoll:
+        longpoll = VkBotLongPoll(self.client.vk, self.group_id, wait=self.options.wait)
+        longpoll.session = self.poll_session
+        return longpoll
+
+    async def run(self) -> None:
+        longpoll: VkBotLongPoll | None = None
+        backoff = self.options.backoff_initial
+        try:
+            while True:
+                try:
+                    if longpoll is None:
+                        longpoll = await self._in_poll_thread(self._new_longpoll)
+                    events = await self._in_poll_thread(functools.partial(VkBotLongPoll.check, longpoll))
+                except (requests.RequestException, ValueError, KeyError, ApiError, ApiHttpError) as exc:
+                    # keep longpoll (its key and ts): the updates queued meanwhile arrive once VK answers
+                    log.warning("vk long poll failed (%s), retrying in %.1fs", _describe(exc), backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.options.backoff_max)
+                    continue
+                except Exception:
+                    log.exception("vk long poll crashed, retrying in %.1fs", backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.options.backoff_max)
+                    continue
+                backoff = self.options.backoff_initial
+                for event in events:
+                    self._spawn(event.raw)
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        future = self._poll_future
+        if future is not None and not future.done():
+            # a long poll in flight returns within ``wait`` seconds; let it finish before the loop goes away
+            await asyncio.wait([asyncio.wrap_future(future)], timeout=self.options.wait + 15)
+        self._poll_executor.shutdown(wait=False)
+
+    def _spawn(self, update: dict[str, Any]) -> None:
+        inbound = inbound_from_update(update)
+        if inbound is None:
+            return
+        task = asyncio.create_task(self._process(inbound))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, inbound: Inbound) -> None:
+        user = inbound.incoming.user_id
+        turn = self._turns.get(user)
+        if turn is None:
+            turn = self._turns[user] = _Turn()
+        turn.holders += 1
+        try:
+            async with turn.lock, self._running:  # one person's updates are handled and answered in order
+                await self._handle(inbound)
+        except Exception:
+            log.exception("vk: failed to process an update")
+        finally:
+            turn.holders -= 1
+            if turn.holders == 0:
+                del self._turns[user]
+
+    async def _handle(self, inbound: Inbound) -> None:
+        if inbound.event_id is not None:
+            try:
+                await self.client.call(
+                    "messages.sendMessageEventAnswer",
+                    event_id=inbound.event_id,
+                    user_id=int(inbound.incoming.user_id),
+                    peer_id=inbound.peer_id,
+                )
+            except Exception as exc:
+                log.warning("vk: could not answer a callback button (%s)", _describe(exc))
+        replies = await self.app.dispatcher.handle(inbound.incoming)
+        for reply in replies:
+            await self._reply(inbound.peer_id, reply)
+
+    async def _reply(self, peer_id: int, reply: Reply, attempts: int = 3) -> None:
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.client.send_reply(peer_id, reply)
+                return
+            except Exception as exc:
+                error = delivery_error(exc)
+                if isinstance(error, RetryAfter | TransientError) and attempt < attempts:
+                    await asyncio.sleep(error.seconds if isinstance(error, RetryAfter) else attempt)
+                    continue
+                log.warning("vk: reply not delivered (%s)", _describe(exc))
+                return
+
+
+def _describe(exc: BaseException) -> str:
+    """A log-safe description: the error kind and VK code, never message texts or ids."""
+    if isinstance(exc, ApiError):
+        return f"ApiError {exc.code}"
+    if isinstance(exc, ApiHttpError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
+
+
+def create_vk_channel(
+    app: App,
+    *,
+    session_factory: SessionFactory = new_session,
+    options: LongPollOptions | None = None,
+) -> VkChannel:
+    """Build the API client, the outbox sender and the long-poll loop from settings (not started)."""
+    http = session_factory()
+    vk = build_vk_api(app.settings, http)
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api")
+    client = VkClient(vk, http, executor)
+    return VkChannel(app, client, session_factory(), options or LongPollOptions())
+
+
+async def start_vk(
+    app: App,
+    senders: dict[str, Sender],
+    *,
+    session_factory: SessionFactory = new_session,
+    options: LongPollOptions | None = None,
+) -> list[asyncio.Task[object]]:
+    """Register the VK outbox sender and start the long-poll loop; ``session_factory`` is for tests."""
+    channel = create_vk_channel(app, session_factory=session_factory, options=options)
+    senders[PLATFORM] = channel.sender
+    task: asyncio.Task[object] = asyncio.create_task(channel.run(), name="vk-longpoll")
+    return [task]

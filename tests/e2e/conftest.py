@@ -1,0 +1,1 @@
+from tests.e2e.vk_fixtures import *  # noqa: F403
