@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     psychologist_contact: str = "Региональный телефон доверия для педагогов: уточните у куратора вашей школы"
     offer_timeout_hours: int = Field(default=72, ge=1)
     log_level: str = "INFO"
+    announce_days_before: int = Field(default=14, ge=0, le=180)  # ДПП announcement N days before the start
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,9 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.checkins",
+    "handlers.settings_menu",
+    "handlers.announcements",
 ]
 
 _loaded = False
