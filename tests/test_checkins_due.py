@@ -24,7 +24,9 @@ async def _tick(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) ->
 async def _rows(sessions: async_sessionmaker[AsyncSession], kind: str) -> list[OutboxMessage]:
     async with sessions() as session:
         return list(
-            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id))
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+            )
         )
 
 
@@ -40,7 +42,12 @@ async def _take(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, pe
     async with sessions() as session, session.begin():
         session.add(
             CheckinResult(
-                person_id=person_id, taken_at=clock.now(), work_score=30.0, personal_score=30.0, band="low", answers={}
+                person_id=person_id,
+                taken_at=clock.now(),
+                work_score=30.0,
+                personal_score=30.0,
+                band="low",
+                answers={},
             )
         )
 
@@ -116,7 +123,9 @@ async def test_switching_reminders_back_on_resumes_invitations(
     assert await _tick(sessions, clock) == 1
 
 
-async def test_weekly_pulse_only_when_enabled(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+async def test_weekly_pulse_only_when_enabled(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
     with_pulse = await _teacher(sessions, clock, "t1", pulse=True, reminders_off=["checkin"])
     await _teacher(sessions, clock, "t2", reminders_off=["checkin"])
     assert await _tick(sessions, clock) == 1

@@ -21,7 +21,9 @@ def inc(uid: str, text: str | None = None, action: str | None = None) -> Incomin
     return Incoming("console", uid, text=text, action=action)
 
 
-async def _people(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, *, with_iom: bool) -> dict[str, int]:
+async def _people(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, *, with_iom: bool
+) -> dict[str, int]:
     async with sessions() as session, session.begin():
         teacher = await make_person(session, clock.now(), external_id="t1", full_name="Смирнова Анна")
         mentor = await make_person(session, clock.now(), external_id="m1", roles=("mentor",))
