@@ -55,11 +55,25 @@ def _overlaps(wanted: list[str], have: list[str]) -> bool:
     return not wanted or bool(set(wanted) & set(have))
 
 
+async def latest_priority_areas_of_all(session: AsyncSession) -> dict[int, list[str]]:
+    """Priority areas of every person's latest completed diagnostic, in one query."""
+    rows = await session.execute(
+        select(DiagnosticAttempt.person_id, DiagnosticAttempt.priority_areas)
+        .where(DiagnosticAttempt.status == "completed", DiagnosticAttempt.completed_at.is_not(None))
+        .order_by(DiagnosticAttempt.person_id, DiagnosticAttempt.completed_at, DiagnosticAttempt.id)
+    )
+    latest: dict[int, list[str]] = {}
+    for person_id, areas in rows:
+        latest[person_id] = list(areas or [])  # ordered: the last one wins
+    return latest
+
+
 async def latest_priority_areas(session: AsyncSession, person_id: int) -> list[str]:
     attempt = await session.scalar(
         select(DiagnosticAttempt)
         .where(DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == "completed")
-        .order_by(DiagnosticAttempt.completed_at.desc().nulls_last(), DiagnosticAttempt.id.desc())
+        .where(DiagnosticAttempt.completed_at.is_not(None))
+        .order_by(DiagnosticAttempt.completed_at.desc(), DiagnosticAttempt.id.desc())
         .limit(1)
     )
     return list(attempt.priority_areas) if attempt is not None else []
@@ -119,11 +133,12 @@ async def plan_announcements(session: AsyncSession, now: datetime, days_before: 
             )
         )
     }
+    priorities = await latest_priority_areas_of_all(session)
     planned: list[Planned] = []
     for person in teachers:
         if not preferences.reminder_enabled(person, "announcements", now):
             continue
-        areas = await latest_priority_areas(session, person.id)
+        areas = priorities.get(person.id, [])
         if not areas:
             continue
         for program, reason in programs:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import preferences
@@ -218,8 +218,13 @@ async def own_result(session: AsyncSession, person_id: int, result_id: int) -> C
 async def previous_result(session: AsyncSession, result: CheckinResult) -> CheckinResult | None:
     return await session.scalar(
         select(CheckinResult)
-        .where(CheckinResult.person_id == result.person_id, CheckinResult.id != result.id)
-        .where(CheckinResult.taken_at <= result.taken_at)
+        .where(CheckinResult.person_id == result.person_id)
+        .where(
+            or_(
+                CheckinResult.taken_at < result.taken_at,
+                and_(CheckinResult.taken_at == result.taken_at, CheckinResult.id < result.id),
+            )
+        )
         .order_by(CheckinResult.taken_at.desc(), CheckinResult.id.desc())
         .limit(1)
     )
@@ -276,12 +281,8 @@ async def _teachers(session: AsyncSession) -> list[Person]:
 async def _last_taken(
     session: AsyncSession, model: type[CheckinResult] | type[PulseAnswer]
 ) -> dict[int, datetime]:
-    rows = await session.execute(select(model.person_id, model.taken_at))
-    last: dict[int, datetime] = {}
-    for person_id, taken_at in rows:
-        if person_id not in last or taken_at > last[person_id]:
-            last[person_id] = taken_at
-    return last
+    rows = await session.execute(select(model.person_id, func.max(model.taken_at)).group_by(model.person_id))
+    return {person_id: taken_at for person_id, taken_at in rows}
 
 
 def checkin_due_at(person: Person, last_taken: datetime | None) -> datetime:
