@@ -48,25 +48,41 @@ ABOUT = (
     "🔒 Ваши ответы и баллы видите только вы. Наставник, методист и школа их не получают."
 )
 
-SUGGESTIONS_ALWAYS = [
-    "Оставляйте в неделе время, свободное от проверки тетрадей и документов, — отдых тоже часть работы.",
+# Suggestions draw on the risk factors of seed 001 §IV (long hours, role uncertainty, lack of support,
+# perfectionism, low perceived significance of work) and the support formats of seed 000 (mentoring, methodical
+# consultation, professional communities, psychological-pedagogical support).
+REST = "Оставляйте в неделе время, свободное от проверки тетрадей и документов, — отдых тоже часть работы."
+NOTICE_WINS = (
     "Отмечайте, что получилось: значимость своей работы легко недооценить, а это один из факторов риска "
-    "выгорания.",
-]
-SUGGESTIONS_SUPPORT = [
+    "выгорания."
+)
+WORKLOAD = (
     "Спланируйте нагрузку: выберите 1–2 задачи на неделю, которые можно упростить, отложить или разделить "
-    "с коллегами. Многочасовая работа без отдыха — известный организационный фактор риска.",
-    "Поговорите с наставником: разобрать трудную ситуацию с классом, родителями или коллегами вдвоём легче.",
+    "с коллегами. Многочасовая работа без отдыха — известный организационный фактор риска."
+)
+MENTOR = (
+    "Поговорите с наставником: разобрать трудную ситуацию с классом, родителями или коллегами вдвоём легче."
+)
+METHODIST = (
     "Консультация регионального методиста (ЦНППМ) помогает снять неопределённость в требованиях и в своей "
-    "роли — она тоже утомляет.",
+    "роли — она тоже утомляет."
+)
+COMMUNITY = (
     "Профессиональное сообщество — методическое объединение или сетевое сообщество молодых педагогов — "
-    "даёт поддержку коллег и обратную связь.",
-]
-SUGGESTIONS_HIGH = [
+    "даёт поддержку коллег и обратную связь."
+)
+PSYCHOLOGIST = (
     "Психолого-педагогическое сопровождение — обычная форма поддержки педагогов: разговор со специалистом "
-    "— это забота о себе.",
-    "Не требуйте от себя безупречности: «хорошо» — уже достаточно. Перфекционизм часто усиливает усталость.",
-]
+    "— это забота о себе."
+)
+NOT_PERFECT = (
+    "Не требуйте от себя безупречности: «хорошо» — уже достаточно. Перфекционизм часто усиливает усталость."
+)
+SUGGESTIONS = {
+    svc.LOW: [REST, NOTICE_WINS, COMMUNITY],
+    svc.MODERATE: [WORKLOAD, MENTOR, COMMUNITY, REST],
+    svc.HIGH: [MENTOR, PSYCHOLOGIST, METHODIST, WORKLOAD, NOT_PERFECT],
+}
 
 BAND_TEXT = {
     svc.LOW: "Сейчас признаков выгорания немного — это хорошая новость. Поддерживайте то, что вам помогает.",
@@ -224,11 +240,7 @@ async def show_result(ctx: Ctx) -> None:
         await ctx.go("checkin", "start", remember=False)
         return
     band = result.band
-    suggestions = list(SUGGESTIONS_ALWAYS)
-    if band in (svc.MODERATE, svc.HIGH):
-        suggestions = SUGGESTIONS_SUPPORT + suggestions
-    if band == svc.HIGH:
-        suggestions = SUGGESTIONS_HIGH[:1] + suggestions + SUGGESTIONS_HIGH[1:]
+    suggestions = SUGGESTIONS[band]
     lines = [
         f"Результат проверки от {result.taken_at:%d.%m.%Y}:",
         f"• {SCALE_LABELS['work']}: {_fmt(result.work_score)} из 100 "

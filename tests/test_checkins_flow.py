@@ -107,6 +107,9 @@ async def test_full_check_in_with_pause_resume_after_restart(
         replies = await fresh.handle(inc("t1", action="ck:a:2"))
     texts = "\n".join(r.text for r in replies)
     assert "50 из 100" in texts and "умеренный уровень" in texts and "скрининг, а не диагноз" in texts
+    assert (
+        "Спланируйте нагрузку" in texts and "сообщество" in texts
+    )  # seed 001 risk factors, seed 000 formats
     assert all(r.attachment is None for r in replies)  # one result: no chart yet
     async with sessions() as session:
         result = await session.scalar(select(CheckinResult))
@@ -137,6 +140,17 @@ async def test_second_result_shows_trend_chart_and_history(
     assert any(r.attachment is not None and r.attachment.data.startswith(PNG_MAGIC) for r in replies)
 
 
+async def test_low_result_gets_light_suggestions_and_no_offer(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _people(sessions, clock, with_iom=True)
+    replies = await _answer_all(dispatcher, 4)  # "never" everywhere; the reverse item alone scores 100
+    texts = "\n".join(r.text for r in replies)
+    assert "14 из 100" in texts and "0 из 100" in texts  # work: 100 / 7 = 14.29
+    assert "признаков выгорания немного" in texts and "не ваша вина" not in texts
+    assert not any(a.startswith("ck:tell") for r in replies for a in r.actions)
+
+
 async def test_skipping_every_question_stores_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -157,6 +171,7 @@ async def test_mentor_is_told_only_after_the_teachers_yes(
     replies = await _answer_all(dispatcher, 0)  # work 85.71, personal 100: high
     texts = "\n".join(r.text for r in replies)
     assert "высокий уровень" in texts and "не ваша вина" in texts
+    assert "Поговорите с наставником" in texts and "Психолого-педагогическое сопровождение" in texts
     assert dispatcher.deps.settings.psychologist_contact in texts
     assert {"ck:tell:mentor", "ck:tell:methodist", "ck:no"} <= set(replies[-1].actions)
     assert await _count(sessions, OutboxMessage, person_id=ids["mentor"]) == 0
