@@ -149,7 +149,7 @@ async def show_question(ctx: Ctx) -> None:
         return
     scale_code, item = entry
     total = len(bank.items)
-    options = [[Button(o.label, f"ck:a:{i}")] for i, o in enumerate(bank.options_for(item))]
+    options = [[Button(f"{i + 1}. {o.label}", f"ck:a:{i}")] for i, o in enumerate(bank.options_for(item))]
     ctx.say(
         f"Вопрос {draft.position + 1} из {total} · {SCALE_LABELS[scale_code]}\n\n{item.text}",
         [

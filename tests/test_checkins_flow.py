@@ -82,6 +82,12 @@ async def test_full_check_in_with_pause_resume_after_restart(
     replies = await dispatcher.handle(inc("t1", action="ck:begin"))
     assert replies[-1].text.startswith("Вопрос 1 из 13")
     assert {"ck:a:0", "ck:a:4", "ck:skip", "ck:prev", "ck:pause", "nav:menu"} <= set(replies[-1].actions)
+    assert replies[-1].buttons[0][0].label == "1. В очень большой степени"
+    # "Назад" at the first question leads back to the start screen
+    replies = await dispatcher.handle(inc("t1", action="ck:prev"))
+    assert "Copenhagen" in replies[-1].text
+    replies = await dispatcher.handle(inc("t1", action="ck:begin"))
+    assert replies[-1].text.startswith("Вопрос 1 из 13")
     # "Назад" returns to the previous question and the answer can be changed
     await dispatcher.handle(inc("t1", action="ck:a:0"))
     replies = await dispatcher.handle(inc("t1", action="ck:prev"))
