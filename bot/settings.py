@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # per-account inbound flood limit: updates per 10 seconds before the bot asks the person to slow down
     inbound_limit_per_10s: int = Field(default=30, ge=1)
+    announce_days_before: int = Field(default=14, ge=0, le=180)  # ДПП announcement N days before the start
 
     @field_validator("database_url")
     @classmethod

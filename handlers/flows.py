@@ -7,6 +7,9 @@ import importlib
 FLOW_MODULES = [
     "handlers.menu",
     "handlers.my_data",
+    "handlers.checkins",
+    "handlers.settings_menu",
+    "handlers.announcements",
 ]
 
 _loaded = False

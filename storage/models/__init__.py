@@ -1,6 +1,12 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from storage.base import Base
+from storage.models.checkins import (
+    AnnouncementSent,
+    CheckinDraft,
+    CheckinResult,
+    PulseAnswer,
+)
 from storage.models.core import (
     ChannelAccount,
     ConversationState,
@@ -18,8 +24,11 @@ from storage.models.learning import (
 )
 
 __all__ = [
+    "AnnouncementSent",
     "Base",
     "ChannelAccount",
+    "CheckinDraft",
+    "CheckinResult",
     "ConversationState",
     "DiagnosticAreaResult",
     "DiagnosticAttempt",
@@ -29,5 +38,6 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "Program",
+    "PulseAnswer",
     "RoleGrant",
 ]

@@ -1,0 +1,129 @@
+"""ДПП announcements: the tick that queues them and the buttons under them (global prefix "an").
+
+``an:d:<program_id>`` — details, ``an:a:<program_id>`` — add to my ИОМ, ``an:n:<program_id>`` — not
+interested. Each works only for a person the programme was announced to.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import announcements as svc
+from bot.settings import load_settings
+from bot.ticks import tick
+from handlers import outbox, registry
+from handlers.context import Ctx
+from handlers.messages import Button, Reply
+from handlers.navigation import MENU
+from storage.models import Program
+
+log = logging.getLogger(__name__)
+
+NOT_YOURS = "Эта программа вам не анонсировалась, поэтому кнопка недействительна."
+
+
+def _date(day: date | None) -> str:
+    return f"{day:%d.%m.%Y}" if day is not None else "уточняется"
+
+
+def _buttons(program_id: int, details: bool = True) -> tuple[tuple[Button, ...], ...]:
+    first = [Button("Подробнее", f"an:d:{program_id}")] if details else []
+    return (
+        (*first, Button("Добавить в ИОМ", f"an:a:{program_id}")),
+        (Button("Не интересно", f"an:n:{program_id}"),),
+    )
+
+
+def announcement(program: Program, reason: str) -> Reply:
+    head = (
+        f"Скоро старт программы повышения квалификации — {_date(program.starts_on)}:"
+        if reason == svc.STARTS_SOON
+        else "Новая программа повышения квалификации (ДПП):"
+    )
+    text = (
+        f"{head}\n«{program.title}»\n{program.hours} ч · {program.format}\n\n"
+        "Она отвечает направлениям, которые ваша диагностика отметила как приоритетные."
+    )
+    return Reply(text, _buttons(program.id), urgent=False)
+
+
+@tick("announce_new_programs", 600)
+async def announce_new_programs(session: AsyncSession, now: datetime) -> int:
+    """Announce new and soon-starting programmes to matching teachers (each at most once per teacher)."""
+    return await announce(session, now, load_settings().announce_days_before)
+
+
+async def announce(session: AsyncSession, now: datetime, days_before: int) -> int:
+    queued = 0
+    for planned in await svc.plan_announcements(session, now, days_before):
+        row = await outbox.notify(
+            session,
+            planned.person.id,
+            announcement(planned.program, planned.sent.reason),
+            kind="announcement",
+            now=now,
+            dedupe_key=f"an:{planned.person.id}:{planned.program.id}",
+        )
+        queued += row is not None
+    if queued:
+        log.info("queued %d ДПП announcements", queued)
+    return queued
+
+
+def _diagnostic_button() -> Button | None:
+    """The diagnostics menu entry (order 10), if that part is installed."""
+    for item in registry.MENU.values():
+        if item.order == 10:
+            return Button(item.label, f"m:{item.key}")
+    return None
+
+
+@registry.global_action("an")
+async def announcement_action(ctx: Ctx, args: list[str]) -> None:
+    assert ctx.person is not None
+    if len(args) != 2 or args[0] not in {"d", "a", "n"} or not args[1].isdigit():
+        ctx.say("Эта кнопка недействительна.", [[MENU]])
+        return
+    found = await svc.announcement_for(ctx.session, ctx.person.id, int(args[1]))
+    if found is None:
+        ctx.say(NOT_YOURS, [[MENU]])
+        return
+    sent, program = found
+    if args[0] == "d":
+        svc.record_response(sent, svc.MORE, ctx.now)
+        lines = [
+            f"«{program.title}»",
+            f"Организатор: {program.provider or 'уточняется'}",
+            f"Объём: {program.hours} ч",
+            f"Формат: {program.format}",
+            f"Даты: {_date(program.starts_on)} — {_date(program.ends_on)}",
+        ]
+        if program.url:
+            lines.append(f"Подробнее и запись: {program.url}")
+        ctx.say("\n".join(lines), [*_buttons(program.id, details=False), (MENU,)])
+        return
+    if args[0] == "n":
+        svc.record_response(sent, svc.NOT_INTERESTED, ctx.now)
+        ctx.say("Хорошо, отметил(а): эта программа вам не интересна.", [[MENU]])
+        return
+    try:
+        step = await svc.add_to_iom(ctx.session, ctx.person.id, program, ctx.now)
+    except svc.NoIom:
+        diagnostic = _diagnostic_button()
+        ctx.say(
+            "У вас пока нет ИОМ — индивидуального образовательного маршрута. Он составляется по результатам "
+            "диагностики профессиональных дефицитов: пройдите её, и программу можно будет добавить.",
+            [[diagnostic] if diagnostic else [], [MENU]],
+        )
+        return
+    except svc.IomClosed:
+        ctx.say("Ваш ИОМ уже завершён. Новый маршрут появится после повторной диагностики.", [[MENU]])
+        return
+    svc.record_response(sent, svc.ADDED, ctx.now)
+    ctx.say(
+        f"Добавлено в ваш ИОМ: «{step.task}», срок — до {step.deadline:%d.%m.%Y}.",
+        [[MENU]],
+    )

@@ -1,0 +1,455 @@
+"""«Самочувствие»: the burnout-prevention check-in (CBI), its history and the weekly pulse.
+
+Burnout is common among teachers (40 % of Moscow-region teachers showed signs of it, seed 001 §IV) and its
+prevention is a named task (seed 002). A high result leads to an offer of support, never to blame; a mentor
+or methodist is told ONLY with the teacher's explicit "Да", and only that a conversation is wanted — never
+the answers or scores. Answers and scores are shown to nobody but the teacher.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import checkins as svc
+from bot.services.trend_chart import trend_png
+from bot.ticks import tick
+from content.checkins import checkin_bank
+from handlers import outbox, registry
+from handlers.context import Ctx
+from handlers.messages import Attachment, Button, Incoming, Reply
+from handlers.navigation import MENU, nav_row
+from handlers.registry import Flow, MenuItem
+from storage.models import CheckinResult, OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+
+flow = Flow("checkin")
+registry.menu_item(MenuItem("wellbeing", "Самочувствие", "checkin", "start", roles=None, order=40))
+
+TAKE_BUTTON = "Пройти (2 минуты)"
+BAND_LABELS = {svc.LOW: "низкий уровень", svc.MODERATE: "умеренный уровень", svc.HIGH: "высокий уровень"}
+SCALE_LABELS = {"work": "Выгорание, связанное с работой", "personal": "Личное (общее) выгорание"}
+CHART_LABELS = ("Работа", "Личное")
+
+ABOUT = (
+    "Самочувствие — короткая проверка: 13 вопросов, около 2 минут.\n\n"
+    "Это скрининг, а не диагноз: он помогает вовремя заметить усталость и признаки выгорания и подумать, "
+    "какая поддержка пригодится. Выгорание — частая реакция на рабочие нагрузки, а не слабость: по данным "
+    "мониторинга, его признаки были у 40 % педагогов Московской области.\n\n"
+    "О методике: Копенгагенский опросник выгорания (Copenhagen Burnout Inventory; Kristensen T. S. et al., "
+    "2005, Work & Stress 19(3): 192–207; авторы описывают его как свободный для использования). "
+    "Две шкалы — выгорание, связанное с работой, и личное выгорание, баллы от 0 до 100; "
+    "формулировки вопросов адаптированы для учителей. Пороги 50 и 75 баллов — принятые в исследованиях с "
+    "этой методикой границы умеренного и высокого уровня.\n\n"
+    "🔒 Ваши ответы и баллы видите только вы. Наставник, методист и школа их не получают."
+)
+
+# Suggestions draw on the risk factors of seed 001 §IV (long hours, role uncertainty, lack of support,
+# perfectionism, low perceived significance of work) and the support formats of seed 000 (mentoring, methodical
+# consultation, professional communities, psychological-pedagogical support).
+REST = "Оставляйте в неделе время, свободное от проверки тетрадей и документов, — отдых тоже часть работы."
+NOTICE_WINS = (
+    "Отмечайте, что получилось: значимость своей работы легко недооценить, а это один из факторов риска "
+    "выгорания."
+)
+WORKLOAD = (
+    "Спланируйте нагрузку: выберите 1–2 задачи на неделю, которые можно упростить, отложить или разделить "
+    "с коллегами. Многочасовая работа без отдыха — известный организационный фактор риска."
+)
+MENTOR = (
+    "Поговорите с наставником: разобрать трудную ситуацию с классом, родителями или коллегами вдвоём легче."
+)
+METHODIST = (
+    "Консультация регионального методиста (ЦНППМ) помогает снять неопределённость в требованиях и в своей "
+    "роли — она тоже утомляет."
+)
+COMMUNITY = (
+    "Профессиональное сообщество — методическое объединение или сетевое сообщество молодых педагогов — "
+    "даёт поддержку коллег и обратную связь."
+)
+PSYCHOLOGIST = (
+    "Психолого-педагогическое сопровождение — обычная форма поддержки педагогов: разговор со специалистом "
+    "— это забота о себе."
+)
+NOT_PERFECT = (
+    "Не требуйте от себя безупречности: «хорошо» — уже достаточно. Перфекционизм часто усиливает усталость."
+)
+SUGGESTIONS = {
+    svc.LOW: [REST, NOTICE_WINS, COMMUNITY],
+    svc.MODERATE: [WORKLOAD, MENTOR, COMMUNITY, REST],
+    svc.HIGH: [MENTOR, PSYCHOLOGIST, METHODIST, WORKLOAD, NOT_PERFECT],
+}
+
+BAND_TEXT = {
+    svc.LOW: "Сейчас признаков выгорания немного — это хорошая новость. Поддерживайте то, что вам помогает.",
+    svc.MODERATE: (
+        "Есть признаки усталости, на которые стоит обратить внимание. В первые годы работы так бывает у "
+        "многих, и с этим можно справиться — особенно не в одиночку."
+    ),
+    svc.HIGH: (
+        "Похоже, сейчас вам очень непросто. Это не ваша вина и не оценка вашей работы: так бывает у многих "
+        "педагогов, особенно когда много нагрузки и мало поддержки. Важно не оставаться с этим одному."
+    ),
+}
+
+
+def _fmt(score: float | None) -> str:
+    return "—" if score is None else f"{score:.0f}"
+
+
+def _person(ctx: Ctx) -> Person:
+    assert ctx.person is not None  # the dispatcher only routes here with a completed profile
+    return ctx.person
+
+
+def _chart(results: list[CheckinResult]) -> Attachment:
+    png = trend_png(svc.trend(results), labels=CHART_LABELS, title="Ваши результаты")
+    return Attachment("samochuvstvie.png", png, "image")
+
+
+# --- start ------------------------------------------------------------------------------------------------
+@flow.show("start")
+async def show_start(ctx: Ctx) -> None:
+    draft = await svc.get_draft(ctx.session, _person(ctx).id)
+    total = len(checkin_bank().items)
+    if draft is not None and 0 < draft.position < total:
+        first = [
+            Button(f"Продолжить (вопрос {draft.position + 1} из {total})", "ck:resume"),
+            Button("Начать заново", "ck:restart"),
+        ]
+    else:
+        first = [Button("Начать", "ck:begin")]
+    ctx.say(ABOUT, [first, [Button("История", "ck:history")], nav_row()])
+
+
+@flow.on("start")
+async def on_start(ctx: Ctx, incoming: Incoming) -> None:
+    action = incoming.action
+    if action in {"ck:begin", "ck:resume", "ck:restart"}:
+        await svc.start_draft(ctx.session, _person(ctx).id, ctx.now, restart=action != "ck:resume")
+        await ctx.go("checkin", "q")
+    elif action == "ck:history":
+        await ctx.go("checkin", "history")
+    else:
+        ctx.invalid("Нажмите «Начать», чтобы пройти проверку, или «История».")
+
+
+# --- questions ----------------------------------------------------------------------------------------------
+@flow.show("q")
+async def show_question(ctx: Ctx) -> None:
+    bank = checkin_bank()
+    draft = await svc.start_draft(ctx.session, _person(ctx).id, ctx.now)
+    entry = svc.current_item(draft, bank)
+    if entry is None:  # every question answered: a restart hit between the last answer and the result
+        await _finish(ctx)
+        return
+    scale_code, item = entry
+    total = len(bank.items)
+    options = [[Button(f"{i + 1}. {o.label}", f"ck:a:{i}")] for i, o in enumerate(bank.options_for(item))]
+    ctx.say(
+        f"Вопрос {draft.position + 1} из {total} · {SCALE_LABELS[scale_code]}\n\n{item.text}",
+        [
+            *options,
+            [Button("Пропустить вопрос", "ck:skip")],
+            [Button("⬅️ Назад", "ck:prev"), Button("⏸ Пауза", "ck:pause")],
+            [MENU],
+        ],
+    )
+
+
+@flow.on("q")
+async def on_question(ctx: Ctx, incoming: Incoming) -> None:
+    person = _person(ctx)
+    draft = await svc.get_draft(ctx.session, person.id)
+    action = incoming.action or ""
+    if draft is None:
+        await ctx.go("checkin", "start", remember=False)
+        return
+    if action == "ck:pause":
+        await ctx.go("checkin", "paused", remember=False)
+        return
+    if action == "ck:prev":
+        if svc.step_back(draft, ctx.now):
+            await ctx.show_current()
+        else:
+            await ctx.go("checkin", "start", remember=False)
+        return
+    choice: int | None
+    if action == "ck:skip":
+        choice = None
+    elif action.startswith("ck:a:") and action[5:].isdigit():
+        choice = int(action[5:])
+    elif (incoming.text or "").strip() in {"1", "2", "3", "4", "5"}:
+        choice = int((incoming.text or "").strip()) - 1
+    else:
+        ctx.invalid("Выберите один из вариантов ответа кнопкой (или пришлите цифру от 1 до 5).")
+        return
+    svc.record_answer(draft, choice, ctx.now)
+    if svc.is_complete(draft):
+        await _finish(ctx)
+    else:
+        await ctx.show_current()
+
+
+async def _finish(ctx: Ctx) -> None:
+    person = _person(ctx)
+    draft = await svc.get_draft(ctx.session, person.id)
+    result = await svc.finish_draft(ctx.session, draft, ctx.now) if draft is not None else None
+    if result is None:
+        ctx.say("Вы пропустили все вопросы, поэтому результат не посчитан. Можно вернуться к проверке позже.")
+        await ctx.go("checkin", "start", remember=False)
+        return
+    await ctx.go("checkin", "result", data={"result_id": result.id}, remember=False)
+
+
+@flow.show("paused")
+async def show_paused(ctx: Ctx) -> None:
+    ctx.say(
+        "Пауза. Ответы сохранены — продолжите, когда будет удобно (и после перерыва, и завтра): "
+        "«Самочувствие» → «Продолжить».",
+        [[Button("Продолжить", "ck:resume")], nav_row(back=False)],
+    )
+
+
+@flow.on("paused")
+async def on_paused(ctx: Ctx, incoming: Incoming) -> None:
+    if incoming.action == "ck:resume":
+        await svc.start_draft(ctx.session, _person(ctx).id, ctx.now)
+        await ctx.go("checkin", "q", remember=False)
+    else:
+        ctx.invalid("Нажмите «Продолжить», когда будете готовы.")
+
+
+# --- result and the offer of support ----------------------------------------------------------------------------
+async def _own_result(ctx: Ctx) -> CheckinResult | None:
+    result_id = ctx.data.get("result_id")
+    if not isinstance(result_id, int):
+        return None
+    return await svc.own_result(ctx.session, _person(ctx).id, result_id)
+
+
+@flow.show("result")
+async def show_result(ctx: Ctx) -> None:
+    person = _person(ctx)
+    result = await _own_result(ctx)
+    if result is None:
+        await ctx.go("checkin", "start", remember=False)
+        return
+    band = result.band
+    suggestions = SUGGESTIONS[band]
+    lines = [
+        f"Результат проверки от {result.taken_at:%d.%m.%Y}:",
+        f"• {SCALE_LABELS['work']}: {_fmt(result.work_score)} из 100 "
+        f"({BAND_LABELS.get(svc.band_for(result.work_score) or '', 'нет ответов')})",
+        f"• {SCALE_LABELS['personal']}: {_fmt(result.personal_score)} из 100 "
+        f"({BAND_LABELS.get(svc.band_for(result.personal_score) or '', 'нет ответов')})",
+        "",
+        BAND_TEXT[band],
+        "",
+        "Что может помочь:",
+        *(f"• {s}" for s in suggestions),
+        "",
+        "Это скрининг, а не диагноз. Результат видите только вы.",
+    ]
+    ctx.say("\n".join(lines))
+    results = await svc.results_for(ctx.session, person.id)
+    if len(results) >= 2:
+        ctx.say("Как менялись ваши результаты (пунктир — 50, точки — 75 баллов):", attachment=_chart(results))
+    psychologist = f"Если хочется поговорить со специалистом: {ctx.deps.settings.psychologist_contact}"
+    if not await svc.support_needed(ctx.session, result):
+        ctx.say(
+            "Следующая проверка придёт по расписанию (его можно изменить в «Настройках»).", _after_buttons()
+        )
+        return
+    contacts = await svc.support_contacts(ctx.session, person.id)
+    offer: list[Button] = []
+    if contacts.mentor_id is not None:
+        offer.append(Button("Да, наставнику", "ck:tell:mentor"))
+    if contacts.methodist_id is not None:
+        offer.append(Button("Да, методисту", "ck:tell:methodist"))
+    if not offer:
+        ctx.say(
+            "В вашем ИОМ пока не указаны наставник и методист — их можно найти в разделе «Наставник и "
+            f"методист». {psychologist}",
+            _after_buttons(),
+        )
+        return
+    ctx.say(
+        "Хотите, я попрошу вашего наставника или методиста связаться с вами? Я передам только то, что вы "
+        "хотели бы поговорить о самочувствии, — без ответов и баллов. Без вашего «Да» я никому ничего не "
+        f"сообщаю.\n\n{psychologist}",
+        [offer, [Button("Нет, спасибо", "ck:no")], *_after_buttons()],
+    )
+
+
+def _after_buttons() -> list[list[Button]]:
+    return [[Button("История", "ck:history")], nav_row(back=False)]
+
+
+@flow.on("result")
+async def on_result(ctx: Ctx, incoming: Incoming) -> None:
+    action = incoming.action or ""
+    if action == "ck:history":
+        await ctx.go("checkin", "history")
+        return
+    if action == "ck:no":
+        await ctx.go("checkin", "declined", remember=False)
+        return
+    if action in {"ck:tell:mentor", "ck:tell:methodist"}:
+        await _tell(ctx, action.rsplit(":", 1)[1])
+        return
+    ctx.invalid("Выберите вариант кнопкой.")
+
+
+async def _tell(ctx: Ctx, role: str) -> None:
+    person = _person(ctx)
+    result = await _own_result(ctx)
+    if result is None or not await svc.support_needed(ctx.session, result):
+        ctx.invalid("Эта кнопка уже неактуальна.")
+        return
+    contacts = await svc.support_contacts(ctx.session, person.id)
+    target = contacts.mentor_id if role == "mentor" else contacts.methodist_id
+    if target is None:
+        ctx.invalid("Этот человек больше не указан в вашем ИОМ.")
+        return
+    name = person.full_name or "Ваш педагог"
+    # Only the request for a conversation: never answers, scores or the band.
+    text = (
+        f"{name} просит о разговоре о самочувствии. Пожалуйста, свяжитесь, когда будет удобно: "
+        "иногда достаточно короткой встречи или звонка. Сообщение отправлено по просьбе педагога."
+    )
+    await ctx.notify(target, Reply(text), kind="checkin_support", dedupe_key=f"cisupport:{result.id}:{role}")
+    await ctx.go("checkin", "told", data={"result_id": result.id, "role": role}, remember=False)
+
+
+@flow.show("told")
+async def show_told(ctx: Ctx) -> None:
+    who = "Наставник" if ctx.data.get("role") == "mentor" else "Методист"
+    ctx.say(
+        f"Готово. {who} получит сообщение, что вы хотели бы поговорить. Ответы и баллы я не передавал(а).\n\n"
+        f"Если хочется поговорить со специалистом: {ctx.deps.settings.psychologist_contact}",
+        _after_buttons(),
+    )
+
+
+@flow.show("declined")
+async def show_declined(ctx: Ctx) -> None:
+    ctx.say(
+        "Хорошо, я никому ничего не сообщаю. Если захотите поддержки — раздел «Наставник и методист» "
+        f"всегда в меню.\n\nЕсли хочется поговорить со специалистом: {ctx.deps.settings.psychologist_contact}",
+        _after_buttons(),
+    )
+
+
+async def _history_or_invalid(ctx: Ctx, incoming: Incoming) -> None:
+    if incoming.action == "ck:history":
+        await ctx.go("checkin", "history")
+    else:
+        ctx.invalid("Выберите вариант кнопкой.")
+
+
+flow.on("told")(_history_or_invalid)
+flow.on("declined")(_history_or_invalid)
+
+
+# --- history --------------------------------------------------------------------------------------------------
+@flow.show("history")
+async def show_history(ctx: Ctx) -> None:
+    results = await svc.results_for(ctx.session, _person(ctx).id)
+    buttons = [[Button("Пройти проверку", "ck:begin")], nav_row()]
+    if not results:
+        ctx.say("Вы ещё не проходили проверку самочувствия.", buttons)
+        return
+    lines = ["Ваши результаты (видите только вы):"]
+    for r in results[-12:]:
+        lines.append(
+            f"• {r.taken_at:%d.%m.%Y}: работа {_fmt(r.work_score)}, личное {_fmt(r.personal_score)} — "
+            f"{BAND_LABELS[r.band]}"
+        )
+    if len(results) >= 2:
+        ctx.say("\n".join(lines))
+        ctx.say("Динамика (пунктир — 50, точки — 75 баллов):", buttons, attachment=_chart(results))
+    else:
+        ctx.say("\n".join(lines), buttons)
+
+
+@flow.on("history")
+async def on_history(ctx: Ctx, incoming: Incoming) -> None:
+    if incoming.action == "ck:begin":
+        await svc.start_draft(ctx.session, _person(ctx).id, ctx.now, restart=True)
+        await ctx.go("checkin", "q")
+    else:
+        ctx.invalid("Выберите вариант кнопкой.")
+
+
+# --- invitation and pulse buttons (global: they come in notifications) ----------------------------------------------
+@registry.global_action("ci")
+async def checkin_action(ctx: Ctx, args: list[str]) -> None:
+    """``ci:go`` opens (or resumes) the person's own check-in; ``ci:p:<1-5>`` records their own pulse.
+
+    The actions carry no person id: whoever presses acts only on their own data.
+    """
+    person = _person(ctx)
+    if args == ["go"]:
+        await svc.start_draft(ctx.session, person.id, ctx.now)
+        await ctx.go("checkin", "q", remember=False)
+        return
+    if len(args) == 2 and args[0] == "p" and args[1] in {"1", "2", "3", "4", "5"}:
+        value = int(args[1])
+        await svc.record_pulse(ctx.session, person.id, value, ctx.now)
+        if value <= 2:
+            ctx.say(
+                "Спасибо, что поделились. Похоже, неделя была тяжёлой. Короткая проверка самочувствия "
+                "поможет понять, что именно утомляет и какая поддержка пригодится.",
+                [[Button(TAKE_BUTTON, "ci:go")], [MENU]],
+            )
+        else:
+            ctx.say("Спасибо! Ответ записан — его видите только вы.", [[MENU]])
+        return
+    ctx.say("Эта кнопка недействительна.", [[MENU]])
+
+
+# --- tick: invitations and the weekly pulse -------------------------------------------------------------------------
+async def _queued(session: AsyncSession, key: str) -> bool:
+    return await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None
+
+
+def invitation() -> Reply:
+    return Reply(
+        "Время короткой проверки самочувствия: 13 вопросов, около 2 минут. Она помогает вовремя заметить "
+        "усталость. Ответы видите только вы.",
+        ((Button(TAKE_BUTTON, "ci:go"),), (Button("Настройки напоминаний", "m:settings"),)),
+        urgent=False,
+    )
+
+
+def pulse_question() -> Reply:
+    pulse = checkin_bank().pulse
+    buttons = tuple((Button(label, f"ci:p:{i + 1}"),) for i, label in enumerate(pulse.labels))
+    return Reply(pulse.question, buttons, urgent=False)
+
+
+@tick("checkins", 3600)
+async def enqueue_checkins(session: AsyncSession, now: datetime) -> int:
+    queued = 0
+    for due in await svc.due_checkins(session, now):
+        if await _queued(session, due.dedupe_key):
+            continue
+        row = await outbox.notify(
+            session, due.person_id, invitation(), kind="checkin", now=now, dedupe_key=due.dedupe_key
+        )
+        queued += row is not None
+    for pulse in await svc.due_pulses(session, now):
+        if await _queued(session, pulse.dedupe_key):
+            continue
+        row = await outbox.notify(
+            session, pulse.person_id, pulse_question(), kind="pulse", now=now, dedupe_key=pulse.dedupe_key
+        )
+        queued += row is not None
+    if queued:
+        log.info("queued %d check-in invitations and pulse questions", queued)
+    return queued
