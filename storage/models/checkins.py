@@ -27,7 +27,9 @@ class CheckinResult(Base):
     work_score: Mapped[float | None] = mapped_column(Float)
     personal_score: Mapped[float | None] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(16))  # low / moderate / high
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # item id -> option index or None
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, info={"personal": True}
+    )  # item id -> option index or None
 
 
 class CheckinDraft(Base):
@@ -37,7 +39,7 @@ class CheckinDraft(Base):
 
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, info={"personal": True})
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
