@@ -6,6 +6,9 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.onboarding",
+    "handlers.linking",
+    "handlers.profile",
 ]
 
 _loaded = False
