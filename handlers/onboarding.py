@@ -193,10 +193,14 @@ def _chunks(buttons: Sequence[Button], size: int) -> list[list[Button]]:
     return [list(buttons[i : i + size]) for i in range(0, len(buttons), size)]
 
 
+def _short(label: str, limit: int = 40) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def _keep_row(value: str | None) -> list[Button]:
     if not value:
         return []
-    label = value if len(value) <= 40 else value[:39] + "…"
+    label = value if len(value) <= 30 else value[:29] + "…"  # labels stay within VK's 40 characters
     return [Button(f"Оставить: {label}", "ob:keep")]
 
 
@@ -224,10 +228,10 @@ async def advance(ctx: Ctx, step: str) -> None:
     if editing:
         await _back_to_summary(ctx)
         return
-    await ctx.go(FLOW, _next_step(ctx, step))
+    await ctx.go(FLOW, _next_step(step))
 
 
-def _next_step(ctx: Ctx, step: str) -> str:
+def _next_step(step: str) -> str:
     index = FIELD_STEPS.index(step)
     return FIELD_STEPS[index + 1] if index + 1 < len(FIELD_STEPS) else "summary"
 
@@ -254,7 +258,7 @@ async def show_welcome(ctx: Ctx) -> None:
         WELCOME,
         [
             [Button("Начать", "ob:start")],
-            [Button("У меня уже есть профиль в другом мессенджере", "ob:link")],
+            [Button("Уже есть профиль в Telegram/VK", "ob:link")],
             nav_row(),
         ],
     )
@@ -489,7 +493,7 @@ async def show_subjects(ctx: Ctx) -> None:
     chosen = set(person.subjects or [])
     buttons = [Button(("✅ " if s in chosen else "") + s, f"ob:subj:{i}") for i, s in enumerate(SUBJECTS)]
     custom = [s for s in person.subjects or [] if s not in SUBJECTS]
-    buttons += [Button(f"✅ {s}"[:60], f"ob:subjc:{i}") for i, s in enumerate(custom)]
+    buttons += [Button(_short(f"✅ {s}"), f"ob:subjc:{i}") for i, s in enumerate(custom)]
     ctx.say(
         "Какие предметы вы ведёте? Отметьте все подходящие (повторное нажатие снимает отметку) "
         "и нажмите «Готово».",

@@ -21,20 +21,35 @@ def inc(
     return Incoming(channel, uid, text=text, action=action)
 
 
+MAX_LABEL = 40  # VK's limit for a button label
+
+
+def _check_labels(replies: list[Reply]) -> list[Reply]:
+    for reply in replies:
+        for row in reply.buttons:
+            for button in row:
+                assert len(button.label) <= MAX_LABEL, button.label
+    return replies
+
+
 class Talk:
-    """One person talking to the bot; keeps the last replies."""
+    """One person talking to the bot; keeps the last replies (and checks every button label's length)."""
 
     def __init__(self, dispatcher: Dispatcher, uid: str = "u1", channel: str = "console") -> None:
         self.dispatcher, self.uid, self.channel = dispatcher, uid, channel
         self.replies: list[Reply] = []
 
     async def say(self, text: str) -> list[Reply]:
-        self.replies = await self.dispatcher.handle(inc(text, uid=self.uid, channel=self.channel))
+        self.replies = _check_labels(
+            await self.dispatcher.handle(inc(text, uid=self.uid, channel=self.channel))
+        )
         return self.replies
 
     async def press(self, action: str) -> list[Reply]:
         assert action in self.last.actions, f"{action} not offered: {self.last.actions}"
-        self.replies = await self.dispatcher.handle(inc(action=action, uid=self.uid, channel=self.channel))
+        self.replies = _check_labels(
+            await self.dispatcher.handle(inc(action=action, uid=self.uid, channel=self.channel))
+        )
         return self.replies
 
     async def press_label(self, label: str) -> list[Reply]:
