@@ -23,6 +23,7 @@ async def _code_from_profile(talk: Talk) -> str:
     await talk.press("m:profile")
     await talk.press("pf:link")
     assert "в течение 10 минут" in talk.last.text and "другом мессенджере" in talk.last.text
+    assert "(до 14:10)" in talk.last.text  # 09:00 UTC + 10 min, in the region's zone (Asia/Yekaterinburg)
     match = CODE_IN_TEXT.search(talk.last.text)
     assert match is not None
     return match.group(1)
