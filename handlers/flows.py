@@ -10,6 +10,9 @@ FLOW_MODULES = [
     "handlers.checkins",
     "handlers.settings_menu",
     "handlers.announcements",
+    "handlers.onboarding",
+    "handlers.linking",
+    "handlers.profile",
 ]
 
 _loaded = False

@@ -1,0 +1,110 @@
+"""Linking a second messenger account to an existing person with a one-time code.
+
+The owner asks for a code in one messenger (``create_link_code``) and sends it to the bot from the other one
+(``redeem_link_code``). Codes are 8 characters of an alphabet without look-alikes (no I, O, 0, 1), come from
+``secrets``, live 10 minutes and work once. No chat text here: the result carries a reason code.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.profiles import erase_person
+from storage.models import ChannelAccount, LinkCode, Person
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+CODE_TTL = timedelta(minutes=10)
+CODE_PATTERN = re.compile(rf"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
+
+LINKED = "linked"
+ALREADY_LINKED = "already_linked"
+UNKNOWN = "unknown"
+EXPIRED = "expired"
+USED = "used"
+OTHER_PERSON = "other_person"  # the account already belongs to another person with a completed profile
+OWNER_GONE = "owner_gone"  # the person who asked for the code deleted their profile
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    ok: bool
+    reason: str
+    person_id: int | None = None
+
+
+def normalize_code(text: str) -> str | None:
+    """The code in canonical form if ``text`` is exactly a code (spaces around and letter case ignored)."""
+    candidate = text.strip().upper()
+    return candidate if CODE_PATTERN.match(candidate) else None
+
+
+async def create_link_code(session: AsyncSession, person_id: int, now: datetime) -> str:
+    """A fresh one-time code for ``person_id``; the person's earlier unused codes stop working."""
+    await session.execute(
+        update(LinkCode)
+        .where(LinkCode.person_id == person_id, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+        .values(expires_at=now)
+    )
+    while True:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        if await session.get(LinkCode, code) is None:
+            break
+    session.add(LinkCode(code=code, person_id=person_id, created_at=now, expires_at=now + CODE_TTL))
+    await session.flush()
+    return code
+
+
+async def code_exists(session: AsyncSession, code: str) -> bool:
+    return await session.scalar(select(LinkCode.code).where(LinkCode.code == code)) is not None
+
+
+async def redeem_link_code(
+    session: AsyncSession, code: str, account: ChannelAccount, now: datetime
+) -> LinkResult:
+    """Link ``account`` to the code's owner. Refused with a reason: unknown, expired, used, other_person."""
+    normalized = normalize_code(code)
+    row = await session.get(LinkCode, normalized) if normalized else None
+    if row is None:
+        return LinkResult(False, UNKNOWN)
+    if row.used_at is not None:
+        return LinkResult(False, USED, row.person_id)
+    if row.expires_at <= now:
+        return LinkResult(False, EXPIRED, row.person_id)
+    owner = await session.get(Person, row.person_id)
+    if owner is None or owner.deleted_at is not None:
+        return LinkResult(False, OWNER_GONE)
+    if account.person_id == owner.id:
+        return LinkResult(True, ALREADY_LINKED, owner.id)
+    previous = await session.get(Person, account.person_id) if account.person_id is not None else None
+    if previous is not None and previous.deleted_at is None and previous.profile_complete:
+        return LinkResult(False, OTHER_PERSON, None)
+    # one-time: only one redeemer wins even if two accounts send the code at the same moment
+    claimed = await session.execute(
+        update(LinkCode)
+        .where(LinkCode.code == row.code, LinkCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return LinkResult(False, USED, row.person_id)
+    account.person_id = owner.id
+    if previous is not None and previous.deleted_at is None:
+        await _drop_unfinished(session, previous, now)
+    await session.flush()
+    return LinkResult(True, LINKED, owner.id)
+
+
+async def _drop_unfinished(session: AsyncSession, person: Person, now: datetime) -> None:
+    """An unfinished profile left behind by the linked account is deleted unless another account uses it."""
+    others = await session.scalar(
+        select(ChannelAccount.id).where(ChannelAccount.person_id == person.id).limit(1)
+    )
+    if others is None:
+        await erase_person(session, person, now)
