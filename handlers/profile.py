@@ -3,7 +3,7 @@ and come back here), link another messenger, delete my data (withdrawal of conse
 
 from __future__ import annotations
 
-from bot.services.profiles import erase_person
+from bot.services.personal_data import erase_person
 from handlers import registry
 from handlers.context import Ctx
 from handlers.linking import open_link_code
@@ -38,7 +38,7 @@ async def show_view(ctx: Ctx) -> None:
         [
             [Button("✏️ Изменить", "pf:edit")],
             [Button("🔗 Связать с VK/Telegram", "pf:link")],
-            [Button("Удалить мои данные", "pf:erase")],
+            [Button("📄 Мои данные", "pf:data"), Button("Удалить мои данные", "pf:erase")],
             nav_row(),
         ],
     )
@@ -52,6 +52,8 @@ async def on_view(ctx: Ctx, incoming: Incoming) -> None:
         await open_link_code(ctx)
     elif incoming.action == "pf:erase":
         await ctx.go("profile", "erase")
+    elif incoming.action == "pf:data":
+        await ctx.go("mydata", "main")
     else:
         ctx.invalid("Выберите действие кнопкой.")
 
@@ -87,7 +89,7 @@ async def on_erase(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action != "pf:erase:yes" or ctx.person is None:
         ctx.invalid("Нажмите «Да, удалить» или «Нет».")
         return
-    await erase_person(ctx.session, ctx.person, ctx.now)
+    await erase_person(ctx.session, ctx.person.id, ctx.now)
     ctx.person = None
-    ctx.clear_state()
+    ctx.forget_account = True
     ctx.say(ERASED)

@@ -91,7 +91,7 @@ def test_apply_region_sets_capital_timezone_and_clears_foreign_municipality() ->
         profiles.apply_region(person, "99")
 
 
-async def test_create_complete_and_erase(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_create_and_complete(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session, session.begin():
         account = ChannelAccount(platform="vk", external_id="42", created_at=NOW)
         session.add(account)
@@ -111,14 +111,3 @@ async def test_create_complete_and_erase(sessions: async_sessionmaker[AsyncSessi
     async with sessions() as session:
         grants = (await session.scalars(select(RoleGrant).where(RoleGrant.person_id == person_id))).all()
         assert [g.role for g in grants] == ["teacher"]
-    async with sessions() as session, session.begin():
-        person = await session.get(Person, person_id)
-        assert person is not None
-        await profiles.erase_person(session, person, NOW)
-    async with sessions() as session:
-        person = await session.get(Person, person_id)
-        account = await session.scalar(select(ChannelAccount))
-        assert person is not None and account is not None
-        assert person.deleted_at is not None and person.full_name is None and not person.profile_complete
-        assert account.person_id is None
-        assert (await session.scalars(select(RoleGrant))).all() == []

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.profiles import erase_person
+from bot.services.personal_data import erase_person
 from storage.models import ChannelAccount, LinkCode, Person
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -107,4 +107,4 @@ async def _drop_unfinished(session: AsyncSession, person: Person, now: datetime)
         select(ChannelAccount.id).where(ChannelAccount.person_id == person.id).limit(1)
     )
     if others is None:
-        await erase_person(session, person, now)
+        await erase_person(session, person.id, now)

@@ -107,4 +107,3 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime) -> 
         .where(Person.id == person_id)
         .values(deleted_at=now, profile_complete=False, settings={}, consent_version=None, consent_at=None)
     )
-    session.expire_all()

@@ -189,16 +189,3 @@ async def complete_profile(session: AsyncSession, person: Person, now: datetime)
     person.roles.append(grant)
     await session.flush()
     return True
-
-
-async def erase_person(session: AsyncSession, person: Person, now: datetime) -> None:
-    """Withdrawal of consent: wipe the profile's personal fields, mark it deleted, unlink every account."""
-    for name in ("full_name", "birth_year", "experience_years", "position", "municipality", "school"):
-        setattr(person, name, None)
-    person.subjects, person.levels, person.settings = [], [], {}
-    person.profile_complete = False
-    person.deleted_at = now
-    person.roles.clear()
-    await session.refresh(person, ["accounts"])
-    for account in person.accounts:
-        account.person_id = None
