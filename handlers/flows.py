@@ -6,6 +6,7 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.diagnostics",
 ]
 
 _loaded = False
