@@ -67,7 +67,7 @@ async def show_start(ctx: Ctx) -> None:
         "самом деле: результат нужен вам, а не для отчёта. Вопросы можно пропускать, возвращаться назад "
         "и ставить на паузу — ответы сохраняются.",
         "",
-        "Можно пройти и одну область (около 2 минут).",
+        f"Можно пройти и одну область (до {max(bank.estimated_minutes(code) for code in AREAS)} минут).",
     ]
     buttons: list[list[Button]] = []
     active = await svc.active_attempt(ctx.session, person)
@@ -144,7 +144,9 @@ async def show_question(ctx: Ctx) -> None:
     if letters:
         option_rows = [[Button(LETTERS[i], f"{prefix}:{i}") for i in range(len(options))]]
     else:
-        option_buttons = [Button(option.text, f"{prefix}:{i}") for i, option in enumerate(options)]
+        option_buttons = [
+            Button(_capitalised(option.text), f"{prefix}:{i}") for i, option in enumerate(options)
+        ]
         option_rows = [option_buttons[i : i + 2] for i in range(0, len(option_buttons), 2)]
     ctx.say(
         "\n".join(lines),
@@ -161,7 +163,7 @@ async def show_question(ctx: Ctx) -> None:
 
 @flow.on("question")
 async def on_question(ctx: Ctx, incoming: Incoming) -> None:
-    attempt = await _attempt_in_progress(ctx)
+    attempt = await _attempt_in_progress(ctx, lock=True)
     if attempt is None:
         ctx.say("Эта диагностика уже завершена или закрыта.")
         await ctx.go(FLOW, "start", remember=False)
@@ -397,12 +399,12 @@ def _person_id(ctx: Ctx) -> int:
     return ctx.person.id
 
 
-async def _attempt_in_progress(ctx: Ctx) -> DiagnosticAttempt | None:
+async def _attempt_in_progress(ctx: Ctx, *, lock: bool = False) -> DiagnosticAttempt | None:
     person = _person_id(ctx)
-    attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"))
+    attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"), lock=lock)
     if attempt is not None and attempt.status == svc.IN_PROGRESS:
         return attempt
-    active = await svc.active_attempt(ctx.session, person)
+    active = await svc.active_attempt(ctx.session, person, lock=lock)
     if active is not None:
         ctx.set_data(attempt_id=active.id)
     return active

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -158,9 +159,16 @@ async def test_typed_letter_and_invalid_text(
     replies = await dispatcher.handle(inc(text="7"))
     assert replies[0].text.startswith("Не понял ответ")
     replies = await dispatcher.handle(inc(text="б"))
-    first = load_bank().item_ids("all")[0]
+    first, second, third, fourth = load_bank().item_ids("all")[:4]
     assert (await _current(sessions)).answers == {first: 1}
     assert replies[-1].text.startswith("Вопрос 2 из")
+    replies = await dispatcher.handle(inc(text="Пропустить"))
+    assert replies[-1].text.startswith("Вопрос 3 из")
+    replies = await dispatcher.handle(inc(text="В)"))
+    assert replies[-1].text.startswith("Вопрос 4 из")
+    assert "Скорее умею" in str(replies[-1].buttons)  # a self-assessment: short options as full-text buttons
+    await dispatcher.handle(inc(text="скорее умею"))
+    assert (await _current(sessions)).answers == {first: 1, second: None, third: 2, fourth: 2}
 
 
 async def test_skip_and_back_change_the_previous_answer(
@@ -373,3 +381,27 @@ async def test_results_step_with_someone_elses_attempt_in_state_shows_nothing_of
     assert NOT_YOURS in texts
     assert all(r.attachment is None for r in replies)
     assert texts[-1].startswith("Диагностика профессиональных дефицитов")
+
+
+async def test_two_accounts_answering_the_same_question_at_once(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, db_url: str
+) -> None:
+    person_id = await _person(sessions, clock)
+    async with sessions() as session, session.begin():
+        session.add(
+            ChannelAccount(platform="vk", external_id="v1", person_id=person_id, created_at=clock.now())
+        )
+    console = await _start(dispatcher)
+    await dispatcher.handle(inc(action="m:diag", uid="v1", channel="vk"))
+    vk = await dispatcher.handle(inc(action="dg:resume", uid="v1", channel="vk"))
+    both = await asyncio.gather(
+        dispatcher.handle(inc(action=_option_actions(console[-1])[0])),
+        dispatcher.handle(inc(action=_option_actions(vk[-1])[1], uid="v1", channel="vk")),
+    )
+    attempt = await _current(sessions)
+    assert attempt.current_index == 1 and len(attempt.answers) == 1  # never two steps for one question
+    refused = [r for r in both if r[0].text.startswith("Эта кнопка относится к другому вопросу")]
+    if db_url.startswith("postgresql"):  # the row lock makes the second one see the moved question
+        assert len(refused) == 1
+        winner = 0 if refused[0] is both[1] else 1
+        assert list(attempt.answers.values()) == [winner]

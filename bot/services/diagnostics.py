@@ -121,21 +121,34 @@ def priority_areas(results: Mapping[str, AreaResult]) -> tuple[str, ...]:
 
 
 # --- taking the diagnostic -----------------------------------------------------------------------------------
-async def active_attempt(session: AsyncSession, person_id: int) -> DiagnosticAttempt | None:
-    """The person's unfinished attempt, if any (the newest one)."""
-    return await session.scalar(
+async def active_attempt(
+    session: AsyncSession, person_id: int, *, lock: bool = False
+) -> DiagnosticAttempt | None:
+    """The person's unfinished attempt, if any (the newest one).
+
+    ``lock``: take a row lock (PostgreSQL ``FOR UPDATE``) before changing answers, so two accounts of one
+    person answering at the same moment cannot overwrite each other's answer.
+    """
+    query = (
         select(DiagnosticAttempt)
         .where(DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == IN_PROGRESS)
         .order_by(DiagnosticAttempt.id.desc())
         .limit(1)
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(query)
 
 
-async def own_attempt(session: AsyncSession, person_id: int, attempt_id: Any) -> DiagnosticAttempt | None:
-    """The attempt with this id if it belongs to the person (else None)."""
-    if not isinstance(attempt_id, int):
+async def own_attempt(
+    session: AsyncSession, person_id: int, attempt_id: Any, *, lock: bool = False
+) -> DiagnosticAttempt | None:
+    """The attempt with this id if it belongs to the person (else None); ``lock`` as in ``active_attempt``."""
+    if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
         return None
-    attempt = await session.get(DiagnosticAttempt, attempt_id)
+    attempt = await session.get(
+        DiagnosticAttempt, attempt_id, with_for_update=lock or None, populate_existing=lock
+    )
     if attempt is None or attempt.person_id != person_id:
         return None
     return attempt
