@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 FLOW = "diagnostics"
 flow = Flow(FLOW)
+load_bank()  # validate the question bank at start-up: a broken file stops the bot naming file and field
 registry.menu_item(MenuItem("diag", "Диагностика", FLOW, "start", roles=None, order=10))
 
 LETTERS = "АБВГ"
@@ -189,7 +190,7 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
     if option is None:
         count = len(bank.options(item))
         ctx.invalid(
-            f"Не понял ответ. Нажмите кнопку варианта или напишите его номер (1–{count}) "
+            f"Не удалось распознать ответ. Нажмите кнопку варианта или напишите его номер (1–{count}) "
             f"или букву ({LETTERS[0]}–{LETTERS[count - 1]}). Можно «Пропустить» или «Пауза»."
         )
         return

@@ -153,11 +153,11 @@ async def test_typed_letter_and_invalid_text(
     question = replies[-1].text
     assert "А) " in question and "Б) " in question  # long situation options are listed with letters
     replies = await dispatcher.handle(inc(text="что-то непонятное"))
-    assert replies[0].text.startswith("Не понял ответ")
+    assert replies[0].text.startswith("Не удалось распознать ответ")
     assert replies[-1].text == question
     assert (await _current(sessions)).answers == {}
     replies = await dispatcher.handle(inc(text="7"))
-    assert replies[0].text.startswith("Не понял ответ")
+    assert replies[0].text.startswith("Не удалось распознать ответ")
     replies = await dispatcher.handle(inc(text="б"))
     first, second, third, fourth = load_bank().item_ids("all")[:4]
     assert (await _current(sessions)).answers == {first: 1}
