@@ -13,6 +13,7 @@ FLOW_MODULES = [
     "handlers.onboarding",
     "handlers.linking",
     "handlers.profile",
+    "handlers.diagnostics",
 ]
 
 _loaded = False

@@ -1,0 +1,83 @@
+"""A radar (spider) chart PNG of the five competence areas' percentages.
+
+Rendered with matplotlib's object-oriented API on the Agg canvas: the Agg backend is selected before pyplot
+could ever be imported, and no pyplot figure manager is used at all, so nothing global is created or left
+open (each call builds its own ``Figure`` and drops it) and calls are safe from a worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.projections.polar import PolarAxes
+
+from content.diagnostics import AREA_LABELS, AREAS
+
+NO_DATA = "нет данных"
+WIDTH_IN, HEIGHT_IN, DPI = 6.4, 6.0, 110
+
+
+def render_radar(
+    percents: Mapping[str, float | None],
+    *,
+    title: str | None = None,
+    rings: Mapping[str, float] | None = None,
+) -> bytes:
+    """PNG bytes: one axis per area of ``AREAS`` (Russian labels), values 0–100.
+
+    ``percents`` maps area code -> percent (None or missing: drawn at 0 and labelled «нет данных»).
+    ``rings``: optional dashed reference circles, label -> percent (e.g. the level thresholds).
+    """
+    values = [_clamp(percents.get(code)) for code in AREAS]
+    labels = [f"{_wrap(AREA_LABELS[code])}\n{_fmt(percents.get(code))}" for code in AREAS]
+    angles = [2 * math.pi * i / len(AREAS) for i in range(len(AREAS))]
+
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot(projection="polar")
+    assert isinstance(ax, PolarAxes)
+    ax.set_theta_offset(math.pi / 2)  # the first area at the top, then clockwise
+    ax.set_theta_direction(-1)
+    ax.set_ylim(0, 100)
+    ax.set_yticks([20, 40, 60, 80, 100])
+    ax.set_yticklabels(["20", "40", "60", "80", "100"], fontsize=7, color="#777777")
+    ax.set_xticks(angles)
+    ax.set_xticklabels(labels, fontsize=9)
+    ax.tick_params(axis="x", pad=14)
+    for label, percent in (rings or {}).items():
+        circle = [i * 2 * math.pi / 120 for i in range(121)]
+        ax.plot(circle, [percent] * len(circle), linestyle="--", linewidth=0.8, color="#999999")
+        ax.text(2 * math.pi - 0.25, percent + 2, label, fontsize=7, color="#777777")
+    closed_angles, closed_values = [*angles, angles[0]], [*values, values[0]]
+    ax.plot(closed_angles, closed_values, color="#1f6fb2", linewidth=2)
+    ax.fill(closed_angles, closed_values, color="#1f6fb2", alpha=0.25)
+    ax.scatter(angles, values, color="#1f6fb2", s=18, zorder=3)
+    if title:
+        ax.set_title(title, fontsize=11, pad=24)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    figure.clear()
+    return buffer.getvalue()
+
+
+def _clamp(value: float | None) -> float:
+    return 0.0 if value is None else max(0.0, min(100.0, float(value)))
+
+
+def _wrap(label: str) -> str:
+    return label.replace("-", "-\n", 1) if len(label) > 16 else label
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return NO_DATA
+    return f"{value:.0f} %"

@@ -1,0 +1,446 @@
+"""Flow "diagnostics": take the deficit diagnostic (whole set or one area), see results and their history.
+
+start → question (one per message; answer, "Пропустить", "Назад", "Пауза") → results (levels, priority
+deficits explained, radar chart) → "Составить ИОМ" / "Пройти ещё раз" / history. Every answer is written to
+the attempt in the same transaction as the conversation state, so a restart resumes at the same question.
+
+Step buttons (only valid while they are the latest shown):
+``dg:all``, ``dg:area:<code>``, ``dg:resume``, ``dg:hist``, ``dg:a:<attempt>:<position>:<option>``,
+``dg:skip:<attempt>:<position>``, ``dg:prev:<attempt>:<position>``, ``dg:pause``, ``dg:iom``, ``dg:again``,
+``dg:view:<attempt>``. Conversation data: ``attempt_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.services import diagnostics as svc
+from bot.services.radar_chart import render_radar
+from content.diagnostics import (
+    AREAS,
+    BASE,
+    DEFICIT,
+    LEVEL_LABELS,
+    SelfItem,
+    SituationItem,
+    area_label,
+    level_label,
+    load_bank,
+)
+from handlers import registry
+from handlers.context import NAV_MENU, Ctx
+from handlers.messages import Attachment, Button, Incoming
+from handlers.navigation import nav_row
+from handlers.registry import Flow, MenuItem
+from storage.models import DiagnosticAttempt
+
+log = logging.getLogger(__name__)
+
+FLOW = "diagnostics"
+flow = Flow(FLOW)
+load_bank()  # validate the question bank at start-up: a broken file stops the bot naming file and field
+registry.menu_item(MenuItem("diag", "Диагностика", FLOW, "start", roles=None, order=10))
+
+LETTERS = "АБВГ"
+SHORT_OPTION = 30  # longer options are listed in the message and answered with letter buttons
+LEVEL_MARKS = {"high": "🟢", "elevated": "🔵", "base": "🟡", "deficit": "🔴"}
+NO_RESULT_MARK = "⚪"
+HISTORY_LIMIT = 10
+
+NOT_YOURS = "Эта диагностика недоступна. Вот раздел «Диагностика»:"
+PAUSED = "Пауза. Все ответы сохранены — продолжить можно в любой момент в разделе «Диагностика»."
+
+
+# --- start ------------------------------------------------------------------------------------------------
+@flow.show("start")
+async def show_start(ctx: Ctx) -> None:
+    bank = load_bank()
+    person = _person_id(ctx)
+    lines = [
+        "Диагностика профессиональных дефицитов",
+        "",
+        f"{len(bank.item_ids('all'))} вопросов по пяти областям: предметные, методические, "
+        f"психолого-педагогические, коммуникативные и ИКТ. Займёт около {bank.estimated_minutes()} минут.",
+        "Есть короткие случаи из практики и вопросы-самооценки. Отвечайте так, как поступили бы на "
+        "самом деле: результат нужен вам, а не для отчёта. Вопросы можно пропускать, возвращаться назад "
+        "и ставить на паузу — ответы сохраняются.",
+        "",
+        f"Можно пройти и одну область (до {max(bank.estimated_minutes(code) for code in AREAS)} минут).",
+    ]
+    buttons: list[list[Button]] = []
+    active = await svc.active_attempt(ctx.session, person)
+    if active is not None:
+        progress = svc.progress(active)
+        lines += [
+            "",
+            f"У вас есть незавершённая диагностика ({_scope_text(active.scope)}): пройдено "
+            f"{progress.position} из {progress.total}. Продолжить с вопроса {progress.position + 1}? "
+            "Если начать заново, незавершённая попытка закроется.",
+        ]
+        buttons.append([Button("▶️ Продолжить", "dg:resume")])
+    buttons.append([Button(f"Вся диагностика (≈ {bank.estimated_minutes()} мин)", "dg:all")])
+    area_buttons = [Button(area_label(code), f"dg:area:{code}") for code in AREAS]
+    buttons += [area_buttons[0:2], area_buttons[2:3], area_buttons[3:5]]
+    buttons.append([Button("📊 Мои результаты", "dg:hist")])
+    buttons.append(nav_row(back=False))
+    ctx.say("\n".join(lines), buttons)
+
+
+@flow.on("start")
+async def on_start(ctx: Ctx, incoming: Incoming) -> None:
+    action = incoming.action or ""
+    person = _person_id(ctx)
+    if action == "dg:resume":
+        active = await svc.active_attempt(ctx.session, person)
+        if active is None:
+            ctx.invalid("Незавершённой диагностики нет — начните новую.")
+            return
+        await ctx.go(FLOW, "question", data={"attempt_id": active.id})
+    elif action == "dg:all" or action.startswith("dg:area:"):
+        scope = "all" if action == "dg:all" else action.removeprefix("dg:area:")
+        if scope != "all" and scope not in AREAS:
+            ctx.invalid("Такой области нет. Выберите кнопкой.")
+            return
+        attempt = await svc.start_attempt(ctx.session, person, scope, ctx.now)
+        await ctx.go(FLOW, "question", data={"attempt_id": attempt.id})
+    elif action == "dg:hist":
+        await ctx.go(FLOW, "history")
+    else:
+        ctx.invalid("Выберите кнопкой: вся диагностика, одна область или «Мои результаты».")
+
+
+# --- question ---------------------------------------------------------------------------------------------
+@flow.show("question")
+async def show_question(ctx: Ctx) -> None:
+    attempt = await _attempt_in_progress(ctx)
+    if attempt is None:
+        await ctx.go(FLOW, "start", remember=False)
+        return
+    bank = load_bank()
+    item = svc.current_item(attempt, bank)
+    if item is None:  # every question passed (e.g. items vanished from the bank): score now
+        await _finish(ctx, attempt)
+        return
+    position, total = attempt.current_index, len(attempt.item_ids)
+    area = bank.item_area(item.id) or ""
+    options = bank.options(item)
+    letters = any(len(option.text) > SHORT_OPTION for option in options)
+    lines = [f"Вопрос {position + 1} из {total} · {area_label(area)}", ""]
+    if isinstance(item, SelfItem):
+        lines += [bank.self_prompt, f"{_capitalised(item.text)}."]
+    else:
+        lines.append(item.text)
+    if letters:
+        lines.append("")
+        lines += [f"{LETTERS[i]}) {option.text}" for i, option in enumerate(options)]
+    previous = (attempt.answers or {}).get(item.id, "-")
+    if isinstance(previous, int) and 0 <= previous < len(options):
+        lines += ["", f"Ваш прошлый ответ: {LETTERS[previous]}) {options[previous].text}"]
+    elif previous is None:
+        lines += ["", "Этот вопрос вы пропустили."]
+    prefix = f"dg:a:{attempt.id}:{position}"
+    if letters:
+        option_rows = [[Button(LETTERS[i], f"{prefix}:{i}") for i in range(len(options))]]
+    else:
+        option_buttons = [
+            Button(_capitalised(option.text), f"{prefix}:{i}") for i, option in enumerate(options)
+        ]
+        option_rows = [option_buttons[i : i + 2] for i in range(0, len(option_buttons), 2)]
+    ctx.say(
+        "\n".join(lines),
+        [
+            *option_rows,
+            [
+                Button("⏭ Пропустить", f"dg:skip:{attempt.id}:{position}"),
+                Button("⬅️ Назад", f"dg:prev:{attempt.id}:{position}"),
+            ],
+            [Button("⏸ Пауза", "dg:pause"), Button("🏠 В меню", NAV_MENU)],
+        ],
+    )
+
+
+@flow.on("question")
+async def on_question(ctx: Ctx, incoming: Incoming) -> None:
+    attempt = await _attempt_in_progress(ctx, lock=True)
+    if attempt is None:
+        ctx.say("Эта диагностика уже завершена или закрыта.")
+        await ctx.go(FLOW, "start", remember=False)
+        return
+    bank = load_bank()
+    item = svc.current_item(attempt, bank)
+    if item is None:
+        await _finish(ctx, attempt)
+        return
+    position = attempt.current_index
+    if incoming.action is not None:
+        await _question_button(ctx, attempt, item, incoming.action)
+        return
+    text = (incoming.text or "").strip()
+    if text.lower().strip(".!") in {"пропустить", "пропуск"}:
+        svc.skip(attempt, position, bank)
+        await _next(ctx, attempt)
+        return
+    if text.lower().strip(".!") == "пауза":
+        await _pause(ctx)
+        return
+    option = _parse_option(text, item)
+    if option is None:
+        count = len(bank.options(item))
+        ctx.invalid(
+            f"Не удалось распознать ответ. Нажмите кнопку варианта или напишите его номер (1–{count}) "
+            f"или букву ({LETTERS[0]}–{LETTERS[count - 1]}). Можно «Пропустить» или «Пауза»."
+        )
+        return
+    svc.answer(attempt, position, option, bank)
+    await _next(ctx, attempt)
+
+
+async def _question_button(
+    ctx: Ctx, attempt: DiagnosticAttempt, item: SituationItem | SelfItem, action: str
+) -> None:
+    if action == "dg:pause":
+        await _pause(ctx)
+        return
+    parts = action.split(":")
+    kind = parts[1] if len(parts) > 1 else ""
+    numbers = [int(part) for part in parts[2:] if part.isdigit()]
+    if len(numbers) != len(parts) - 2 or not numbers or numbers[0] != attempt.id:
+        ctx.invalid("Эта кнопка относится к другой диагностике.")
+        return
+    position = numbers[1] if len(numbers) > 1 else -1
+    if position != attempt.current_index:
+        ctx.invalid("Эта кнопка относится к другому вопросу. Ответьте на текущий:")
+        return
+    bank = load_bank()
+    if kind == "a" and len(numbers) == 3 and numbers[2] < len(bank.options(item)):
+        svc.answer(attempt, position, numbers[2], bank)
+        await _next(ctx, attempt)
+    elif kind == "skip" and len(numbers) == 2:
+        svc.skip(attempt, position, bank)
+        await _next(ctx, attempt)
+    elif kind == "prev" and len(numbers) == 2:
+        if svc.back(attempt, position):
+            await ctx.show_current()
+        else:
+            await ctx.go(FLOW, "start", remember=False)
+    else:
+        ctx.invalid("Эта кнопка сейчас не работает. Ответьте на текущий вопрос:")
+
+
+async def _next(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
+    if svc.current_item(attempt) is None:
+        await _finish(ctx, attempt)
+    else:
+        await ctx.show_current()
+
+
+async def _finish(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
+    results = await svc.finish(ctx.session, attempt, ctx.now)
+    if results is None:
+        ctx.say(
+            "Вы пропустили все вопросы, поэтому оценить уровень не получится. "
+            "Попробуйте ещё раз, когда будет удобно, — можно начать с одной области."
+        )
+        await ctx.go(FLOW, "start", remember=False)
+        return
+    await ctx.go(FLOW, "results", data={"attempt_id": attempt.id}, remember=False)
+
+
+async def _pause(ctx: Ctx) -> None:
+    ctx.say(PAUSED)
+    await ctx.go("menu", "main", remember=False)
+
+
+# --- results ----------------------------------------------------------------------------------------------
+@flow.show("results")
+async def show_results(ctx: Ctx) -> None:
+    attempt = await svc.own_attempt(ctx.session, _person_id(ctx), ctx.data.get("attempt_id"))
+    results = await svc.results_for_attempt(ctx.session, attempt.id) if attempt is not None else None
+    if attempt is None or results is None:
+        ctx.say(NOT_YOURS)
+        await ctx.go(FLOW, "start", remember=False)
+        return
+    bank = load_bank()
+    when = _local_date(ctx, results.completed_at)
+    table = [f"Результаты диагностики от {when} ({_scope_text(results.scope)})", ""]
+    shown_areas = AREAS if results.scope == "all" else (results.scope,)
+    for code in shown_areas:
+        result = results.areas.get(code)
+        if result is None:
+            table.append(f"{NO_RESULT_MARK} {area_label(code)} — нет ответов")
+        else:
+            table.append(
+                f"{LEVEL_MARKS[result.level]} {area_label(code)} — {_percent(result.percent)} "
+                f"({level_label(result.level)})"
+            )
+    progress = svc.progress(attempt)
+    if progress.skipped:
+        table += ["", f"Пропущено вопросов: {progress.skipped} — они не учитывались в процентах."]
+    table += [
+        "",
+        "Обозначения: " + " · ".join(f"{LEVEL_MARKS[c]} {label}" for c, label in LEVEL_LABELS.items()),
+    ]
+    chart = await asyncio.to_thread(
+        render_radar,
+        {code: results.percent(code) for code in AREAS},
+        title=f"Профиль компетенций · {when}",
+        rings={f"базовый {bank.thresholds.base:g} %": bank.thresholds.base},
+    )
+    ctx.say("\n".join(table), attachment=Attachment(f"diagnostics_{attempt.id}.png", chart, kind="image"))
+
+    buttons: list[list[Button]] = []
+    if "iom" in registry.FLOWS:
+        buttons.append([Button("🧭 Составить ИОМ", "dg:iom")])
+    buttons.append([Button("🔁 Пройти ещё раз", "dg:again"), Button("📊 Мои результаты", "dg:hist")])
+    buttons.append(nav_row())
+    ctx.say(_priorities_text(results), buttons)
+
+
+def _priorities_text(results: svc.DiagnosticResults) -> str:
+    bank = load_bank()
+    priorities = results.priority_areas
+    if not priorities:
+        if not results.areas:
+            return "Результатов по областям нет."
+        return (
+            "Дефицитов не выявлено: все области на повышенном или высоком уровне. Отличный результат! "
+            "Подумайте о том, чтобы делиться опытом — выступить на методическом объединении или стать "
+            "наставником для коллеги."
+        )
+    at_deficit = results.areas[priorities[0]].level == DEFICIT
+    lines = (
+        ["Главное, над чем стоит поработать в первую очередь:"]
+        if at_deficit
+        else [
+            "Дефицитов не выявлено. Точки роста — области на базовом уровне:",
+        ]
+    )
+    for number, code in enumerate(priorities, start=1):
+        area = bank.area(code)
+        result = results.areas[code]
+        lines += [
+            "",
+            f"{number}. {LEVEL_MARKS[result.level]} {area_label(code)} ({_percent(result.percent)})",
+            area.deficit_explanation if result.level == DEFICIT else area.about,
+            "Первые шаги:",
+            *[f"• {step}" for step in area.first_steps],
+        ]
+    if at_deficit or any(r.level == BASE for r in results.areas.values()):
+        lines += ["", "Эти шаги можно включить в индивидуальный образовательный маршрут (ИОМ)."]
+    return "\n".join(lines)
+
+
+@flow.on("results")
+async def on_results(ctx: Ctx, incoming: Incoming) -> None:
+    action = incoming.action or ""
+    person = _person_id(ctx)
+    attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"))
+    if action == "dg:iom" and attempt is not None:
+        if "iom" not in registry.FLOWS:
+            ctx.invalid("Составление ИОМ пока недоступно.")
+            return
+        await ctx.go("iom", "goal", data={"attempt_id": attempt.id})
+    elif action == "dg:again" and attempt is not None:
+        fresh = await svc.start_attempt(ctx.session, person, attempt.scope, ctx.now)
+        await ctx.go(FLOW, "question", data={"attempt_id": fresh.id})
+    elif action == "dg:hist":
+        await ctx.go(FLOW, "history")
+    else:
+        ctx.invalid("Выберите действие кнопкой под результатами.")
+
+
+# --- history ----------------------------------------------------------------------------------------------
+@flow.show("history")
+async def show_history(ctx: Ctx) -> None:
+    history = await svc.results_history(ctx.session, _person_id(ctx), limit=HISTORY_LIMIT)
+    if not history:
+        ctx.say(
+            "Вы ещё не проходили диагностику. Она займёт около "
+            f"{load_bank().estimated_minutes()} минут и покажет, на чём сосредоточиться.",
+            [[Button("Пройти диагностику", "dg:start")], nav_row()],
+        )
+        return
+    lines = ["Ваши результаты (сначала новые):"]
+    buttons: list[Button] = []
+    for number, results in enumerate(history, start=1):
+        when = _local_date(ctx, results.completed_at)
+        marks = ", ".join(
+            f"{LEVEL_MARKS[r.level]} {area_label(code)} {_percent(r.percent)}"
+            for code, r in results.areas.items()
+        )
+        lines += ["", f"{number}) {when} — {_scope_text(results.scope)}", marks]
+        buttons.append(Button(f"{number}) {when}", f"dg:view:{results.attempt_id}"))
+    lines += ["", "Нажмите на дату, чтобы открыть подробности и диаграмму."]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    ctx.say("\n".join(lines), [*rows, [Button("Пройти диагностику", "dg:start")], nav_row()])
+
+
+@flow.on("history")
+async def on_history(ctx: Ctx, incoming: Incoming) -> None:
+    action = incoming.action or ""
+    if action == "dg:start":
+        await ctx.go(FLOW, "start")
+        return
+    attempt_id = action.removeprefix("dg:view:")
+    if action.startswith("dg:view:") and attempt_id.isdigit():
+        attempt = await svc.own_attempt(ctx.session, _person_id(ctx), int(attempt_id))
+        if attempt is not None and attempt.status == svc.COMPLETED:
+            await ctx.go(FLOW, "results", data={"attempt_id": attempt.id})
+            return
+    ctx.invalid("Выберите попытку кнопкой с датой.")
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+def _person_id(ctx: Ctx) -> int:
+    if ctx.person is None:  # the dispatcher only routes here with a completed profile
+        raise RuntimeError("diagnostics flow without a person")
+    return ctx.person.id
+
+
+async def _attempt_in_progress(ctx: Ctx, *, lock: bool = False) -> DiagnosticAttempt | None:
+    person = _person_id(ctx)
+    attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"), lock=lock)
+    if attempt is not None and attempt.status == svc.IN_PROGRESS:
+        return attempt
+    active = await svc.active_attempt(ctx.session, person, lock=lock)
+    if active is not None:
+        ctx.set_data(attempt_id=active.id)
+    return active
+
+
+def _parse_option(text: str, item: SituationItem | SelfItem) -> int | None:
+    options = load_bank().options(item)
+    cleaned = text.strip().rstrip(").").strip().upper()
+    if cleaned.isdigit() and 1 <= int(cleaned) <= len(options):
+        return int(cleaned) - 1
+    if len(cleaned) == 1 and cleaned in LETTERS[: len(options)]:
+        return LETTERS.index(cleaned)
+    lowered = text.strip().lower().rstrip(".")
+    for index, option in enumerate(options):
+        if option.text.lower().rstrip(".") == lowered:
+            return index
+    return None
+
+
+def _scope_text(scope: str) -> str:
+    return "вся диагностика" if scope == "all" else f"область «{area_label(scope)}»"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",") + " %"
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _local_date(ctx: Ctx, moment: datetime) -> str:
+    zone_name = ctx.person.timezone if ctx.person is not None else None
+    try:
+        local = moment.astimezone(ZoneInfo(zone_name)) if zone_name else moment
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment
+    return local.strftime("%d.%m.%Y")
