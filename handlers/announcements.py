@@ -74,11 +74,9 @@ async def announce(session: AsyncSession, now: datetime, days_before: int) -> in
 
 
 def _diagnostic_button() -> Button | None:
-    """The diagnostics menu entry (order 10), if that part is installed."""
-    for item in registry.MENU.values():
-        if item.order == 10:
-            return Button(item.label, f"m:{item.key}")
-    return None
+    """The diagnostics menu entry, if that part is installed."""
+    item = registry.MENU.get("diag")
+    return Button(item.label, f"m:{item.key}") if item is not None else None
 
 
 @registry.global_action("an")
