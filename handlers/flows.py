@@ -6,6 +6,7 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.iom",
 ]
 
 _loaded = False

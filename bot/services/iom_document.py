@@ -77,7 +77,9 @@ def _aspect_lines(iom: Iom) -> dict[str, list[str]]:
     technology = aspects.get("technology", {})
     formal = [f"ДПП «{p['title']}» ({p['hours']} ч, {p['format']})" for p in technology.get("formal", [])]
     informal = sorted({i["form"] for i in technology.get("informal", [])})
-    mentoring = sorted({i["mentoring_form"] for i in technology.get("informal", []) if i.get("mentoring_form")})
+    mentoring = sorted(
+        {i["mentoring_form"] for i in technology.get("informal", []) if i.get("mentoring_form")}
+    )
     lines["technology"] = [
         f"Формальный трек: {'; '.join(formal) if formal else 'нет подходящих программ ДПП'}",
         f"Неформальный трек: {', '.join(informal) or '—'}",
@@ -119,7 +121,10 @@ def render_iom_docx(iom: Iom, people: IomDocumentPeople, today: date) -> bytes:
         ("Региональный методист", people.methodist or "не назначен"),
         ("Наставник", people.mentor or "не назначен"),
         ("Маршрут составлен", _day(iom.created_at)),
-        ("Срок реализации", f"{iom.months} мес., до {_day(max((s.deadline for s in iom.steps), default=None))}"),
+        (
+            "Срок реализации",
+            f"{iom.months} мес., до {_day(max((s.deadline for s in iom.steps), default=None))}",
+        ),
         ("Общий объём", f"{iom.total_hours} ч"),
         ("Статус", STATUS_LABELS.get(iom.status, iom.status)),
         ("Выполнено", f"{iom.progress_percent} %"),

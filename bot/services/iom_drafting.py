@@ -178,7 +178,9 @@ def _informal_fields(area: str, template: StepTemplate, form: str, templates: Io
     }
 
 
-def _pick_program(candidates: list[Program], used: set[int], after: date, fallback_end: date) -> Program | None:
+def _pick_program(
+    candidates: list[Program], used: set[int], after: date, fallback_end: date
+) -> Program | None:
     """The matching programme ending soonest after ``after`` (leaves room for the area's first step); if every
     one ends earlier, the soonest-ending one still (its step's deadline then follows the previous step)."""
     unused = [p for p in candidates if p.id not in used]
@@ -257,7 +259,9 @@ async def draft_iom(
         if program is not None:
             used.add(program.id)
             proposed.append(program)
-            planner.add(program.ends_on or slot_end, area=area, **formal_step_fields(program, area, templates))
+            planner.add(
+                program.ends_on or slot_end, area=area, **formal_step_fields(program, area, templates)
+            )
             technology_formal.append(
                 {
                     "area": area,
@@ -290,7 +294,10 @@ async def draft_iom(
         planner.add(
             practice_desired,
             **_informal_fields(
-                area, template.practice, templates.informal_form.format(form=template.practice.form), templates
+                area,
+                template.practice,
+                templates.informal_form.format(form=template.practice.form),
+                templates,
             ),
         )
         technology_informal.append({"area": area, "form": template.practice.form})
@@ -300,9 +307,7 @@ async def draft_iom(
     final = templates.final_step
     planner.add(
         route_end,
-        **_informal_fields(
-            areas[0], final, templates.informal_form.format(form=final.form), templates
-        ),
+        **_informal_fields(areas[0], final, templates.informal_form.format(form=final.form), templates),
     )
     last_deadline = planner.last
 

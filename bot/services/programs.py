@@ -217,7 +217,9 @@ def parse_program_rows(rows: list[list[Any]], report: ImportReport) -> list[Prog
             continue
         if record.code in records:
             first = records[record.code][0]
-            report.errors.append(RowError(index, "code", f"код {record.code} уже встречался в строке {first}"))
+            report.errors.append(
+                RowError(index, "code", f"код {record.code} уже встречался в строке {first}")
+            )
             continue
         records[record.code] = (index, record)
     return [record for _row, record in records.values()]
