@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from content.areas import AREA_CODES, EDUCATION_LEVELS
 from content.loading import CONTENT_DIR, load_yaml
@@ -137,11 +137,13 @@ class ProgramRecord(BaseModel):
             raise ValueError("ссылка должна начинаться с http:// или https://")
         return value
 
-    @model_validator(mode="after")
-    def _date_order(self) -> ProgramRecord:
-        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+    @field_validator("ends_on")
+    @classmethod
+    def _date_order(cls, value: date | None, info: ValidationInfo) -> date | None:
+        starts_on = info.data.get("starts_on")
+        if value is not None and starts_on is not None and value < starts_on:
             raise ValueError("дата окончания раньше даты начала")
-        return self
+        return value
 
 
 class ProgramCatalogue(BaseModel):

@@ -50,6 +50,5 @@ async def import_programs_command(settings: Settings, args: argparse.Namespace) 
     finally:
         await engine.dispose()
     print(format_report(report, path.name))
-    if report.file_error is not None or report.write_failed:
-        return 1
-    return 0
+    # 0: every row saved; 1: some rows skipped, the file unreadable or the write failed
+    return 1 if report.file_error is not None or report.write_failed or report.errors else 0
