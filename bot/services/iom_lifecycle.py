@@ -96,6 +96,8 @@ def submit_for_approval(iom: Iom, methodist_id: int | None, now: datetime) -> No
 def approve(iom: Iom, reviewer_id: int, now: datetime) -> None:
     if iom.methodist_id != reviewer_id:
         raise PermissionError("only the assigned methodist approves this route")
+    if iom.status != ON_APPROVAL:  # a methodist approves what was submitted, not a draft being edited
+        raise TransitionError(f"{iom.status} -> {APPROVED}")
     _move(iom, APPROVED, now)
     iom.review_comment = None
 
