@@ -22,12 +22,21 @@ async def test_document_has_header_aspects_and_one_row_per_step(
 ) -> None:
     now = clock.now()
     async with sessions() as session, session.begin():
-        person = await make_person(session, now, full_name="Петрова Анна Сергеевна", school="МАОУ Гимназия № 5")
+        person = await make_person(
+            session, now, full_name="Петрова Анна Сергеевна", school="МАОУ Гимназия № 5"
+        )
         methodist = await make_person(
             session, now, external_id="m1", roles=("methodist",), full_name="Смирнова Ольга Ивановна"
         )
-        await make_program(session, now, "DOC-1", title="Формирующее оценивание", areas=["methodical"],
-                           starts_on=date(2026, 9, 20), ends_on=date(2026, 10, 30))
+        await make_program(
+            session,
+            now,
+            "DOC-1",
+            title="Формирующее оценивание",
+            areas=["methodical"],
+            starts_on=date(2026, 9, 20),
+            ends_on=date(2026, 10, 30),
+        )
         await make_attempt(session, person.id, now, ["methodical", "communicative"])
         iom = (await draft_iom(session, person, "Уверенно вести уроки по ФГОС", now, goal_key="fgos")).iom
         iom.methodist_id = methodist.id

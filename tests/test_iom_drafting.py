@@ -23,7 +23,9 @@ from tests.factories import make_person
 from tests.iom_data import make_attempt, make_program
 
 
-def check_route_invariants(result: DraftResult, person: Person, programs: dict[int, Program], today: date) -> None:
+def check_route_invariants(
+    result: DraftResult, person: Person, programs: dict[int, Program], today: date
+) -> None:
     """What every drafted route must satisfy."""
     iom = result.iom
     steps = iom.steps
@@ -53,7 +55,9 @@ def check_route_invariants(result: DraftResult, person: Person, programs: dict[i
         if step.track == "formal":
             assert step.program_id is not None
             program = programs[step.program_id]
-            assert program_matches(program, [step.area], person.levels, person.subjects, today, until=route_end)
+            assert program_matches(
+                program, [step.area], person.levels, person.subjects, today, until=route_end
+            )
             assert program.ends_on is not None and program.ends_on <= step.deadline
         else:
             assert step.track == "informal" and step.program_id is None
@@ -80,7 +84,12 @@ async def test_math_teacher_route_from_samples(
         await ensure_sample_programs(session, clock.now())
         attempt = await make_attempt(session, person.id, clock.now(), ["subject", "communicative", "ict"])
         result = await draft_iom(
-            session, person, "Подготовить учеников к ОГЭ", clock.now(), attempt_id=attempt.id, goal_key="olympiad"
+            session,
+            person,
+            "Подготовить учеников к ОГЭ",
+            clock.now(),
+            attempt_id=attempt.id,
+            goal_key="olympiad",
         )
         check_route_invariants(result, person, await _programs(session), today)
         iom = result.iom
@@ -89,7 +98,11 @@ async def test_math_teacher_route_from_samples(
         assert iom.goal == "Подготовить учеников к ОГЭ"
         assert iom.aspects["target"]["motives"] == iom_templates().goals["olympiad"].motives
         assert [r["area"] for r in iom.aspects["diagnostic"]["results"]] == [
-            "subject", "methodical", "psychological", "communicative", "ict"
+            "subject",
+            "methodical",
+            "psychological",
+            "communicative",
+            "ict",
         ]
         # the sample catalogue has programmes for all three areas at ООО / математика
         assert result.unmatched_areas == []
@@ -113,11 +126,25 @@ async def test_only_matching_programmes_are_proposed(
         await make_program(session, now, "WRONG-LEVEL", areas=["methodical"], levels=["НОО"])
         await make_program(session, now, "WRONG-SUBJECT", areas=["methodical"], subjects=["химия"])
         await make_program(session, now, "RUNNING", areas=["methodical"], starts_on=date(2026, 8, 25))
-        await make_program(session, now, "TOO-LATE", areas=["methodical"], starts_on=date(2027, 6, 1),
-                           ends_on=date(2027, 7, 1))
+        await make_program(
+            session,
+            now,
+            "TOO-LATE",
+            areas=["methodical"],
+            starts_on=date(2027, 6, 1),
+            ends_on=date(2027, 7, 1),
+        )
         await make_program(session, now, "WRONG-AREA", areas=["ict"])
-        good = await make_program(session, now, "GOOD", areas=["methodical"], levels=["ООО", "СОО"],
-                                  subjects=["история"], starts_on=date(2026, 10, 5), ends_on=date(2026, 11, 20))
+        good = await make_program(
+            session,
+            now,
+            "GOOD",
+            areas=["methodical"],
+            levels=["ООО", "СОО"],
+            subjects=["история"],
+            starts_on=date(2026, 10, 5),
+            ends_on=date(2026, 11, 20),
+        )
         await make_attempt(session, person.id, now, ["methodical", "psychological"])
         result = await draft_iom(session, person, "Вести уроки по ФГОС", now, goal_key="fgos")
         check_route_invariants(result, person, await _programs(session), now.date())
@@ -192,7 +219,9 @@ async def test_new_draft_replaces_the_current_route(
         second = await draft_iom(session, person, "Цель 2", now + timedelta(days=1))
         await session.refresh(first.iom)
         assert not first.iom.is_current and second.iom.is_current
-        current = await session.scalars(select(Iom).where(Iom.person_id == person.id, Iom.is_current.is_(True)))
+        current = await session.scalars(
+            select(Iom).where(Iom.person_id == person.id, Iom.is_current.is_(True))
+        )
         assert [i.id for i in current] == [second.iom.id]
 
 

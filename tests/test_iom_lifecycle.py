@@ -37,10 +37,23 @@ from tests.iom_data import make_attempt, make_program
 async def _route(session: AsyncSession, clock: FakeClock, uid: str = "u1") -> Iom:
     now = clock.now()
     person = await make_person(session, now, external_id=uid)
-    await make_program(session, now, f"M-{uid}", areas=["methodical"], starts_on=date(2026, 9, 20),
-                       ends_on=date(2026, 10, 20))
-    await make_program(session, now, f"M2-{uid}", areas=["methodical"], hours=72, starts_on=date(2026, 10, 1),
-                       ends_on=date(2026, 12, 1))
+    await make_program(
+        session,
+        now,
+        f"M-{uid}",
+        areas=["methodical"],
+        starts_on=date(2026, 9, 20),
+        ends_on=date(2026, 10, 20),
+    )
+    await make_program(
+        session,
+        now,
+        f"M2-{uid}",
+        areas=["methodical"],
+        hours=72,
+        starts_on=date(2026, 10, 1),
+        ends_on=date(2026, 12, 1),
+    )
     await make_attempt(session, person.id, now, ["methodical", "ict"])
     return (await draft_iom(session, person, "Цель", now)).iom
 
@@ -111,8 +124,9 @@ async def test_remove_and_replace_only_while_editable(
         iom = await _route(session, clock)
         formal = next(s for s in iom.steps if s.track == "formal")
         informal = next(s for s in iom.steps if s.track == "informal")
-        other = await make_program(session, clock.now(), "OTHER", areas=["methodical"], hours=18,
-                                   ends_on=date(2026, 11, 15))
+        other = await make_program(
+            session, clock.now(), "OTHER", areas=["methodical"], hours=18, ends_on=date(2026, 11, 15)
+        )
         hours = iom.total_hours
         replace_step_program(iom, formal, other, clock.now())
         assert formal.program_id == other.id and formal.hours == 18 and "OTHER" in formal.task
