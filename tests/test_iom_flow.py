@@ -236,7 +236,7 @@ async def test_remove_step_with_confirmation(
 async def test_replace_programme_with_another_matching_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    _person_id, iom = await _drafted(dispatcher, sessions, clock)
     formal = next(s for s in iom.steps if s.track == "formal")
     async with sessions() as session:
         codes = {p.id: p.code for p in await session.scalars(select(Program))}
@@ -256,7 +256,7 @@ async def test_replace_programme_with_another_matching_one(
 async def test_submit_without_methodist_is_agreed_with_school(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    person_id, _iom = await _drafted(dispatcher, sessions, clock)
     replies = await dispatcher.handle(inc(action="iom:submit"))
     assert "«согласован со школой»" in replies[0].text
     assert "Статус: согласован." in replies[1].text
