@@ -207,7 +207,7 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
         + (f" (до {_day(end)})" if end else "")
         + "."
     )
-    if iom.rediagnosis_on:
+    if iom.rediagnosis_on and not drafted:  # after drafting it is in the diagnostic aspect
         lines.append(f"Повторная диагностика: {_day(iom.rediagnosis_on)}.")
     if iom.status == RETURNED and iom.review_comment:
         lines.append(
