@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,8 @@ from bot.services.iom_drafting import (
     months_between,
 )
 from bot.services.programs import ensure_sample_programs, program_matches
-from content.iom_templates import ASPECT_KEYS, iom_templates
+from content.iom_templates import ASPECT_KEYS, iom_templates, load_iom_templates
+from content.loading import ContentError
 from storage.models import Iom, Person, Program
 from tests.factories import make_person
 from tests.iom_data import make_attempt, make_program
@@ -284,3 +286,13 @@ def test_month_arithmetic() -> None:
     assert months_between(date(2026, 9, 1), date(2027, 6, 1)) == 9
     assert months_between(date(2026, 9, 1), date(2027, 6, 2)) == 10
     assert months_between(date(2026, 9, 1), date(2026, 9, 5)) == 1
+
+
+def test_broken_templates_name_the_field(tmp_path: Path) -> None:
+    text = Path("content/iom_templates.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "iom_templates.yaml"
+    broken.write_text(text.replace("  task: Пройти ДПП «{title}»", "  task: Пройти ДПП", 1), encoding="utf-8")
+    with pytest.raises(ContentError) as error:
+        load_iom_templates(broken)
+    assert "iom_templates.yaml" in str(error.value) and "areas.subject.formal" in str(error.value)
+    assert load_iom_templates().route_months >= load_iom_templates().rediagnosis_months

@@ -16,7 +16,15 @@ from handlers import registry
 from handlers.context import Ctx
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.messages import Incoming, Reply
-from storage.models import ChannelAccount, ConversationState, Iom, IomStep, OutboxMessage, Program
+from storage.models import (
+    ChannelAccount,
+    ConversationState,
+    DiagnosticAttempt,
+    Iom,
+    IomStep,
+    OutboxMessage,
+    Program,
+)
 from tests.factories import make_person
 from tests.iom_data import make_attempt, make_program
 
@@ -332,3 +340,29 @@ async def test_forged_step_of_someone_else_changes_nothing(
     async with sessions() as session:
         step = await session.get(IomStep, foreign.id)
         assert step is not None and step.done_at is None and not step.removed
+
+
+async def test_entry_from_the_diagnostic_uses_the_given_attempt(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """The diagnostics flow enters with ``ctx.go("iom", "goal", data={"attempt_id": id})``."""
+    person_id = await _teacher(sessions, clock, priority=("ict",))
+    async with sessions() as session, session.begin():
+        newer = await make_attempt(session, person_id, clock.now(), ["psychological"])
+        chosen = await session.scalar(
+            select(DiagnosticAttempt).where(
+                DiagnosticAttempt.id != newer.id, DiagnosticAttempt.person_id == person_id
+            )
+        )
+        assert chosen is not None
+    await dispatcher.handle(inc("/menu"))
+    async with sessions() as session, session.begin():
+        state = await _state_of(session, "u1")
+        assert state is not None
+        state.flow, state.step, state.data = "iom", "goal", {"attempt_id": chosen.id}
+        state.expected = ["iom:goal:other"]
+    await dispatcher.handle(inc(action="iom:goal:other"))
+    await dispatcher.handle(inc("Разобраться с цифровыми сервисами"))
+    iom = await _current(sessions, person_id)
+    assert iom is not None and iom.attempt_id == chosen.id
+    assert iom.aspects["diagnostic"]["priority_areas"] == ["ict"]

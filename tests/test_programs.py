@@ -384,3 +384,13 @@ async def test_import_command_prints_russian_report(
     bad = _write(tmp_path / "bad.csv", [HEADER, "R-9;Курс;ЦНППМ;;5;очно;ict;;;;;"])
     assert await import_programs_command(settings, argparse.Namespace(file=bad)) == 1
     assert "строка 2, поле «hours»" in capsys.readouterr().out
+
+
+async def test_import_refuses_a_session_inside_a_transaction(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "catalogue.csv", [HEADER, *GOOD_ROWS])
+    async with sessions() as session, session.begin():
+        with pytest.raises(RuntimeError):
+            await import_programs(session, path, NOW)
+    assert await _codes(sessions) == {}

@@ -231,6 +231,8 @@ async def import_programs(session: AsyncSession, path: Path, now: datetime) -> I
     The session must not be inside a transaction: this function opens one and commits it. If the database
     write fails, the transaction is rolled back (nothing is kept) and ``write_failed`` is set.
     """
+    if session.in_transaction():
+        raise RuntimeError("import_programs needs a session outside a transaction: it owns its transaction")
     report = ImportReport()
     try:
         records = parse_program_rows(read_program_rows(path), report)
