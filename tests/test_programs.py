@@ -394,3 +394,23 @@ async def test_import_refuses_a_session_inside_a_transaction(
         with pytest.raises(RuntimeError):
             await import_programs(session, path, NOW)
     assert await _codes(sessions) == {}
+
+
+async def test_import_can_drop_the_samples(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with sessions() as session, session.begin():
+        await ensure_sample_programs(session, NOW)
+    bad_only = _write(tmp_path / "bad.csv", [HEADER, "R-9;Курс;ЦНППМ;;5;очно;ict;;;;;"])
+    async with sessions() as session:
+        report = await import_programs(session, bad_only, NOW, drop_samples=True)
+    assert report.samples_dropped == 0
+    assert len(await _codes(sessions)) == len(sample_programs().programs)  # nothing good: samples stay
+    path = _write(tmp_path / "catalogue.csv", [HEADER, *GOOD_ROWS])
+    code = await import_programs_command(settings, argparse.Namespace(file=path, drop_samples=True))
+    assert code == 0
+    assert f"Удалено образцов программ: {len(sample_programs().programs)}." in capsys.readouterr().out
+    assert set(await _codes(sessions)) == {"R-1", "R-2"}

@@ -15,6 +15,9 @@ MAX_LISTED_ERRORS = 50
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="CSV (UTF-8, «;» или «,») или XLSX с колонками каталога")
+    parser.add_argument(
+        "--drop-samples", action="store_true", help="удалить образцы программ (is_sample) из каталога"
+    )
 
 
 def format_report(report: ImportReport, filename: str) -> str:
@@ -25,6 +28,8 @@ def format_report(report: ImportReport, filename: str) -> str:
         lines.append("Ошибка записи в базу данных: ничего не сохранено, каталог не изменился.")
     else:
         lines.append(f"Добавлено программ: {report.inserted}, обновлено: {report.updated}.")
+        if report.samples_dropped:
+            lines.append(f"Удалено образцов программ: {report.samples_dropped}.")
     if report.errors:
         rows = len({e.row for e in report.errors})
         lines.append(f"Пропущено строк с ошибками: {rows}.")
@@ -46,7 +51,9 @@ async def import_programs_command(settings: Settings, args: argparse.Namespace) 
     try:
         await upgrade(engine)
         async with session_factory(engine)() as session:
-            report = await import_programs(session, path, SystemClock().now())
+            report = await import_programs(
+                session, path, SystemClock().now(), drop_samples=bool(getattr(args, "drop_samples", False))
+            )
     finally:
         await engine.dispose()
     print(format_report(report, path.name))

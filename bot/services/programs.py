@@ -131,6 +131,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     file_error: str | None = None  # the file could not be read at all
     write_failed: bool = False  # the database write failed: nothing was kept
+    samples_dropped: int = 0
 
     @property
     def saved(self) -> int:
@@ -225,8 +226,13 @@ def parse_program_rows(rows: list[list[Any]], report: ImportReport) -> list[Prog
     return [record for _row, record in records.values()]
 
 
-async def import_programs(session: AsyncSession, path: Path, now: datetime) -> ImportReport:
+async def import_programs(
+    session: AsyncSession, path: Path, now: datetime, *, drop_samples: bool = False
+) -> ImportReport:
     """Import a catalogue export; good rows are inserted or updated by code in ONE transaction.
+
+    ``drop_samples`` also deletes the shipped sample programmes (in the same transaction, only when at least
+    one row was good); route steps that pointed at them keep their text and lose the link.
 
     The session must not be inside a transaction: this function opens one and commits it. If the database
     write fails, the transaction is rolled back (nothing is kept) and ``write_failed`` is set.
@@ -239,7 +245,7 @@ async def import_programs(session: AsyncSession, path: Path, now: datetime) -> I
     except ProgramFileError as exc:
         report.file_error = str(exc)
         return report
-    inserted = updated = 0
+    inserted = updated = dropped = 0
     try:
         async with session.begin():
             existing = {
@@ -256,10 +262,19 @@ async def import_programs(session: AsyncSession, path: Path, now: datetime) -> I
                 else:
                     _apply(program, record)
                     updated += 1
+            if drop_samples and records:
+                samples = await session.scalars(
+                    select(Program).where(
+                        Program.is_sample.is_(True), Program.code.not_in([r.code for r in records])
+                    )
+                )
+                for sample in samples:
+                    await session.delete(sample)
+                    dropped += 1
             await session.flush()
     except Exception:
         log.exception("programme import failed while writing (%d rows), rolled back", len(records))
         report.write_failed = True
         return report
-    report.inserted, report.updated = inserted, updated
+    report.inserted, report.updated, report.samples_dropped = inserted, updated, dropped
     return report
