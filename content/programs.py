@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -158,6 +159,35 @@ class ProgramCatalogue(BaseModel):
         if duplicates:
             raise ValueError(f"повторяющиеся коды программ: {duplicates}")
         return self
+
+
+_ERROR_TEXTS: dict[str, str] = {
+    "missing": "обязательное поле не заполнено",
+    "int_parsing": "нужно целое число",
+    "int_from_float": "нужно целое число",
+    "int_type": "нужно целое число",
+    "greater_than_equal": "значение должно быть не меньше {ge}",
+    "less_than_equal": "значение должно быть не больше {le}",
+    "string_too_short": "слишком короткое значение (нужно хотя бы {min_length} симв.)",
+    "string_too_long": "слишком длинное значение (не больше {max_length} симв.)",
+    "too_short": "нужно указать хотя бы одно значение",
+    "bool_parsing": "нужно «да» или «нет»",
+    "extra_forbidden": "неизвестное поле",
+}
+
+
+def describe_error(error: Mapping[str, Any]) -> str:
+    """A pydantic error of a ``ProgramRecord`` in Russian (our own validators already speak Russian)."""
+    kind = str(error.get("type", ""))
+    if kind == "value_error":
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    template = _ERROR_TEXTS.get(kind)
+    if template is None:
+        return "недопустимое значение"
+    try:
+        return template.format(**dict(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return template
 
 
 def load_programs(path: Path = PROGRAMS_FILE) -> ProgramCatalogue:

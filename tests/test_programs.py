@@ -253,7 +253,12 @@ async def test_import_bad_csv_reports_rows_and_fields_keeps_good(
         (8, "code"),
         (9, "code"),
     }
-    assert all(e.message for e in report.errors)
+    messages = {(e.row, e.field): e.message for e in report.errors}
+    assert messages[(3, "hours")] == "нужно целое число"
+    assert "неизвестные направления" in messages[(4, "areas")]
+    assert messages[(5, "ends_on")] == "дата окончания раньше даты начала"
+    assert messages[(8, "code")] == "обязательное поле не заполнено"
+    assert "уже встречался в строке 2" in messages[(9, "code")]
     assert (report.rows, report.inserted, report.updated) == (9, 2, 0)
     assert set(await _codes(sessions)) == {"R-1", "R-2"}
     text = format_report(report, "bad.csv")
@@ -383,7 +388,7 @@ async def test_import_command_prints_russian_report(
     assert set(await _codes(sessions)) == {"R-1", "R-2"}
     bad = _write(tmp_path / "bad.csv", [HEADER, "R-9;Курс;ЦНППМ;;5;очно;ict;;;;;"])
     assert await import_programs_command(settings, argparse.Namespace(file=bad)) == 1
-    assert "строка 2, поле «hours»" in capsys.readouterr().out
+    assert "строка 2, поле «hours»: значение должно быть не меньше 16" in capsys.readouterr().out
 
 
 async def test_import_refuses_a_session_inside_a_transaction(

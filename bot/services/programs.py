@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content.programs import ProgramRecord, sample_programs
+from content.programs import ProgramRecord, describe_error, sample_programs
 from storage.models import Program
 
 log = logging.getLogger(__name__)
@@ -213,8 +213,7 @@ def parse_program_rows(rows: list[list[Any]], report: ImportReport) -> list[Prog
         except ValidationError as exc:
             for err in exc.errors():
                 column = str(err["loc"][0]) if err["loc"] else ""
-                message = str(err["msg"]).removeprefix("Value error, ")
-                report.errors.append(RowError(index, column, message))
+                report.errors.append(RowError(index, column, describe_error(err)))
             continue
         if record.code in records:
             first = records[record.code][0]
