@@ -274,6 +274,14 @@ async def on_view(ctx: Ctx, incoming: Incoming) -> None:
     person = _person(ctx)
     action = incoming.action
     step_arg = _int_arg(action, "iom:step")
+    typed = (incoming.text or "").strip()
+    if action is None and typed.isdigit():  # the step's number typed instead of pressed
+        iom = await current_iom(ctx.session, person.id)
+        active = _active(iom) if iom is not None else []
+        if not 1 <= int(typed) <= len(active):
+            ctx.invalid(f"Шага с номером {typed} нет. Выберите шаг кнопкой.")
+            return
+        step_arg = [active[int(typed) - 1].id]
     if step_arg is not None:
         if await own_step(ctx.session, person.id, step_arg[0]) is None:
             ctx.invalid(STEP_GONE)

@@ -195,6 +195,11 @@ async def test_mark_steps_done_with_and_without_evidence(
 ) -> None:
     person_id, iom = await _drafted(dispatcher, sessions, clock)
     first, second = iom.steps[0], iom.steps[1]
+    replies = await dispatcher.handle(inc("99"))
+    assert replies[0].text == "Шага с номером 99 нет. Выберите шаг кнопкой."
+    replies = await dispatcher.handle(inc("2"))
+    assert replies[-1].text.startswith(f"Шаг 2. {second.task}")
+    await dispatcher.handle(inc(action="nav:back"))
     replies = await dispatcher.handle(inc(action=f"iom:step:{first.id}"))
     assert replies[-1].text.startswith(f"Шаг 1. {first.task}")
     await dispatcher.handle(inc(action=f"iom:done:{first.id}"))
