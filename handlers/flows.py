@@ -14,6 +14,7 @@ FLOW_MODULES = [
     "handlers.linking",
     "handlers.profile",
     "handlers.diagnostics",
+    "handlers.iom",
 ]
 
 _loaded = False

@@ -40,8 +40,20 @@ _ALLOWED = {
 }
 
 
+EDITABLE = frozenset({DRAFT, RETURNED})
+
+
 class TransitionError(Exception):
     """The route is not in a status that allows this change."""
+
+
+def can_edit(iom: Iom) -> bool:
+    """Steps may be removed or their programme replaced while the route is a draft or was returned."""
+    return iom.status in EDITABLE
+
+
+def can_submit(iom: Iom) -> bool:
+    return iom.status in EDITABLE and any(not s.removed for s in iom.steps)
 
 
 def _move(iom: Iom, target: str, now: datetime) -> None:
@@ -51,6 +63,15 @@ def _move(iom: Iom, target: str, now: datetime) -> None:
     iom.updated_at = now
     if target == COMPLETED:
         iom.completed_at = now
+
+
+async def own_step(session: AsyncSession, person_id: int, step_id: int) -> tuple[Iom, IomStep] | None:
+    """The step ``step_id`` if it belongs to this person's current route (and is not removed), else None."""
+    iom = await current_iom(session, person_id)
+    if iom is None:
+        return None
+    step = next((s for s in iom.steps if s.id == step_id and not s.removed), None)
+    return (iom, step) if step is not None else None
 
 
 async def current_iom(session: AsyncSession, person_id: int) -> Iom | None:
@@ -75,6 +96,8 @@ def submit_for_approval(iom: Iom, methodist_id: int | None, now: datetime) -> No
 def approve(iom: Iom, reviewer_id: int, now: datetime) -> None:
     if iom.methodist_id != reviewer_id:
         raise PermissionError("only the assigned methodist approves this route")
+    if iom.status != ON_APPROVAL:  # a methodist approves what was submitted, not a draft being edited
+        raise TransitionError(f"{iom.status} -> {APPROVED}")
     _move(iom, APPROVED, now)
     iom.review_comment = None
 
@@ -90,6 +113,8 @@ def mark_step_done(iom: Iom, step: IomStep, now: datetime, evidence: str | None 
     """Mark a step done; the route starts running with its first step and completes with its last."""
     if step.iom_id != iom.id:
         raise PermissionError("step of another route")
+    if step.removed:
+        raise TransitionError("removed step")
     step.done_at, step.evidence = now, evidence
     iom.updated_at = now
     if iom.status == APPROVED:
@@ -120,3 +145,38 @@ def add_program_step(iom: Iom, program: Program, area: str, deadline: date, now:
     iom.total_hours += program.hours
     iom.updated_at = now
     return step
+
+
+def _check_editable(iom: Iom, step: IomStep) -> None:
+    if step.iom_id != iom.id:
+        raise PermissionError("step of another route")
+    if not can_edit(iom):
+        raise TransitionError(f"{iom.status}: route is not editable")
+    if step.removed:
+        raise TransitionError("removed step")
+
+
+def remove_step(iom: Iom, step: IomStep, now: datetime) -> None:
+    """Take a step out of the route (kept in the table as removed, so the history stays)."""
+    _check_editable(iom, step)
+    step.removed = True
+    iom.total_hours = max(iom.total_hours - step.hours, 0)
+    iom.updated_at = now
+
+
+def replace_step_program(iom: Iom, step: IomStep, program: Program, now: datetime) -> None:
+    """Put another ДПП into a formal-track step; its deadline becomes the programme's end when it has one."""
+    from bot.services.iom_drafting import formal_step_fields
+
+    _check_editable(iom, step)
+    if step.track != "formal" or step.program_id is None:
+        raise TransitionError("only a programme step can get another programme")
+    if program.id == step.program_id:
+        return
+    iom.total_hours = max(iom.total_hours - step.hours, 0) + program.hours
+    for name, value in formal_step_fields(program, step.area).items():
+        setattr(step, name, value)
+    if program.ends_on is not None:
+        step.deadline = program.ends_on
+    step.done_at, step.evidence = None, None
+    iom.updated_at = now

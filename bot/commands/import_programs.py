@@ -1,0 +1,61 @@
+"""``python -m bot import-programs FILE``: load a ДПП catalogue export (CSV or XLSX) and print a Russian report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli import subcommand
+from bot.clock import SystemClock
+from bot.services.programs import ImportReport, import_programs
+from bot.settings import Settings
+
+MAX_LISTED_ERRORS = 50
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="CSV (UTF-8, «;» или «,») или XLSX с колонками каталога")
+    parser.add_argument(
+        "--drop-samples", action="store_true", help="удалить образцы программ (is_sample) из каталога"
+    )
+
+
+def format_report(report: ImportReport, filename: str) -> str:
+    if report.file_error is not None:
+        return f"Файл {filename} не загружен: {report.file_error}."
+    lines = [f"Импорт каталога ДПП из {filename}: строк с данными — {report.rows}."]
+    if report.write_failed:
+        lines.append("Ошибка записи в базу данных: ничего не сохранено, каталог не изменился.")
+    else:
+        lines.append(f"Добавлено программ: {report.inserted}, обновлено: {report.updated}.")
+        if report.samples_dropped:
+            lines.append(f"Удалено образцов программ: {report.samples_dropped}.")
+    if report.errors:
+        rows = len({e.row for e in report.errors})
+        lines.append(f"Пропущено строк с ошибками: {rows}.")
+        for error in report.errors[:MAX_LISTED_ERRORS]:
+            where = f", поле «{error.field}»" if error.field else ""
+            lines.append(f"  строка {error.row}{where}: {error.message}")
+        if len(report.errors) > MAX_LISTED_ERRORS:
+            lines.append(f"  … и ещё {len(report.errors) - MAX_LISTED_ERRORS}.")
+    return "\n".join(lines)
+
+
+@subcommand("import-programs", "import the ДПП catalogue from a CSV/XLSX export", _configure)
+async def import_programs_command(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.engine import create_engine, session_factory
+    from storage.migrate import upgrade
+
+    path: Path = args.file
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as session:
+            report = await import_programs(
+                session, path, SystemClock().now(), drop_samples=bool(getattr(args, "drop_samples", False))
+            )
+    finally:
+        await engine.dispose()
+    print(format_report(report, path.name))
+    # 0: every row saved; 1: some rows skipped, the file unreadable or the write failed
+    return 1 if report.file_error is not None or report.write_failed or report.errors else 0

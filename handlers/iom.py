@@ -1,0 +1,578 @@
+"""«Мой ИОМ»: drafting the individual educational route from the diagnostic, viewing it as text and .docx,
+marking steps done, editing (replace a programme, remove a step, change the goal) and sending it for approval.
+
+Entered from the diagnostic with ``ctx.go("iom", "goal", data={"attempt_id": id})`` or from the menu.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.services.iom_document import aspect_sections, build_iom_document, document_filename
+from bot.services.iom_drafting import NoDiagnosticResults, diagnostic_basis, draft_iom
+from bot.services.iom_lifecycle import (
+    COMPLETED,
+    DRAFT,
+    ON_APPROVAL,
+    RETURNED,
+    STATUS_LABELS,
+    TransitionError,
+    can_edit,
+    can_submit,
+    current_iom,
+    mark_step_done,
+    own_step,
+    remove_step,
+    replace_step_program,
+    submit_for_approval,
+)
+from bot.services.programs import ensure_sample_programs, matching_programs
+from content.areas import area_label
+from content.iom_templates import iom_templates
+from handlers import registry
+from handlers.context import Ctx
+from handlers.messages import Attachment, Button, Incoming, Reply
+from handlers.navigation import nav_row
+from handlers.registry import Flow, MenuItem
+from storage.models import Iom, IomStep, Person, Program
+
+flow = Flow("iom")
+registry.menu_item(MenuItem("iom", "Мой ИОМ", "iom", "view", roles=None, order=20))
+
+MAX_MESSAGE = 3900
+MAX_EVIDENCE = 1000
+MAX_GOAL = 500
+OTHER_GOAL = "other"
+
+GOAL_QUESTION = "Чего вы хотите достичь в этом году? Выберите главное или напишите своими словами."
+NO_RESULTS = (
+    "Индивидуальный образовательный маршрут (ИОМ) составляется по результатам диагностики профессиональных "
+    "дефицитов: так в нём окажутся именно те темы, курсы и формы поддержки, которые нужны вам."
+)
+NO_DIAGNOSTICS_YET = (
+    "Диагностика в боте пока недоступна — загляните чуть позже или спросите своего методиста."
+)
+STEP_GONE = "Этот шаг не относится к вашему текущему маршруту."
+NOT_EDITABLE = "Маршрут сейчас нельзя менять: он {status}."
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+def _person(ctx: Ctx) -> Person:
+    assert ctx.person is not None  # the dispatcher sends people without a profile to onboarding
+    return ctx.person
+
+
+def _int_arg(action: str | None, prefix: str, parts: int = 1) -> list[int] | None:
+    """``iom:done:12`` → [12] for prefix ``iom:done``; None when the action is another or malformed."""
+    if action is None or not action.startswith(prefix + ":"):
+        return None
+    pieces = action[len(prefix) + 1 :].split(":")
+    if len(pieces) != parts or not all(p.isdigit() for p in pieces):
+        return None
+    return [int(p) for p in pieces]
+
+
+def _day(value: date) -> str:
+    return f"{value:%d.%m.%Y}"
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _active(iom: Iom) -> list[IomStep]:
+    return [s for s in iom.steps if not s.removed]
+
+
+def _number(iom: Iom, step: IomStep) -> int:
+    return next(i for i, s in enumerate(_active(iom), start=1) if s.id == step.id)
+
+
+def _goal_buttons() -> list[list[Button]]:
+    goals = iom_templates().goals
+    rows = [[Button(g.text, f"iom:goal:{key}")] for key, g in goals.items() if key != OTHER_GOAL and g.text]
+    rows.append([Button("Другое — напишу сам(а)", f"iom:goal:{OTHER_GOAL}")])
+    return rows
+
+
+async def _back_to_view(ctx: Ctx) -> None:
+    ctx.state.history = []
+    await ctx.go("iom", "view", data={}, remember=False)
+
+
+async def _route_end(iom: Iom) -> date:
+    return max(s.deadline for s in _active(iom))
+
+
+# --- goal and drafting ----------------------------------------------------------------------------------
+@flow.show("goal")
+async def show_goal(ctx: Ctx) -> None:
+    ctx.say(GOAL_QUESTION, [*_goal_buttons(), nav_row()])
+
+
+@flow.on("goal")
+async def on_goal(ctx: Ctx, incoming: Incoming) -> None:
+    goals = iom_templates().goals
+    action = incoming.action or ""
+    if action.startswith("iom:goal:"):
+        key = action.removeprefix("iom:goal:")
+        if key == OTHER_GOAL:
+            await ctx.go("iom", "goal_text")
+            return
+        goal = goals.get(key)
+        if goal is None or goal.text is None:
+            ctx.invalid("Выберите цель кнопкой или напишите её своими словами.")
+            return
+        await _draft(ctx, goal.text, key)
+        return
+    text = (incoming.text or "").strip()
+    if len(text) < 3:
+        ctx.invalid("Выберите цель кнопкой или напишите её своими словами (хотя бы несколько слов).")
+        return
+    await _draft(ctx, text[:MAX_GOAL], OTHER_GOAL)
+
+
+@flow.show("goal_text")
+async def show_goal_text(ctx: Ctx) -> None:
+    ctx.say(
+        "Напишите одной-двумя фразами, чего вы хотите достичь в этом году.\n"
+        "Например: «научиться готовить интересные уроки по геометрии».",
+        [nav_row()],
+    )
+
+
+@flow.on("goal_text")
+async def on_goal_text(ctx: Ctx, incoming: Incoming) -> None:
+    text = (incoming.text or "").strip()
+    if len(text) < 3:
+        ctx.invalid("Напишите цель словами — хотя бы несколько слов.")
+        return
+    if len(text) > MAX_GOAL:
+        ctx.invalid(f"Слишком длинно: уложитесь, пожалуйста, в {MAX_GOAL} символов.")
+        return
+    await _draft(ctx, text, OTHER_GOAL)
+
+
+async def _draft(ctx: Ctx, goal: str, goal_key: str) -> None:
+    person = _person(ctx)
+    await ensure_sample_programs(ctx.session, ctx.now)
+    attempt_id = ctx.data.get("attempt_id")
+    try:
+        await draft_iom(
+            ctx.session,
+            person,
+            goal,
+            ctx.now,
+            attempt_id=attempt_id if isinstance(attempt_id, int) else None,
+            goal_key=goal_key,
+        )
+    except NoDiagnosticResults:
+        ctx.state.history = []
+        await ctx.go("iom", "no_results", data={}, remember=False)
+        return
+    ctx.state.history = []
+    await ctx.go("iom", "view", data={"drafted": True}, remember=False)
+
+
+# --- no results ------------------------------------------------------------------------------------------
+@flow.show("no_results")
+async def show_no_results(ctx: Ctx) -> None:
+    if "diagnostics" in registry.FLOWS:
+        ctx.say(
+            NO_RESULTS + "\n\nПройдите диагностику — после неё я сразу предложу маршрут.",
+            [[Button("Пройти диагностику", "iom:diag")], nav_row()],
+        )
+    else:
+        ctx.say(NO_RESULTS + "\n\n" + NO_DIAGNOSTICS_YET, [nav_row()])
+
+
+@flow.on("no_results")
+async def on_no_results(ctx: Ctx, incoming: Incoming) -> None:
+    if incoming.action == "iom:diag" and "diagnostics" in registry.FLOWS:
+        await ctx.go("diagnostics", "start")
+        return
+    ctx.invalid("Воспользуйтесь кнопками ниже.")
+
+
+# --- the route -------------------------------------------------------------------------------------------
+def _summary_text(iom: Iom, drafted: bool) -> str:
+    status = STATUS_LABELS.get(iom.status, iom.status)
+    end = max((s.deadline for s in _active(iom)), default=None)
+    lines = []
+    if drafted:
+        lines.append("Я составил черновик вашего индивидуального образовательного маршрута (ИОМ).")
+    lines.append(
+        f"Статус: {status}. Выполнено: {iom.progress_percent} %.\n"
+        f"Темп: {len(_active(iom))} шагов, {iom.total_hours} ч за {iom.months} мес."
+        + (f" (до {_day(end)})" if end else "")
+        + "."
+    )
+    if iom.rediagnosis_on and not drafted:  # after drafting it is in the diagnostic aspect
+        lines.append(f"Повторная диагностика: {_day(iom.rediagnosis_on)}.")
+    if iom.status == RETURNED and iom.review_comment:
+        lines.append(
+            f"Методист вернул маршрут с комментарием: «{iom.review_comment}».\n"
+            "Исправьте шаги или цель и отправьте маршрут снова."
+        )
+    elif iom.status == ON_APPROVAL:
+        lines.append("Маршрут у методиста на согласовании.")
+    if drafted:
+        for title, aspect_lines in aspect_sections(iom):
+            lines.append(f"{title}:\n" + "\n".join(f"• {line}" for line in aspect_lines))
+    lines.append("Полная форма ИОМ — в документе .docx.")
+    return _clip("\n\n".join(lines))
+
+
+def _steps_text(iom: Iom) -> str:
+    lines = ["Шаги маршрута:"]
+    for number, step in enumerate(_active(iom), start=1):
+        mark = "✅" if step.done_at is not None else "▫️"
+        track = "ДПП" if step.track == "formal" else "неформально"
+        lines.append(
+            f"{mark} {number}. {area_label(step.area)} — {step.task} "
+            f"({track}, {step.hours} ч, до {_day(step.deadline)})"
+        )
+    lines.append("Нажмите на номер шага, чтобы отметить его выполнение или изменить.")
+    return _clip("\n".join(lines))
+
+
+@flow.show("view")
+async def show_view(ctx: Ctx) -> None:
+    person = _person(ctx)
+    iom = await current_iom(ctx.session, person.id)
+    if iom is None:
+        basis = await diagnostic_basis(ctx.session, person.id)
+        ctx.state.history = []
+        if basis is None:
+            await ctx.go("iom", "no_results", data={}, remember=False)
+            return
+        ctx.say("Маршрута у вас пока нет — составим его по результатам вашей диагностики.")
+        await ctx.go("iom", "goal", data={"attempt_id": basis.attempt_id}, remember=False)
+        return
+    document = await build_iom_document(ctx.session, iom, ctx.now.date())
+    ctx.say(
+        _summary_text(iom, bool(ctx.data.get("drafted"))),
+        attachment=Attachment(document_filename(iom), document),
+    )
+    if ctx.data.get("drafted"):
+        ctx.set_data(drafted=False)  # the aspects are shown once, right after drafting
+    step_buttons = [Button(str(n), f"iom:step:{s.id}") for n, s in enumerate(_active(iom), start=1)]
+    rows: list[list[Button]] = [step_buttons[i : i + 5] for i in range(0, len(step_buttons), 5)]
+    if can_submit(iom):
+        label = "Отправить снова" if iom.status == RETURNED else "Отправить на согласование"
+        rows.append([Button(label, "iom:submit")])
+    if can_edit(iom):
+        rows.append([Button("✏️ Изменить цель", "iom:goal_edit")])
+    if iom.status in {COMPLETED, DRAFT, RETURNED}:
+        rows.append([Button("Составить маршрут заново", "iom:redo")])
+    rows.append(nav_row(back=False))
+    ctx.say(_steps_text(iom), rows)
+
+
+@flow.on("view")
+async def on_view(ctx: Ctx, incoming: Incoming) -> None:
+    person = _person(ctx)
+    action = incoming.action
+    step_arg = _int_arg(action, "iom:step")
+    typed = (incoming.text or "").strip()
+    if action is None and typed.isdigit():  # the step's number typed instead of pressed
+        iom = await current_iom(ctx.session, person.id)
+        active = _active(iom) if iom is not None else []
+        if not 1 <= int(typed) <= len(active):
+            ctx.invalid(f"Шага с номером {typed} нет. Выберите шаг кнопкой.")
+            return
+        step_arg = [active[int(typed) - 1].id]
+    if step_arg is not None:
+        if await own_step(ctx.session, person.id, step_arg[0]) is None:
+            ctx.invalid(STEP_GONE)
+            return
+        await ctx.go("iom", "step", data={"step_id": step_arg[0]})
+        return
+    if action == "iom:submit":
+        await _submit(ctx)
+        return
+    if action == "iom:goal_edit":
+        await ctx.go("iom", "edit_goal", data={})
+        return
+    if action == "iom:redo":
+        await ctx.go("iom", "goal", data={})
+        return
+    ctx.invalid("Выберите шаг по номеру или действие кнопкой.")
+
+
+async def _submit(ctx: Ctx) -> None:
+    person = _person(ctx)
+    iom = await current_iom(ctx.session, person.id)
+    if iom is None or not can_submit(iom):
+        status = STATUS_LABELS.get(iom.status, "") if iom else ""
+        ctx.invalid(
+            f"Этот маршрут сейчас нельзя отправить на согласование{': он ' + status if status else ''}."
+        )
+        return
+    methodist_id = iom.methodist_id
+    submit_for_approval(iom, methodist_id, ctx.now)
+    if methodist_id is not None:
+        await ctx.notify(
+            methodist_id,
+            Reply(
+                f"Педагог {person.full_name or ''} отправил(а) индивидуальный образовательный маршрут на "
+                "согласование. Откройте «Мои педагоги», чтобы посмотреть его и согласовать или вернуть "
+                "с комментарием."
+            ),
+            kind="iom_review",
+        )
+        ctx.say("Маршрут отправлен вашему методисту на согласование. Я сообщу, когда он ответит.")
+    else:
+        ctx.say(
+            "Региональный методист вам пока не назначен, поэтому маршрут отмечен как «согласован со школой». "
+            "Можно приступать к шагам!"
+        )
+    await _back_to_view(ctx)
+
+
+# --- goal editing ----------------------------------------------------------------------------------------
+@flow.show("edit_goal")
+async def show_edit_goal(ctx: Ctx) -> None:
+    ctx.say("Напишите новую формулировку цели маршрута.", [nav_row()])
+
+
+@flow.on("edit_goal")
+async def on_edit_goal(ctx: Ctx, incoming: Incoming) -> None:
+    person = _person(ctx)
+    iom = await current_iom(ctx.session, person.id)
+    if iom is None or not can_edit(iom):
+        ctx.say(NOT_EDITABLE.format(status=STATUS_LABELS.get(iom.status, "") if iom else "не найден"))
+        await _back_to_view(ctx)
+        return
+    text = (incoming.text or "").strip()
+    if len(text) < 3 or len(text) > MAX_GOAL:
+        ctx.invalid(f"Напишите цель словами: от 3 до {MAX_GOAL} символов.")
+        return
+    iom.goal = text
+    aspects = dict(iom.aspects or {})
+    aspects["target"] = {**aspects.get("target", {}), "goal": text}
+    iom.aspects = aspects
+    iom.updated_at = ctx.now
+    ctx.say("Цель маршрута обновлена.")
+    await _back_to_view(ctx)
+
+
+# --- one step --------------------------------------------------------------------------------------------
+async def _own(ctx: Ctx, step_id: object) -> tuple[Iom, IomStep] | None:
+    if not isinstance(step_id, int):
+        return None
+    return await own_step(ctx.session, _person(ctx).id, step_id)
+
+
+@flow.show("step")
+async def show_step(ctx: Ctx) -> None:
+    found = await _own(ctx, ctx.data.get("step_id"))
+    if found is None:
+        ctx.say(STEP_GONE)
+        await _back_to_view(ctx)
+        return
+    iom, step = found
+    lines = [
+        f"Шаг {_number(iom, step)}. {step.task}",
+        f"Направление: {area_label(step.area)}",
+        f"Содержание: {step.content}",
+        f"Форма: {step.form}",
+        f"Срок: до {_day(step.deadline)}, {step.hours} ч",
+        f"Результат / продукт: {step.result_product}",
+    ]
+    if step.program_id is not None:
+        program = await ctx.session.get(Program, step.program_id)
+        if program is not None and program.url:
+            lines.append(f"Программа: {program.url}")
+    if step.done_at is not None:
+        lines.append(
+            f"✅ Выполнено {_day(step.done_at.date())}" + (f": {step.evidence}" if step.evidence else "")
+        )
+    rows: list[list[Button]] = []
+    if step.done_at is None:
+        rows.append([Button("✅ Отметить выполненным", f"iom:done:{step.id}")])
+    if can_edit(iom):
+        if step.track == "formal" and step.program_id is not None:
+            rows.append([Button("🔁 Заменить программу", f"iom:replace:{step.id}")])
+        rows.append([Button("🗑 Удалить шаг", f"iom:remove:{step.id}")])
+    rows.append(nav_row())
+    ctx.say(_clip("\n".join(lines)), rows)
+
+
+@flow.on("step")
+async def on_step(ctx: Ctx, incoming: Incoming) -> None:
+    for prefix, target in (("iom:done", "evidence"), ("iom:replace", "replace"), ("iom:remove", "remove")):
+        arg = _int_arg(incoming.action, prefix)
+        if arg is None:
+            continue
+        found = await _own(ctx, arg[0])
+        if found is None:
+            ctx.say(STEP_GONE)
+            await _back_to_view(ctx)
+            return
+        await ctx.go("iom", target, data={"step_id": arg[0]})
+        return
+    ctx.invalid("Выберите действие кнопкой.")
+
+
+# --- marking done ----------------------------------------------------------------------------------------
+@flow.show("evidence")
+async def show_evidence(ctx: Ctx) -> None:
+    step_id = ctx.data.get("step_id")
+    ctx.say(
+        "Чем можно подтвердить выполнение? Пришлите ссылку или коротко опишите (например, «удостоверение "
+        "№ 123», «выступила на МО 12.11»). Или нажмите «Без подтверждения».",
+        [[Button("Без подтверждения", f"iom:noproof:{step_id}")], nav_row()],
+    )
+
+
+@flow.on("evidence")
+async def on_evidence(ctx: Ctx, incoming: Incoming) -> None:
+    found = await _own(ctx, ctx.data.get("step_id"))
+    if found is None:
+        ctx.say(STEP_GONE)
+        await _back_to_view(ctx)
+        return
+    iom, step = found
+    evidence: str | None
+    if incoming.action is not None:
+        arg = _int_arg(incoming.action, "iom:noproof")
+        if arg is None or arg[0] != step.id:
+            ctx.invalid("Пришлите подтверждение текстом или нажмите «Без подтверждения».")
+            return
+        evidence = None
+    else:
+        evidence = (incoming.text or "").strip()
+        if len(evidence) < 2:
+            ctx.invalid("Пришлите ссылку или короткое описание — или нажмите «Без подтверждения».")
+            return
+        if len(evidence) > MAX_EVIDENCE:
+            ctx.invalid(f"Слишком длинно: уложитесь, пожалуйста, в {MAX_EVIDENCE} символов.")
+            return
+    if step.done_at is not None:
+        ctx.say("Этот шаг уже отмечен выполненным.")
+        await _back_to_view(ctx)
+        return
+    number = _number(iom, step)
+    mark_step_done(iom, step, ctx.now, evidence)
+    text = f"Шаг {number} отмечен выполненным. Маршрут выполнен на {iom.progress_percent} %."
+    if iom.status == COMPLETED:
+        text += "\nПоздравляю: весь маршрут пройден! Не забудьте о повторной диагностике."
+    ctx.say(text)
+    await _back_to_view(ctx)
+
+
+# --- replacing a programme -------------------------------------------------------------------------------
+async def _alternatives(ctx: Ctx, iom: Iom, step: IomStep) -> list[Program]:
+    person = _person(ctx)
+    taken = {s.program_id for s in _active(iom) if s.program_id is not None}
+    candidates = await matching_programs(
+        ctx.session,
+        [step.area],
+        person.levels or [],
+        person.subjects or [],
+        ctx.now.date(),
+        until=await _route_end(iom),
+    )
+    return [p for p in candidates if p.id not in taken]
+
+
+@flow.show("replace")
+async def show_replace(ctx: Ctx) -> None:
+    found = await _own(ctx, ctx.data.get("step_id"))
+    if found is None or not can_edit(found[0]):
+        ctx.say(STEP_GONE if found is None else NOT_EDITABLE.format(status=STATUS_LABELS[found[0].status]))
+        await _back_to_view(ctx)
+        return
+    iom, step = found
+    options = (await _alternatives(ctx, iom, step))[:8]
+    if not options:
+        ctx.say(
+            f"Других подходящих программ по направлению «{area_label(step.area)}» на период маршрута сейчас нет.",
+            [nav_row()],
+        )
+        return
+    lines = [f"Чем заменить «{step.content}»? Подходящие программы:"]
+    rows: list[list[Button]] = []
+    for number, program in enumerate(options, start=1):
+        dates = (
+            f"{_day(program.starts_on)}–{_day(program.ends_on)}"
+            if program.starts_on and program.ends_on
+            else ""
+        )
+        lines.append(
+            f"{number}. {program.title} — {program.provider or program.provider_type}, "
+            f"{program.format}, {program.hours} ч {dates}".rstrip()
+        )
+        rows.append([Button(f"{number}. {program.title[:40]}", f"iom:pick:{step.id}:{program.id}")])
+    rows.append(nav_row())
+    ctx.say(_clip("\n".join(lines)), rows)
+
+
+@flow.on("replace")
+async def on_replace(ctx: Ctx, incoming: Incoming) -> None:
+    arg = _int_arg(incoming.action, "iom:pick", parts=2)
+    if arg is None:
+        ctx.invalid("Выберите программу кнопкой.")
+        return
+    found = await _own(ctx, arg[0])
+    if found is None or not can_edit(found[0]):
+        ctx.say(STEP_GONE if found is None else NOT_EDITABLE.format(status=STATUS_LABELS[found[0].status]))
+        await _back_to_view(ctx)
+        return
+    iom, step = found
+    program = next((p for p in await _alternatives(ctx, iom, step) if p.id == arg[1]), None)
+    if program is None:
+        ctx.invalid("Эта программа больше не подходит. Выберите другую.")
+        return
+    try:
+        replace_step_program(iom, step, program, ctx.now)
+    except TransitionError:
+        ctx.invalid("Этот шаг нельзя изменить.")
+        return
+    ctx.say(f"Готово: в шаге {_number(iom, step)} теперь программа «{program.title}».")
+    await _back_to_view(ctx)
+
+
+# --- removing a step -------------------------------------------------------------------------------------
+@flow.show("remove")
+async def show_remove(ctx: Ctx) -> None:
+    found = await _own(ctx, ctx.data.get("step_id"))
+    if found is None:
+        ctx.say(STEP_GONE)
+        await _back_to_view(ctx)
+        return
+    iom, step = found
+    ctx.say(
+        f"Удалить шаг {_number(iom, step)} «{step.task}» из маршрута?",
+        [[Button("Да, удалить", f"iom:rmyes:{step.id}"), Button("Нет, оставить", "iom:rmno")], nav_row()],
+    )
+
+
+@flow.on("remove")
+async def on_remove(ctx: Ctx, incoming: Incoming) -> None:
+    if incoming.action == "iom:rmno":
+        await ctx.back()
+        return
+    arg = _int_arg(incoming.action, "iom:rmyes")
+    if arg is None:
+        ctx.invalid("Подтвердите удаление кнопкой «Да, удалить» или нажмите «Нет, оставить».")
+        return
+    found = await _own(ctx, arg[0])
+    if found is None:
+        ctx.say(STEP_GONE)
+        await _back_to_view(ctx)
+        return
+    iom, step = found
+    if len(_active(iom)) <= 1:
+        ctx.invalid("Это последний шаг маршрута — его нельзя удалить.")
+        return
+    number = _number(iom, step)
+    try:
+        remove_step(iom, step, ctx.now)
+    except TransitionError:
+        ctx.say(NOT_EDITABLE.format(status=STATUS_LABELS.get(iom.status, iom.status)))
+        await _back_to_view(ctx)
+        return
+    ctx.say(f"Шаг {number} удалён из маршрута.")
+    await _back_to_view(ctx)

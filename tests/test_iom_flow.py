@@ -1,0 +1,373 @@
+"""«Мой ИОМ» through the dispatcher: drafting, viewing, marking done, editing, approval, forged buttons."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from docx import Document
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FakeClock
+from bot.services.iom_lifecycle import return_with_comment
+from handlers import registry
+from handlers.context import Ctx
+from handlers.dispatcher import STALE_BUTTON, Dispatcher
+from handlers.messages import Incoming, Reply
+from storage.models import (
+    ChannelAccount,
+    ConversationState,
+    DiagnosticAttempt,
+    Iom,
+    IomStep,
+    OutboxMessage,
+    Program,
+)
+from tests.factories import make_person
+from tests.iom_data import make_attempt, make_program
+
+
+def inc(text: str | None = None, action: str | None = None, uid: str = "u1") -> Incoming:
+    return Incoming("console", uid, text=text, action=action)
+
+
+async def _teacher(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    uid: str = "u1",
+    priority: tuple[str, ...] = ("methodical", "communicative"),
+    with_results: bool = True,
+) -> int:
+    now = clock.now()
+    async with sessions() as session, session.begin():
+        person = await make_person(session, now, external_id=uid)
+        if with_results:
+            await make_attempt(session, person.id, now, list(priority))
+        return person.id
+
+
+async def _catalogue(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+    async with sessions() as session, session.begin():
+        now = clock.now()
+        await make_program(
+            session,
+            now,
+            "F-1",
+            title="ФГОС: планирование урока",
+            areas=["methodical"],
+            starts_on=date(2026, 9, 21),
+            ends_on=date(2026, 10, 16),
+        )
+        await make_program(
+            session,
+            now,
+            "F-2",
+            title="Формирующее оценивание",
+            areas=["methodical"],
+            starts_on=date(2026, 10, 5),
+            ends_on=date(2026, 11, 6),
+        )
+
+
+async def _current(sessions: async_sessionmaker[AsyncSession], person_id: int) -> Iom | None:
+    async with sessions() as session:
+        return await session.scalar(select(Iom).where(Iom.person_id == person_id, Iom.is_current.is_(True)))
+
+
+async def _state_of(session: AsyncSession, uid: str) -> ConversationState | None:
+    return await session.scalar(
+        select(ConversationState)
+        .join(ChannelAccount, ChannelAccount.id == ConversationState.account_id)
+        .where(ChannelAccount.external_id == uid)
+    )
+
+
+def _actions(replies: list[Reply]) -> list[str]:
+    return [a for r in replies for a in r.actions]
+
+
+async def _drafted(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, uid: str = "u1"
+) -> tuple[int, Iom]:
+    person_id = await _teacher(sessions, clock, uid)
+    if uid == "u1":  # one catalogue for everybody
+        await _catalogue(sessions, clock)
+    await dispatcher.handle(inc(action="m:iom", uid=uid))
+    await dispatcher.handle(inc(action="iom:goal:fgos", uid=uid))
+    iom = await _current(sessions, person_id)
+    assert iom is not None
+    return person_id, iom
+
+
+async def test_goal_then_draft_with_document(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    person_id = await _teacher(sessions, clock)
+    await _catalogue(sessions, clock)
+    replies = await dispatcher.handle(inc(action="m:iom"))
+    assert "составим его по результатам вашей диагностики" in replies[0].text
+    assert replies[-1].text.startswith("Чего вы хотите достичь в этом году?")
+    assert {"iom:goal:fgos", "iom:goal:other", "nav:menu"} <= set(replies[-1].actions)
+
+    replies = await dispatcher.handle(inc(action="iom:goal:fgos"))
+    summary = replies[0]
+    assert summary.text.startswith("Я составил черновик")
+    assert "Статус: черновик. Выполнено: 0 %." in summary.text
+    for aspect in (
+        "Целевой аспект",
+        "Диагностический аспект",
+        "Содержательный аспект",
+        "Технологический аспект",
+        "Результативный аспект",
+    ):
+        assert aspect in summary.text
+    assert "Уверенно вести уроки по обновлённым ФГОС" in summary.text
+    assert summary.attachment is not None and summary.attachment.filename.endswith(".docx")
+    iom = await _current(sessions, person_id)
+    assert (
+        iom is not None and iom.status == "draft" and iom.goal == "Уверенно вести уроки по обновлённым ФГОС"
+    )
+    table = Document(io.BytesIO(summary.attachment.data)).tables[1]
+    assert len(table.rows) == 1 + len(iom.steps)
+    steps_text = replies[-1].text
+    assert steps_text.startswith("Шаги маршрута:")
+    for step in iom.steps:
+        assert f"до {step.deadline:%d.%m.%Y}" in steps_text
+    assert {f"iom:step:{s.id}" for s in iom.steps} <= set(replies[-1].actions)
+    assert "iom:submit" in replies[-1].actions
+    # the catalogue was used: the methodical programme, nothing for communicative
+    assert [s.program_id is not None for s in iom.steps if s.track == "formal"] == [True]
+
+    # opening «Мой ИОМ» again shows the same route (fresh .docx, no aspects)
+    replies = await dispatcher.handle(inc(action="m:iom"))
+    assert replies[0].attachment is not None and "Целевой аспект" not in replies[0].text
+    assert (await _current(sessions, person_id)).id == iom.id  # type: ignore[union-attr]
+
+
+async def test_free_text_goal(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    person_id = await _teacher(sessions, clock)
+    await dispatcher.handle(inc(action="m:iom"))
+    replies = await dispatcher.handle(inc(action="iom:goal:other"))
+    assert replies[-1].text.startswith("Напишите одной-двумя фразами")
+    replies = await dispatcher.handle(inc("а"))
+    assert "хотя бы несколько слов" in replies[0].text
+    assert await _current(sessions, person_id) is None
+    await dispatcher.handle(inc("Научиться вести уроки геометрии интересно"))
+    iom = await _current(sessions, person_id)
+    assert iom is not None and iom.goal == "Научиться вести уроки геометрии интересно"
+    assert iom.aspects["target"]["goal"] == iom.goal
+
+
+async def test_no_results_explains_and_offers_diagnostic(
+    dispatcher: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _teacher(sessions, clock, with_results=False)
+    if "diagnostics" not in registry.FLOWS:
+        replies = await dispatcher.handle(inc(action="m:iom"))
+        assert "по результатам диагностики" in replies[-1].text
+        assert "пока недоступна" in replies[-1].text and "iom:diag" not in replies[-1].actions
+        # a stand-in for the diagnostics flow (another part of the bot), removed after the test
+        stand_in = registry.Flow.__new__(registry.Flow)
+        stand_in.name, stand_in.public = "diagnostics", False
+
+        async def show_start(ctx: Ctx) -> None:
+            ctx.say("Диагностика: начало")
+
+        stand_in.steps = {"start": registry.Step(show=show_start)}
+        monkeypatch.setitem(registry.FLOWS, "diagnostics", stand_in)
+    replies = await dispatcher.handle(inc(action="m:iom"))
+    assert "iom:diag" in replies[-1].actions
+    await dispatcher.handle(inc(action="iom:diag"))
+    async with sessions() as session:
+        state = await session.scalar(select(ConversationState))
+        assert state is not None and (state.flow, state.step) == ("diagnostics", "start")
+
+
+async def test_mark_steps_done_with_and_without_evidence(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    first, second = iom.steps[0], iom.steps[1]
+    replies = await dispatcher.handle(inc("99"))
+    assert replies[0].text == "Шага с номером 99 нет. Выберите шаг кнопкой."
+    replies = await dispatcher.handle(inc("2"))
+    assert replies[-1].text.startswith(f"Шаг 2. {second.task}")
+    await dispatcher.handle(inc(action="nav:back"))
+    replies = await dispatcher.handle(inc(action=f"iom:step:{first.id}"))
+    assert replies[-1].text.startswith(f"Шаг 1. {first.task}")
+    await dispatcher.handle(inc(action=f"iom:done:{first.id}"))
+    replies = await dispatcher.handle(inc("https://example.org/my-lesson"))
+    expected = round(100 / len(iom.steps))
+    assert replies[0].text == f"Шаг 1 отмечен выполненным. Маршрут выполнен на {expected} %."
+    assert f"Выполнено: {expected} %" in replies[1].text
+
+    await dispatcher.handle(inc(action=f"iom:step:{second.id}"))
+    await dispatcher.handle(inc(action=f"iom:done:{second.id}"))
+    replies = await dispatcher.handle(inc(action=f"iom:noproof:{second.id}"))
+    assert "Маршрут выполнен на" in replies[0].text
+    async with sessions() as session:
+        done = {s.id: s for s in await session.scalars(select(IomStep).where(IomStep.iom_id == iom.id))}
+        assert done[first.id].evidence == "https://example.org/my-lesson"
+        assert done[first.id].done_at == clock.now()
+        assert done[second.id].done_at is not None and done[second.id].evidence is None
+    current = await _current(sessions, person_id)
+    assert current is not None and current.progress_percent == round(200 / len(iom.steps))
+    # a done step offers no "done" button any more
+    replies = await dispatcher.handle(inc(action=f"iom:step:{first.id}"))
+    assert f"iom:done:{first.id}" not in replies[-1].actions and "✅ Выполнено" in replies[-1].text
+
+
+async def test_remove_step_with_confirmation(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    step = iom.steps[2]
+    await dispatcher.handle(inc(action=f"iom:step:{step.id}"))
+    replies = await dispatcher.handle(inc(action=f"iom:remove:{step.id}"))
+    assert replies[-1].text.startswith("Удалить шаг 3")
+    replies = await dispatcher.handle(inc(action="iom:rmno"))
+    assert replies[-1].text.startswith("Шаг 3.")
+    async with sessions() as session:
+        assert not (await session.get(IomStep, step.id)).removed  # type: ignore[union-attr]
+    await dispatcher.handle(inc(action=f"iom:remove:{step.id}"))
+    replies = await dispatcher.handle(inc(action=f"iom:rmyes:{step.id}"))
+    assert replies[0].text == "Шаг 3 удалён из маршрута."
+    assert f"iom:step:{step.id}" not in _actions(replies)
+    current = await _current(sessions, person_id)
+    assert current is not None
+    assert [s.id for s in current.steps if s.removed] == [step.id]
+    assert current.total_hours == iom.total_hours - step.hours
+
+
+async def test_replace_programme_with_another_matching_one(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    _person_id, iom = await _drafted(dispatcher, sessions, clock)
+    formal = next(s for s in iom.steps if s.track == "formal")
+    async with sessions() as session:
+        codes = {p.id: p.code for p in await session.scalars(select(Program))}
+    assert codes[formal.program_id] == "F-1"  # type: ignore[index]
+    other_id = next(pid for pid, code in codes.items() if code == "F-2")
+    await dispatcher.handle(inc(action=f"iom:step:{formal.id}"))
+    replies = await dispatcher.handle(inc(action=f"iom:replace:{formal.id}"))
+    assert "Формирующее оценивание" in replies[-1].text
+    assert replies[-1].actions[0] == f"iom:pick:{formal.id}:{other_id}"
+    replies = await dispatcher.handle(inc(action=f"iom:pick:{formal.id}:{other_id}"))
+    assert replies[0].text.startswith("Готово: в шаге 2 теперь программа «Формирующее оценивание»")
+    async with sessions() as session:
+        step = await session.get(IomStep, formal.id)
+        assert step is not None and step.program_id == other_id and step.deadline == date(2026, 11, 6)
+
+
+async def test_submit_without_methodist_is_agreed_with_school(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    person_id, _iom = await _drafted(dispatcher, sessions, clock)
+    replies = await dispatcher.handle(inc(action="iom:submit"))
+    assert "«согласован со школой»" in replies[0].text
+    assert "Статус: согласован." in replies[1].text
+    assert "iom:submit" not in _actions(replies)
+    assert "iom:goal_edit" not in _actions(replies)
+    current = await _current(sessions, person_id)
+    assert current is not None and current.status == "approved"
+    assert current.review_comment == "согласован со школой"
+    # no editing of an approved route
+    step = current.steps[0]
+    replies = await dispatcher.handle(inc(action=f"iom:step:{step.id}"))
+    assert f"iom:remove:{step.id}" not in replies[-1].actions
+    assert f"iom:done:{step.id}" in replies[-1].actions
+
+
+async def test_methodist_review_return_and_resubmit(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    async with sessions() as session, session.begin():
+        methodist = await make_person(session, clock.now(), external_id="m1", roles=("methodist",))
+        row = await session.get(Iom, iom.id)
+        assert row is not None
+        row.methodist_id = methodist.id
+    replies = await dispatcher.handle(inc(action="iom:submit"))
+    assert "отправлен вашему методисту" in replies[0].text
+    async with sessions() as session:
+        message = await session.scalar(select(OutboxMessage).where(OutboxMessage.person_id == methodist.id))
+        assert message is not None and message.kind == "iom_review"
+        assert "на согласование" in message.payload["text"]
+    async with sessions() as session, session.begin():
+        row = await session.get(Iom, iom.id)
+        assert row is not None and row.status == "on_approval"
+        return_with_comment(row, methodist.id, "Добавьте выступление на МО", clock.now())
+    replies = await dispatcher.handle(inc(action="m:iom"))
+    assert "«Добавьте выступление на МО»" in replies[0].text
+    assert "iom:submit" in replies[-1].actions and "iom:goal_edit" in replies[-1].actions
+    await dispatcher.handle(inc(action="iom:goal_edit"))
+    replies = await dispatcher.handle(inc("Вести уроки по ФГОС и выступить на МО"))
+    assert replies[0].text == "Цель маршрута обновлена."
+    await dispatcher.handle(inc(action="iom:submit"))
+    current = await _current(sessions, person_id)
+    assert current is not None and current.status == "on_approval"
+    assert current.goal == "Вести уроки по ФГОС и выступить на МО"
+
+
+async def test_forged_step_of_someone_else_changes_nothing(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    _victim_id, victim_iom = await _drafted(dispatcher, sessions, clock, uid="u1")
+    await _drafted(dispatcher, sessions, clock, uid="u2")
+    foreign = victim_iom.steps[0]
+    for action in (f"iom:step:{foreign.id}", f"iom:done:{foreign.id}", f"iom:rmyes:{foreign.id}"):
+        replies = await dispatcher.handle(inc(action=action, uid="u2"))
+        assert replies[0].text == STALE_BUTTON
+    # even a forged action that slipped into the expected list is checked against ownership
+    async with sessions() as session, session.begin():
+        attacker = await _state_of(session, "u2")
+        assert attacker is not None
+        attacker.flow, attacker.step = "iom", "remove"
+        attacker.data = {"step_id": foreign.id}
+        attacker.expected = [f"iom:rmyes:{foreign.id}"]
+    replies = await dispatcher.handle(inc(action=f"iom:rmyes:{foreign.id}", uid="u2"))
+    assert replies[0].text == "Этот шаг не относится к вашему текущему маршруту."
+    async with sessions() as session, session.begin():
+        attacker = await _state_of(session, "u2")
+        assert attacker is not None
+        attacker.flow, attacker.step = "iom", "evidence"
+        attacker.data = {"step_id": foreign.id}
+        attacker.expected = [f"iom:noproof:{foreign.id}"]
+    replies = await dispatcher.handle(inc(action=f"iom:noproof:{foreign.id}", uid="u2"))
+    assert replies[0].text == "Этот шаг не относится к вашему текущему маршруту."
+    async with sessions() as session:
+        step = await session.get(IomStep, foreign.id)
+        assert step is not None and step.done_at is None and not step.removed
+
+
+async def test_entry_from_the_diagnostic_uses_the_given_attempt(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """The diagnostics flow enters with ``ctx.go("iom", "goal", data={"attempt_id": id})``."""
+    person_id = await _teacher(sessions, clock, priority=("ict",))
+    async with sessions() as session, session.begin():
+        newer = await make_attempt(session, person_id, clock.now(), ["psychological"])
+        chosen = await session.scalar(
+            select(DiagnosticAttempt).where(
+                DiagnosticAttempt.id != newer.id, DiagnosticAttempt.person_id == person_id
+            )
+        )
+        assert chosen is not None
+    await dispatcher.handle(inc("/menu"))
+    async with sessions() as session, session.begin():
+        state = await _state_of(session, "u1")
+        assert state is not None
+        state.flow, state.step, state.data = "iom", "goal", {"attempt_id": chosen.id}
+        state.expected = ["iom:goal:other"]
+    await dispatcher.handle(inc(action="iom:goal:other"))
+    await dispatcher.handle(inc("Разобраться с цифровыми сервисами"))
+    iom = await _current(sessions, person_id)
+    assert iom is not None and iom.attempt_id == chosen.id
+    assert iom.aspects["diagnostic"]["priority_areas"] == ["ict"]

@@ -1,0 +1,176 @@
+"""ИОМ status transitions and step edits, including the forbidden ones."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FakeClock
+from bot.services.iom_drafting import draft_iom
+from bot.services.iom_lifecycle import (
+    APPROVED,
+    COMPLETED,
+    DRAFT,
+    IN_PROGRESS,
+    ON_APPROVAL,
+    RETURNED,
+    TransitionError,
+    add_program_step,
+    approve,
+    can_edit,
+    can_submit,
+    current_iom,
+    mark_step_done,
+    own_step,
+    remove_step,
+    replace_step_program,
+    return_with_comment,
+    submit_for_approval,
+)
+from storage.models import Iom
+from tests.factories import make_person
+from tests.iom_data import make_attempt, make_program
+
+
+async def _route(session: AsyncSession, clock: FakeClock, uid: str = "u1") -> Iom:
+    now = clock.now()
+    person = await make_person(session, now, external_id=uid)
+    await make_program(
+        session,
+        now,
+        f"M-{uid}",
+        areas=["methodical"],
+        starts_on=date(2026, 9, 20),
+        ends_on=date(2026, 10, 20),
+    )
+    await make_program(
+        session,
+        now,
+        f"M2-{uid}",
+        areas=["methodical"],
+        hours=72,
+        starts_on=date(2026, 10, 1),
+        ends_on=date(2026, 12, 1),
+    )
+    await make_attempt(session, person.id, now, ["methodical", "ict"])
+    return (await draft_iom(session, person, "Цель", now)).iom
+
+
+async def test_submit_without_methodist_means_agreed_with_school(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        iom = await _route(session, clock)
+        assert can_submit(iom) and can_edit(iom)
+        submit_for_approval(iom, None, clock.now())
+        assert iom.status == APPROVED and iom.review_comment == "согласован со школой"
+        assert not can_edit(iom) and not can_submit(iom)
+        with pytest.raises(TransitionError):
+            submit_for_approval(iom, None, clock.now())
+
+
+async def test_methodist_review_cycle_and_completion(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        iom = await _route(session, clock)
+        methodist = await make_person(session, clock.now(), external_id="m1", roles=("methodist",))
+        intruder = await make_person(session, clock.now(), external_id="m2", roles=("methodist",))
+        submit_for_approval(iom, methodist.id, clock.now())
+        assert iom.status == ON_APPROVAL and iom.methodist_id == methodist.id
+        assert not can_edit(iom)
+        with pytest.raises(PermissionError):
+            approve(iom, intruder.id, clock.now())
+        with pytest.raises(PermissionError):
+            return_with_comment(iom, intruder.id, "нет", clock.now())
+        return_with_comment(iom, methodist.id, "Добавьте открытый урок", clock.now())
+        assert iom.status == RETURNED and iom.review_comment == "Добавьте открытый урок"
+        assert can_edit(iom) and can_submit(iom)
+        with pytest.raises(TransitionError):
+            approve(iom, methodist.id, clock.now())  # returned: must be resubmitted first
+        submit_for_approval(iom, iom.methodist_id, clock.now())
+        approve(iom, methodist.id, clock.now())
+        assert iom.status == APPROVED and iom.review_comment is None
+        with pytest.raises(TransitionError):
+            return_with_comment(iom, methodist.id, "поздно", clock.now())
+        steps = [s for s in iom.steps if not s.removed]
+        mark_step_done(iom, steps[0], clock.now(), "https://example.org/proof")
+        assert iom.status == IN_PROGRESS and steps[0].evidence == "https://example.org/proof"
+        assert iom.progress_percent == round(100 / len(steps))
+        for step in steps[1:]:
+            clock.advance(timedelta(days=1))
+            mark_step_done(iom, step, clock.now())
+        assert iom.status == COMPLETED and iom.completed_at == clock.now() and iom.progress_percent == 100
+
+
+async def test_draft_cannot_be_approved_directly(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        iom = await _route(session, clock)
+        methodist = await make_person(session, clock.now(), external_id="m1", roles=("methodist",))
+        iom.methodist_id = methodist.id
+        with pytest.raises(TransitionError):
+            approve(iom, methodist.id, clock.now())
+        assert iom.status == DRAFT
+
+
+async def test_remove_and_replace_only_while_editable(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        iom = await _route(session, clock)
+        formal = next(s for s in iom.steps if s.track == "formal")
+        informal = next(s for s in iom.steps if s.track == "informal")
+        other = await make_program(
+            session, clock.now(), "OTHER", areas=["methodical"], hours=18, ends_on=date(2026, 11, 15)
+        )
+        hours = iom.total_hours
+        replace_step_program(iom, formal, other, clock.now())
+        assert formal.program_id == other.id and formal.hours == 18 and "OTHER" in formal.task
+        assert formal.deadline == date(2026, 11, 15) and iom.total_hours == hours - 36 + 18
+        with pytest.raises(TransitionError):
+            replace_step_program(iom, informal, other, clock.now())
+        remove_step(iom, informal, clock.now())
+        assert informal.removed and iom.total_hours == hours - 36 + 18 - informal.hours
+        with pytest.raises(TransitionError):
+            remove_step(iom, informal, clock.now())
+        with pytest.raises(TransitionError):
+            mark_step_done(iom, informal, clock.now())
+        assert await own_step(session, iom.person_id, informal.id) is None
+        submit_for_approval(iom, None, clock.now())
+        with pytest.raises(TransitionError):
+            remove_step(iom, formal, clock.now())
+        with pytest.raises(TransitionError):
+            replace_step_program(iom, formal, other, clock.now())
+
+
+async def test_steps_of_another_route_are_refused(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        mine = await _route(session, clock, "u1")
+        theirs = await _route(session, clock, "u2")
+        foreign = theirs.steps[0]
+        with pytest.raises(PermissionError):
+            mark_step_done(mine, foreign, clock.now())
+        with pytest.raises(PermissionError):
+            remove_step(mine, foreign, clock.now())
+        assert await own_step(session, mine.person_id, foreign.id) is None
+        assert await own_step(session, mine.person_id, mine.steps[0].id) is not None
+        assert foreign.done_at is None and not foreign.removed
+        assert (await current_iom(session, mine.person_id)) is mine
+
+
+async def test_add_program_step_is_idempotent(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        iom = await _route(session, clock)
+        program = await make_program(session, clock.now(), "NEW", areas=["ict"], hours=24)
+        count, hours = len(iom.steps), iom.total_hours
+        step = add_program_step(iom, program, "ict", date(2027, 1, 1), clock.now())
+        again = add_program_step(iom, program, "ict", date(2027, 1, 1), clock.now())
+        assert step is again and len(iom.steps) == count + 1 and iom.total_hours == hours + 24
