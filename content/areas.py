@@ -1,25 +1,29 @@
 """Competence areas of the deficit diagnostic and result levels, with their Russian labels (001 §V, 003).
 
-Codes are the shared contract between diagnostics, the ИОМ, mentoring and reports.
+Codes are the shared contract between diagnostics, the ИОМ, mentoring, announcements and reports.
+The order of ``AREAS`` is fixed: it is also the tie-break order of priority deficits.
 """
 
 from __future__ import annotations
 
+AREAS: tuple[str, ...] = ("subject", "methodical", "psychological", "communicative", "ict")
+AREA_CODES = AREAS
+
 AREA_LABELS: dict[str, str] = {
-    "subject": "предметные компетенции",
-    "methodical": "методические компетенции",
-    "psychological": "психолого-педагогические компетенции",
-    "communicative": "коммуникативные компетенции",
-    "ict": "ИКТ-компетенции",
+    "subject": "Предметные",
+    "methodical": "Методические",
+    "psychological": "Психолого-педагогические",
+    "communicative": "Коммуникативные",
+    "ict": "ИКТ",
 }
 
-AREA_CODES: tuple[str, ...] = tuple(AREA_LABELS)
-
+HIGH, ELEVATED, BASE, DEFICIT = "high", "elevated", "base", "deficit"
+LEVELS: tuple[str, ...] = (HIGH, ELEVATED, BASE, DEFICIT)
 LEVEL_LABELS: dict[str, str] = {
-    "high": "высокий",
-    "elevated": "повышенный",
-    "base": "базовый",
-    "deficit": "дефицит",
+    HIGH: "высокий",
+    ELEVATED: "повышенный",
+    BASE: "базовый",
+    DEFICIT: "дефицит",
 }
 
 # Education levels a teacher works at and a programme addresses (ДОО … ДО).
@@ -27,6 +31,7 @@ EDUCATION_LEVELS: tuple[str, ...] = ("ДОО", "НОО", "ООО", "СОО", "С
 
 
 def area_label(code: str) -> str:
+    """Russian name of an area code; an unknown code is returned as is."""
     return AREA_LABELS.get(code, code)
 
 

@@ -10,46 +10,44 @@ Stable API used by other parts (ИОМ drafting, matching, reports, announcement
 
 from __future__ import annotations
 
+__all__ = [
+    "AREAS",
+    "AREA_LABELS",
+    "BASE",
+    "DEFICIT",
+    "ELEVATED",
+    "HIGH",
+    "LEVELS",
+    "LEVEL_LABELS",
+    "area_label",
+    "level_label",
+]
+
 import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from content.areas import (  # re-exported: the stable API named above
+    AREA_LABELS,
+    AREAS,
+    BASE,
+    DEFICIT,
+    ELEVATED,
+    HIGH,
+    LEVEL_LABELS,
+    LEVELS,
+    area_label,
+    level_label,
+)
 from content.loading import CONTENT_DIR, load_yaml
 
 BANK_PATH = CONTENT_DIR / "diagnostics.yaml"
 MAX_TOTAL_SECONDS = 600  # the whole set must take at most 10 minutes
 
-AREAS: tuple[str, ...] = ("subject", "methodical", "psychological", "communicative", "ict")
-AREA_LABELS: dict[str, str] = {
-    "subject": "Предметные",
-    "methodical": "Методические",
-    "psychological": "Психолого-педагогические",
-    "communicative": "Коммуникативные",
-    "ict": "ИКТ",
-}
-
-HIGH, ELEVATED, BASE, DEFICIT = "high", "elevated", "base", "deficit"
-LEVELS: tuple[str, ...] = (HIGH, ELEVATED, BASE, DEFICIT)
-LEVEL_LABELS: dict[str, str] = {
-    HIGH: "высокий",
-    ELEVATED: "повышенный",
-    BASE: "базовый",
-    DEFICIT: "дефицит",
-}
-
 LabourFunction = Literal["обучение", "воспитательная деятельность", "развивающая деятельность"]
 AreaCode = Literal["subject", "methodical", "psychological", "communicative", "ict"]
-
-
-def area_label(code: str) -> str:
-    """Russian name of an area code; an unknown code is returned as is."""
-    return AREA_LABELS.get(code, code)
-
-
-def level_label(code: str) -> str:
-    return LEVEL_LABELS.get(code, code)
 
 
 class _Model(BaseModel):
