@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, build_app
@@ -29,6 +30,9 @@ from bot.clock import FakeClock
 from bot.delivery.sender import Sender
 from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings
+from handlers.messages import Reply
+from handlers.outbox import notify
+from storage.models import ChannelAccount, OutboxMessage
 from tests.factories import make_person
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegramServer
 
@@ -105,6 +109,29 @@ class TelegramBot:
                 **fields,
             )
             return person.id
+
+    async def notify(self, person_id: int, reply: Reply, kind: str = "test", **options: Any) -> int:
+        """Queue ``reply`` for ``person_id`` through the outbox (``handlers.outbox.notify``); the row id."""
+        async with self.sessions() as session, session.begin():
+            row = await notify(session, person_id, reply, kind=kind, now=self.clock.now(), **options)
+            assert row is not None, "the person has no reachable account"
+            return row.id
+
+    async def outbox_row(self, row_id: int) -> OutboxMessage:
+        async with self.sessions() as session:
+            row = await session.get(OutboxMessage, row_id)
+            assert row is not None
+            return row
+
+    async def account(self, user_id: int) -> ChannelAccount:
+        async with self.sessions() as session:
+            account = await session.scalar(
+                select(ChannelAccount).where(
+                    ChannelAccount.platform == "telegram", ChannelAccount.external_id == str(user_id)
+                )
+            )
+            assert account is not None
+            return account
 
 
 def free_port() -> int:

@@ -269,3 +269,13 @@ async def test_bot_starts_while_the_bot_api_is_unreachable(
         await tg_server.wait_for_text(USER, "Главное меню")
     finally:
         await harness.stop()
+
+
+async def test_stop_ends_polling_and_closes_the_session(tg: FakeTelegramServer, tg_bot: TelegramBot) -> None:
+    await tg_bot.make_user(USER)
+    await tg_bot.stop()
+    polls = len(tg.calls_to("getUpdates"))
+    await tg.send_text(USER, "/menu")
+    await tg.assert_no_new_messages(USER, within=0.3)
+    assert len(tg.calls_to("getUpdates")) == polls
+    assert tg.pending_updates == 1  # still waiting for the next start
