@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from bot.channels.telegram import NOT_TEXT, TEXT_LIMIT, split_text
@@ -249,10 +252,14 @@ async def test_short_flood_control_is_waited_out_while_answering(
 
 async def test_polling_survives_the_bot_api_going_down(tg: FakeTelegramServer, tg_bot: TelegramBot) -> None:
     await tg_bot.make_user(USER)
-    await tg.go_down()
+    polls = len(tg.calls_to("getUpdates"))
+    await tg.go_down()  # the pending long poll is cut, new connections are refused
     await tg.send_text(USER, "/menu")  # queued on the Telegram side while the bot cannot reach it
+    tg.server_error("getUpdates")  # and the first poll after the outage gets a 500
     await tg.come_up()
     await tg.wait_for_text(USER, "Главное меню", timeout=10)
+    assert tg.faults == []  # the 500 was hit and survived
+    assert len(tg.calls_to("getUpdates")) >= polls + 2
 
 
 async def test_bot_starts_while_the_bot_api_is_unreachable(
@@ -279,3 +286,21 @@ async def test_stop_ends_polling_and_closes_the_session(tg: FakeTelegramServer, 
     await tg.assert_no_new_messages(USER, within=0.3)
     assert len(tg.calls_to("getUpdates")) == polls
     assert tg.pending_updates == 1  # still waiting for the next start
+
+
+async def test_a_failed_live_answer_is_logged_without_personal_data(
+    tg: FakeTelegramServer, tg_bot: TelegramBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await tg_bot.make_user(USER)
+    await tg_bot.make_user(USER + 1)
+    await tg.press(USER, "m:tgprobe")
+    await tg.wait_for_text(USER, "Сколько будет 2+2?")
+    tg.block(USER)
+    with caplog.at_level(logging.DEBUG):
+        await tg.send_text(USER, "Моя фамилия Секретова")
+        await tg.wait_until(lambda: any("telegram answer failed" in r.getMessage() for r in caplog.records))
+    assert "Секретова" not in caplog.text
+    assert tg.messages_to(USER)[-1].text == "Сколько будет 2+2?"
+    # the bot keeps serving everybody else
+    await tg.send_text(USER + 1, "/menu")
+    await tg.wait_for_text(USER + 1, "Главное меню")
