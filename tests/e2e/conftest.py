@@ -117,6 +117,13 @@ class TelegramBot:
             assert row is not None, "the person has no reachable account"
             return row.id
 
+    async def deliver_outbox(self) -> int:
+        """Run the outbox worker until nothing is due (at the test clock's now); rows processed."""
+        worker, total = self.worker(), 0
+        while processed := await worker.run_once():
+            total += processed
+        return total
+
     async def outbox_row(self, row_id: int) -> OutboxMessage:
         async with self.sessions() as session:
             row = await session.get(OutboxMessage, row_id)
@@ -148,6 +155,7 @@ def telegram_settings(db_url: str, server: FakeTelegramServer, tmp_path: Path, *
         "telegram_api_base": server.url,
         "telegram_webhook_url": None,
         "telegram_webhook_secret": None,
+        "telegram_chat_interval": 0.0,  # no per-chat pause in tests (test_telegram_delivery checks it)
         "vk_group_token": None,
         "admin_ids": "",
         **overrides,

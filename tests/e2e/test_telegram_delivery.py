@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
+from bot.delivery.errors import PermanentError
 from handlers.messages import Attachment, Button, Reply
 from tests.e2e.conftest import TelegramBot
 from tests.fakes.telegram_server import FakeTelegramServer
@@ -165,3 +166,26 @@ async def test_attachments_from_the_outbox(tg: FakeTelegramServer, tg_bot: Teleg
     # a text too long for a caption (1024) follows the file as its own message
     assert (report_file.kind, report_file.file_name, report_file.text) == ("document", "report.xlsx", None)
     assert report_text.kind == "text" and report_text.text == report.text.strip()
+
+
+async def test_outbox_sends_to_one_chat_at_most_once_per_interval(
+    tg: FakeTelegramServer, tg_bot: TelegramBot
+) -> None:
+    first, second = await tg_bot.make_user(USER), await tg_bot.make_user(USER + 1)
+    tg_bot.sender.chat_interval = 0.3
+    for person in (first, second, first):
+        await tg_bot.notify(person, REMINDER)
+
+    assert await tg_bot.deliver_outbox() == 3
+    one, two = await tg.wait_for_messages(USER, 2)
+    [other] = await tg.wait_for_messages(USER + 1, 1)
+    assert two.received_at - one.received_at >= 0.28
+    assert one.received_at <= other.received_at <= two.received_at
+
+
+async def test_malformed_chat_id_fails_the_row_without_sending(
+    tg: FakeTelegramServer, tg_bot: TelegramBot
+) -> None:
+    with pytest.raises(PermanentError, match="malformed chat id"):
+        await tg_bot.sender.send("not-a-number", REMINDER)
+    assert tg.messages == []

@@ -47,6 +47,7 @@ class SentMessage:
     file_name: str | None = None
     file_bytes: bytes | None = None
     params: dict[str, str] = field(default_factory=dict)
+    received_at: float = field(default_factory=time.monotonic)  # loop-independent monotonic seconds
 
     @property
     def kind(self) -> str:
