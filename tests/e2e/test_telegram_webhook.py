@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,9 +12,9 @@ from bot.app import build_app
 from bot.channels.telegram import start_telegram
 from bot.clock import FakeClock
 from bot.delivery.sender import Sender
-from bot.settings import SettingsError
+from bot.settings import Settings, SettingsError, load_settings
 from storage.models import ConversationState
-from tests.e2e.conftest import WEBHOOK_SECRET, TelegramBot, telegram_settings
+from tests.e2e.conftest import WEBHOOK_SECRET, TelegramBot
 from tests.fakes.telegram_server import FakeTelegramServer
 
 USER = 7001
@@ -63,16 +62,23 @@ async def test_webhook_rejects_requests_without_the_right_secret(
 
 
 @pytest.mark.parametrize("secret", [None, "with spaces", "x" * 257], ids=["none", "bad-chars", "too-long"])
-async def test_webhook_mode_requires_a_valid_secret(
-    db_url: str, tg_server: FakeTelegramServer, tmp_path: Path, clock: FakeClock, secret: str | None
+def test_settings_require_a_valid_webhook_secret(monkeypatch: pytest.MonkeyPatch, secret: str | None) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://example.org/tg/hook")
+    if secret is None:
+        monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings()
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "good_Secret-1")
+    assert load_settings().telegram_webhook_secret is not None
+
+
+async def test_start_telegram_refuses_webhook_mode_without_a_secret(
+    tg_server: FakeTelegramServer, tg_settings: Settings, clock: FakeClock
 ) -> None:
-    settings = telegram_settings(
-        db_url,
-        tg_server,
-        tmp_path,
-        telegram_webhook_url="http://127.0.0.1:9/hook",
-        telegram_webhook_secret=secret,
-    )
+    # settings changed after validation (model_copy skips validators): the channel checks again
+    settings = tg_settings.model_copy(update={"telegram_webhook_url": "http://127.0.0.1:9/hook"})
     app = await build_app(settings, clock=clock, migrate=False)
     senders: dict[str, Sender] = {}
     try:
