@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -116,22 +117,33 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 class TelegramRenderer:
-    """Sends one ``Reply`` to a chat; raises aiogram errors. Shares one rate limiter for the whole bot."""
+    """Sends one ``Reply`` to a chat; raises aiogram errors. Shares one rate limiter for the whole bot.
+
+    ``max_wait``: a 429 asking to wait at most this long is waited out and that one call repeated (so the
+    parts already sent are not sent twice); a longer one is raised.
+    """
 
     def __init__(self, bot: Bot, limiter: AsyncLimiter) -> None:
         self.bot = bot
         self.limiter = limiter
 
-    async def send(self, chat_id: int | str, reply: Reply) -> None:
+    async def send(self, chat_id: int | str, reply: Reply, max_wait: float = 0.0) -> None:
         markup = keyboard(reply)
         text = reply.text.strip()
         if reply.attachment is not None:
+            attachment = reply.attachment
             caption_fits = _utf16_len(text) <= CAPTION_LIMIT
-            await self._send_file(
-                chat_id,
-                reply,
-                caption=text if caption_fits else None,
-                markup=markup if caption_fits else None,
+            caption = (text or None) if caption_fits else None
+            file_markup = markup if caption_fits else None
+            send_file = self.bot.send_photo if attachment.kind == "image" else self.bot.send_document
+            await self._call(
+                lambda: send_file(
+                    chat_id,
+                    BufferedInputFile(attachment.data, filename=attachment.filename),
+                    caption=caption,
+                    reply_markup=file_markup,
+                ),
+                max_wait,
             )
             if caption_fits:
                 return
@@ -141,40 +153,40 @@ class TelegramRenderer:
             text = EMPTY_TEXT
         chunks = split_text(text)
         for index, chunk in enumerate(chunks):
-            async with self.limiter:
-                await self.bot.send_message(
-                    chat_id, chunk, reply_markup=markup if index == len(chunks) - 1 else None
-                )
+            last = index == len(chunks) - 1
+            await self._call(
+                functools.partial(
+                    self.bot.send_message, chat_id, chunk, reply_markup=markup if last else None
+                ),
+                max_wait,
+            )
 
-    async def _send_file(
-        self, chat_id: int | str, reply: Reply, caption: str | None, markup: InlineKeyboardMarkup | None
-    ) -> None:
-        assert reply.attachment is not None
-        upload = BufferedInputFile(reply.attachment.data, filename=reply.attachment.filename)
+    async def _call(self, request: Callable[[], Awaitable[object]], max_wait: float) -> None:
         async with self.limiter:
-            if reply.attachment.kind == "image":
-                await self.bot.send_photo(chat_id, upload, caption=caption or None, reply_markup=markup)
-            else:
-                await self.bot.send_document(chat_id, upload, caption=caption or None, reply_markup=markup)
+            try:
+                await request()
+                return
+            except TelegramRetryAfter as exc:
+                if exc.retry_after > max_wait:
+                    raise
+                wait = float(exc.retry_after)
+        await asyncio.sleep(wait)
+        async with self.limiter:
+            await request()
 
 
 async def deliver_live(renderer: TelegramRenderer, chat_id: int, replies: Iterable[Reply]) -> None:
     """Answer a person right now. A short 429 is waited out once; other failures are logged, and the rest
     of this answer is dropped so the person never sees its parts out of order."""
     for reply in replies:
-        for attempt in range(2):
-            try:
-                await renderer.send(chat_id, reply)
-                break
-            except TelegramRetryAfter as exc:
-                if attempt == 0 and exc.retry_after <= LIVE_RETRY_MAX_WAIT:
-                    await asyncio.sleep(exc.retry_after)
-                    continue
-                log.warning("telegram flood control while answering (retry_after=%s)", exc.retry_after)
-                return
-            except (TelegramAPIError, AiogramError, aiohttp.ClientError) as exc:
-                log.warning("telegram answer failed: %s", type(exc).__name__)
-                return
+        try:
+            await renderer.send(chat_id, reply, max_wait=LIVE_RETRY_MAX_WAIT)
+        except TelegramRetryAfter as exc:
+            log.warning("telegram flood control while answering (retry_after=%s)", exc.retry_after)
+            return
+        except (TelegramAPIError, AiogramError, aiohttp.ClientError) as exc:
+            log.warning("telegram answer failed: %s", type(exc).__name__)
+            return
 
 
 # --- the outbox sender ---------------------------------------------------------------------------------------

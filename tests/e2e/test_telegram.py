@@ -250,6 +250,18 @@ async def test_short_flood_control_is_waited_out_while_answering(
     assert len(tg.calls_to("sendMessage")) == 2  # the 429, then the retry
 
 
+async def test_flood_control_in_the_middle_of_a_long_answer_sends_no_part_twice(
+    tg: FakeTelegramServer, tg_bot: TelegramBot
+) -> None:
+    await tg_bot.make_user(USER)
+    tg.rate_limit(USER, retry_after=1, method="sendMessage", skip=1)  # the second part hits a 429
+    await tg.press(USER, "tgx:long")
+    parts = await tg.wait_for_messages(USER, 3)
+    assert "\n".join(p.text or "" for p in parts).split() == LONG_TEXT.split()
+    assert len(tg.calls_to("sendMessage")) == 4
+    await tg.assert_no_new_messages(USER, within=0.2)
+
+
 async def test_polling_survives_the_bot_api_going_down(tg: FakeTelegramServer, tg_bot: TelegramBot) -> None:
     await tg_bot.make_user(USER)
     polls = len(tg.calls_to("getUpdates"))

@@ -92,6 +92,7 @@ class Fault:
     retry_after: int | None = None
     times: int | None = 1  # None: until cleared
     html: bool = False  # answer an HTML page instead of JSON (like a proxy's 502)
+    skip: int = 0  # let this many matching calls through first
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         return (self.method is None or self.method == method) and (
@@ -365,13 +366,19 @@ class FakeTelegramServer:
         retry_after: int | None = None,
         times: int | None = 1,
         html: bool = False,
+        skip: int = 0,
     ) -> Fault:
-        fault = Fault(method, chat_id, status, description, retry_after, times, html)
+        fault = Fault(method, chat_id, status, description, retry_after, times, html, skip)
         self.faults.append(fault)
         return fault
 
     def rate_limit(
-        self, user_id: int | None, retry_after: int, times: int | None = 1, method: str | None = None
+        self,
+        user_id: int | None,
+        retry_after: int,
+        times: int | None = 1,
+        method: str | None = None,
+        skip: int = 0,
     ) -> Fault:
         return self.fail(
             method,
@@ -380,6 +387,7 @@ class FakeTelegramServer:
             description=f"Too Many Requests: retry after {retry_after}",
             retry_after=retry_after,
             times=times,
+            skip=skip,
         )
 
     def block(self, user_id: int) -> Fault:
@@ -415,6 +423,9 @@ class FakeTelegramServer:
             if fault.chat_id is not None and method not in SEND_METHODS and method != "answerCallbackQuery":
                 continue  # chat-bound faults hit sends only
             if fault.matches(method, chat_id):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
