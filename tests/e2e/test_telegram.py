@@ -316,3 +316,22 @@ async def test_a_failed_live_answer_is_logged_without_personal_data(
     # the bot keeps serving everybody else
     await tg.send_text(USER + 1, "/menu")
     await tg.wait_for_text(USER + 1, "Главное меню")
+
+
+async def test_group_chats_are_ignored(tg: FakeTelegramServer, tg_bot: TelegramBot) -> None:
+    await tg_bot.make_user(USER)
+    group = -100500
+    await tg.push_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": group, "type": "group", "title": "Учительская"},
+                "from": {"id": USER, "is_bot": False, "first_name": "Тест"},
+                "text": "/menu",
+            }
+        }
+    )
+    await tg.wait_until(lambda: tg.pending_updates == 0)  # polled and confirmed
+    await tg.assert_no_new_messages(group, within=0.3)
+    assert tg.messages_to(USER) == []
