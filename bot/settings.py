@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import re
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PUBLIC_TELEGRAM_API = "https://api.telegram.org"
@@ -14,9 +16,12 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = PUBLIC_TELEGRAM_API
     telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     telegram_webhook_host: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
+    telegram_concurrency: int = Field(default=32, ge=1, le=1000)  # updates handled at once
+    telegram_messages_per_second: float = Field(default=30.0, gt=0, le=30)
+    telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # outbox: seconds between sends to a chat
 
     vk_group_token: SecretStr | None = None
     vk_group_id: int | None = None
@@ -44,6 +49,17 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("telegram_webhook_url"):
+            secret = value.get_secret_value() if value is not None else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+                raise ValueError(
+                    "обязательна вместе с TELEGRAM_WEBHOOK_URL: 1–256 символов A–Z, a–z, 0–9, _ и -"
+                )
         return value
 
     @field_validator("admin_ids")

@@ -1,0 +1,1 @@
+"""Fake messenger APIs on loopback for end-to-end tests."""

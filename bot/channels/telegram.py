@@ -1,0 +1,438 @@
+"""The Telegram channel (aiogram 3): long polling or a webhook in, ``Reply`` values out, and the outbox sender.
+
+Thin on purpose: private messages become ``Incoming(text=...)``, pressed inline buttons become
+``Incoming(action=callback_data)`` (the callback is always answered first, so the button stops spinning), and
+every ``Reply`` is rendered as plain text (no parse mode: a person's own text can never break formatting), an
+inline keyboard, and an optional document or photo. Nothing here knows about diagnostics or mentors.
+
+Stopping: cancel the tasks returned by ``start_telegram`` (``stop_tasks`` does it and waits); each task stops
+polling or the webhook server gracefully, lets the updates being handled finish, and closes the bot session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiogram import Bot, F, Router
+from aiogram import Dispatcher as AiogramDispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ChatType
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from aiolimiter import AsyncLimiter
+
+from bot.app import App
+from bot.delivery import errors
+from bot.delivery.sender import Sender
+from bot.settings import Settings, SettingsError
+from handlers import registry
+from handlers.messages import Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+TEXT_LIMIT = 4096  # Telegram counts UTF-16 code units
+CAPTION_LIMIT = 1024
+LIVE_RETRY_MAX_WAIT = 5.0  # while answering live, wait out a 429 only if it is this short
+SHUTDOWN_GRACE = 10.0  # seconds the updates being handled get to finish on stop
+STARTUP_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # backoff while the Bot API is unreachable at start
+
+NOT_TEXT = "Я понимаю только текст и нажатия на кнопки. Напишите сообщение или выберите вариант на кнопках."
+EMPTY_TEXT = "⬇️"
+
+BASE_COMMANDS = (
+    BotCommand(command="menu", description="Главное меню"),
+    BotCommand(command="help", description="Справка: что умеет бот"),
+    BotCommand(command="cancel", description="Отменить текущее действие"),
+)
+
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+T = TypeVar("T")
+
+
+# --- rendering -----------------------------------------------------------------------------------------------
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` UTF-16 units, preferring line breaks, then spaces."""
+    chunks: list[str] = []
+    rest = text
+    while _utf16_len(rest) > limit:
+        # the longest prefix that fits
+        cut = min(len(rest), limit)
+        while _utf16_len(rest[:cut]) > limit:
+            cut -= 1
+        window = rest[:cut]
+        for separator in ("\n\n", "\n", " "):
+            position = window.rfind(separator)
+            if position > cut // 2:
+                cut = position + len(separator)
+                break
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    if rest or not chunks:
+        chunks.append(rest)
+    return [chunk for chunk in chunks if chunk] or [""]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=button.label, callback_data=button.action) for button in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+class TelegramRenderer:
+    """Sends one ``Reply`` to a chat; raises aiogram errors. Shares one rate limiter for the whole bot.
+
+    ``max_wait``: a 429 asking to wait at most this long is waited out and that one call repeated (so the
+    parts already sent are not sent twice); a longer one is raised.
+    """
+
+    def __init__(self, bot: Bot, limiter: AsyncLimiter) -> None:
+        self.bot = bot
+        self.limiter = limiter
+
+    async def send(self, chat_id: int | str, reply: Reply, max_wait: float = 0.0) -> None:
+        markup = keyboard(reply)
+        text = reply.text.strip()
+        if reply.attachment is not None:
+            attachment = reply.attachment
+            caption_fits = _utf16_len(text) <= CAPTION_LIMIT
+            caption = (text or None) if caption_fits else None
+            file_markup = markup if caption_fits else None
+            send_file = self.bot.send_photo if attachment.kind == "image" else self.bot.send_document
+            await self._call(
+                lambda: send_file(
+                    chat_id,
+                    BufferedInputFile(attachment.data, filename=attachment.filename),
+                    caption=caption,
+                    reply_markup=file_markup,
+                ),
+                max_wait,
+            )
+            if caption_fits:
+                return
+        if not text:
+            if markup is None:
+                return
+            text = EMPTY_TEXT
+        chunks = split_text(text)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await self._call(
+                functools.partial(
+                    self.bot.send_message, chat_id, chunk, reply_markup=markup if last else None
+                ),
+                max_wait,
+            )
+
+    async def _call(self, request: Callable[[], Awaitable[object]], max_wait: float) -> None:
+        async with self.limiter:
+            try:
+                await request()
+                return
+            except TelegramRetryAfter as exc:
+                if exc.retry_after > max_wait:
+                    raise
+                wait = float(exc.retry_after)
+        await asyncio.sleep(wait)
+        async with self.limiter:
+            await request()
+
+
+async def deliver_live(renderer: TelegramRenderer, chat_id: int, replies: Iterable[Reply]) -> None:
+    """Answer a person right now. A short 429 is waited out once; other failures are logged, and the rest
+    of this answer is dropped so the person never sees its parts out of order."""
+    for reply in replies:
+        try:
+            await renderer.send(chat_id, reply, max_wait=LIVE_RETRY_MAX_WAIT)
+        except TelegramRetryAfter as exc:
+            log.warning("telegram flood control while answering (retry_after=%s)", exc.retry_after)
+            return
+        except (TelegramAPIError, AiogramError, aiohttp.ClientError) as exc:
+            log.warning("telegram answer failed: %s", type(exc).__name__)
+            return
+
+
+# --- the outbox sender ---------------------------------------------------------------------------------------
+class TelegramSender:
+    """``bot.delivery.sender.Sender`` for Telegram: maps aiogram failures to the worker's error classes."""
+
+    platform = PLATFORM
+
+    def __init__(self, renderer: TelegramRenderer, chat_interval: float = 1.0) -> None:
+        self.renderer = renderer
+        self.chat_interval = chat_interval  # Telegram: about one message per second in one chat
+        self._next_free: dict[str, float] = {}
+
+    async def send(self, external_id: str, reply: Reply) -> None:
+        if not external_id.lstrip("-").isdigit():
+            raise errors.PermanentError("malformed chat id")
+        await self._pace(external_id)
+        try:
+            await self.renderer.send(int(external_id), reply)
+        except TelegramForbiddenError as exc:
+            reason = "deactivated" if "deactivated" in exc.message else "blocked"
+            raise errors.Unreachable(reason) from None
+        except TelegramRetryAfter as exc:
+            raise errors.RetryAfter("flood control", seconds=float(exc.retry_after)) from None
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise errors.Unreachable("chat not found") from None
+            raise errors.PermanentError("bad request") from None
+        except TelegramUnauthorizedError:
+            raise errors.TransientError("bot token rejected") from None
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            raise errors.TransientError(type(exc).__name__) from None
+        except (TelegramAPIError, AiogramError, aiohttp.ClientError, TimeoutError) as exc:
+            # unexpected answers (an HTML 502 page from a proxy, an unknown status): try again later
+            raise errors.TransientError(type(exc).__name__) from None
+        finally:
+            self._next_free[external_id] = time.monotonic() + self.chat_interval
+
+    async def _pace(self, external_id: str) -> None:
+        now = time.monotonic()
+        if len(self._next_free) > 10_000:  # forget chats whose pause is over
+            self._next_free = {chat: t for chat, t in self._next_free.items() if t > now}
+        wait = self._next_free.get(external_id, now) - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+# --- updates in ----------------------------------------------------------------------------------------------
+class InFlight:
+    """Counts updates being handled, so a stop can let them finish before the session closes."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __aenter__(self) -> None:
+        self._count += 1
+        self._idle.clear()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._count -= 1
+        if self._count == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+
+
+def build_router(app: App, renderer: TelegramRenderer, inflight: InFlight) -> Router:
+    from handlers.messages import Incoming
+
+    router = Router(name="navigator")
+
+    @router.message(F.chat.type == ChatType.PRIVATE)
+    async def on_message(message: Message) -> None:
+        if message.from_user is None:
+            return
+        async with inflight:
+            text = message.text if message.text is not None else message.caption
+            if text is None:  # a sticker, a voice message, a photo without a caption...
+                await deliver_live(renderer, message.chat.id, [Reply(NOT_TEXT)])
+                return
+            incoming = Incoming(PLATFORM, str(message.from_user.id), text=text)
+            replies = await app.dispatcher.handle(incoming)
+            await deliver_live(renderer, message.chat.id, replies)
+
+    @router.callback_query()
+    async def on_callback(callback: CallbackQuery) -> None:
+        async with inflight:
+            try:
+                await callback.answer()
+            except (TelegramAPIError, AiogramError) as exc:  # e.g. "query is too old": still handle it
+                log.info("could not answer a callback query: %s", type(exc).__name__)
+            if callback.data is None:
+                return
+            if callback.message is not None and callback.message.chat.type != ChatType.PRIVATE:
+                return
+            incoming = Incoming(PLATFORM, str(callback.from_user.id), action=callback.data)
+            replies = await app.dispatcher.handle(incoming)
+            await deliver_live(renderer, callback.from_user.id, replies)
+
+    return router
+
+
+def bot_commands() -> list[BotCommand]:
+    commands = list(BASE_COMMANDS)
+    known = {command.command for command in commands}
+    for command in sorted(registry.COMMANDS.values(), key=lambda c: c.name):
+        if command.roles is None and command.description and command.name not in known:
+            commands.append(BotCommand(command=command.name, description=command.description))
+    return commands
+
+
+async def _with_startup_retry(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Retry a start-up call while the Bot API is unreachable; a rejected token fails at once."""
+    for delay in (*STARTUP_DELAYS, None):
+        try:
+            return await call()
+        except TelegramUnauthorizedError:
+            log.error("telegram rejected the bot token (%s)", what)
+            raise
+        except TelegramRetryAfter as exc:
+            if delay is None:
+                raise
+            await asyncio.sleep(max(float(exc.retry_after), delay))
+        except (TelegramNetworkError, TelegramServerError, AiogramError) as exc:
+            if delay is None:
+                raise
+            log.warning("telegram %s failed (%s), retrying in %ss", what, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- modes ---------------------------------------------------------------------------------------------------
+async def _run_polling(dp: AiogramDispatcher, bot: Bot, inflight: InFlight, concurrency: int) -> None:
+    try:
+        await _with_startup_retry(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
+        await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        polling = asyncio.create_task(
+            dp.start_polling(
+                bot, handle_signals=False, close_bot_session=False, tasks_concurrency_limit=concurrency
+            )
+        )
+        try:
+            await asyncio.shield(polling)
+        except asyncio.CancelledError:
+            await _stop_polling(dp, polling)
+            raise
+    finally:
+        await inflight.wait_idle(SHUTDOWN_GRACE)
+        await bot.session.close()
+
+
+async def _stop_polling(dp: AiogramDispatcher, polling: asyncio.Task[None]) -> None:
+    if polling.done():
+        return
+    try:
+        await asyncio.wait_for(dp.stop_polling(), SHUTDOWN_GRACE)
+    except (RuntimeError, TimeoutError):  # not started yet, or stuck: cancel it outright
+        polling.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await polling
+
+
+def webhook_secret(settings: Settings) -> str:
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+    if not _SECRET_RE.match(secret):
+        raise SettingsError(
+            "Настройка TELEGRAM_WEBHOOK_SECRET обязательна вместе с TELEGRAM_WEBHOOK_URL: "
+            "1–256 символов A–Z, a–z, 0–9, «_» и «-»"
+        )
+    return secret
+
+
+async def _run_webhook(
+    dp: AiogramDispatcher, bot: Bot, inflight: InFlight, settings: Settings, secret: str
+) -> None:
+    url = settings.telegram_webhook_url or ""
+    path = urlsplit(url).path or "/"
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, path=path)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.telegram_webhook_host, settings.telegram_webhook_port)
+        await site.start()
+        log.info(
+            "telegram webhook listening on %s:%s%s",
+            settings.telegram_webhook_host,
+            settings.telegram_webhook_port,
+            path,
+        )
+        await _with_startup_retry(
+            lambda: bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=dp.resolve_used_update_types(),
+                drop_pending_updates=False,
+            ),
+            "setWebhook",
+        )
+        await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        await asyncio.Event().wait()  # serve until cancelled
+    finally:
+        await inflight.wait_idle(SHUTDOWN_GRACE)
+        await runner.cleanup()
+        await bot.session.close()
+
+
+def make_bot(settings: Settings) -> Bot:
+    if settings.telegram_bot_token is None:
+        raise SettingsError("Настройка TELEGRAM_BOT_TOKEN не задана")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
+
+
+async def start_telegram(app: App, senders: dict[str, Sender]) -> list[asyncio.Task[object]]:
+    """Start the Telegram channel (webhook if ``telegram_webhook_url`` is set, else long polling) and
+    register its outbox sender in ``senders["telegram"]``. Cancel the returned tasks to stop."""
+    settings = app.settings
+    secret = webhook_secret(settings) if settings.telegram_webhook_url else None
+    bot = make_bot(settings)
+    renderer = TelegramRenderer(bot, AsyncLimiter(settings.telegram_messages_per_second, 1))
+    senders[PLATFORM] = TelegramSender(renderer, settings.telegram_chat_interval)
+    inflight = InFlight()
+    dp = AiogramDispatcher()
+    dp.include_router(build_router(app, renderer, inflight))
+    runner: Awaitable[None]
+    if secret is not None:
+        runner = _run_webhook(dp, bot, inflight, settings, secret)
+    else:
+        runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency)
+    return [asyncio.create_task(_as_object(runner), name="telegram")]
+
+
+async def _as_object(awaitable: Awaitable[None]) -> object:
+    await awaitable
+    return None
+
+
+async def stop_tasks(tasks: Sequence[asyncio.Task[object]]) -> None:
+    """Cancel channel tasks and wait until they have shut down."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
