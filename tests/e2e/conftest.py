@@ -1,5 +1,3 @@
-from tests.e2e.vk_fixtures import *  # noqa: F403
-
 """Telegram end-to-end fixtures: the real app and the real aiogram bot against the fake Bot API on loopback.
 
 Fixtures (all function-scoped; every test using them runs on SQLite and PostgreSQL through ``db_url``):
@@ -35,6 +33,7 @@ from bot.settings import Settings
 from handlers.messages import Reply
 from handlers.outbox import notify
 from storage.models import ChannelAccount, OutboxMessage
+from tests.e2e.vk_fixtures import *  # noqa: F403
 from tests.factories import make_person
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegramServer
 
