@@ -16,6 +16,14 @@ from storage.models.learning import (
     IomStep,
     Program,
 )
+from storage.models.mentoring import (
+    Invitation,
+    MatchRequest,
+    MentorProfile,
+    MethodistProfile,
+    Offer,
+    Pair,
+)
 
 __all__ = [
     "Base",
@@ -23,10 +31,16 @@ __all__ = [
     "ConversationState",
     "DiagnosticAreaResult",
     "DiagnosticAttempt",
+    "Invitation",
     "Iom",
     "IomStep",
     "LinkCode",
+    "MatchRequest",
+    "MentorProfile",
+    "MethodistProfile",
+    "Offer",
     "OutboxMessage",
+    "Pair",
     "Person",
     "Program",
     "RoleGrant",
