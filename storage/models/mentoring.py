@@ -49,9 +49,7 @@ class MethodistProfile(Base):
 
     __tablename__ = "methodist_profiles"
     __table_args__ = (
-        CheckConstraint(
-            f"capacity >= 1 AND capacity <= {METHODIST_MAX_CAPACITY}", name="capacity"
-        ),
+        CheckConstraint(f"capacity >= 1 AND capacity <= {METHODIST_MAX_CAPACITY}", name="capacity"),
     )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True)
@@ -147,9 +145,7 @@ class Pair(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
-    methodist_id: Mapped[int | None] = mapped_column(
-        ForeignKey("persons.id", ondelete="CASCADE"), index=True
-    )
+    methodist_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
     form: Mapped[str | None] = mapped_column(String(200))
