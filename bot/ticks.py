@@ -26,7 +26,9 @@ class Tick:
 
 TICKS: dict[str, Tick] = {}
 
-TICK_MODULES: list[str] = []
+TICK_MODULES: list[str] = [
+    "handlers.mentoring_ticks",
+]
 
 
 def tick(name: str, every_seconds: int) -> Callable[[TickFn], TickFn]:

@@ -6,6 +6,10 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.mentoring",
+    "handlers.methodist",
+    "handlers.invitations",
+    "handlers.staff",
 ]
 
 _loaded = False
