@@ -65,6 +65,13 @@ class StaffRow(BaseModel):
     experience_years: int | None = None
     contact: str | None = None
 
+    @field_validator("platform", "external_id", "role", "full_name", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return "" if value is None else str(value)
+
     @field_validator("platform")
     @classmethod
     def _platform(cls, value: str) -> str:
@@ -162,11 +169,19 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
+PYDANTIC_MESSAGES = {
+    "int_parsing": "ожидается целое число",
+    "int_from_float": "ожидается целое число",
+    "missing": "не заполнено",
+    "string_type": "ожидается текст",
+}
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "строка"
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = PYDANTIC_MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
         parts.append(f"{FIELD_LABELS.get(name, name)}: {message}")
     return "; ".join(parts)
 
@@ -278,4 +293,3 @@ async def import_rows(
         report.imported += 1
         report.created_people += int(created)
     return report
-
