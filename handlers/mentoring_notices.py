@@ -59,16 +59,32 @@ REASON_TEXT = {
 }
 
 
-def reason_text(code: str) -> str:
+# the same reasons told to the candidate ("why you")
+REASON_TEXT_FOR_CANDIDATE = {
+    matching.SERVES_MUNICIPALITY: "вы сопровождаете муниципалитет педагога",
+    matching.SUBJECT: "тот же предмет",
+    matching.LEVEL: "тот же уровень образования",
+    matching.EXPERIENCE: "ваш педагогический стаж",
+    matching.FREE_CAPACITY: "у вас есть свободные места",
+}
+AREA_PHRASE_FOR_CANDIDATE = "ваша сильная область совпадает с дефицитом педагога: {area}"
+
+
+def reason_text(code: str, *, for_candidate: bool = False) -> str:
     if code.startswith(matching.AREA_PREFIX):
-        return AREA_PHRASE.get(code[len(matching.AREA_PREFIX) :], code)
+        area = code[len(matching.AREA_PREFIX) :]
+        if for_candidate:
+            return AREA_PHRASE_FOR_CANDIDATE.format(area=AREA_LABELS.get(area, area))
+        return AREA_PHRASE.get(area, code)
+    if for_candidate and code in REASON_TEXT_FOR_CANDIDATE:
+        return REASON_TEXT_FOR_CANDIDATE[code]
     return REASON_TEXT.get(code, code)
 
 
-def explain(breakdown: Sequence[Sequence[Any]]) -> str:
+def explain(breakdown: Sequence[Sequence[Any]], *, for_candidate: bool = False) -> str:
     """Reasons of a match in Russian, most weighty first: «тот же муниципалитет; ведёт тот же предмет»."""
     ordered = sorted(((str(code), int(points)) for code, points in breakdown), key=lambda r: -r[1])
-    return "; ".join(reason_text(code) for code, _points in ordered)
+    return "; ".join(reason_text(code, for_candidate=for_candidate) for code, _points in ordered)
 
 
 def when(moment: datetime, tz: str | None) -> str:
@@ -155,7 +171,7 @@ async def offer_reply(session: AsyncSession, offer: Offer) -> Reply:
         f"Педагог просит вас стать {role}.\n\n"
         f"{await teacher_card(session, offer.teacher_id)}\n\n"
         f"Форма наставничества: {offer.form or matching.FORM_DEFAULT}\n"
-        f"Почему вы: {explain(offer.breakdown)}\n"
+        f"Почему вы: {explain(offer.breakdown, for_candidate=True)}\n"
         f"Ответьте, пожалуйста, до {when(offer.due_at, candidate.timezone if candidate else None)}. "
         "Принимая, вы даёте согласие на работу в паре."
     )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from bot.services import access
+from bot.services import offers as offers_service
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.mentoring_ticks import expire_offers
 from storage.models import Iom, MatchRequest, Offer, Pair
@@ -55,7 +56,11 @@ async def test_teacher_asks_candidate_accepts_pair_formed(
     [note] = await outbox_for(sessions, ids["m1"], "offer")
     assert f"of:a:{offer.id}" in note.actions and f"of:d:{offer.id}" in note.actions
     assert "Петрова Анна" in note.text and "ИОМ: черновик" in note.text
-    assert "коммуникативные" in note.text  # the teacher's priority deficit
+    assert "Приоритетные дефициты: коммуникативные" in note.text
+    why = note.text.split("Почему вы: ", 1)[1].split("\n", 1)[0]
+    assert why.startswith("тот же муниципалитет; тот же предмет")
+    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативные" in why
+    assert "школа" not in why and "ИКТ" not in why, "no reasons that are not true"
     assert await outbox_for(sessions, ids["far"]) == [], "other region never offered"
 
     clock.advance(timedelta(hours=1))
@@ -318,3 +323,22 @@ async def test_waiting_teacher_then_admin_distributes(
     # a teacher cannot open the admin item
     replies = await dispatcher.handle(inc("t1", action="m:distribute"))
     assert "недоступен" in replies[0].text
+
+
+async def test_distribution_never_reoffers_a_declined_candidate(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    ids = await _setup(sessions, clock)
+    await _ask_mentor(dispatcher)
+    first = (await _offers(sessions))[0]
+    await dispatcher.handle(inc("m1", action=f"of:d:{first.id}"))
+    await dispatcher.handle(inc("m1", action="mnt:dr:area"))
+    second = (await _offers(sessions))[1]
+    await dispatcher.handle(inc("m2", action=f"of:d:{second.id}"))
+    await dispatcher.handle(inc("m2", action="mnt:dr:far"))
+    async with sessions() as session, session.begin():
+        result = await offers_service.distribute_waiting(session, "mentor", clock.now(), timedelta(hours=72))
+        assert result.offers == [] and result.unassigned == [ids["t"]]
+        m4 = await mentor(session, clock.now(), "m4", municipality="г. Ишим")
+        result = await offers_service.distribute_waiting(session, "mentor", clock.now(), timedelta(hours=72))
+        assert [(o.teacher_id, o.candidate_id) for o in result.offers] == [(ids["t"], m4.id)]

@@ -530,3 +530,46 @@ async def rank_for_teacher(session: AsyncSession, teacher_id: int, kind: str) ->
         return []
     cands = await candidate_profiles(session, kind, teacher.region_code)
     return rank_candidates(teacher, cands, await excluded_for(session, teacher_id, kind))
+
+
+async def teacher_profiles(session: AsyncSession, person_ids: Sequence[int]) -> list[TeacherProfile]:
+    """Profiles of many teachers in a few queries (cohort mode), in the order given; missing ones dropped."""
+    ids = list(dict.fromkeys(person_ids))
+    people: dict[int, Person] = {}
+    deficits: dict[int, tuple[str, ...]] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        for person in (
+            await session.scalars(select(Person).where(Person.id.in_(chunk), Person.deleted_at.is_(None)))
+        ).all():
+            people[person.id] = person
+        attempts = await session.execute(
+            select(DiagnosticAttempt.person_id, DiagnosticAttempt.priority_areas)
+            .where(DiagnosticAttempt.person_id.in_(chunk), DiagnosticAttempt.status == "completed")
+            .order_by(DiagnosticAttempt.completed_at, DiagnosticAttempt.id)
+        )
+        for person_id, areas in attempts.all():
+            deficits[person_id] = tuple(a for a in (areas or []) if a in AREAS)  # the latest wins
+    return [
+        TeacherProfile(
+            person_id=pid,
+            region_code=people[pid].region_code,
+            municipality=people[pid].municipality,
+            school=people[pid].school,
+            subjects=frozenset(people[pid].subjects or []),
+            levels=frozenset(people[pid].levels or []),
+            deficits=deficits.get(pid, ()),
+        )
+        for pid in ids
+        if pid in people
+    ]
+
+
+async def excluded_pairs(session: AsyncSession, kind: str) -> set[tuple[int, int]]:
+    """Every (teacher, candidate) of this kind not to propose again: earlier offers and pairs."""
+    offered = await session.execute(select(Offer.teacher_id, Offer.candidate_id).where(Offer.kind == kind))
+    column = Pair.mentor_id if kind == MENTOR else Pair.methodist_id
+    paired = await session.execute(select(Pair.teacher_id, column).where(Pair.kind == kind))
+    out = {(int(t), int(c)) for t, c in offered.all()}
+    out |= {(int(t), int(c)) for t, c in paired.all() if c is not None}
+    return out

@@ -279,11 +279,9 @@ async def distribute_waiting(
 ) -> Distribution:
     """Cohort mode: one optimal assignment of everyone waiting; an offer for each assigned teacher."""
     teacher_ids = await waiting_teachers(session, kind)
-    teachers = [t for t in [await matching.teacher_profile(session, i) for i in teacher_ids] if t is not None]
+    teachers = await matching.teacher_profiles(session, teacher_ids)
     candidates = await matching.candidate_profiles(session, kind)
-    excluded = {
-        (t.person_id, c) for t in teachers for c in await matching.excluded_for(session, t.person_id, kind)
-    }
+    excluded = await matching.excluded_pairs(session, kind)
     result = matching.assign_cohort(teachers, candidates, excluded=excluded)
     out = Distribution(unassigned=list(result.unassigned))
     deficits = {t.person_id: t.deficits for t in teachers}
