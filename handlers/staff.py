@@ -21,22 +21,30 @@ from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
-LEVELS = ("НОО", "ООО", "СОО")
-LEVEL_LABELS = {"НОО": "Начальная школа (НОО)", "ООО": "Основная школа (ООО)", "СОО": "Старшая школа (СОО)"}
-# municipal units of the Tyumen region (region 72)
+# the same codes as the teacher onboarding stores in Person.levels
+LEVELS = ("ДОО", "НОО", "ООО", "СОО", "СПО", "ДО")
+LEVEL_LABELS = {
+    "ДОО": "ДОО — детский сад",
+    "НОО": "НОО — 1–4 классы",
+    "ООО": "ООО — 5–9 классы",
+    "СОО": "СОО — 10–11 классы",
+    "СПО": "СПО — колледж, техникум",
+    "ДО": "ДО — кружки, секции",
+}
+# municipalities of region 72, the same names as content/municipalities.yaml of the onboarding part (seed 003)
 MUNICIPALITIES_72 = (
     "г. Тюмень",
     "г. Тобольск",
     "г. Ишим",
     "г. Ялуторовск",
-    "Заводоуковский ГО",
-    "Голышмановский ГО",
     "Абатский район",
     "Армизонский район",
     "Аромашевский район",
     "Бердюжский район",
     "Вагайский район",
     "Викуловский район",
+    "Голышмановский район",
+    "Заводоуковский район",
     "Исетский район",
     "Ишимский район",
     "Казанский район",

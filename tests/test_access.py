@@ -193,3 +193,22 @@ async def test_access_rules(sessions: async_sessionmaker[AsyncSession], clock: F
         assert last.value.code == "last_stage"
         await offers.end_pair(session, pair.id, t.id, "цели достигнуты", now)
         assert not await access.can_view_teacher(session, m.id, t.id), "ended pair: no more access"
+
+
+async def test_ranking_from_database_explains_with_normalised_subjects(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    now = clock.now()
+    async with sessions() as session, session.begin():
+        t = await teacher(session, now, "t", deficits=["ict", "subject"], subjects=["Математика"])
+        m = await mentor(session, now, "m", subjects=["математика "], strong=["ict"], municipality="г. Ишим")
+        await mentor(session, now, "busy", capacity=1, municipality="г. Тюмень")
+        busy_outcome = await offers.request_match(
+            session, (await teacher(session, now, "x")).id, "mentor", now, TIMEOUT
+        )
+        assert busy_outcome.offer is not None  # "busy" now has its only place taken by a pending offer
+        ranked = await matching.rank_for_teacher(session, t.id, "mentor")
+        assert [c.person_id for c in ranked] == [m.id]
+        codes = dict(ranked[0].breakdown)
+        assert codes[matching.SUBJECT] == 20 and codes["area_ict"] == 12 and "area_subject" not in codes
+        assert matching.SAME_REGION in codes and matching.SAME_MUNICIPALITY not in codes

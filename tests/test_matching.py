@@ -374,3 +374,9 @@ def test_cohort_scales_to_ten_thousand_teachers() -> None:
     assert len(result.assignments) == sum(m.capacity for m in mentors)
     assert result.total_score >= greedy.total_score
     assert elapsed < 6.0  # ≈1.3 s alone on this 2-core machine; generous for a loaded CI
+
+
+def test_subjects_compare_case_insensitively() -> None:
+    from bot.services.matching import norm_subjects
+
+    assert norm_subjects(["Математика ", "", "ФИЗИКА"]) == frozenset({"математика", "физика"})

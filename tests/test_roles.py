@@ -120,7 +120,7 @@ async def test_admin_invites_mentor_who_redeems_and_onboards(
     assert "Какие предметы" in replies[-1].text
     steps = [
         ("mpf:keep", None, "уровнях"),
-        ("mpf:lv:0", None, "✅ Начальная"),
+        ("mpf:lv:1", None, "✅ НОО"),
         ("mpf:ok", None, "школе"),
         ("mpf:keep", None, "Муниципалитет"),
         ("mpf:keep", None, "Сколько лет"),

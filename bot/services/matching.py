@@ -192,6 +192,11 @@ def _free_points(left: int, capacity: int) -> int:
     return (FREE_CAPACITY_MAX * left) // capacity if capacity > 0 else 0
 
 
+def norm_subjects(values: Iterable[str] | None) -> frozenset[str]:
+    """Subjects compared case-insensitively («Математика» typed by one, «математика» by another)."""
+    return frozenset(v.strip().casefold() for v in values or [] if v and v.strip())
+
+
 def rank_candidates(
     teacher: TeacherProfile, candidates: Iterable[CandidateProfile], excluded: Collection[int] = ()
 ) -> list[Candidate]:
@@ -428,7 +433,7 @@ async def teacher_profile(session: AsyncSession, person_id: int) -> TeacherProfi
         region_code=person.region_code,
         municipality=person.municipality,
         school=person.school,
-        subjects=frozenset(person.subjects or []),
+        subjects=norm_subjects(person.subjects),
         levels=frozenset(person.levels or []),
         deficits=await latest_deficits(session, person.id),
     )
@@ -481,7 +486,7 @@ async def candidate_profiles(
                     active=m.active,
                     municipality=m.municipality,
                     school=m.school,
-                    subjects=frozenset(m.subjects or []),
+                    subjects=norm_subjects(m.subjects),
                     levels=frozenset(m.levels or []),
                     strong_areas=frozenset(m.strong_areas or []),
                     experience_years=m.experience_years,
@@ -556,7 +561,7 @@ async def teacher_profiles(session: AsyncSession, person_ids: Sequence[int]) -> 
             region_code=people[pid].region_code,
             municipality=people[pid].municipality,
             school=people[pid].school,
-            subjects=frozenset(people[pid].subjects or []),
+            subjects=norm_subjects(people[pid].subjects),
             levels=frozenset(people[pid].levels or []),
             deficits=deficits.get(pid, ()),
         )
