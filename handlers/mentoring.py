@@ -96,7 +96,15 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
     if verb == "pair":
         await ctx.go("mentoring", "pair", data={"kind": kind})
     elif verb == "cancel":
-        await offers.cancel_request(ctx.session, ctx.person.id, kind, ctx.now)
+        cancelled = await offers.cancel_request(ctx.session, ctx.person.id, kind, ctx.now)
+        if cancelled is not None:
+            await ctx.notify(
+                cancelled.candidate_id,
+                Reply(
+                    f"Педагог {name_of(ctx.person)} отменил(а) запрос — отвечать на предложение уже не нужно."
+                ),
+                kind="offer_cancelled",
+            )
         ctx.say(f"Поиск {KIND_GENITIVE[kind]} отменён.")
         await ctx.show_current()
     elif verb == "ask":

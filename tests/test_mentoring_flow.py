@@ -342,3 +342,23 @@ async def test_distribution_never_reoffers_a_declined_candidate(
         m4 = await mentor(session, clock.now(), "m4", municipality="г. Ишим")
         result = await offers_service.distribute_waiting(session, "mentor", clock.now(), timedelta(hours=72))
         assert [(o.teacher_id, o.candidate_id) for o in result.offers] == [(ids["t"], m4.id)]
+
+
+async def test_teacher_cancels_search_candidate_told(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    ids = await _setup(sessions, clock)
+    await _ask_mentor(dispatcher)
+    home = await dispatcher.handle(inc("t1", action="m:match"))
+    assert "mnt:cancel:mentor" in home[-1].actions and "ждём ответа" in home[-1].text
+    replies = await dispatcher.handle(inc("t1", action="mnt:cancel:mentor"))
+    assert "отменён" in texts(replies) and "mnt:ask:mentor" in replies[-1].actions
+    [offer] = await _offers(sessions)
+    assert offer.status == "cancelled"
+    [told] = await outbox_for(sessions, ids["m1"], "offer_cancelled")
+    assert "отменил" in told.text
+    late = await dispatcher.handle(inc("m1", action=f"of:a:{offer.id}"))
+    assert "уже ответили" in texts(late)
+    async with sessions() as session:
+        request = await session.scalar(select(MatchRequest))
+        assert request is not None and request.status == "cancelled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -322,3 +323,30 @@ async def test_import_staff_xlsx_and_bad_files(
         raise AssertionError("unknown format must be reported")
     except ImportFileError as exc:
         assert ".csv" in str(exc)
+
+
+def test_cli_commands_through_main(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m bot grant-role`` / ``import-staff`` wiring: argparse, settings from the environment, exit codes."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 1
+    assert "не найден" in capsys.readouterr().out
+    staff = _write_csv(
+        tmp_path / "staff.csv",
+        [
+            "platform;external_id;role;full_name;region_code",
+            "telegram;404;mentor;Гусева А.А.;72",
+            "vk;;mentor;;72",
+        ],
+    )
+    assert main(["import-staff", str(staff)]) == 1  # one bad row -> non-zero, the good one kept
+    captured = capsys.readouterr()
+    assert "Импортировано строк: 1" in captured.out and "Строка 3" in captured.err
+    assert main(["import-staff", str(tmp_path / "nope.csv")]) == 2
+    assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 0
+    assert "Роль admin выдана" in capsys.readouterr().out

@@ -162,16 +162,15 @@ async def request_match(
     return RequestOutcome("offered", offer=offer) if offer else RequestOutcome("waiting")
 
 
-async def cancel_request(session: AsyncSession, teacher_id: int, kind: str, now: datetime) -> bool:
-    """The teacher withdraws: the open request closes and a pending offer is cancelled."""
+async def cancel_request(session: AsyncSession, teacher_id: int, kind: str, now: datetime) -> Offer | None:
+    """The teacher withdraws: the open request closes; a pending offer is cancelled and returned."""
     request = await open_request(session, teacher_id, kind)
-    if request is None:
-        return False
-    request.status, request.closed_at = CANCELLED, now
+    if request is not None:
+        request.status, request.closed_at = CANCELLED, now
     offer = await pending_offer(session, teacher_id, kind)
     if offer is not None:
         offer.status, offer.answered_at = CANCELLED, now
-    return True
+    return offer
 
 
 async def _load_offer_for(session: AsyncSession, offer_id: int, person_id: int) -> Offer:
