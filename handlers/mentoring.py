@@ -125,7 +125,7 @@ async def _ask(ctx: Ctx, kind: str) -> None:
     if outcome.status == "paired":
         ctx.say(f"У вас уже есть {KIND_LABEL[kind]}.")
     elif outcome.offer is not None:
-        if outcome.offer.created_at == ctx.now:
+        if outcome.new_offer:
             await announce_offer(ctx.session, outcome.offer, ctx.now)
         ctx.say(await offer_summary_for_teacher(ctx.session, outcome.offer))
     else:

@@ -96,7 +96,8 @@ async def _show_list(ctx: Ctx, kind: str) -> None:
         pager.append(Button("◀️ Раньше", f"cse:p:{page - 1}"))
     if (page + 1) * PAGE < len(links):
         pager.append(Button("Дальше ▶️", f"cse:p:{page + 1}"))
-    ctx.say("\n".join(lines), [*buttons, pager, nav_row()])
+    edit = [Button("Изменить мой профиль", f"rolep:{kind}")]
+    ctx.say("\n".join(lines), [*buttons, pager, edit, nav_row()])
 
 
 @flow.show("methodist")

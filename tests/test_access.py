@@ -212,3 +212,18 @@ async def test_ranking_from_database_explains_with_normalised_subjects(
         codes = dict(ranked[0].breakdown)
         assert codes[matching.SUBJECT] == 20 and codes["area_ict"] == 12 and "area_subject" not in codes
         assert matching.SAME_REGION in codes and matching.SAME_MUNICIPALITY not in codes
+
+
+async def test_repeated_request_reuses_the_pending_offer(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    now = clock.now()
+    async with sessions() as session, session.begin():
+        t = await teacher(session, now, "t")
+        await mentor(session, now, "m")
+        first = await offers.request_match(session, t.id, "mentor", now, TIMEOUT)
+        second = await offers.request_match(session, t.id, "mentor", now, TIMEOUT)
+        assert first.new_offer and not second.new_offer
+        assert first.offer is not None and second.offer is not None and first.offer.id == second.offer.id
+        count = await session.scalar(select(func.count()).select_from(Offer))
+        assert count == 1

@@ -362,3 +362,31 @@ async def test_teacher_cancels_search_candidate_told(
     async with sessions() as session:
         request = await session.scalar(select(MatchRequest))
         assert request is not None and request.status == "cancelled"
+
+
+async def test_caseload_pages_and_profile_prompt(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    now = clock.now()
+    async with sessions() as session, session.begin():
+        d = await methodist(session, now, "d1", municipalities=["г. Тюмень"])
+        for i in range(10):
+            t = await teacher(session, now, f"t{i}", full_name=f"Педагог {i:02d}")
+            session.add(
+                Pair(
+                    teacher_id=t.id,
+                    methodist_id=d.id,
+                    kind="methodist",
+                    stage="подготовительный",
+                    started_at=now,
+                )
+            )
+        await make_person(session, now, external_id="newm", roles=("mentor",))
+    first = await dispatcher.handle(inc("d1", action="m:my_teachers"))
+    assert "Нагрузка: 10 из 250" in first[-1].text
+    assert "Педагог 07" in first[-1].text and "Педагог 08" not in first[-1].text
+    second = await dispatcher.handle(inc("d1", action="cse:p:1"))
+    assert "Педагог 09" in second[-1].text and "Педагог 00" not in second[-1].text
+    assert "Нагрузка: 10 из 250" in second[-1].text
+    prompt = await dispatcher.handle(inc("newm", action="m:my_mentees"))
+    assert "Сначала заполните профиль наставника" in prompt[-1].text and "rolep:mentor" in prompt[-1].actions

@@ -47,6 +47,7 @@ class RequestOutcome:
     status: str  # paired / offered / waiting
     pair: Pair | None = None
     offer: Offer | None = None
+    new_offer: bool = False  # False: the offer was already out (the candidate was told before)
 
 
 @dataclass
@@ -158,8 +159,11 @@ async def request_match(
     if await open_request(session, teacher_id, kind) is None:
         session.add(MatchRequest(teacher_id=teacher_id, kind=kind, status=OPEN, created_at=now))
         await session.flush()
+    existing = await pending_offer(session, teacher_id, kind)
+    if existing is not None:
+        return RequestOutcome("offered", offer=existing)
     offer = await propose_next(session, teacher_id, kind, now, timeout)
-    return RequestOutcome("offered", offer=offer) if offer else RequestOutcome("waiting")
+    return RequestOutcome("offered", offer=offer, new_offer=True) if offer else RequestOutcome("waiting")
 
 
 async def cancel_request(session: AsyncSession, teacher_id: int, kind: str, now: datetime) -> Offer | None:
