@@ -102,8 +102,9 @@ async def mentor_start(ctx: Ctx) -> None:
 async def mentor_subjects(ctx: Ctx) -> None:
     assert ctx.person is not None
     current = ", ".join(ctx.person.subjects or [])
-    keep = [Button(f"{KEEP}: {current}"[:60], "mpf:keep")] if current else []
-    ctx.say("Профиль наставника. Какие предметы вы ведёте? Напишите через запятую.", [keep, nav_row()])
+    keep = [Button(KEEP, "mpf:keep")] if current else []
+    now = f"\nСейчас в профиле: {current}" if current else ""
+    ctx.say(f"Профиль наставника. Какие предметы вы ведёте? Напишите через запятую.{now}", [keep, nav_row()])
 
 
 @mentor.on("subjects")
@@ -157,8 +158,10 @@ async def _keep_or_text(ctx: Ctx, incoming: Incoming, current: str | None, key: 
 @mentor.show("school")
 async def mentor_school(ctx: Ctx) -> None:
     assert ctx.person is not None
-    keep = [Button(f"{KEEP}: {ctx.person.school}"[:60], "mpf:keep")] if ctx.person.school else []
-    ctx.say("В какой школе вы работаете? Напишите название.", [keep, nav_row()])
+    school = ctx.person.school
+    keep = [Button(KEEP, "mpf:keep")] if school else []
+    now = f"\nСейчас в профиле: {school}" if school else ""
+    ctx.say(f"В какой школе вы работаете? Напишите название.{now}", [keep, nav_row()])
 
 
 @mentor.on("school")
@@ -174,8 +177,9 @@ async def mentor_school_in(ctx: Ctx, incoming: Incoming) -> None:
 async def mentor_municipality(ctx: Ctx) -> None:
     assert ctx.person is not None
     current = ctx.person.municipality
-    keep = [Button(f"{KEEP}: {current}"[:60], "mpf:keep")] if current else []
-    ctx.say("Муниципалитет (город или район), где вы работаете:", [keep, nav_row()])
+    keep = [Button(KEEP, "mpf:keep")] if current else []
+    now = f"\nСейчас в профиле: {current}" if current else ""
+    ctx.say(f"Муниципалитет (город или район), где вы работаете:{now}", [keep, nav_row()])
 
 
 @mentor.on("municipality")
@@ -191,8 +195,9 @@ async def mentor_municipality_in(ctx: Ctx, incoming: Incoming) -> None:
 async def mentor_experience(ctx: Ctx) -> None:
     assert ctx.person is not None
     years = ctx.person.experience_years
-    keep = [Button(f"{KEEP}: {years}", "mpf:keep")] if years is not None else []
-    ctx.say("Сколько лет вы работаете педагогом? Напишите число.", [keep, nav_row()])
+    keep = [Button(KEEP, "mpf:keep")] if years is not None else []
+    now = f"\nСейчас в профиле: {years}" if years is not None else ""
+    ctx.say(f"Сколько лет вы работаете педагогом? Напишите число.{now}", [keep, nav_row()])
 
 
 @mentor.on("experience")

@@ -121,5 +121,13 @@ async def outbox_for(
         return [Reply.from_payload(row.payload) for row in rows]
 
 
+VK_LABEL_LIMIT = 40
+
+
 def texts(replies: list[Reply]) -> str:
+    """The replies' texts; also checks every button label fits VK's 40 characters."""
+    for reply in replies:
+        for row in reply.buttons:
+            for button in row:
+                assert len(button.label) <= VK_LABEL_LIMIT, button.label
     return "\n".join(r.text for r in replies)

@@ -191,6 +191,9 @@ async def _load_offer_for(session: AsyncSession, offer_id: int, person_id: int) 
 async def accept_offer(session: AsyncSession, offer_id: int, person_id: int, now: datetime) -> Pair:
     """The addressed candidate accepts: a pair at «подготовительный», both consents recorded."""
     offer = await _load_offer_for(session, offer_id, person_id)
+    if await active_pair(session, offer.teacher_id, offer.kind) is not None:
+        offer.status, offer.answered_at = CANCELLED, now  # the teacher is already paired
+        raise OfferError("not_pending")
     capacity = await candidate_capacity(session, person_id, offer.kind)
     if await active_pairs_of(session, person_id, offer.kind) >= capacity:
         raise OfferError("full")
