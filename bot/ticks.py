@@ -29,6 +29,7 @@ TICKS: dict[str, Tick] = {}
 TICK_MODULES: list[str] = [
     "handlers.checkins",
     "handlers.announcements",
+    "handlers.mentoring_ticks",
 ]
 
 

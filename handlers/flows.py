@@ -15,6 +15,10 @@ FLOW_MODULES = [
     "handlers.profile",
     "handlers.diagnostics",
     "handlers.iom",
+    "handlers.mentoring",
+    "handlers.methodist",
+    "handlers.invitations",
+    "handlers.staff",
 ]
 
 _loaded = False

@@ -22,6 +22,14 @@ from storage.models.learning import (
     IomStep,
     Program,
 )
+from storage.models.mentoring import (
+    Invitation,
+    MatchRequest,
+    MentorProfile,
+    MethodistProfile,
+    Offer,
+    Pair,
+)
 
 __all__ = [
     "AnnouncementSent",
@@ -32,10 +40,16 @@ __all__ = [
     "ConversationState",
     "DiagnosticAreaResult",
     "DiagnosticAttempt",
+    "Invitation",
     "Iom",
     "IomStep",
     "LinkCode",
+    "MatchRequest",
+    "MentorProfile",
+    "MethodistProfile",
+    "Offer",
     "OutboxMessage",
+    "Pair",
     "Person",
     "Program",
     "PulseAnswer",

@@ -1,0 +1,295 @@
+"""Bulk import of mentors, methodists and admins from CSV or XLSX.
+
+Columns (header row, any order; the first four are required):
+``platform, external_id, role, full_name, region_code, municipality, school, subjects, levels, areas,
+municipalities, capacity, experience_years, contact``. List columns are separated by ``;``.
+
+Every row is checked on its own: a bad row is reported with its line number and skipped, every good row is
+kept (each row runs in its own savepoint). A row for an account the bot has not seen yet creates a person with
+that account (``profile_complete`` stays False: they still pass the teacher onboarding and give consent on
+their first message; the role and staff profile are ready for them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, field_validator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import roles
+from bot.services.matching import AREAS
+from bot.services.staff_profiles import MentorData, MethodistData, ProfileError, save_mentor, save_methodist
+from storage.models import ChannelAccount, Person
+from storage.models.mentoring import MENTOR_MAX_CAPACITY, METHODIST_MAX_CAPACITY
+
+REQUIRED = ("platform", "external_id", "role", "full_name")
+PLATFORMS = frozenset({"telegram", "vk", "console"})
+FIELD_LABELS = {
+    "platform": "платформа",
+    "external_id": "id",
+    "role": "роль",
+    "full_name": "ФИО",
+    "capacity": "лимит",
+    "experience_years": "стаж",
+    "areas": "области",
+    "municipalities": "муниципалитеты",
+}
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+class StaffRow(BaseModel):
+    platform: str
+    external_id: str
+    role: str
+    full_name: str
+    region_code: str | None = None
+    municipality: str | None = None
+    school: str | None = None
+    subjects: list[str] = []
+    levels: list[str] = []
+    areas: list[str] = []
+    municipalities: list[str] = []
+    capacity: int | None = None
+    experience_years: int | None = None
+    contact: str | None = None
+
+    @field_validator("platform", "external_id", "role", "full_name", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return "" if value is None else str(value)
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in PLATFORMS:
+            raise ValueError("ожидается telegram, vk или console")
+        return value
+
+    @field_validator("external_id", "full_name")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("пусто")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"mentor", "methodist", "admin"}:
+            raise ValueError("ожидается mentor, methodist или admin")
+        return value
+
+    @field_validator("subjects", "levels", "areas", "municipalities", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> list[str]:
+        return value if isinstance(value, list) else _list(value)
+
+    @field_validator("areas")
+    @classmethod
+    def _areas(cls, value: list[str]) -> list[str]:
+        wrong = [a for a in value if a not in AREAS]
+        if wrong:
+            raise ValueError(f"неизвестные области {', '.join(wrong)}; допустимы {', '.join(AREAS)}")
+        return value
+
+    @field_validator(
+        "capacity", "experience_years", "region_code", "municipality", "school", "contact", mode="before"
+    )
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value.strip() if isinstance(value, str) else value
+
+
+@dataclass
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    created_people: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (format, missing columns)."""
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, raw row) for every data row of a CSV or XLSX file."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        text = path.read_bytes().decode("utf-8-sig")
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
+        reader = csv.reader(io.StringIO(text), dialect)
+        table = [list(row) for row in reader]
+    elif suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, read_only=True, data_only=True).active
+        if sheet is None:
+            raise ImportFileError("в файле нет листов")
+        table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    else:
+        raise ImportFileError("поддерживаются файлы .csv и .xlsx")
+    if not table:
+        raise ImportFileError("файл пуст")
+    header = [str(h or "").strip().lower() for h in table[0]]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise ImportFileError(f"нет обязательных столбцов: {', '.join(missing)}")
+    rows = []
+    for number, values in enumerate(table[1:], start=2):
+        if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        rows.append((number, {h: v for h, v in zip(header, values, strict=False) if h}))
+    return rows
+
+
+PYDANTIC_MESSAGES = {
+    "int_parsing": "ожидается целое число",
+    "int_from_float": "ожидается целое число",
+    "missing": "не заполнено",
+    "string_type": "ожидается текст",
+}
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "строка"
+        message = PYDANTIC_MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+        parts.append(f"{FIELD_LABELS.get(name, name)}: {message}")
+    return "; ".join(parts)
+
+
+async def _person_for(session: AsyncSession, row: StaffRow, now: datetime) -> tuple[Person, bool]:
+    account = await roles.account_by_external(session, row.platform, row.external_id)
+    if account is not None and account.person_id is not None:
+        person = await session.get(Person, account.person_id)
+        if person is not None:
+            return person, False
+    person = Person(
+        created_at=now,
+        full_name=row.full_name,
+        region_code=row.region_code,
+        municipality=row.municipality,
+        school=row.school,
+        subjects=row.subjects,
+        levels=row.levels,
+        experience_years=row.experience_years,
+        profile_complete=False,
+        settings={},
+    )
+    session.add(person)
+    await session.flush()
+    if account is None:
+        account = ChannelAccount(platform=row.platform, external_id=row.external_id, created_at=now)
+        session.add(account)
+    account.person_id = person.id
+    await session.flush()
+    return person, True
+
+
+async def _apply(session: AsyncSession, row: StaffRow, now: datetime) -> bool:
+    person, created = await _person_for(session, row, now)
+    await roles.grant(session, person.id, row.role, now)
+    region = row.region_code or person.region_code
+    if row.role == "mentor":
+        await save_mentor(
+            session,
+            person.id,
+            MentorData(
+                subjects=row.subjects or list(person.subjects or []),
+                levels=row.levels or list(person.levels or []),
+                school=row.school or person.school,
+                municipality=row.municipality or person.municipality,
+                region_code=region,
+                experience_years=row.experience_years
+                if row.experience_years is not None
+                else person.experience_years,
+                strong_areas=row.areas,
+                capacity=row.capacity or 2,
+                show_contact=bool(row.contact),
+                contact=row.contact,
+            ),
+            now,
+        )
+    elif row.role == "methodist":
+        await save_methodist(
+            session,
+            person.id,
+            MethodistData(
+                region_code=region,
+                municipalities=row.municipalities or ([row.municipality] if row.municipality else []),
+                areas=row.areas,
+                capacity=row.capacity or METHODIST_MAX_CAPACITY,
+                show_contact=bool(row.contact),
+                contact=row.contact,
+            ),
+            now,
+        )
+    return created
+
+
+PROFILE_ERRORS = {
+    "capacity": f"лимит: для наставника 1–{MENTOR_MAX_CAPACITY}, для методиста 1–{METHODIST_MAX_CAPACITY}",
+    "municipalities": "муниципалитеты: укажите хотя бы один для методиста",
+    "areas": "области: неизвестное значение",
+    "experience_years": "стаж: от 0 до 60",
+}
+
+
+async def import_rows(
+    session: AsyncSession, rows: list[tuple[int, dict[str, Any]]], now: datetime
+) -> ImportReport:
+    report = ImportReport()
+    seen: set[tuple[str, str, str]] = set()
+    for line, raw in rows:
+        try:
+            row = StaffRow.model_validate(
+                {k: v if v is None or isinstance(v, int | float) else str(v) for k, v in raw.items()}
+            )
+        except ValidationError as exc:
+            report.errors.append(RowError(line, _describe(exc)))
+            continue
+        key = (row.platform, row.external_id, row.role)
+        if key in seen:
+            report.errors.append(RowError(line, "повтор строки выше (та же платформа, id и роль)"))
+            continue
+        try:
+            async with session.begin_nested():
+                created = await _apply(session, row, now)
+        except ProfileError as exc:
+            report.errors.append(RowError(line, PROFILE_ERRORS.get(exc.field, exc.field)))
+            continue
+        except IntegrityError:
+            report.errors.append(RowError(line, "конфликт с уже сохранёнными данными"))
+            continue
+        seen.add(key)
+        report.imported += 1
+        report.created_people += int(created)
+    return report

@@ -1,0 +1,144 @@
+"""«Приглашения»: one-time codes for methodists and mentors, redeeming them, and the configured admins.
+
+- An admin invites methodists and mentors; a methodist invites mentors. The bot shows a Telegram deep link
+  ``https://t.me/<bot>?start=<CODE>`` and the plain code for VK.
+- ``/start CODE`` and typed text that is exactly an existing code redeem it. A person without a finished
+  teacher profile is sent to onboarding first; the code is remembered for their account
+  (``Invitation.claimed_account_id``) and redeemed by a context hook as soon as the profile is complete.
+- Accounts listed in ``settings.admin_accounts`` get the "admin" role once their person exists.
+"""
+
+from __future__ import annotations
+
+from bot.services import invitations, roles
+from bot.services.invitations import InvitationError
+from handlers import registry
+from handlers.context import Ctx
+from handlers.messages import Button, Incoming
+from handlers.navigation import nav_row
+from handlers.registry import Flow, MenuItem
+
+flow = Flow("invite")
+
+ROLE_LABEL = {"mentor": "наставника", "methodist": "регионального методиста"}
+ROLE_NOMINATIVE = {"mentor": "наставник", "methodist": "региональный методист"}
+ROLE_INSTRUMENTAL = {"mentor": "наставником", "methodist": "региональным методистом"}
+ERRORS = {
+    "used": "Этот код приглашения уже использован. Попросите новый у того, кто вас пригласил.",
+    "expired": "Срок действия приглашения истёк. Попросите новое у того, кто вас пригласил.",
+    "role": "Такое приглашение создать нельзя.",
+}
+
+registry.menu_item(
+    MenuItem("invite", "Приглашения", "invite", "choose", roles=frozenset({"admin", "methodist"}), order=61)
+)
+
+
+def deep_link(ctx: Ctx, code: str) -> str:
+    username = getattr(ctx.deps.settings, "telegram_bot_username", None) or "<бот>"
+    return f"https://t.me/{str(username).lstrip('@')}?start={code}"
+
+
+@flow.show("choose")
+async def show_choose(ctx: Ctx) -> None:
+    buttons = [
+        Button(f"Пригласить {ROLE_LABEL[role]}", f"inv:new:{role}")
+        for role in ("methodist", "mentor")
+        if invitations.may_invite(ctx.roles, role)
+    ]
+    ctx.say(
+        "Кого пригласить? Я создам одноразовый код: ссылку для Telegram и код для VK. Код действует 14 дней.",
+        [[b] for b in buttons] + [nav_row()],
+    )
+
+
+@flow.on("choose")
+async def on_choose(ctx: Ctx, incoming: Incoming) -> None:
+    assert ctx.person is not None
+    action = incoming.action or ""
+    if action == "inv:more":
+        await ctx.show_current()
+        return
+    role = action.removeprefix("inv:new:")
+    if not action.startswith("inv:new:") or not invitations.may_invite(ctx.roles, role):
+        ctx.invalid("Выберите, кого пригласить, кнопкой ниже.")
+        return
+    invitation = await invitations.create(ctx.session, role, ctx.person.id, ctx.now)
+    ctx.say(
+        f"Приглашение для {ROLE_LABEL[role]} создано (одноразовое, действует 14 дней).\n\n"
+        f"Telegram: перешлите ссылку\n{deep_link(ctx, invitation.code)}\n\n"
+        f"VK: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
+        [[Button("Создать ещё", "inv:more")], nav_row()],
+    )
+    ctx.set_data(created=invitation.code)
+
+
+# --- redeeming ------------------------------------------------------------------------------------------------
+async def _redeem_code(ctx: Ctx, code: str) -> bool:
+    invitation = await invitations.find(ctx.session, code)
+    if invitation is None:
+        return False
+    try:
+        if ctx.person is None or not ctx.person.profile_complete:
+            await invitations.claim(ctx.session, invitation, ctx.account.id, ctx.now)
+            ctx.say(
+                f"Код приглашения принят: вы станете {ROLE_INSTRUMENTAL[invitation.role]}. "
+                "Сначала заполните, пожалуйста, профиль педагога — после этого роль будет назначена "
+                "и я задам несколько вопросов о вашей работе с педагогами."
+            )
+            if "onboarding" in registry.FLOWS:
+                await ctx.go("onboarding", "welcome", remember=False)
+            return True
+        redeemed = await invitations.redeem(ctx.session, invitation, ctx.person.id, ctx.now)
+    except InvitationError as exc:
+        ctx.say(ERRORS[exc.code])
+        return True
+    ctx.say(f"Приглашение принято: теперь вы {ROLE_NOMINATIVE[redeemed.role]}.")
+    await ctx.go(f"{redeemed.role}_profile", "start", data={}, remember=False)
+    return True
+
+
+@registry.start_arg_handler
+async def redeem_start_arg(ctx: Ctx, arg: str) -> bool:
+    code = invitations.normalize(arg)
+    return code is not None and await _redeem_code(ctx, code)
+
+
+@registry.text_interceptor
+async def redeem_typed_code(ctx: Ctx, text: str) -> bool:
+    code = invitations.normalize(text)
+    return code is not None and await _redeem_code(ctx, code)
+
+
+@registry.context_hook
+async def redeem_claimed(ctx: Ctx) -> None:
+    """A code claimed before onboarding is redeemed once the profile is complete."""
+    if ctx.person is None or not ctx.person.profile_complete:
+        return
+    invitation = await invitations.claimed_by(ctx.session, ctx.account.id, ctx.now)
+    if invitation is None:
+        return
+    redeemed = await invitations.redeem(ctx.session, invitation, ctx.person.id, ctx.now)
+    ctx.say(
+        f"Приглашение принято: теперь вы {ROLE_NOMINATIVE[redeemed.role]}. "
+        "Ответьте на несколько вопросов о вашей работе с педагогами — кнопка ниже.",
+        [[Button("Заполнить профиль", f"rolep:{redeemed.role}")]],
+    )
+
+
+@registry.context_hook
+async def grant_configured_admins(ctx: Ctx) -> None:
+    """Accounts listed in ADMIN_IDS become admins once their person exists."""
+    if ctx.person is None or "admin" in ctx.roles:
+        return
+    if (ctx.account.platform, ctx.account.external_id) in ctx.deps.settings.admin_accounts:
+        await roles.grant(ctx.session, ctx.person.id, "admin", ctx.now)
+
+
+@registry.global_action("rolep")
+async def open_role_profile(ctx: Ctx, args: list[str]) -> None:
+    role = args[0] if args else ""
+    if role not in invitations.INVITABLE or role not in ctx.roles:
+        ctx.say("Этот профиль вам недоступен: роль назначается по приглашению.")
+        return
+    await ctx.go(f"{role}_profile", "start", data={}, remember=False)

@@ -1,0 +1,236 @@
+"""Texts of the mentoring part and the notifications it queues (offers, answers, expiries, reviews).
+
+Services return data; this module turns it into Russian text and ``Reply`` values. The expiry tick and the
+admin's cohort distribution call ``announce_offer`` / ``tell_teacher_next`` from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import matching
+from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
+from bot.services.offers import NextStep
+from handlers import outbox
+from handlers.messages import Button, Reply
+from storage.models import (
+    DiagnosticAreaResult,
+    DiagnosticAttempt,
+    MentorProfile,
+    MethodistProfile,
+    Offer,
+    Pair,
+    Person,
+)
+
+KIND_LABEL = {"mentor": "наставник", "methodist": "региональный методист"}
+KIND_GENITIVE = {"mentor": "наставника", "methodist": "методиста"}
+KIND_CANDIDATE = {"mentor": "Кандидат в наставники", "methodist": "Кандидат в методисты"}
+AREA_LABELS = {
+    "subject": "предметные",
+    "methodical": "методические",
+    "psychological": "психолого-педагогические",
+    "communicative": "коммуникативные",
+    "ict": "ИКТ",
+}
+AREA_PHRASE = {
+    "subject": "сильная сторона — предметная область",
+    "methodical": "сильная сторона — методическая область",
+    "psychological": "сильная сторона — психолого-педагогическая область",
+    "communicative": "сильная сторона — коммуникативная область",
+    "ict": "сильная сторона — ИКТ (цифровые инструменты)",
+}
+LEVEL_LABELS = {"high": "высокий", "elevated": "повышенный", "base": "базовый", "deficit": "дефицит"}
+REASON_TEXT = {
+    matching.SAME_SCHOOL: "та же школа",
+    matching.SAME_MUNICIPALITY: "тот же муниципалитет",
+    matching.SAME_REGION: "тот же регион",
+    matching.SERVES_MUNICIPALITY: "работает с вашим муниципалитетом",
+    matching.SUBJECT: "ведёт тот же предмет",
+    matching.LEVEL: "работает на том же уровне образования",
+    matching.EXPERIENCE: "большой педагогический стаж",
+    matching.FREE_CAPACITY: "есть время на новых подопечных",
+}
+
+
+# the same reasons told to the candidate ("why you")
+REASON_TEXT_FOR_CANDIDATE = {
+    matching.SERVES_MUNICIPALITY: "вы сопровождаете муниципалитет педагога",
+    matching.SUBJECT: "тот же предмет",
+    matching.LEVEL: "тот же уровень образования",
+    matching.EXPERIENCE: "ваш педагогический стаж",
+    matching.FREE_CAPACITY: "у вас есть свободные места",
+}
+AREA_PHRASE_FOR_CANDIDATE = "ваша сильная область совпадает с дефицитом педагога: {area}"
+
+
+def reason_text(code: str, *, for_candidate: bool = False) -> str:
+    if code.startswith(matching.AREA_PREFIX):
+        area = code[len(matching.AREA_PREFIX) :]
+        if for_candidate:
+            return AREA_PHRASE_FOR_CANDIDATE.format(area=AREA_LABELS.get(area, area))
+        return AREA_PHRASE.get(area, code)
+    if for_candidate and code in REASON_TEXT_FOR_CANDIDATE:
+        return REASON_TEXT_FOR_CANDIDATE[code]
+    return REASON_TEXT.get(code, code)
+
+
+def explain(breakdown: Sequence[Sequence[Any]], *, for_candidate: bool = False) -> str:
+    """Reasons of a match in Russian, most weighty first: «тот же муниципалитет; ведёт тот же предмет»."""
+    ordered = sorted(((str(code), int(points)) for code, points in breakdown), key=lambda r: -r[1])
+    return "; ".join(reason_text(code, for_candidate=for_candidate) for code, _points in ordered)
+
+
+def when(moment: datetime, tz: str | None) -> str:
+    try:
+        zone = ZoneInfo(tz or "Europe/Moscow")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Europe/Moscow")
+    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
+def name_of(person: Person | None) -> str:
+    return (person.full_name if person is not None and person.full_name else "педагог").strip()
+
+
+async def contact_line(session: AsyncSession, pair: Pair) -> str:
+    """How to reach the partner — only a contact they agreed to share."""
+    profile: MentorProfile | MethodistProfile | None
+    if pair.kind == "mentor":
+        profile = await session.get(MentorProfile, pair.partner_id)
+    else:
+        profile = await session.get(MethodistProfile, pair.partner_id)
+    if profile is not None and profile.show_contact and profile.contact:
+        return f"Связаться: {profile.contact}"
+    return "Контакты не указаны — пишите через бота: кнопка «Написать» ниже."
+
+
+async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
+    """The teacher's profile, latest diagnostic levels and ИОМ status — for a candidate or their partner."""
+    person = await session.get(Person, teacher_id)
+    if person is None:
+        return "Профиль педагога недоступен."
+    lines = [f"👤 {name_of(person)}"]
+    place = ", ".join(x for x in (person.school, person.municipality) if x)
+    if place:
+        lines.append(f"Школа: {place}")
+    if person.subjects:
+        lines.append(f"Предметы: {', '.join(person.subjects)}")
+    if person.levels:
+        lines.append(f"Уровни: {', '.join(person.levels)}")
+    if person.experience_years is not None:
+        lines.append(f"Стаж: {person.experience_years} г.")
+    attempt = await session.scalar(
+        select(DiagnosticAttempt)
+        .where(DiagnosticAttempt.person_id == teacher_id, DiagnosticAttempt.status == "completed")
+        .order_by(DiagnosticAttempt.completed_at.desc(), DiagnosticAttempt.id.desc())
+        .limit(1)
+    )
+    if attempt is None:
+        lines.append("Диагностика: ещё не пройдена")
+    else:
+        results = (
+            await session.scalars(
+                select(DiagnosticAreaResult)
+                .where(DiagnosticAreaResult.attempt_id == attempt.id)
+                .order_by(DiagnosticAreaResult.id)
+            )
+        ).all()
+        if results:
+            levels = "; ".join(
+                f"{AREA_LABELS.get(r.area, r.area)} — {LEVEL_LABELS.get(r.level, r.level)}" for r in results
+            )
+            lines.append(f"Уровни по диагностике: {levels}")
+        if attempt.priority_areas:
+            lines.append(
+                "Приоритетные дефициты: " + ", ".join(AREA_LABELS.get(a, a) for a in attempt.priority_areas)
+            )
+    iom = await current_iom(session, teacher_id)
+    if iom is None:
+        lines.append("ИОМ: ещё не составлен")
+    else:
+        lines.append(f"ИОМ: {STATUS_LABELS.get(iom.status, iom.status)}, выполнено {iom.progress_percent}%")
+    return "\n".join(lines)
+
+
+def offer_buttons(offer_id: int) -> tuple[tuple[Button, ...], ...]:
+    return ((Button("✅ Принять", f"of:a:{offer_id}"), Button("❌ Отклонить", f"of:d:{offer_id}")),)
+
+
+async def offer_reply(session: AsyncSession, offer: Offer) -> Reply:
+    """What the candidate receives: who asks, their levels and ИОМ, why them, and Принять / Отклонить."""
+    role = "наставником" if offer.kind == "mentor" else "региональным методистом"
+    candidate = await session.get(Person, offer.candidate_id)
+    text = (
+        f"Педагог просит вас стать {role}.\n\n"
+        f"{await teacher_card(session, offer.teacher_id)}\n\n"
+        f"Форма наставничества: {offer.form or matching.FORM_DEFAULT}\n"
+        f"Почему вы: {explain(offer.breakdown, for_candidate=True)}\n"
+        f"Ответьте, пожалуйста, до {when(offer.due_at, candidate.timezone if candidate else None)}. "
+        "Принимая, вы даёте согласие на работу в паре."
+    )
+    return Reply(text=text, buttons=offer_buttons(offer.id))
+
+
+async def offer_summary_for_teacher(session: AsyncSession, offer: Offer) -> str:
+    candidate = await session.get(Person, offer.candidate_id)
+    teacher = await session.get(Person, offer.teacher_id)
+    return (
+        f"Подобрали вам: {KIND_LABEL[offer.kind]} {name_of(candidate)}.\n"
+        f"Почему: {explain(offer.breakdown)}.\n"
+        f"Мы отправили предложение; ответ ждём до {when(offer.due_at, teacher.timezone if teacher else None)}. "
+        "Я сообщу, как только он придёт."
+    )
+
+
+async def announce_offer(session: AsyncSession, offer: Offer, now: datetime) -> None:
+    """Queue the offer for the candidate."""
+    await outbox.notify(session, offer.candidate_id, await offer_reply(session, offer), kind="offer", now=now)
+
+
+async def tell_teacher_next(session: AsyncSession, step: NextStep, now: datetime) -> None:
+    """After a decline or an expiry: tell the teacher, and offer the next candidate (if any)."""
+    ended = step.ended
+    why = "не сможет взяться" if ended.status == "declined" else "не ответил вовремя"
+    head = f"{KIND_CANDIDATE[ended.kind]} {why}."
+    if step.next_offer is not None:
+        await announce_offer(session, step.next_offer, now)
+        text = f"{head}\n{await offer_summary_for_teacher(session, step.next_offer)}"
+    else:
+        text = (
+            f"{head}\nСвободных подходящих кандидатов пока нет — вы в листе ожидания. "
+            "Региональный оператор распределяет ожидающих, я сообщу о новом предложении."
+        )
+    await outbox.notify(
+        session,
+        ended.teacher_id,
+        Reply(text=text, buttons=((Button("Наставник и методист", "m:match"),),)),
+        kind="offer_update",
+        now=now,
+    )
+
+
+async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime) -> None:
+    partner = await session.get(Person, pair.partner_id)
+    text = (
+        f"Ваш {KIND_LABEL[pair.kind]}: {name_of(partner)} — предложение принято, пара сформирована.\n"
+        f"Форма: {pair.form or matching.FORM_DEFAULT}. Этап: {pair.stage}.\n"
+        f"Почему вас объединили: {explain(pair.breakdown)}.\n{await contact_line(session, pair)}"
+    )
+    await outbox.notify(
+        session,
+        pair.teacher_id,
+        Reply(text=text, buttons=((Button("Наставник и методист", "m:match"),),)),
+        kind="pair_created",
+        now=now,
+    )
+
+
+def timeout_of(hours: int) -> timedelta:
+    return timedelta(hours=hours)

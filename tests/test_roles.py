@@ -1,0 +1,352 @@
+"""Roles: configured admins, grant-role, invitations (deep link and typed code), staff onboarding, import."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FakeClock
+from bot.commands.grant_role import grant_role
+from bot.commands.import_staff import import_staff
+from bot.services import roles
+from bot.services.staff_import import ImportFileError, read_rows
+from bot.settings import Settings
+from handlers.deps import Deps
+from handlers.dispatcher import STALE_BUTTON, Dispatcher
+from handlers.flows import load_flows
+from handlers.messages import Reply
+from storage.models import ChannelAccount, Invitation, MentorProfile, MethodistProfile, Person
+from tests.factories import make_person
+from tests.mentoring_helpers import inc, texts
+
+
+def seen(replies: list[Reply]) -> str:
+    """Texts and button labels, as a person sees them."""
+    labels = [b.label for r in replies for row in r.buttons for b in row]
+    return texts(replies) + "\n" + "\n".join(labels)
+
+
+CODE = re.compile(r"\?start=(INV[A-Z0-9]{8})")
+
+
+async def _role_names(
+    sessions: async_sessionmaker[AsyncSession], uid: str, platform: str = "console"
+) -> set[str]:
+    async with sessions() as session:
+        account = await roles.account_by_external(session, platform, uid)
+        assert account is not None and account.person_id is not None
+        person = await session.get(Person, account.person_id)
+        assert person is not None
+        return person.role_names
+
+
+async def test_grant_revoke_has_role(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+    async with sessions() as session, session.begin():
+        person = await make_person(session, clock.now())
+        assert await roles.grant(session, person.id, "mentor", clock.now())
+        assert not await roles.grant(session, person.id, "mentor", clock.now())
+        assert await roles.has_role(session, person.id, "mentor")
+        assert "mentor" in person.role_names
+        assert await roles.revoke(session, person.id, "mentor")
+        assert not await roles.has_role(session, person.id, "mentor")
+        assert "mentor" not in person.role_names
+
+
+async def test_configured_admin_gets_role_once_person_exists(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: FakeClock
+) -> None:
+    load_flows()
+    boss_settings = settings.model_copy(update={"admin_ids": "console:boss"})
+    dispatcher = Dispatcher(sessions, Deps(settings=boss_settings, clock=clock))
+    async with sessions() as session, session.begin():
+        account = ChannelAccount(platform="console", external_id="boss", created_at=clock.now())
+        session.add(account)  # an account that wrote before having a person: nothing to grant yet
+        await session.flush()
+        person = Person(created_at=clock.now(), full_name="Оператор", profile_complete=True, settings={})
+        session.add(person)
+        await session.flush()
+        account.person_id = person.id
+    menu = await dispatcher.handle(inc("boss", "/menu"))
+    assert "m:invite" in menu[-1].actions and "m:distribute" in menu[-1].actions
+    assert "admin" in await _role_names(sessions, "boss")
+    # an unlisted account does not become admin
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="other")
+    await dispatcher.handle(inc("other", "/menu"))
+    assert "admin" not in await _role_names(sessions, "other")
+
+
+async def test_grant_role_command(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: FakeClock
+) -> None:
+    code, message = await grant_role(settings, "telegram", "123", "admin")
+    assert code == 1 and "не найден" in message and "написать боту" in message
+    async with sessions() as session, session.begin():
+        session.add(ChannelAccount(platform="telegram", external_id="555", created_at=clock.now()))
+        await make_person(session, clock.now(), platform="telegram", external_id="123")
+    code, message = await grant_role(settings, "telegram", "555", "admin")
+    assert code == 1 and "профиль" in message
+    code, message = await grant_role(settings, "telegram", "123", "admin")
+    assert code == 0 and "выдана" in message
+    assert "admin" in await _role_names(sessions, "123", "telegram")
+    code, message = await grant_role(settings, "telegram", "123", "admin", revoke=True)
+    assert code == 0 and "admin" not in await _role_names(sessions, "123", "telegram")
+
+
+async def _invite(dispatcher: Dispatcher, admin_uid: str, role: str) -> str:
+    await dispatcher.handle(inc(admin_uid, action="m:invite"))
+    replies = await dispatcher.handle(inc(admin_uid, action=f"inv:new:{role}"))
+    text = replies[-1].text
+    match = CODE.search(text)
+    assert match is not None, text
+    assert "https://t.me/<бот>?start=" in text
+    assert f"\n{match.group(1)}" in text  # the plain code for VK
+    return match.group(1)
+
+
+async def test_admin_invites_mentor_who_redeems_and_onboards(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="boss", roles=("admin",))
+        await make_person(session, clock.now(), platform="telegram", external_id="42", experience_years=11)
+    code = await _invite(dispatcher, "boss", "mentor")
+    replies = await dispatcher.handle(inc("42", f"/start {code}", channel="telegram"))
+    assert "теперь вы наставник" in texts(replies)
+    assert "Какие предметы" in replies[-1].text
+    steps = [
+        ("mpf:keep", None, "уровнях"),
+        ("mpf:lv:1", None, "✅ НОО"),
+        ("mpf:ok", None, "школе"),
+        ("mpf:keep", None, "Муниципалитет"),
+        ("mpf:keep", None, "Сколько лет"),
+        (None, "сорок", "числом"),
+        ("mpf:keep", None, "особенно сильны"),
+        ("mpf:ok", None, "хотя бы одну"),
+        ("mpf:ar:3", None, "✅ коммуникативные"),
+        ("mpf:ok", None, "Скольких подопечных"),
+        (None, "9", "от 1 до 5"),
+        ("mpf:cap:3", None, "контакт"),
+        ("mpf:sc:yes", None, "Напишите контакт"),
+        (None, "@mentor42", "Профиль наставника сохранён"),
+    ]
+    for action, text, expected in steps:
+        replies = await dispatcher.handle(inc("42", text, action, channel="telegram"))
+        assert expected in seen(replies), (action, text, seen(replies))
+    async with sessions() as session:
+        profile = await session.scalar(select(MentorProfile))
+        assert profile is not None
+        assert profile.subjects == ["математика"] and profile.levels == ["НОО", "ООО"]
+        assert profile.school == "МАОУ СОШ № 1" and profile.municipality == "г. Тюмень"
+        assert profile.experience_years == 11 and profile.strong_areas == ["communicative"]
+        assert (profile.capacity, profile.show_contact, profile.contact) == (3, True, "@mentor42")
+        invitation = await session.get(Invitation, code)
+        assert invitation is not None and invitation.used_at is not None
+    assert "mentor" in await _role_names(sessions, "42", "telegram")
+    # one-time: a second person cannot use it
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), platform="vk", external_id="7")
+    replies = await dispatcher.handle(inc("7", code.lower(), channel="vk"))
+    assert "уже использован" in texts(replies)
+    assert "mentor" not in await _role_names(sessions, "7", "vk")
+
+
+async def test_typed_code_in_vk_and_methodist_onboarding_caps_250(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="boss", roles=("admin",))
+        await make_person(session, clock.now(), platform="vk", external_id="77")
+    code = await _invite(dispatcher, "boss", "methodist")
+    # ordinary text is never taken for a code
+    normal = await dispatcher.handle(inc("77", "INVAAAAAAAA", channel="vk"))
+    assert "методист" not in texts(normal)
+    replies = await dispatcher.handle(inc("77", f"  {code}  ", channel="vk"))
+    assert "теперь вы региональный методист" in texts(replies)
+    assert "dpf:mu:0" in replies[-1].actions  # region 72: a list of municipalities
+    for action, text, expected in [
+        ("dpf:mu:0", None, "✅ г. Тюмень"),  # pre-selected from the profile: pressing removes it
+        ("dpf:ok", None, "хотя бы один"),
+        ("dpf:mu:2", None, "✅ г. Ишим"),
+        ("dpf:ok", None, "областями"),
+        ("dpf:ar:1", None, "✅ методические"),
+        ("dpf:ok", None, "Скольких педагогов"),
+        (None, "300", "больше 250"),
+        (None, "0", "от 1 до 250"),
+        (None, "120", "контакт"),
+        ("dpf:sc:no", None, "Профиль методиста сохранён"),
+    ]:
+        replies = await dispatcher.handle(inc("77", text, action, channel="vk"))
+        got = seen(replies)
+        assert expected in got or (expected == "✅ г. Тюмень" and "▫️ г. Тюмень" in got), (action, got)
+    async with sessions() as session:
+        profile = await session.scalar(select(MethodistProfile))
+        assert profile is not None
+        assert profile.municipalities == ["г. Ишим"] and profile.areas == ["methodical"]
+        assert profile.capacity == 120 and profile.show_contact is False
+
+
+async def test_methodist_may_invite_mentors_only(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="d1", roles=("methodist",))
+        await make_person(session, clock.now(), external_id="t1")
+    replies = await dispatcher.handle(inc("d1", action="m:invite"))
+    assert replies[-1].actions[0] == "inv:new:mentor" and "inv:new:methodist" not in replies[-1].actions
+    forged = await dispatcher.handle(inc("d1", action="inv:new:methodist"))
+    assert forged[0].text == STALE_BUTTON
+    code = await _invite(dispatcher, "d1", "mentor")
+    assert code.startswith("INV")
+    teacher_menu = await dispatcher.handle(inc("t1", action="m:invite"))
+    assert "недоступен" in teacher_menu[0].text
+    async with sessions() as session:
+        assert len((await session.scalars(select(Invitation))).all()) == 1
+
+
+async def test_code_before_profile_is_remembered_and_redeemed_after_onboarding(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="boss", roles=("admin",))
+    code = await _invite(dispatcher, "boss", "mentor")
+    replies = await dispatcher.handle(inc("newbie", f"/start {code}", channel="telegram"))
+    assert "Сначала заполните" in texts(replies)
+    async with sessions() as session, session.begin():
+        invitation = await session.get(Invitation, code)
+        assert invitation is not None and invitation.used_at is None and invitation.claimed_account_id
+        account = await roles.account_by_external(session, "telegram", "newbie")
+        assert account is not None
+        # the onboarding (another flow) creates the person and completes the profile
+        person = Person(
+            created_at=clock.now(), full_name="Новый", region_code="72", profile_complete=True, settings={}
+        )
+        session.add(person)
+        await session.flush()
+        account.person_id = person.id
+    replies = await dispatcher.handle(inc("newbie", "/menu", channel="telegram"))
+    assert "Приглашение принято" in replies[0].text and "rolep:mentor" in replies[0].actions
+    assert "mentor" in await _role_names(sessions, "newbie", "telegram")
+    replies = await dispatcher.handle(inc("newbie", action="rolep:mentor", channel="telegram"))
+    assert "Какие предметы" in replies[-1].text
+
+
+async def test_expired_code(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="boss", roles=("admin",))
+        await make_person(session, clock.now(), external_id="late")
+    code = await _invite(dispatcher, "boss", "mentor")
+    clock.advance(timedelta(days=15))
+    replies = await dispatcher.handle(inc("late", code))
+    assert "истёк" in texts(replies)
+    assert "mentor" not in await _role_names(sessions, "late")
+
+
+def _write_csv(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_import_staff_csv_keeps_good_rows(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), platform="telegram", external_id="100")
+    path = _write_csv(
+        tmp_path / "staff.csv",
+        [
+            "platform,external_id,role,full_name,region_code,municipality,subjects,areas,municipalities,capacity",
+            "telegram,100,mentor,Сидоров И.И.,72,г. Тюмень,математика;физика,ict;subject,,3",
+            "vk,200,methodist,Кузнецова О.В.,72,,,methodical,г. Тюмень;г. Ишим,250",
+            "vk,201,methodist,Слишком много,72,,,,г. Тюмень,300",
+            "icq,1,mentor,Кто-то,72,,,,,",
+            "telegram,300,wizard,Маг,72,,,,,",
+            "telegram,301,mentor,Без областей,72,г. Ишим,,bogus,,",
+            "telegram,100,mentor,Сидоров И.И.,72,г. Тюмень,математика,,,2",
+        ],
+    )
+    report = await import_staff(settings, path)
+    assert report.imported == 2 and report.created_people == 1
+    lines = {e.line: e.message for e in report.errors}
+    assert set(lines) == {4, 5, 6, 7, 8}
+    assert "лимит" in lines[4] and "платформа" in lines[5] and "роль" in lines[6]
+    assert "области" in lines[7] and "повтор" in lines[8]
+    async with sessions() as session:
+        mentor_profile = await session.scalar(select(MentorProfile))
+        assert mentor_profile is not None
+        assert mentor_profile.subjects == ["математика", "физика"] and mentor_profile.capacity == 3
+        assert mentor_profile.strong_areas == ["subject", "ict"]
+        methodist_profile = await session.scalar(select(MethodistProfile))
+        assert methodist_profile is not None and methodist_profile.municipalities == ["г. Тюмень", "г. Ишим"]
+        account = await roles.account_by_external(session, "vk", "200")
+        assert account is not None and account.person_id is not None
+        person = await session.get(Person, account.person_id)
+        assert person is not None and person.profile_complete is False and "methodist" in person.role_names
+        assert await roles.account_by_external(session, "vk", "201") is None
+
+
+async def test_import_staff_xlsx_and_bad_files(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, tmp_path: Path
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(
+        ["platform", "external_id", "role", "full_name", "region_code", "capacity", "experience_years"]
+    )
+    sheet.append(["telegram", 900, "mentor", "Орлова Е.", "72", 2, 20])
+    sheet.append(["telegram", 901, "mentor", "Орлов Е.", "72", 9, 20])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    report = await import_staff(settings, path)
+    assert report.imported == 1 and [e.line for e in report.errors] == [3]
+    async with sessions() as session:
+        profile = await session.scalar(select(MentorProfile))
+        assert profile is not None and profile.experience_years == 20
+    missing = _write_csv(tmp_path / "bad.csv", ["platform,external_id,full_name", "vk,1,X"])
+    try:
+        read_rows(missing)
+        raise AssertionError("missing columns must be reported")
+    except ImportFileError as exc:
+        assert "role" in str(exc)
+    try:
+        read_rows(tmp_path / "staff.txt")
+        raise AssertionError("unknown format must be reported")
+    except ImportFileError as exc:
+        assert ".csv" in str(exc)
+
+
+def test_cli_commands_through_main(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m bot grant-role`` / ``import-staff`` wiring: argparse, settings from the environment, exit codes."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 1
+    assert "не найден" in capsys.readouterr().out
+    staff = _write_csv(
+        tmp_path / "staff.csv",
+        [
+            "platform;external_id;role;full_name;region_code",
+            "telegram;404;mentor;Гусева А.А.;72",
+            "vk;;mentor;;72",
+        ],
+    )
+    assert main(["import-staff", str(staff)]) == 1  # one bad row -> non-zero, the good one kept
+    captured = capsys.readouterr()
+    assert "Импортировано строк: 1" in captured.out and "Строка 3" in captured.err
+    assert main(["import-staff", str(tmp_path / "nope.csv")]) == 2
+    assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 0
+    assert "Роль admin выдана" in capsys.readouterr().out
