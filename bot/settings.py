@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = PUBLIC_TELEGRAM_API
+    # the bot's @username without "@", for invitation deep links https://t.me/<username>?start=CODE
+    telegram_bot_username: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     telegram_webhook_host: str = "0.0.0.0"

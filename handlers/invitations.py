@@ -35,7 +35,7 @@ registry.menu_item(
 
 
 def deep_link(ctx: Ctx, code: str) -> str:
-    username = getattr(ctx.deps.settings, "telegram_bot_username", None) or "<бот>"
+    username = ctx.deps.settings.telegram_bot_username or "<бот>"
     return f"https://t.me/{str(username).lstrip('@')}?start={code}"
 
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from bot.services import offers
 from bot.services.matching import AREAS, KINDS
 from bot.services.staff_profiles import MentorData, MethodistData, ProfileError, save_mentor, save_methodist
+from content.areas import EDUCATION_LEVELS
+from content.geography import load_municipalities
 from handlers import registry
 from handlers.context import Ctx
 from handlers.mentoring_notices import AREA_LABELS, announce_offer, offer_summary_for_teacher, timeout_of
@@ -22,7 +24,7 @@ from handlers.registry import Flow, MenuItem
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
 # the same codes as the teacher onboarding stores in Person.levels
-LEVELS = ("ДОО", "НОО", "ООО", "СОО", "СПО", "ДО")
+LEVELS = EDUCATION_LEVELS
 LEVEL_LABELS = {
     "ДОО": "ДОО — детский сад",
     "НОО": "НОО — 1–4 классы",
@@ -31,35 +33,8 @@ LEVEL_LABELS = {
     "СПО": "СПО — колледж, техникум",
     "ДО": "ДО — кружки, секции",
 }
-# municipalities of region 72, the same names as content/municipalities.yaml of the onboarding part (seed 003)
-MUNICIPALITIES_72 = (
-    "г. Тюмень",
-    "г. Тобольск",
-    "г. Ишим",
-    "г. Ялуторовск",
-    "Абатский район",
-    "Армизонский район",
-    "Аромашевский район",
-    "Бердюжский район",
-    "Вагайский район",
-    "Викуловский район",
-    "Голышмановский район",
-    "Заводоуковский район",
-    "Исетский район",
-    "Ишимский район",
-    "Казанский район",
-    "Нижнетавдинский район",
-    "Омутинский район",
-    "Сладковский район",
-    "Сорокинский район",
-    "Тобольский район",
-    "Тюменский район",
-    "Уватский район",
-    "Упоровский район",
-    "Юргинский район",
-    "Ялуторовский район",
-    "Ярковский район",
-)
+# municipalities of region 72 (seed 003), exactly as the onboarding stores them in Person.municipality
+MUNICIPALITIES_72 = tuple(m.name for m in load_municipalities())
 KEEP = "Оставить как в профиле"
 
 mentor = Flow("mentor_profile")
