@@ -7,6 +7,7 @@ evenly: in any window of ``w`` seconds at most ``1 + rate * w`` requests start. 
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -50,31 +51,43 @@ def _spaced_limiter(rate: float) -> AsyncLimiter:
 
 
 class Throttle:
-    """The rate limiters of one channel: one overall, one per chat (kept for the most recent chats)."""
+    """The limits of one channel: an ``AsyncLimiter`` for the whole channel and a minimum gap per chat.
+
+    The per-chat gap is measured from the moment the overall limiter let the previous message to that chat
+    go (the send itself follows at once), so waiting for the overall rate can never squeeze two messages to
+    one chat closer together than ``1 / per_chat_per_second``.
+    """
 
     def __init__(self, limits: ChannelLimits, max_chats: int = 10_000) -> None:
         self.limits = limits
         self.overall = _spaced_limiter(limits.per_second)
-        self._chats: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._next_at: OrderedDict[str, float] = OrderedDict()  # chat -> earliest loop time of its next send
         self._max_chats = max_chats
 
     async def acquire(self, chat: str | None = None) -> None:
         """Wait until one more request (to ``chat``, when the channel limits chats) may start."""
-        if chat is not None and self.limits.per_chat_per_second is not None:
-            await self._chat_limiter(chat).acquire()
-        await self.overall.acquire()
+        if chat is None or self.limits.per_chat_per_second is None:
+            await self.overall.acquire()
+            return
+        gap = 1.0 / self.limits.per_chat_per_second
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self._next_at.get(chat, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self.overall.acquire()
+            now = loop.time()
+            if now >= self._next_at.get(chat, 0.0):
+                self._remember(chat, now + gap)
+                return
 
-    def _chat_limiter(self, chat: str) -> AsyncLimiter:
-        limiter = self._chats.get(chat)
-        if limiter is None:
-            assert self.limits.per_chat_per_second is not None
-            limiter = self._chats[chat] = _spaced_limiter(self.limits.per_chat_per_second)
-            # forget chats that have been quiet longest; a forgotten limiter is a full (idle) one
-            while len(self._chats) > self._max_chats:
-                oldest, oldest_limiter = next(iter(self._chats.items()))
-                if not oldest_limiter.has_capacity():
-                    break
-                del self._chats[oldest]
-        else:
-            self._chats.move_to_end(chat)
-        return limiter
+    def _remember(self, chat: str, next_at: float) -> None:
+        self._next_at[chat] = next_at
+        self._next_at.move_to_end(chat)
+        now = asyncio.get_running_loop().time()
+        # forget chats whose gap has passed (oldest first); a forgotten chat may send at once anyway
+        while len(self._next_at) > self._max_chats:
+            oldest, oldest_at = next(iter(self._next_at.items()))
+            if oldest_at > now:
+                break
+            del self._next_at[oldest]
