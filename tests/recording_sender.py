@@ -89,32 +89,40 @@ async def add_recipients(
 ) -> list[tuple[int, int, str]]:
     """Bulk-create ``count`` people with one account each; returns (person id, account id, external id)."""
     people = (
-        await session.execute(
-            insert(Person).returning(Person.id, sort_by_parameter_order=True),
-            [
-                {
-                    "created_at": now,
-                    "full_name": f"Педагог {i}",
-                    "timezone": timezone,
-                    "profile_complete": True,
-                    "subjects": [],
-                    "levels": [],
-                    "settings": {},
-                }
-                for i in range(count)
-            ],
+        (
+            await session.execute(
+                insert(Person).returning(Person.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "created_at": now,
+                        "full_name": f"Педагог {i}",
+                        "timezone": timezone,
+                        "profile_complete": True,
+                        "subjects": [],
+                        "levels": [],
+                        "settings": {},
+                    }
+                    for i in range(count)
+                ],
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     externals = [f"{prefix}{i}" for i in range(count)]
     accounts = (
-        await session.execute(
-            insert(ChannelAccount).returning(ChannelAccount.id, sort_by_parameter_order=True),
-            [
-                {"platform": platform, "external_id": ext, "person_id": pid, "created_at": now}
-                for pid, ext in zip(people, externals, strict=True)
-            ],
+        (
+            await session.execute(
+                insert(ChannelAccount).returning(ChannelAccount.id, sort_by_parameter_order=True),
+                [
+                    {"platform": platform, "external_id": ext, "person_id": pid, "created_at": now}
+                    for pid, ext in zip(people, externals, strict=True)
+                ],
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return list(zip(people, accounts, externals, strict=True))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from datetime import timedelta
 
@@ -62,7 +63,9 @@ async def test_transient_backs_off_then_fails_with_reason(
 ) -> None:
     await setup(sessions, clock, 2)
     sender = RecordingSender(fail=lambda ext: TransientError("timeout") if ext == "r0" else None)
-    worker = ChannelWorker(sessions, sender, clock, limits=FAST, retry=policy(max_attempts=4, base_seconds=10))
+    worker = ChannelWorker(
+        sessions, sender, clock, limits=FAST, retry=policy(max_attempts=4, base_seconds=10)
+    )
     start = clock.now()
     await worker.run_once()
     dues = []
@@ -151,7 +154,9 @@ async def test_channel_wide_retry_after_pauses_the_channel(
     await setup(sessions, clock, 6, platform="telegram")
     sender = RecordingSender("telegram")
     sender.failures["r0"] = [RetryAfter("Too Many Requests", seconds=30)]
-    limits = ChannelLimits(per_second=100_000, per_chat_per_second=100_000, concurrency=1, retry_after_channel_wide=True)
+    limits = ChannelLimits(
+        per_second=100_000, per_chat_per_second=100_000, concurrency=1, retry_after_channel_wide=True
+    )
     worker = ChannelWorker(sessions, sender, clock, limits=limits, retry=policy())
     await worker.run_once()
     assert sender.calls == 1  # concurrency 1: the other rows saw the pause and were not tried
@@ -225,7 +230,11 @@ async def test_broadcast_of_2000_with_failures_loses_nothing(
             break
         clock.advance(timedelta(minutes=1))
     final = await statuses(sessions)
-    assert final == {"delivered": 2000 - 50 - len(broken - blocked), "unreachable": 50, "failed": len(broken - blocked)}
+    assert final == {
+        "delivered": 2000 - 50 - len(broken - blocked),
+        "unreachable": 50,
+        "failed": len(broken - blocked),
+    }
     delivered_ext = {ext for ext, _ in sender.sent}
     assert len(sender.sent) == len(delivered_ext)  # nobody got it twice
     for row in await rows(sessions):
@@ -252,10 +261,8 @@ async def test_crash_mid_broadcast_resumes_without_loss(
     await setup(sessions, clock, 500, batch_key="bc:3")
     crashing = CrashingSender(limit=230)
     first = ChannelWorker(sessions, crashing, clock, limits=FAST, batch_size=100)
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await first.drain()
-    except asyncio.CancelledError:
-        pass
     before = await statuses(sessions)
     assert before == {"delivered": 200, "sending": 100, "pending": 200}
     # a new process: the rows of the dead worker are taken again only when their lease has expired

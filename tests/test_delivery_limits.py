@@ -25,7 +25,9 @@ def max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-async def test_overall_and_per_chat_rates(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+async def test_overall_and_per_chat_rates(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
     async with sessions() as session, session.begin():
         busy = await add_recipients(session, 3, clock.now(), platform="telegram", prefix="busy")
         others = await add_recipients(session, 12, clock.now(), platform="telegram", prefix="one")
@@ -51,7 +53,9 @@ async def test_overall_and_per_chat_rates(sessions: async_sessionmaker[AsyncSess
         assert max_in_window(per_chat[chat], 1.0) <= 2 + 1
 
 
-async def test_concurrency_inside_the_rate(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+async def test_concurrency_inside_the_rate(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
     async with sessions() as session, session.begin():
         await queue(session, await add_recipients(session, 20, clock.now()), clock.now())
     sender = RecordingSender(delay=0.2)  # a slow API: 0.2 s per call

@@ -208,9 +208,7 @@ class ChannelWorker:
             taken = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(list(candidates)), self._claimable(now))
-                .values(
-                    status="sending", lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1
-                )
+                .values(status="sending", lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id)
             )
             taken_ids = set(taken.scalars())
@@ -287,7 +285,9 @@ class ChannelWorker:
             whole: DeliveryError | None = None
             self.stats.requests += 1
             try:
-                results = await send_many([row.external_id for row in rows], Reply.from_payload(rows[0].payload))
+                results = await send_many(
+                    [row.external_id for row in rows], Reply.from_payload(rows[0].payload)
+                )
             except DeliveryError as exc:
                 whole = TransientError(exc.reason) if isinstance(exc, Unreachable) else exc
             except Exception as exc:
@@ -384,7 +384,9 @@ class ChannelWorker:
             if unreachable_accounts:
                 await self._mark_unreachable(session, unreachable_accounts, now)
 
-    async def _mark_unreachable(self, session: AsyncSession, accounts: Mapping[int, str], now: datetime) -> None:
+    async def _mark_unreachable(
+        self, session: AsyncSession, accounts: Mapping[int, str], now: datetime
+    ) -> None:
         """The account blocked the bot: remember it and end all its open rows as unreachable."""
         for account_id, reason in accounts.items():
             await session.execute(
