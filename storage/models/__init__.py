@@ -1,6 +1,7 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from storage.base import Base
+from storage.models.broadcasts import Broadcast
 from storage.models.core import (
     ChannelAccount,
     ConversationState,
@@ -19,6 +20,7 @@ from storage.models.learning import (
 
 __all__ = [
     "Base",
+    "Broadcast",
     "ChannelAccount",
     "ConversationState",
     "DiagnosticAreaResult",
