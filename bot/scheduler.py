@@ -20,6 +20,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -135,6 +136,15 @@ def elector_for(settings: Settings) -> LeaderElector:
 
 
 # --- the jobs (module-level, plain arguments) ------------------------------------------------------------
+_TICK_SETTINGS: ContextVar[Settings | None] = ContextVar("tick_settings", default=None)
+
+
+def tick_settings() -> Settings:
+    """The settings of the scheduler running the current tick (ticks get only a session and the time)."""
+    settings = _TICK_SETTINGS.get()
+    return settings if settings is not None else Settings()
+
+
 @dataclass
 class Runtime:
     sessions: async_sessionmaker[AsyncSession]
@@ -142,6 +152,7 @@ class Runtime:
     elector: LeaderElector
     ticks: Mapping[str, Tick]
     worker: OutboxWorker | None = None
+    settings: Settings | None = None
     drain_budget_seconds: float = 30.0
     runs: dict[str, int] = field(default_factory=dict)  # tick name -> times it ran here (observability)
 
@@ -157,12 +168,15 @@ async def run_tick(runtime_id: str, tick_name: str) -> int | None:
     if not await runtime.elector.check():
         return None
     tick = runtime.ticks[tick_name]
+    token = _TICK_SETTINGS.set(runtime.settings)
     try:
         async with runtime.sessions() as session, session.begin():
             changed = await tick.fn(session, runtime.clock.now())
     except Exception:
         log.exception("tick %s failed", tick_name)
         return None
+    finally:
+        _TICK_SETTINGS.reset(token)
     runtime.runs[tick_name] = runtime.runs.get(tick_name, 0) + 1
     if changed:
         log.info("tick %s: %d rows", tick_name, changed)
@@ -204,6 +218,7 @@ class Scheduler:
         elector: LeaderElector | None = None,
         worker: OutboxWorker | None = None,
         ticks: Mapping[str, Tick] | None = None,
+        settings: Settings | None = None,
         drain_seconds: float = 1.0,
         leader_check_seconds: float = 15.0,
         misfire_grace_seconds: int = 30,
@@ -215,6 +230,7 @@ class Scheduler:
             elector=elector or AlwaysLeader(),
             ticks=dict(ticks if ticks is not None else load_ticks()),
             worker=worker,
+            settings=settings,
         )
         self.drain_seconds = drain_seconds
         self.leader_check_seconds = leader_check_seconds
@@ -241,6 +257,7 @@ class Scheduler:
             clock,
             elector=elector_for(settings),
             worker=worker,
+            settings=settings,
             drain_seconds=settings.scheduler_drain_seconds,
             leader_check_seconds=settings.scheduler_leader_check_seconds,
             misfire_grace_seconds=settings.scheduler_misfire_grace_seconds,

@@ -58,7 +58,6 @@ class Settings(BaseSettings):
     inactivity_days: int = Field(default=14, ge=1)
     approval_wait_days: int = Field(default=2, ge=1)
     broadcast_max_text: int = Field(default=3500, ge=1, le=4000)
-    broadcast_enqueue_chunk: int = Field(default=1000, ge=10, le=10000)
 
     @field_validator("database_url")
     @classmethod

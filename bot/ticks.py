@@ -26,7 +26,10 @@ class Tick:
 
 TICKS: dict[str, Tick] = {}
 
-TICK_MODULES: list[str] = []
+TICK_MODULES: list[str] = [
+    "handlers.broadcasts",
+    "handlers.reminders",
+]
 
 
 def tick(name: str, every_seconds: int) -> Callable[[TickFn], TickFn]:

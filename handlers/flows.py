@@ -6,6 +6,8 @@ import importlib
 
 FLOW_MODULES = [
     "handlers.menu",
+    "handlers.broadcasts",
+    "handlers.reminders",
 ]
 
 _loaded = False
