@@ -70,7 +70,7 @@ async def step_deadlines(
         .order_by(IomStep.id)
     )
     due = []
-    for step, person in rows.tuples():
+    for step, person in rows:
         if not reminder_enabled(person, DEADLINE, now):
             continue
         tz = zone(person.timezone, default_tz)
@@ -106,7 +106,7 @@ async def approvals_waiting(session: AsyncSession, now: datetime, days: int) -> 
         .order_by(Iom.id)
     )
     due = []
-    for iom, who, reviewer in rows.tuples():
+    for iom, who, reviewer in rows:
         if not reminder_enabled(reviewer, APPROVAL, now):
             continue
         key = f"rem:approval:{iom.id}:{int(iom.updated_at.timestamp())}"
@@ -155,7 +155,7 @@ async def rediagnosis_dates(
         .order_by(Iom.id)
     )
     due = []
-    for iom, person in rows.tuples():
+    for iom, person in rows:
         assert iom.rediagnosis_on is not None
         if not reminder_enabled(person, REDIAGNOSIS, now):
             continue
