@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -155,6 +155,23 @@ class Runtime:
     settings: Settings | None = None
     drain_budget_seconds: float = 30.0
     runs: dict[str, int] = field(default_factory=dict)  # tick name -> times it ran here (observability)
+    active: set[asyncio.Task[object]] = field(default_factory=set)  # jobs running now
+    stopping: bool = False
+
+    @contextlib.contextmanager
+    def job(self) -> Iterator[None]:
+        """Track the running job so that shutdown can let it finish (or cancel it) quietly."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.active.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+        finally:
+            if task is not None:
+                self.active.discard(task)
 
 
 _RUNTIMES: dict[str, Runtime] = {}
@@ -169,14 +186,18 @@ async def run_tick(runtime_id: str, tick_name: str) -> int | None:
         return None
     tick = runtime.ticks[tick_name]
     token = _TICK_SETTINGS.set(runtime.settings)
+    changed: int | None = None
     try:
-        async with runtime.sessions() as session, session.begin():
-            changed = await tick.fn(session, runtime.clock.now())
+        with runtime.job():
+            async with runtime.sessions() as session, session.begin():
+                changed = await tick.fn(session, runtime.clock.now())
     except Exception:
         log.exception("tick %s failed", tick_name)
         return None
     finally:
         _TICK_SETTINGS.reset(token)
+    if changed is None:  # cancelled by shutdown
+        return None
     runtime.runs[tick_name] = runtime.runs.get(tick_name, 0) + 1
     if changed:
         log.info("tick %s: %d rows", tick_name, changed)
@@ -190,15 +211,16 @@ async def drain_outbox(runtime_id: str) -> int:
         return 0
     deadline = time.monotonic() + runtime.drain_budget_seconds
     total = 0
-    while time.monotonic() < deadline:
-        try:
-            claimed = await runtime.worker.run_once()
-        except Exception:
-            log.exception("outbox drain failed")
-            break
-        if not claimed:
-            break
-        total += claimed
+    with runtime.job():
+        while time.monotonic() < deadline and not runtime.stopping:
+            try:
+                claimed = await runtime.worker.run_once()
+            except Exception:
+                log.exception("outbox drain failed")
+                break
+            if not claimed:
+                break
+            total += claimed
     runtime.runs[DRAIN_JOB] = runtime.runs.get(DRAIN_JOB, 0) + 1
     return total
 
@@ -269,6 +291,9 @@ class Scheduler:
 
     def start(self) -> None:
         """Add the jobs and start (inside the running event loop)."""
+        aps_log = logging.getLogger("apscheduler")
+        if aps_log.level == logging.NOTSET:  # "Running job …" every second is noise; warnings still show
+            aps_log.setLevel(logging.WARNING)
         _RUNTIMES[self.id] = self.runtime
         soon = datetime.now(UTC) + timedelta(milliseconds=10)
         self.aps.add_job(
@@ -277,10 +302,18 @@ class Scheduler:
             seconds=self.leader_check_seconds,
             args=[self.id],
             id=LEADER_JOB,
+            name=LEADER_JOB,
             next_run_time=soon,
         )
         for name, tick in self.runtime.ticks.items():
-            self.aps.add_job(run_tick, "interval", seconds=tick.every_seconds, args=[self.id, name], id=name)
+            self.aps.add_job(
+                run_tick,
+                "interval",
+                seconds=tick.every_seconds,
+                args=[self.id, name],
+                id=name,
+                name=f"tick {name}",
+            )
         if self.runtime.worker is not None:
             self.runtime.drain_budget_seconds = max(self.drain_seconds * 30, 5.0)
             self.aps.add_job(
@@ -294,9 +327,17 @@ class Scheduler:
             )
         self.aps.start()
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace_seconds: float = 10.0) -> None:
+        """Stop scheduling, let running jobs finish their round (then cancel them), release leadership."""
+        self.runtime.stopping = True
+        if self.aps.running:
+            self.aps.pause()  # no new runs; the executor would cancel running ones on shutdown
+        active = list(self.runtime.active)
+        if active:
+            await asyncio.wait(active, timeout=grace_seconds)
         if self.aps.running:
             self.aps.shutdown(wait=False)
+        await asyncio.sleep(0)  # let cancelled leftovers unwind
         _RUNTIMES.pop(self.id, None)
         await self.runtime.elector.release()
 
