@@ -180,9 +180,12 @@ _RUNTIMES: dict[str, Runtime] = {}
 async def run_tick(runtime_id: str, tick_name: str) -> int | None:
     """Run one enqueue tick in its own transaction, on the leader only; None when skipped."""
     runtime = _RUNTIMES.get(runtime_id)
-    if runtime is None:
+    if runtime is None or runtime.stopping:
         return None
-    if not await runtime.elector.check():
+    leads = False
+    with runtime.job():
+        leads = await runtime.elector.check()
+    if not leads:
         return None
     tick = runtime.ticks[tick_name]
     token = _TICK_SETTINGS.set(runtime.settings)
@@ -227,7 +230,12 @@ async def drain_outbox(runtime_id: str) -> int:
 
 async def check_leader(runtime_id: str) -> bool:
     runtime = _RUNTIMES.get(runtime_id)
-    return runtime is not None and await runtime.elector.check()
+    if runtime is None or runtime.stopping:
+        return False
+    leads = False
+    with runtime.job():
+        leads = await runtime.elector.check()
+    return leads
 
 
 # --- the scheduler ------------------------------------------------------------------------------------------

@@ -301,3 +301,17 @@ async def test_two_workers_never_send_a_row_twice(
     assert await statuses(sessions) == {"delivered": 600}
     if postgres:
         assert all(sender.sent for sender in senders)  # both took part
+
+
+async def test_a_crashing_sender_counts_as_transient(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await setup(sessions, clock, 1)
+
+    def boom(ext: str) -> None:
+        raise KeyError("bug in the channel adapter")
+
+    sender = RecordingSender(fail=boom)  # type: ignore[arg-type]
+    await ChannelWorker(sessions, sender, clock, limits=FAST, retry=policy()).run_once()
+    (row,) = await rows(sessions)
+    assert (row.status, row.last_error) == ("pending", "transient: sender crashed: KeyError")

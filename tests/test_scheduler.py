@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -174,3 +178,56 @@ async def test_followers_drain_too(
         assert elector.is_leader is (not postgres)
     finally:
         await leader.release()
+
+
+async def test_shutdown_lets_a_running_drain_finish(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        for uid in ("a", "b", "c"):
+            person = await make_person(session, clock.now(), external_id=uid)
+            await notify(session, person.id, Reply("Привет"), kind="test", now=clock.now())
+    sender = RecordingSender(delay=0.3)  # a slow channel: the drain is mid-batch when we stop
+    worker = OutboxWorker(
+        sessions,
+        {"console": sender},
+        clock,
+        limits={"console": ChannelLimits(per_second=1000, concurrency=1)},
+    )
+    scheduler = Scheduler(sessions, clock, worker=worker, ticks={}, drain_seconds=0.05)
+    scheduler.start()
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if sender.calls:
+            break
+    await scheduler.shutdown()
+    assert len(sender.sent) == 3  # the batch in flight was completed and recorded, not cut off
+    assert await statuses(sessions) == {"delivered": 3}
+
+
+def test_console_run_starts_and_stops_the_scheduler(db_url: str, tmp_path: Path) -> None:
+    """``python -m bot console`` with the scheduler: starts, answers, exits cleanly at end of input."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "TELEGRAM_BOT_TOKEN": "",
+        "VK_GROUP_TOKEN": "",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    env.pop("TELEGRAM_BOT_TOKEN")
+    env.pop("VK_GROUP_TOKEN")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Консоль «Навигатора молодого педагога»" in result.stdout
+    assert "apscheduler" not in result.stderr  # no job errors, no cancelled jobs at shutdown
+    assert "Exception during reset" not in result.stderr
