@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
-from bot.delivery.errors import Unreachable
+from bot.delivery.errors import TransientError, Unreachable
 from bot.delivery.limits import ChannelLimits
 from bot.delivery.worker import ChannelWorker
 from bot.services import broadcasts as service
@@ -296,3 +296,49 @@ async def test_enqueue_in_chunks_and_progress(
     async with sessions() as session, session.begin():
         notes = await service.refresh_progress(session, clock.now())
         assert [(n.sent, n.finished) for n in notes] == [(2500, True)]
+
+
+class CancellingSender(RecordingSender):
+    """Cancels the broadcast while its rows are in flight; one recipient then fails transiently."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, broadcast_id: int
+    ) -> None:
+        super().__init__()
+        self.sessions, self.clock, self.broadcast_id = sessions, clock, broadcast_id
+        self.cancelled = False
+
+    async def send(self, external_id: str, reply: Reply) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            async with self.sessions() as session, session.begin():
+                assert (
+                    await service.cancel_broadcast(session, self.broadcast_id, self.clock.now()) is not None
+                )
+        if external_id == "r1":
+            self.calls += 1
+            raise TransientError("timeout")
+        await super().send(external_id, reply)
+
+
+async def test_cancel_while_in_flight(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+    async with sessions() as session, session.begin():
+        admin = await make_person(session, clock.now(), external_id="adm", roles=("admin",))
+        await add_recipients(session, 3, clock.now())
+        broadcast = await service.create_broadcast(
+            session, admin_id=admin.id, text="Новость", segment=Segment("all"), now=clock.now()
+        )
+        await service.enqueue_due(session, clock.now())
+    sender = CancellingSender(sessions, clock, broadcast.id)
+    worker = ChannelWorker(sessions, sender, clock, limits=FAST)
+    await worker.run_once()
+    clock.advance(timedelta(hours=2))
+    await worker.drain()
+    async with sessions() as session:
+        rows = {
+            r.account_id: r.status
+            for r in await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "broadcast"))
+        }
+    # the three teachers and the admin were in flight: three delivered, the failed one stays cancelled
+    assert sorted(rows.values()) == ["cancelled", "delivered", "delivered", "delivered"]
+    assert sender.calls == 4  # the failed row was not tried again

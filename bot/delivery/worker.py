@@ -3,7 +3,9 @@ channel's limits, and records every outcome. ``OutboxWorker`` runs the workers o
 
 A row's life: ``pending`` → (claimed) ``sending`` → ``delivered`` | ``failed`` | ``unreachable``, or back to
 ``pending`` with a later ``due_at`` (transient error with backoff, 429, quiet hours, channel pause).
-An admin may end pending rows as ``cancelled``. ``last_error`` says why a row did not end delivered.
+An admin may end pending or in-flight rows as ``cancelled``: an in-flight row that is then delivered is
+recorded as delivered, one that fails stays cancelled (never retried). ``last_error`` says why a row did not
+end delivered.
 
 Claiming: one transaction selects due rows (``pending``, or ``sending`` whose lease expired — a crashed
 worker's) with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and moves them to ``sending`` with a lease, guarded by
@@ -358,9 +360,12 @@ class ChannelWorker:
                 self.stats.by_error[type(error).__name__] += 1
         async with self.sessions() as session, session.begin():
             if delivered:
+                # a row cancelled while in flight was still delivered: record the truth
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(delivered), OutboxMessage.status == "sending")
+                    .where(
+                        OutboxMessage.id.in_(delivered), OutboxMessage.status.in_(("sending", "cancelled"))
+                    )
                     .values(status="delivered", finished_at=now, lease_until=None, last_error=None)
                 )
                 self.stats.delivered += len(delivered)

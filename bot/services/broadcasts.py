@@ -191,14 +191,18 @@ async def refresh_progress(session: AsyncSession, now: datetime) -> list[Progres
 
 
 async def cancel_broadcast(session: AsyncSession, broadcast_id: int, now: datetime) -> Progress | None:
-    """Cancel a scheduled or running broadcast: its pending rows end as cancelled. None if not active."""
+    """Cancel a scheduled or running broadcast: its pending rows end as cancelled, and so do rows in flight
+    unless the worker then reports them delivered (a failed one is not retried). None if not active."""
     found = await _active(session, Broadcast.id == broadcast_id, Broadcast.status.in_(ACTIVE))
     if not found:
         return None
     broadcast = found[0]
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.batch_key == batch_key(broadcast_id), OutboxMessage.status == "pending")
+        .where(
+            OutboxMessage.batch_key == batch_key(broadcast_id),
+            OutboxMessage.status.in_(("pending", "sending")),
+        )
         .values(status="cancelled", finished_at=now, last_error="cancelled by an administrator")
     )
     broadcast.status, broadcast.finished_at, broadcast.enqueue_done = CANCELLED, now, True
