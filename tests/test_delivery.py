@@ -315,3 +315,18 @@ async def test_a_crashing_sender_counts_as_transient(
     await ChannelWorker(sessions, sender, clock, limits=FAST, retry=policy()).run_once()
     (row,) = await rows(sessions)
     assert (row.status, row.last_error) == ("pending", "transient: sender crashed: KeyError")
+
+
+async def test_urgent_rows_do_not_wait_behind_a_broadcast(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await setup(sessions, clock, 300, batch_key="bc:5", urgent=False)
+    clock.advance(timedelta(seconds=5))
+    async with sessions() as session, session.begin():
+        solo = await add_recipients(session, 1, clock.now(), prefix="solo")
+        await queue(session, solo, clock.now(), text="Ваш ИОМ согласован", urgent=True)
+    sender = RecordingSender()
+    worker = ChannelWorker(sessions, sender, clock, limits=FAST, batch_size=50)
+    await worker.run_once()
+    assert ("solo0", "Ваш ИОМ согласован") in [(ext, r.text) for ext, r in sender.sent]
+    assert len(sender.sent) == 50

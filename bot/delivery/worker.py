@@ -171,7 +171,8 @@ class ChannelWorker:
                     OutboxMessage.due_at <= now,
                     self._claimable(now),
                 )
-                .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                # urgent rows first: a personal notification never waits behind a 100,000-row broadcast
+                .order_by(OutboxMessage.urgent.desc(), OutboxMessage.due_at, OutboxMessage.id)
                 .limit(self.batch_size)
             )
             if session.get_bind().dialect.name == "postgresql":
