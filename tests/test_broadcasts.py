@@ -14,6 +14,7 @@ from bot.delivery.limits import ChannelLimits
 from bot.delivery.worker import ChannelWorker
 from bot.services import broadcasts as service
 from bot.services.segments import Segment, SegmentError, count_recipients, recipient_chunk, segment_values
+from bot.ticks import load_ticks
 from handlers.broadcasts import broadcasts_tick
 from handlers.dispatcher import Dispatcher
 from handlers.messages import Incoming, Reply
@@ -342,3 +343,30 @@ async def test_cancel_while_in_flight(sessions: async_sessionmaker[AsyncSession]
     # the three teachers and the admin were in flight: three delivered, the failed one stays cancelled
     assert sorted(rows.values()) == ["cancelled", "delivered", "delivered", "delivered"]
     assert sender.calls == 4  # the failed row was not tried again
+
+
+async def test_tick_is_registered_and_reports_progress(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    assert load_ticks()["broadcasts"].fn is broadcasts_tick
+    async with sessions() as session, session.begin():
+        admin = await make_person(session, clock.now(), external_id="adm", roles=("admin",))
+        await add_recipients(session, 7, clock.now())
+        await service.create_broadcast(
+            session, admin_id=admin.id, text="Новость", segment=Segment("all"), now=clock.now()
+        )
+    async with sessions() as session, session.begin():
+        assert await broadcasts_tick(session, clock.now()) == 8
+    sender = RecordingSender()
+    await ChannelWorker(sessions, sender, clock, limits=FAST, batch_size=3).run_once()
+    async with sessions() as session, session.begin():
+        await broadcasts_tick(session, clock.now())
+        await broadcasts_tick(session, clock.now())  # the same step is not reported twice
+    async with sessions() as session:
+        reports = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "broadcast_report"))
+        ).all()
+    assert [Reply.from_payload(r.payload).text for r in reports] == [
+        "Рассылка №1: обработано 37 % (3 доставлено из 8)."
+    ]
+    assert reports[0].urgent and reports[0].person_id == admin.id
