@@ -1,16 +1,18 @@
-"""Starts the channels that have tokens, the outbox worker and (later) the scheduler."""
+"""Starts the channels that have tokens (or the console), the outbox workers and the scheduler."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import sys
 from pathlib import Path
 
 from bot.app import build_app
 from bot.channels.console import ConsoleRenderer, ConsoleSender, run_console
 from bot.delivery.sender import Sender
 from bot.delivery.worker import OutboxWorker
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,7 @@ DRAIN_INTERVAL = 1.0
 
 
 async def drain_forever(worker: OutboxWorker, interval: float = DRAIN_INTERVAL) -> None:
+    """Drain without a scheduler (kept for tools and tests that run a bare worker)."""
     while True:
         try:
             processed = await worker.run_once()
@@ -30,11 +33,10 @@ async def drain_forever(worker: OutboxWorker, interval: float = DRAIN_INTERVAL) 
 
 
 async def run_bot(settings: Settings, console_only: bool, console_user: str = "local") -> int:
-    import sys
-
     app = await build_app(settings)
     senders: dict[str, Sender] = {}
     tasks: list[asyncio.Task[object]] = []
+    scheduler: Scheduler | None = None
     has_tokens = settings.telegram_bot_token is not None or settings.vk_group_token is not None
     try:
         if console_only or not has_tokens:
@@ -42,23 +44,25 @@ async def run_bot(settings: Settings, console_only: bool, console_user: str = "l
                 print("Токены Telegram и VK не заданы — запускаю консоль.", file=sys.stderr)
             renderer = ConsoleRenderer(sys.stdout, Path(settings.data_dir) / "outbox-files")
             senders["console"] = ConsoleSender(renderer)
-            worker = OutboxWorker(app.sessions, senders, app.clock)
-            drain = asyncio.create_task(drain_forever(worker, 0.5))
-            try:
-                await run_console(app.dispatcher, renderer, user_id=console_user)
-            finally:
-                drain.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await drain
+            worker = OutboxWorker.from_settings(app.sessions, senders, app.clock, settings)
+            scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker)
+            scheduler.start()
+            await run_console(app.dispatcher, renderer, user_id=console_user)
             return 0
         from bot.channels.registry import start_channels
 
         tasks.extend(await start_channels(app, senders))
-        worker = OutboxWorker(app.sessions, senders, app.clock)
-        tasks.append(asyncio.create_task(drain_forever(worker)))
+        worker = OutboxWorker.from_settings(app.sessions, senders, app.clock, settings)
+        scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker)
+        scheduler.start()
         await asyncio.gather(*tasks)
         return 0
     finally:
+        if scheduler is not None:
+            await scheduler.shutdown()
         for task in tasks:
             task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await app.close()

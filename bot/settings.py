@@ -46,6 +46,29 @@ class Settings(BaseSettings):
     inbound_limit_per_10s: int = Field(default=30, ge=1)
     announce_days_before: int = Field(default=14, ge=0, le=180)  # ДПП announcement N days before the start
 
+    # --- delivery (outbox worker) ---
+    telegram_messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    telegram_per_chat_per_second: float = Field(default=1.0, gt=0, le=1)
+    vk_batch_size: int = Field(default=100, ge=1, le=100)
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)
+    delivery_claim_batch: int = Field(default=200, ge=1, le=5000)
+    delivery_lease_seconds: int = Field(default=300, ge=10)
+    delivery_max_attempts: int = Field(default=6, ge=1, le=50)
+    delivery_max_retry_after_attempts: int = Field(default=20, ge=1, le=200)
+    delivery_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_max_retry_after_seconds: float = Field(default=3600.0, gt=0)
+    # --- scheduler ---
+    scheduler_drain_seconds: float = Field(default=1.0, gt=0)
+    scheduler_leader_check_seconds: float = Field(default=15.0, gt=0)
+    scheduler_misfire_grace_seconds: int = Field(default=30, ge=1)
+    scheduler_leader_lock_key: int = 0x4E415647  # "NAVG"
+    # --- reminders and broadcasts ---
+    reminder_hour: int = Field(default=10, ge=0, le=23)
+    inactivity_days: int = Field(default=14, ge=1)
+    approval_wait_days: int = Field(default=2, ge=1)
+    broadcast_max_text: int = Field(default=3500, ge=1, le=4000)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:

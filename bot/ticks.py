@@ -30,6 +30,8 @@ TICK_MODULES: list[str] = [
     "handlers.checkins",
     "handlers.announcements",
     "handlers.mentoring_ticks",
+    "handlers.broadcasts",
+    "handlers.reminders",
 ]
 
 

@@ -19,6 +19,8 @@ FLOW_MODULES = [
     "handlers.methodist",
     "handlers.invitations",
     "handlers.staff",
+    "handlers.broadcasts",
+    "handlers.reminders",
 ]
 
 _loaded = False

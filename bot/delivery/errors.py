@@ -16,11 +16,16 @@ class Unreachable(DeliveryError):
 
 
 class RetryAfter(DeliveryError):
-    """The platform asked us to wait (HTTP 429 / flood control)."""
+    """The platform asked us to wait (HTTP 429 / flood control).
 
-    def __init__(self, reason: str, seconds: float) -> None:
+    ``channel_wide``: True when the limit is for the whole bot (Telegram's 429 is), so the worker pauses the
+    channel; False when only this chat must wait; None lets the channel's ``ChannelLimits`` decide.
+    """
+
+    def __init__(self, reason: str, seconds: float, channel_wide: bool | None = None) -> None:
         super().__init__(reason)
         self.seconds = seconds
+        self.channel_wide = channel_wide
 
 
 class TransientError(DeliveryError):

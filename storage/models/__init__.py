@@ -1,6 +1,7 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from storage.base import Base
+from storage.models.broadcasts import Broadcast
 from storage.models.checkins import (
     AnnouncementSent,
     CheckinDraft,
@@ -34,6 +35,7 @@ from storage.models.mentoring import (
 __all__ = [
     "AnnouncementSent",
     "Base",
+    "Broadcast",
     "ChannelAccount",
     "CheckinDraft",
     "CheckinResult",

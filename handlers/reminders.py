@@ -1,0 +1,167 @@
+"""Reminder texts, the ``reminders`` tick that queues them, and their buttons (global action ``rem``).
+
+Every reminder carries "Отложить на 1 день" (``rem:s:<outbox id>``: the same reminder comes again in a
+day, and that kind is snoozed for the day) and "Отключить такие напоминания" (``rem:off:<outbox id>``: that
+kind is turned off and its queued reminders are cancelled; "Настройки" turns it on again). Only the person
+the reminder was sent to may press them. Reminders are not urgent: quiet hours apply.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import reminders as service
+from bot.services.preferences import set_reminder_enabled, snooze
+from bot.ticks import tick
+from handlers import registry
+from handlers.context import Ctx
+from handlers.messages import Button, Reply
+from handlers.outbox import enqueue, notify
+from storage.models import ChannelAccount, OutboxMessage
+
+SNOOZE = timedelta(days=1)
+NOT_YOURS = "Это напоминание адресовано не вам — кнопка не сработала."
+BROKEN = "Эта кнопка больше не работает."
+
+
+def _date(day: date | None) -> str:
+    return day.strftime("%d.%m.%Y") if day else ""
+
+
+def _short(text: str | None, limit: int = 120) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def reminder_text(reminder: service.DueReminder, approval_days: int) -> str:
+    if reminder.kind == service.DEADLINE:
+        if reminder.days_before == 0:
+            return (
+                f"Сегодня, {_date(reminder.on)}, срок шага ИОМ «{_short(reminder.title)}».\n"
+                "Если шаг выполнен, отметьте это в разделе «Мой ИОМ» — так маршрут покажет ваш прогресс."
+            )
+        return (
+            f"Через {reminder.days_before} дня, {_date(reminder.on)}, срок шага ИОМ «{_short(reminder.title)}».\n"
+            "Посмотреть шаг и отметить выполнение можно в разделе «Мой ИОМ»."
+        )
+    if reminder.kind == service.APPROVAL:
+        who = reminder.about_name or "педагога"
+        return (
+            f"ИОМ ({who}) ждёт вашего согласования больше {approval_days} дн.\n"
+            "Откройте «Мои педагоги», чтобы согласовать маршрут или вернуть его с комментарием."
+        )
+    if reminder.kind == service.INACTIVITY:
+        return (
+            "Давно вас не видели! Загляните в «Навигатор», когда будет минутка: здесь ваш ИОМ, "
+            "программы повышения квалификации и поддержка наставника."
+        )
+    return (
+        f"Сегодня, {_date(reminder.on)}, по вашему ИОМ запланирована повторная диагностика.\n"
+        "Пройдите её в разделе «Диагностика» — станет видно, как изменились ваши результаты."
+    )
+
+
+def with_buttons(text: str, row_id: int) -> Reply:
+    return Reply(
+        text=text,
+        buttons=(
+            (Button("Отложить на 1 день", f"rem:s:{row_id}"),),
+            (Button("Отключить такие напоминания", f"rem:off:{row_id}"),),
+        ),
+        urgent=False,
+    )
+
+
+@tick("reminders", 300)
+async def reminders_tick(session: AsyncSession, now: datetime) -> int:
+    """Queue every reminder that is due and not yet queued (dedupe keys make it once)."""
+    from bot.scheduler import tick_settings
+
+    settings = tick_settings()
+    due = await service.due_reminders(
+        session,
+        now,
+        default_tz=settings.default_timezone,
+        hour=settings.reminder_hour,
+        inactivity_days=settings.inactivity_days,
+        approval_days=settings.approval_wait_days,
+    )
+    queued = 0
+    for reminder in due:
+        text = reminder_text(reminder, settings.approval_wait_days)
+        row = await notify(
+            session,
+            reminder.person_id,
+            Reply(text, urgent=False),
+            kind=reminder.kind,
+            now=now,
+            dedupe_key=reminder.dedupe_key,
+        )
+        if row is not None:
+            row.payload = with_buttons(text, row.id).to_payload()
+            queued += 1
+    return queued
+
+
+async def _after(ctx: Ctx) -> None:
+    """Keep the conversation where it was: show the current step again (its buttons stay valid)."""
+    if ctx.state.flow:
+        await ctx.show_current()
+
+
+@registry.global_action("rem")
+async def on_reminder_button(ctx: Ctx, args: list[str]) -> None:
+    if len(args) != 2 or args[0] not in {"s", "off"} or not args[1].isdigit():
+        ctx.say(BROKEN)
+        await _after(ctx)
+        return
+    row = await ctx.session.get(OutboxMessage, int(args[1]))
+    if row is None or ctx.person is None or row.person_id != ctx.person.id or row.kind not in service.KINDS:
+        ctx.say(NOT_YOURS)
+        await _after(ctx)
+        return
+    if args[0] == "off":
+        set_reminder_enabled(ctx.person, row.kind, False)
+        await ctx.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.person_id == ctx.person.id,
+                OutboxMessage.kind == row.kind,
+                OutboxMessage.status == "pending",
+            )
+            .values(status="cancelled", finished_at=ctx.now, last_error="reminders of this kind turned off")
+        )
+        ctx.say("Готово: такие напоминания больше не придут. Включить их снова можно в «Настройках».")
+        await _after(ctx)
+        return
+    await _snooze(ctx, row)
+    await _after(ctx)
+
+
+async def _snooze(ctx: Ctx, row: OutboxMessage) -> None:
+    assert ctx.person is not None
+    key = f"rem:snz:{row.id}"
+    until = ctx.now + SNOOZE
+    snooze(ctx.person, row.kind, until)
+    if await service.existing_keys(ctx.session, [key]):
+        ctx.say("Это напоминание уже отложено — оно придёт через день.")
+        return
+    account = await ctx.session.get(ChannelAccount, row.account_id)
+    if account is None or account.unreachable_at is not None:
+        account = ctx.account
+    text = Reply.from_payload(row.payload).text
+    again = await enqueue(
+        ctx.session,
+        account=account,
+        reply=Reply(text, urgent=False),
+        kind=row.kind,
+        now=ctx.now,
+        due_at=until,
+        person_id=ctx.person.id,
+        dedupe_key=key,
+    )
+    again.payload = with_buttons(text, again.id).to_payload()
+    ctx.say("Хорошо, напомню через день.")
