@@ -22,8 +22,6 @@ class Settings(BaseSettings):
     telegram_webhook_host: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
     telegram_concurrency: int = Field(default=32, ge=1, le=1000)  # updates handled at once
-    telegram_messages_per_second: float = Field(default=30.0, gt=0, le=30)
-    telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # outbox: seconds between sends to a chat
 
     vk_group_token: SecretStr | None = None
     vk_group_id: int | None = None

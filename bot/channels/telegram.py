@@ -16,7 +16,6 @@ import contextlib
 import functools
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -195,15 +194,13 @@ class TelegramSender:
 
     platform = PLATFORM
 
-    def __init__(self, renderer: TelegramRenderer, chat_interval: float = 1.0) -> None:
+    def __init__(self, renderer: TelegramRenderer) -> None:
+        # pacing (overall and per chat) is the outbox worker's job: bot/delivery/limits.py
         self.renderer = renderer
-        self.chat_interval = chat_interval  # Telegram: about one message per second in one chat
-        self._next_free: dict[str, float] = {}
 
     async def send(self, external_id: str, reply: Reply) -> None:
         if not external_id.lstrip("-").isdigit():
             raise errors.PermanentError("malformed chat id")
-        await self._pace(external_id)
         try:
             await self.renderer.send(int(external_id), reply)
         except TelegramForbiddenError as exc:
@@ -222,16 +219,6 @@ class TelegramSender:
         except (TelegramAPIError, AiogramError, aiohttp.ClientError, TimeoutError) as exc:
             # unexpected answers (an HTML 502 page from a proxy, an unknown status): try again later
             raise errors.TransientError(type(exc).__name__) from None
-        finally:
-            self._next_free[external_id] = time.monotonic() + self.chat_interval
-
-    async def _pace(self, external_id: str) -> None:
-        now = time.monotonic()
-        if len(self._next_free) > 10_000:  # forget chats whose pause is over
-            self._next_free = {chat: t for chat, t in self._next_free.items() if t > now}
-        wait = self._next_free.get(external_id, now) - now
-        if wait > 0:
-            await asyncio.sleep(wait)
 
 
 # --- updates in ----------------------------------------------------------------------------------------------
@@ -412,7 +399,7 @@ async def start_telegram(app: App, senders: dict[str, Sender]) -> list[asyncio.T
     secret = webhook_secret(settings) if settings.telegram_webhook_url else None
     bot = make_bot(settings)
     renderer = TelegramRenderer(bot, AsyncLimiter(settings.telegram_messages_per_second, 1))
-    senders[PLATFORM] = TelegramSender(renderer, settings.telegram_chat_interval)
+    senders[PLATFORM] = TelegramSender(renderer)
     inflight = InFlight()
     dp = AiogramDispatcher()
     dp.include_router(build_router(app, renderer, inflight))

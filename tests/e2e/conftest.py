@@ -96,7 +96,7 @@ class TelegramBot:
     def worker(self) -> OutboxWorker:
         """An outbox worker sending through this bot's ``TelegramSender`` with the test clock."""
         assert self.app is not None, "bot is not running"
-        return OutboxWorker(self.app.sessions, self.senders, self.clock)
+        return OutboxWorker.from_settings(self.app.sessions, self.senders, self.clock, self.app.settings)
 
     async def make_user(self, user_id: int, roles: tuple[str, ...] = ("teacher",), **fields: Any) -> int:
         """A person with a completed profile and a Telegram account ``user_id``; returns the person id."""
@@ -156,7 +156,6 @@ def telegram_settings(db_url: str, server: FakeTelegramServer, tmp_path: Path, *
         "telegram_api_base": server.url,
         "telegram_webhook_url": None,
         "telegram_webhook_secret": None,
-        "telegram_chat_interval": 0.0,  # no per-chat pause in tests (test_telegram_delivery checks it)
         "vk_group_token": None,
         "admin_ids": "",
         **overrides,
