@@ -65,7 +65,7 @@ async def test_flood_control_reschedules_the_row_by_retry_after(
 
     assert await worker.run_once() == 1
     row = await tg_bot.outbox_row(row_id)
-    assert (row.status, row.last_error) == ("pending", "flood control")
+    assert (row.status, row.last_error) == ("pending", "429: flood control")
     assert row.due_at == clock.now() + timedelta(seconds=37)
 
     clock.advance(timedelta(seconds=36))
@@ -84,7 +84,7 @@ async def test_chat_not_found_is_unreachable_and_other_bad_requests_fail(
     tg.fail("sendMessage", chat_id=USER, status=400, description="Bad Request: can't parse entities")
     await tg_bot.worker().run_once()
     row = await tg_bot.outbox_row(bad_row)
-    assert (row.status, row.last_error) == ("failed", "bad request")
+    assert (row.status, row.last_error) == ("failed", "permanent: bad request")
     assert (await tg_bot.account(USER)).unreachable_at is None
 
     lost_row = await tg_bot.notify(person, REMINDER)
@@ -130,11 +130,12 @@ async def test_transient_failures_are_retried_with_backoff(
 
     assert await worker.run_once() == 1
     row = await tg_bot.outbox_row(row_id)
-    assert (row.status, row.last_error, row.attempts) == ("pending", reason, 1)
-    assert row.due_at == clock.now() + timedelta(seconds=2)  # the worker's backoff: 2 ** attempts
+    assert (row.status, row.last_error, row.attempts) == ("pending", f"transient: {reason}", 1)
+    # the worker's backoff after the first try: uniform in [base/2, base] (base 5 s by default)
+    assert clock.now() + timedelta(seconds=2.5) <= row.due_at <= clock.now() + timedelta(seconds=5)
 
     await tg.come_up()
-    clock.advance(timedelta(seconds=2))
+    clock.advance(timedelta(seconds=5))
     assert await worker.run_once() == 1
     assert (await tg_bot.outbox_row(row_id)).status == "delivered"
     await tg.wait_for_text(USER, "Напоминание", timeout=10)

@@ -271,7 +271,7 @@ async def test_outbox_delivered_unreachable_and_rate_limited(vk_bot: VkBot, vk: 
         account = await session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == "202"))
         assert account is not None and account.unreachable_at is not None
     row = await _row(vk_bot, limited)
-    assert (row.status, row.last_error) == ("pending", "vk error 6")
+    assert (row.status, row.last_error) == ("pending", "429: vk error 6")
     assert row.due_at == vk_bot.clock.now() + timedelta(seconds=1)
     assert vk.messages_to(203) == []
 
