@@ -39,6 +39,7 @@ NOT_ALLOWED = "Это действие вам недоступно."
 SORRY = (
     "Извините, что-то пошло не так на нашей стороне. Попробуйте ещё раз чуть позже — ваши данные сохранены."
 )
+FINISH_PROFILE_FIRST = "Сначала давайте закончим знакомство — это займёт пару минут."
 TOO_FAST = "Вы отправляете сообщения слишком быстро. Подождите несколько секунд — я отвечу на следующее."
 UNKNOWN_COMMAND = "Такой команды нет. Доступно: /menu — главное меню, /help — справка, /cancel — отменить."
 
@@ -217,8 +218,10 @@ class Dispatcher:
         prefix, _, rest = action.partition(":")
         handler = registry.ACTIONS.get(prefix)
         if handler is not None:
-            if not self._profile_ready(ctx) and not self._in_public_flow(ctx):
-                await ctx.go(ONBOARDING_FLOW, ONBOARDING_STEP, remember=False)
+            if not self._profile_ready(ctx):
+                # menu entries and notification buttons need a completed profile
+                ctx.say(FINISH_PROFILE_FIRST)
+                await self._show_menu(ctx)
                 return
             await handler(ctx, rest.split(":") if rest else [])
             return
