@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     _help, _configure, fn = SUBCOMMANDS[args.command]
     return asyncio.run(fn(settings, args))

@@ -56,7 +56,10 @@ class ConsoleSender:
 
 
 def to_incoming(line: str, user_id: str, actions: list[str]) -> Incoming:
+    """A number presses that button; anything else (or text after a leading ') is sent as text."""
     text = line.strip()
+    if text.startswith("'"):
+        return Incoming(PLATFORM, user_id, text=text[1:])
     if text.isdigit() and 1 <= int(text) <= len(actions):
         return Incoming(PLATFORM, user_id, action=actions[int(text) - 1])
     return Incoming(PLATFORM, user_id, text=text)
@@ -70,7 +73,10 @@ async def run_console(
 ) -> None:
     stdin = stdin or sys.stdin
     loop = asyncio.get_running_loop()
-    renderer.out.write("Консоль «Навигатора молодого педагога». Введите /start (Ctrl+D — выход).\n\n")
+    renderer.out.write(
+        "Консоль «Навигатора молодого педагога». Введите /start (Ctrl+D — выход).\n"
+        "Номер нажимает кнопку; чтобы отправить число как текст, начните с апострофа: '2\n\n"
+    )
     renderer.out.flush()
     while True:
         line = await loop.run_in_executor(None, stdin.readline)
