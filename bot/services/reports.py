@@ -550,7 +550,7 @@ async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str | None]:
     if not ids:
         return {}
     rows = await session.execute(select(Person.id, Person.full_name).where(Person.id.in_(sorted(ids))))
-    return {pid: name for pid, name in rows.tuples()}
+    return {pid: name for pid, name in rows}
 
 
 def _iom_rows(
