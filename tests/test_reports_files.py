@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,3 +138,35 @@ async def test_cli_rejects_bad_parameters(settings: Settings, tmp_path: Path) ->
     assert code == 2
     assert not out.exists()
     assert parse_period("2026-09-01:2027-06-01").end == datetime(2027, 6, 1, tzinfo=UTC)
+
+
+async def test_python_m_bot_report_writes_the_file(
+    sessions: async_sessionmaker[AsyncSession], db_url: str, tmp_path: Path
+) -> None:
+    async with sessions() as session, session.begin():
+        await build_report_data(session)
+    out = tmp_path / "region.xlsx"
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("VK_GROUP_TOKEN", None)
+    command = [sys.executable, "-m", "bot", "report", "--scope", "region:72"]
+    command += ["--period", "2026-09-01:2027-06-01", "--out", str(out)]
+    result = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Зарегистрировано педагогов: 12" in result.stdout
+    assert f"Файл: {out}" in result.stdout
+    assert load_workbook(out)["Сводка"]["B2"].value == 12
