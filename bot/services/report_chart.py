@@ -28,7 +28,7 @@ MET, NOT_MET, NO_NORM = "#2e8b57", "#d9822b", "#1f6fb2"
 
 def render_report_chart(report: Report, title: str) -> bytes:
     """PNG bytes: one bar per key share (0–100 %), a dashed mark at its norm; «нет данных» for None."""
-    figure = Figure(figsize=(7.2, 4.2), dpi=110)
+    figure = Figure(figsize=(7.2, 4.2), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     positions = list(range(len(CHART_FIGURES)))
@@ -50,7 +50,7 @@ def render_report_chart(report: Report, title: str) -> bytes:
     ax.set_ylabel("%")
     ax.set_title(title, fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.08, right=0.9, top=0.9, bottom=0.16)  # fixed: no extra layout draw
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
