@@ -21,6 +21,7 @@ FLOW_MODULES = [
     "handlers.staff",
     "handlers.broadcasts",
     "handlers.reminders",
+    "handlers.reports",
 ]
 
 _loaded = False

@@ -1,0 +1,168 @@
+"""«Отчёты» through the dispatcher: scope and period buttons, the three answers, and who may see what."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from openpyxl import load_workbook
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FakeClock
+from handlers.dispatcher import NOT_ALLOWED, STALE_BUTTON, Dispatcher
+from handlers.messages import Incoming, Reply
+from handlers.reports import NOT_AVAILABLE, SCOPE_REFUSED
+from storage.models import ChannelAccount, ConversationState, RoleGrant
+from tests.report_fixtures import ARMIZONSKY, build_report_data
+
+
+def inc(uid: str, text: str | None = None, action: str | None = None) -> Incoming:
+    return Incoming("console", uid, text=text, action=action)
+
+
+async def _setup(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+    clock.set(datetime(2027, 5, 15, 10, 0, tzinfo=UTC))  # school year 2026-09-01 … 2027-09-01
+    async with sessions() as session, session.begin():
+        await build_report_data(session)
+
+
+async def _setup_ids(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> int:
+    clock.set(datetime(2027, 5, 15, 10, 0, tzinfo=UTC))
+    async with sessions() as session, session.begin():
+        data = await build_report_data(session)
+    return data.methodists["ME1"]
+
+
+def _attachments(replies: list[Reply]) -> list[tuple[str, str]]:
+    return [(r.attachment.kind, r.attachment.filename) for r in replies if r.attachment is not None]
+
+
+async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _setup(sessions, clock)
+    menu = await dispatcher.handle(inc("rep-ADM", "/menu"))
+    assert "m:reports" in menu[-1].actions
+    replies = await dispatcher.handle(inc("rep-ADM", "/report"))
+    assert replies[-1].text == "Отчёт: выберите охват."
+    assert {"rp:region", "rp:munis", "rp:all", "nav:back", "nav:menu"} <= set(replies[-1].actions)
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:region"))
+    assert replies[-1].text.startswith("Охват: Тюменская область (регион 72).")
+    assert replies[-1].actions[:4] == [
+        "rp:t:month",
+        "rp:t:quarter",
+        "rp:t:school_year",
+        "rp:t:last_12_months",
+    ]
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:t:school_year"))
+    summary, chart, document, done = replies
+    assert summary.text.startswith("Отчёт: Тюменская область (регион 72), учебный год (с 1 сентября)")
+    assert "Период: 01.09.2026 – 01.09.2027 (не включая)" in summary.text
+    assert "— Зарегистрировано педагогов: 12" in summary.text
+    # in this period T9's pair (June) and ИОМ (July) count too: supported 6 of 7, ИОМ 5 of 12
+    assert "✅ Доля молодых педагогов в формах поддержки: 86% (6 из 7) (норма ≥ 70%)" in summary.text
+    assert "✅ Доля педагогов с ИОМ: 42% (5 из 12) (норма ≥ 30%)" in summary.text
+    assert "⚠️ Доля реализовавших ИОМ (из имеющих ИОМ): 40% (2 из 5) (норма ≥ 80%)" in summary.text
+    assert "✅ Педагогов на одного методиста: 6,0 (норма ≤ 250)" in summary.text
+    assert "⚠️ Методисты сверх нагрузки: Методист ME2 (4 при лимите 3)" in summary.text
+    assert "Самочувствие (10 ответов): низкий риск — 4, умеренный — 3, высокий риск — 3" in summary.text
+    assert _attachments(replies) == [("image", "otchet.png"), ("document", "otchet_20260901_20270901.xlsx")]
+    assert chart.attachment is not None and chart.attachment.data.startswith(b"\x89PNG")
+    assert document.attachment is not None
+    book = load_workbook(io.BytesIO(document.attachment.data))
+    assert book["Сводка"]["B2"].value == 12
+    assert done.actions == ["rp:again", "nav:menu"]
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:again"))
+    assert replies[-1].text == "Отчёт: выберите охват."
+
+
+async def test_admin_pages_municipalities_and_picks_one(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _setup(sessions, clock)
+    await dispatcher.handle(inc("rep-ADM", "/report"))
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:munis"))
+    assert replies[-1].text == "Муниципалитет (страница 1 из 4):"
+    assert "rp:m:tyumen" in replies[-1].actions and "rp:pg:1" in replies[-1].actions
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:pg:1"))
+    assert replies[-1].text == "Муниципалитет (страница 2 из 4):"
+    assert "rp:m:tyumen" not in replies[-1].actions and "rp:pg:0" in replies[-1].actions
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:pg:0"))
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:m:abatsky"))
+    assert replies[-1].text.startswith("Охват: Абатский район.")
+    replies = await dispatcher.handle(inc("rep-ADM", action="rp:t:school_year"))
+    assert "— Зарегистрировано педагогов: 4" in replies[0].text
+    assert "Самочувствие: скрыто (меньше 5 ответов)" in replies[0].text
+    # text instead of a button: the step is shown again
+    await dispatcher.handle(inc("rep-ADM", action="rp:again"))
+    replies = await dispatcher.handle(inc("rep-ADM", "регион"))
+    assert [r.text for r in replies] == ["Выберите охват кнопкой ниже.", "Отчёт: выберите охват."]
+
+
+async def test_methodist_sees_only_their_municipalities_and_teachers(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _setup(sessions, clock)
+    replies = await dispatcher.handle(inc("rep-ME1", action="m:reports"))
+    actions = set(replies[-1].actions)
+    assert {"rp:m:tyumen", "rp:m:abatsky", "rp:me"} <= actions
+    assert not actions & {"rp:region", "rp:all", "rp:munis", "rp:m:armizonsky"}
+    for forged in ("rp:m:armizonsky", "rp:region", "rp:all", "rp:munis"):
+        replies = await dispatcher.handle(inc("rep-ME1", action=forged))
+        assert replies[0].text == STALE_BUTTON
+        assert _attachments(replies) == []
+        assert replies[-1].text == "Отчёт: выберите охват."
+    replies = await dispatcher.handle(inc("rep-ME1", action="rp:me"))
+    assert replies[-1].text.startswith("Охват: мои педагоги.")
+    replies = await dispatcher.handle(inc("rep-ME1", action="rp:t:school_year"))
+    assert "— Зарегистрировано педагогов: 9" in replies[0].text
+    assert "сверх нагрузки" not in replies[0].text
+    assert len(_attachments(replies)) == 2
+
+
+async def test_a_forged_scope_in_the_state_is_refused_and_nothing_is_computed(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _setup(sessions, clock)
+    await dispatcher.handle(inc("rep-ME1", "/report"))
+    await dispatcher.handle(inc("rep-ME1", action="rp:m:tyumen"))
+    async with sessions() as session, session.begin():
+        state = await session.scalar(
+            select(ConversationState)
+            .join(ChannelAccount, ChannelAccount.id == ConversationState.account_id)
+            .where(ChannelAccount.external_id == "rep-ME1")
+        )
+        assert state is not None and (state.flow, state.step) == ("reports", "period")
+        state.data = {**state.data, "scope_value": ARMIZONSKY}
+    replies = await dispatcher.handle(inc("rep-ME1", action="rp:t:month"))
+    assert replies[0].text == SCOPE_REFUSED
+    assert replies[-1].text == "Отчёт: выберите охват."
+    assert _attachments(replies) == []
+    assert not any("Зарегистрировано" in r.text for r in replies)
+
+
+async def test_teacher_gets_not_available(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _setup(sessions, clock)
+    menu = await dispatcher.handle(inc("rep-T1", "/menu"))
+    assert "m:reports" not in menu[-1].actions
+    replies = await dispatcher.handle(inc("rep-T1", "/report"))
+    assert replies[0].text == NOT_ALLOWED and "недоступно" in replies[0].text
+    replies = await dispatcher.handle(inc("rep-T1", action="m:reports"))
+    assert replies[0].text == "Этот пункт меню вам недоступен."
+    assert all(r.attachment is None for r in replies)
+
+
+async def test_a_revoked_methodist_inside_the_flow_gets_not_available(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    data_ids = await _setup_ids(sessions, clock)
+    await dispatcher.handle(inc("rep-ME1", "/report"))
+    async with sessions() as session, session.begin():
+        await session.execute(delete(RoleGrant).where(RoleGrant.person_id == data_ids))
+    replies = await dispatcher.handle(inc("rep-ME1", action="rp:me"))
+    assert [r.text for r in replies] == [SCOPE_REFUSED, NOT_AVAILABLE]
+    assert replies[-1].actions == ["nav:menu"]
+    assert _attachments(replies) == []
