@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -249,3 +252,24 @@ def test_cli_logging_quiets_sqlalchemy_even_at_debug() -> None:
     finally:
         root.removeHandler(again)
         root.setLevel(saved)
+
+
+def test_python_m_bot_logs_through_the_private_setup(tmp_path: Path) -> None:
+    """The real entry point at LOG_LEVEL=DEBUG: debug lines appear, SQL and its parameters do not."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VK_", "DATABASE_", "LOG_"))}
+    env.update(
+        LOG_LEVEL="DEBUG", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/cli.db", DATA_DIR=str(tmp_path)
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert " DEBUG " in result.stderr
+    assert "aiosqlite" not in result.stderr and "sqlalchemy.engine" not in result.stderr
+    assert "CREATE TABLE" not in result.stderr and "INSERT INTO" not in result.stderr
