@@ -100,23 +100,29 @@ def logs() -> Iterator[Logs]:
         logging.getLogger(name).setLevel(level)
 
 
-# --- a step that fails on purpose, with the person's text in its exception --------------------------------
-leaky = registry.FLOWS.get("leaky") or registry.Flow("leaky")
-
-
-@leaky.show("ask")
+# --- a step that fails on purpose, with the person's text in its exception -------------------------------
+# registered only for the scenario test (a module-level registration would break other tests, e.g. the fuzz)
 async def _show_leaky(ctx: Ctx) -> None:
     ctx.say("Напишите что-нибудь")
 
 
-@leaky.on("ask")
 async def _on_leaky(ctx: Ctx, incoming: Incoming) -> None:
     raise ValueError(f"cannot parse {incoming.text!r} of {ctx.person.full_name if ctx.person else ''}")
 
 
-@registry.global_action("leaky")
 async def _open_leaky(ctx: Ctx, args: list[str]) -> None:
     await ctx.go("leaky", "ask", remember=False)
+
+
+@pytest.fixture
+def leaky_flow() -> Iterator[None]:
+    flow = registry.Flow("leaky")
+    flow.show("ask")(_show_leaky)
+    flow.on("ask")(_on_leaky)
+    registry.global_action("leaky")(_open_leaky)
+    yield
+    del registry.FLOWS["leaky"]
+    del registry.ACTIONS["leaky"]
 
 
 class FailingSender(RecordingSender):
@@ -166,7 +172,11 @@ async def _onboard(talk: Talk) -> None:
 
 
 async def test_a_whole_scenario_logs_no_personal_data(
-    logs: Logs, dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+    logs: Logs,
+    leaky_flow: None,
+    dispatcher: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
 ) -> None:
     talk = Talk(dispatcher, UID)
     await _onboard(talk)
