@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from bot.logging_setup import configure_logging, quiet_personal_loggers
 from bot.settings import Settings, SettingsError, load_settings
 
 CommandFn = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    if logging.getLogger().handlers:  # like basicConfig: a root configured by the host (tests) stays as is
+        quiet_personal_loggers()
+    else:
+        configure_logging(settings.log_level)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     _help, _configure, fn = SUBCOMMANDS[args.command]
     return asyncio.run(fn(settings, args))

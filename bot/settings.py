@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     inactivity_days: int = Field(default=14, ge=1)
     approval_wait_days: int = Field(default=2, ge=1)
     broadcast_max_text: int = Field(default=3500, ge=1, le=4000)
+    # --- VK Callback API (instead of the long poll when the confirmation string is set) ---
+    vk_callback_confirmation: str | None = None  # the string VK shows in the community's Callback API page
+    vk_callback_secret: SecretStr | None = Field(default=None, validate_default=True)
+    vk_callback_host: str = "0.0.0.0"
+    vk_callback_port: int = Field(default=8081, ge=1, le=65535)
+    vk_callback_path: str = "/vk/callback"
 
     @field_validator("database_url")
     @classmethod
@@ -83,6 +89,22 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "обязательна вместе с TELEGRAM_WEBHOOK_URL: 1–256 символов A–Z, a–z, 0–9, _ и -"
                 )
+        return value
+
+    @field_validator("vk_callback_secret")
+    @classmethod
+    def _check_vk_callback_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("vk_callback_confirmation"):
+            secret = value.get_secret_value() if value is not None else ""
+            if not re.fullmatch(r"[A-Za-z0-9]{1,50}", secret):
+                raise ValueError("обязательна вместе с VK_CALLBACK_CONFIRMATION: 1–50 латинских букв и цифр")
+        return value
+
+    @field_validator("vk_callback_path")
+    @classmethod
+    def _check_vk_callback_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("путь должен начинаться с /")
         return value
 
     @field_validator("admin_ids")

@@ -26,6 +26,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; for SQLite make sure the folder exists and turn on WAL + foreign keys."""
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)  # no personal data in logged statements and error messages
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -408,6 +409,7 @@ def _peer(external_id: str) -> int | None:
 
 # --- the long-poll loop -----------------------------------------------------------------------------------
 MAX_CONCURRENT_UPDATES = 64  # updates of different people handled at the same time
+SEEN_EVENTS = 10_000  # event ids remembered to drop VK's re-deliveries of the same event
 
 
 @dataclass
@@ -441,6 +443,7 @@ class VkChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._turns: dict[str, _Turn] = {}
         self._running = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
+        self._seen: OrderedDict[str, None] = OrderedDict()
 
     async def _in_poll_thread(self, fn: Callable[[], T]) -> T:
         future = self._poll_executor.submit(fn)
@@ -474,11 +477,12 @@ class VkChannel:
                     continue
                 backoff = self.options.backoff_initial
                 for event in events:
-                    self._spawn(event.raw)
+                    self.accept(event.raw)
         finally:
-            await self._shutdown()
+            await self.shutdown()
 
-    async def _shutdown(self) -> None:
+    async def shutdown(self) -> None:
+        """Cancel updates in flight and stop the long-poll thread."""
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -489,13 +493,28 @@ class VkChannel:
             await asyncio.wait([asyncio.wrap_future(future)], timeout=self.options.wait + 15)
         self._poll_executor.shutdown(wait=False)
 
-    def _spawn(self, update: dict[str, Any]) -> None:
+    def _seen_before(self, update: dict[str, Any]) -> bool:
+        """True if an update with this ``event_id`` was already accepted (VK re-sends unconfirmed events)."""
+        event_id = update.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            return False
+        if event_id in self._seen:
+            return True
+        self._seen[event_id] = None
+        while len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        return False
+
+    def accept(self, update: dict[str, Any]) -> bool:
+        """Dispatch one update (from the long poll or the Callback API) in a task; False if it is ignored
+        (not a private message or a button press, or a duplicate of an event already accepted)."""
         inbound = inbound_from_update(update)
-        if inbound is None:
-            return
+        if inbound is None or self._seen_before(update):
+            return False
         task = asyncio.create_task(self._process(inbound))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
     async def _process(self, inbound: Inbound) -> None:
         user = inbound.incoming.user_id
@@ -572,8 +591,17 @@ async def start_vk(
     session_factory: SessionFactory = new_session,
     options: LongPollOptions | None = None,
 ) -> list[asyncio.Task[object]]:
-    """Register the VK outbox sender and start the long-poll loop; ``session_factory`` is for tests."""
+    """Register the VK outbox sender and start receiving: the Callback API endpoint when
+    ``vk_callback_confirmation`` is set (``bot.channels.vk_callback``), else the long-poll loop.
+    ``session_factory`` is for tests."""
     channel = create_vk_channel(app, session_factory=session_factory, options=options)
     senders[PLATFORM] = channel.sender
-    task: asyncio.Task[object] = asyncio.create_task(channel.run(), name="vk-longpoll")
+    task: asyncio.Task[object]
+    if app.settings.vk_callback_confirmation:
+        from bot.channels.vk_callback import VkCallbackEndpoint, serve_callback
+
+        endpoint = VkCallbackEndpoint(channel, app.settings)  # a settings error surfaces here, not in a task
+        task = asyncio.create_task(serve_callback(endpoint, app.settings), name="vk-callback")
+    else:
+        task = asyncio.create_task(channel.run(), name="vk-longpoll")
     return [task]

@@ -41,6 +41,14 @@ def _person_columns() -> list[tuple[Table, Column[Any]]]:
     return found
 
 
+def _owned_by(table: Table, column: Column[Any]) -> bool:
+    """Does ``column`` make the row the person's own? A table with personal columns (an ИОМ, answers)
+    belongs to its ``person_id``; its other references (the ИОМ's mentor and methodist) point at a partner,
+    whose export must not include, and whose erasure must not clear, someone else's record."""
+    has_personal = any(c.info.get("personal") for c in table.columns)
+    return not has_personal or column.name == "person_id"
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -55,7 +63,7 @@ async def export_person(session: AsyncSession, person_id: int) -> list[ExportSec
         return sections
     sections.append(ExportSection("persons", [{k: _plain(v) for k, v in row.items()}]))
     for table, column in _person_columns():
-        if table.name in _SKIP_EXPORT:
+        if table.name in _SKIP_EXPORT or not _owned_by(table, column):
             continue
         result = await session.execute(select(table).where(column == person_id))
         rows = [{k: _plain(v) for k, v in r.items()} for r in result.mappings()]
@@ -80,7 +88,7 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime) -> 
     A flow calling this for the person who is talking must set ``ctx.forget_account`` so the dispatcher does
     not write the (deleted) conversation state back.
     """
-    for table, column in [(t, c) for t, c in _person_columns()] + [
+    for table, column in [(t, c) for t, c in _person_columns() if _owned_by(t, c)] + [
         (Base.metadata.tables["persons"], Base.metadata.tables["persons"].c.id)
     ]:
         personal = [c for c in table.columns if c.info.get("personal")]

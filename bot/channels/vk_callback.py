@@ -1,0 +1,89 @@
+"""The VK Callback API: VK POSTs each community event to our HTTP endpoint instead of us long-polling.
+
+Contract (https://dev.vk.com/ru/api/callback/getting-started):
+
+- ``{"type": "confirmation", "group_id": <ours>}`` → the confirmation string from the community settings,
+  as plain text (``settings.vk_callback_confirmation``);
+- every other event must carry ``"secret"`` equal to ``settings.vk_callback_secret``; a wrong or missing
+  secret, or another community's ``group_id``, gets HTTP 403 and nothing is processed;
+- an accepted event is answered ``ok`` at once; ``message_new`` and ``message_event`` go to the same code as
+  the long poll (``VkChannel.accept``: event → ``Incoming`` → dispatcher → ``messages.send``). VK re-sends an
+  event it thinks was not delivered; ``VkChannel`` drops repeats of an ``event_id`` it already accepted.
+- a body that is not a JSON object gets HTTP 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.vk import VkChannel
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # VK events are small; attachments come as links
+
+
+class VkCallbackEndpoint:
+    """The aiohttp handler for the Callback API, feeding ``channel``."""
+
+    def __init__(self, channel: VkChannel, settings: Settings) -> None:
+        if not settings.vk_callback_confirmation or settings.vk_callback_secret is None:
+            raise SettingsError("Для Callback API VK нужны VK_CALLBACK_CONFIRMATION и VK_CALLBACK_SECRET")
+        self.channel = channel
+        self.group_id = channel.group_id
+        self.confirmation = settings.vk_callback_confirmation
+        self._secret = settings.vk_callback_secret.get_secret_value().encode("utf-8")
+        self.path = settings.vk_callback_path
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post(self.path, self.handle)
+        return app
+
+    def _secret_ok(self, event: dict[str, Any]) -> bool:
+        secret = event.get("secret")
+        return isinstance(secret, str) and hmac.compare_digest(secret.encode("utf-8"), self._secret)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            event = json.loads(await request.read())
+        except ValueError:
+            return web.Response(status=400, text="bad request")
+        if not isinstance(event, dict):
+            return web.Response(status=400, text="bad request")
+        if event.get("group_id") != self.group_id:
+            log.warning("vk callback: an event for another community was refused")
+            return web.Response(status=403, text="forbidden")
+        if event.get("type") == "confirmation":
+            return web.Response(text=self.confirmation, content_type="text/plain")
+        if not self._secret_ok(event):
+            log.warning("vk callback: an event with a wrong or missing secret was refused")
+            return web.Response(status=403, text="forbidden")
+        self.channel.accept(event)
+        return web.Response(text="ok", content_type="text/plain")
+
+
+async def serve_callback(endpoint: VkCallbackEndpoint, settings: Settings) -> None:
+    """Serve the Callback API endpoint until cancelled, then stop the server and the updates in flight."""
+    runner = web.AppRunner(endpoint.application(), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.vk_callback_host, settings.vk_callback_port)
+        await site.start()
+        log.info(
+            "vk callback api listening on %s:%d%s",
+            settings.vk_callback_host,
+            settings.vk_callback_port,
+            settings.vk_callback_path,
+        )
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await runner.cleanup()
+        await endpoint.channel.shutdown()
