@@ -321,7 +321,8 @@ class Poller:
     are handed to tasks, so a crash while they are being handled loses them: Telegram never sends them
     again. Here a batch is handled (concurrently, at most ``concurrency`` at once) and only then confirmed
     by the next ``getUpdates``. A crash re-delivers the unconfirmed batch: an update may be handled twice
-    (only one that was in flight at the crash), never lost. A failing ``getUpdates`` backs off and retries.
+    (only one that was in flight at the crash), never lost. One person's updates are handled in order,
+    different people's concurrently. A failing ``getUpdates`` backs off and retries.
     """
 
     def __init__(self, dp: AiogramDispatcher, bot: Bot, concurrency: int) -> None:
@@ -364,16 +365,21 @@ class Poller:
                 log.info("telegram getUpdates works again after %d failure(s)", failures)
                 failures = 0
             if updates:
-                await asyncio.gather(*(self._handle(update) for update in updates))
+                by_sender: dict[int, list[Update]] = {}
+                for update in updates:
+                    by_sender.setdefault(_sender_id(update), []).append(update)
+                await asyncio.gather(*(self._handle_in_order(group) for group in by_sender.values()))
                 self.offset = updates[-1].update_id + 1
         await self._confirm()
 
-    async def _handle(self, update: Update) -> None:
-        async with self.semaphore:
-            try:
-                await self.dp.feed_update(self.bot, update)
-            except Exception:
-                log.exception("telegram update %s failed", update.update_id)
+    async def _handle_in_order(self, updates: list[Update]) -> None:
+        """One person's updates, in the order they were sent (people are handled concurrently)."""
+        for update in updates:
+            async with self.semaphore:
+                try:
+                    await self.dp.feed_update(self.bot, update)
+                except Exception:
+                    log.exception("telegram update %s failed", update.update_id)
 
     async def _confirm(self) -> None:
         """On a graceful stop, confirm the batch handled last (else it would be handled again on start)."""
@@ -388,6 +394,14 @@ class Poller:
         self._wake.set()
         if self._fetch is not None:
             self._fetch.cancel()
+
+
+def _sender_id(update: Update) -> int:
+    """Who sent the update (its own id when unknown, so it is handled on its own)."""
+    source = update.message or update.callback_query
+    if source is not None and source.from_user is not None:
+        return source.from_user.id
+    return -update.update_id
 
 
 async def _run_polling(dp: AiogramDispatcher, bot: Bot, inflight: InFlight, concurrency: int) -> None:
