@@ -11,16 +11,13 @@ was sent and it confirms an update only when a later ``getUpdates`` offset passe
   at most ``DELIVERY_CLAIM_BATCH`` of them.
 
 Both run on SQLite and on PostgreSQL (``db_url``). Starting the bot costs several seconds of imports, so the
-number of kills is small (3 for the conversations, 1 for the broadcast).
+number of kills is small (2 for the conversations, 1 for the broadcast).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,93 +31,17 @@ from handlers.messages import Reply
 from handlers.outbox import notify
 from storage.engine import create_engine, session_factory
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
+from tests.e2e.bot_process import BotProcess, bot_env
 from tests.factories import make_person
-from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegramServer
+from tests.fakes.telegram_server import FakeTelegramServer
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261123
 USERS = 50
-KILLS = 3
-START_TIMEOUT = 120.0  # a loaded machine needs a while to import aiogram
+KILLS = 2
 STEP_TIMEOUT = 240.0  # one step may wait for a kill and a restart
 CLAIM_BATCH = 4
 NAME = "Петрова Анна Сергеевна"
 pytestmark = pytest.mark.slow
-
-
-class BotProcess:
-    """``python -m bot run`` in a subprocess against the fake server; its log goes to ``log_dir``."""
-
-    def __init__(self, server: FakeTelegramServer, env: dict[str, str], log_dir: Path) -> None:
-        self.server = server
-        self.env = env
-        self.log_dir = log_dir
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    async def start(self) -> None:
-        assert self.proc is None
-        polls = len(self.server.calls_to("getUpdates"))
-        self.starts += 1
-        log_file = (self.log_dir / f"bot-{self.starts}.log").open("wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=self.log_dir,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-        )
-        log_file.close()
-        try:
-            await self.server.wait_until(
-                lambda: len(self.server.calls_to("getUpdates")) > polls or self._exited(),
-                timeout=START_TIMEOUT,
-            )
-        except AssertionError:
-            raise AssertionError(f"the bot did not start polling:\n{self.logs()}") from None
-        assert not self._exited(), f"the bot exited at start:\n{self.logs()}"
-
-    def _exited(self) -> bool:
-        return self.proc is not None and self.proc.returncode is not None
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-        self.proc = None
-
-    def logs(self) -> str:
-        return "\n".join(
-            path.read_text(errors="replace")[-3000:] for path in sorted(self.log_dir.glob("bot-*.log"))
-        )
-
-
-def bot_env(db_url: str, server: FakeTelegramServer, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "VK_", "DATABASE_", "DELIVERY_", "ADMIN_", "QUIET_"))
-    }
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "TELEGRAM_API_BASE": server.url,
-            "DATABASE_URL": db_url,
-            "DATA_DIR": str(tmp_path / "data"),
-            "LOG_LEVEL": "INFO",
-            "INBOUND_LIMIT_PER_10S": "100000",
-            "QUIET_HOURS_START": "0",  # start == end: no quiet hours, whatever the time of the run
-            "QUIET_HOURS_END": "0",
-            "SCHEDULER_DRAIN_SECONDS": "0.2",
-            **extra,
-        }
-    )
-    return env
 
 
 @pytest.fixture
