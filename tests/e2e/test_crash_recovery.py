@@ -27,11 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.profiles import birth_year_from_answer
-from handlers.messages import Reply
+from handlers.messages import Incoming, Reply
 from handlers.outbox import notify
 from storage.engine import create_engine, session_factory
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
 from tests.e2e.bot_process import BotProcess, bot_env
+from tests.e2e.conftest import TelegramBot
 from tests.factories import make_person
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -41,7 +42,6 @@ KILLS = 2
 STEP_TIMEOUT = 240.0  # one step may wait for a kill and a restart
 CLAIM_BATCH = 4
 NAME = "Петрова Анна Сергеевна"
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -88,6 +88,7 @@ async def converse(tg: FakeTelegramServer, user_id: int, index: int) -> None:
         await tg.wait_for_text(user_id, expected, timeout=STEP_TIMEOUT)
 
 
+@pytest.mark.slow
 async def test_conversations_survive_kills(
     bot_process: BotProcess,
     tg_server: FakeTelegramServer,
@@ -168,6 +169,7 @@ async def broadcast_process(
         await process.kill()
 
 
+@pytest.mark.slow
 async def test_broadcast_survives_a_kill(
     broadcast_process: BotProcess,
     tg_server: FakeTelegramServer,
@@ -211,3 +213,33 @@ async def test_broadcast_survives_a_kill(
     # only a row claimed (in flight) at the kill may have been sent twice
     assert duplicated <= {accounts[account_id] for account_id in sending_at_kill}
     assert len(duplicated) <= CLAIM_BATCH
+
+
+async def test_an_update_is_confirmed_only_after_it_was_handled(
+    tg_bot: TelegramBot, tg: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fix behind "nothing lost": aiogram's own polling confirmed an update (next ``getUpdates`` offset)
+    while it was still being handled, so a crash at that moment lost it. Now it stays unconfirmed (and would
+    be handed out again after a crash) until its handling is over."""
+    user = 750_001
+    await tg_bot.make_user(user)
+    assert tg_bot.app is not None
+    dispatcher = tg_bot.app.dispatcher
+    original, entered, gate = dispatcher.handle, asyncio.Event(), asyncio.Event()
+
+    async def held(incoming: Incoming) -> list[Reply]:
+        entered.set()
+        await gate.wait()
+        return await original(incoming)
+
+    monkeypatch.setattr(dispatcher, "handle", held)
+    update_id = await tg.send_text(user, "/menu")
+    await asyncio.wait_for(entered.wait(), 10)
+    polls = len(tg.calls_to("getUpdates"))
+    await asyncio.sleep(0.5)
+    assert tg.in_flight() == {update_id}  # handed out, still unconfirmed while being handled
+    assert len(tg.calls_to("getUpdates")) == polls  # no new poll (it would confirm) before the batch is done
+    gate.set()
+    await tg.wait_for_text(user, "Главное меню")
+    await tg.wait_until(lambda: tg.pending_updates == 0)  # confirmed once handled
+    assert tg.redelivered() == set()
