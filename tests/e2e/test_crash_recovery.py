@@ -10,8 +10,9 @@ was sent and it confirms an update only when a later ``getUpdates`` offset passe
   recipient has the message, and the duplicates are only rows that were claimed (``sending``) at the kill —
   at most ``DELIVERY_CLAIM_BATCH`` of them.
 
-Both run on SQLite and on PostgreSQL (``db_url``). Starting the bot costs several seconds of imports, so the
-number of kills is small (2 for the conversations, 1 for the broadcast).
+The conversations run on SQLite and on PostgreSQL (``db_url``), the broadcast on PostgreSQL only. Starting the
+bot costs several seconds of imports, so the number of kills is small (2 for the conversations, 1 for the
+broadcast).
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ async def broadcast_process(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # the multi-instance database; saves time
 async def test_broadcast_survives_a_kill(
     broadcast_process: BotProcess,
     tg_server: FakeTelegramServer,
