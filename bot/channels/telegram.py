@@ -413,11 +413,10 @@ async def _run_polling(dp: AiogramDispatcher, bot: Bot, inflight: InFlight, conc
         try:
             await asyncio.shield(polling)
         except asyncio.CancelledError:
-            poller.stop()
-            try:
+            poller.stop()  # the batch being handled finishes (within the grace time) and is confirmed
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(polling), SHUTDOWN_GRACE)
-            except (TimeoutError, asyncio.CancelledError):
-                polling.cancel()
+            polling.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await polling
             raise

@@ -245,3 +245,35 @@ async def test_an_update_is_confirmed_only_after_it_was_handled(
     await tg.wait_for_text(user, "Главное меню")
     await tg.wait_until(lambda: tg.pending_updates == 0)  # confirmed once handled
     assert tg.redelivered() == set()
+
+
+async def test_one_persons_updates_in_order_other_people_meanwhile(
+    tg_bot: TelegramBot, tg: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within one batch a person's updates are handled in the order sent, other people's concurrently."""
+    slow, other = 750_011, 750_012
+    for user in (slow, other):
+        await tg_bot.make_user(user)
+    assert tg_bot.app is not None
+    dispatcher = tg_bot.app.dispatcher
+    original, gate = dispatcher.handle, asyncio.Event()
+    handled: list[tuple[str, str | None]] = []
+
+    async def held(incoming: Incoming) -> list[Reply]:
+        handled.append((incoming.user_id, incoming.text))
+        if incoming.user_id == str(slow) and incoming.text == "/help":
+            await gate.wait()
+        return await original(incoming)
+
+    monkeypatch.setattr(dispatcher, "handle", held)
+    await tg.go_down()  # the three updates wait at "Telegram" and come in one batch
+    await tg.send_text(slow, "/help")
+    await tg.send_text(slow, "/menu")
+    await tg.send_text(other, "/menu")
+    await tg.come_up()
+    await tg.wait_for_text(other, "Главное меню", timeout=15)  # answered while the slow person waits
+    assert handled == [(str(slow), "/help"), (str(other), "/menu")]  # the slow person's /menu waits its turn
+    gate.set()
+    await tg.wait_for_text(slow, "/menu")  # the help text first …
+    await tg.wait_for_text(slow, "Главное меню")  # … then the menu
+    assert handled[-1] == (str(slow), "/menu")
