@@ -55,6 +55,7 @@ async def run_bot(settings: Settings, console_only: bool, console_user: str = "l
         worker = OutboxWorker.from_settings(app.sessions, senders, app.clock, settings)
         scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker)
         scheduler.start()
+        log.info("bot running: channels %s", ", ".join(sorted(senders)))
         await asyncio.gather(*tasks)
         return 0
     finally:

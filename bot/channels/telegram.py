@@ -43,6 +43,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    Update,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -63,6 +64,9 @@ CAPTION_LIMIT = 1024
 LIVE_RETRY_MAX_WAIT = 5.0  # while answering live, wait out a 429 only if it is this short
 SHUTDOWN_GRACE = 10.0  # seconds the updates being handled get to finish on stop
 STARTUP_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # backoff while the Bot API is unreachable at start
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits for updates
+POLL_REQUEST_MARGIN = 15  # extra seconds before a long poll request counts as timed out
+POLL_RETRY_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0)  # backoff while getUpdates fails
 
 NOT_TEXT = "Я понимаю только текст и нажатия на кнопки. Напишите сообщение или выберите вариант на кнопках."
 EMPTY_TEXT = "⬇️"
@@ -310,34 +314,115 @@ async def _with_startup_retry(call: Callable[[], Awaitable[T]], what: str) -> T:
 
 
 # --- modes ---------------------------------------------------------------------------------------------------
+class Poller:
+    """Long polling with at-least-once handling.
+
+    aiogram's own polling confirms a batch (the next ``getUpdates`` offset passes it) as soon as its updates
+    are handed to tasks, so a crash while they are being handled loses them: Telegram never sends them
+    again. Here a batch is handled (concurrently, at most ``concurrency`` at once) and only then confirmed
+    by the next ``getUpdates``. A crash re-delivers the unconfirmed batch: an update may be handled twice
+    (only one that was in flight at the crash), never lost. One person's updates are handled in order,
+    different people's concurrently. A failing ``getUpdates`` backs off and retries.
+    """
+
+    def __init__(self, dp: AiogramDispatcher, bot: Bot, concurrency: int) -> None:
+        self.dp = dp
+        self.bot = bot
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.offset: int | None = None
+        self.stopping = False
+        self._fetch: asyncio.Task[list[Update]] | None = None
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        allowed = self.dp.resolve_used_update_types()
+        failures = 0
+        while not self.stopping:
+            self._fetch = asyncio.create_task(
+                self.bot.get_updates(
+                    offset=self.offset,
+                    timeout=POLL_TIMEOUT,
+                    allowed_updates=allowed,
+                    request_timeout=POLL_TIMEOUT + POLL_REQUEST_MARGIN,
+                )
+            )
+            try:
+                updates = await self._fetch
+            except asyncio.CancelledError:
+                if self.stopping:
+                    break
+                raise
+            except Exception as exc:
+                delay = POLL_RETRY_DELAYS[min(failures, len(POLL_RETRY_DELAYS) - 1)]
+                failures += 1
+                log.warning("telegram getUpdates failed (%s), retrying in %ss", type(exc).__name__, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                continue
+            finally:
+                self._fetch = None
+            if failures:
+                log.info("telegram getUpdates works again after %d failure(s)", failures)
+                failures = 0
+            if updates:
+                by_sender: dict[int, list[Update]] = {}
+                for update in updates:
+                    by_sender.setdefault(_sender_id(update), []).append(update)
+                await asyncio.gather(*(self._handle_in_order(group) for group in by_sender.values()))
+                self.offset = updates[-1].update_id + 1
+        await self._confirm()
+
+    async def _handle_in_order(self, updates: list[Update]) -> None:
+        """One person's updates, in the order they were sent (people are handled concurrently)."""
+        for update in updates:
+            async with self.semaphore:
+                try:
+                    await self.dp.feed_update(self.bot, update)
+                except Exception:
+                    log.exception("telegram update %s failed", update.update_id)
+
+    async def _confirm(self) -> None:
+        """On a graceful stop, confirm the batch handled last (else it would be handled again on start)."""
+        if self.offset is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.bot.get_updates(offset=self.offset, timeout=0, limit=1), 5.0)
+
+    def stop(self) -> None:
+        """Stop after the batch being handled (a pending long poll is abandoned at once)."""
+        self.stopping = True
+        self._wake.set()
+        if self._fetch is not None:
+            self._fetch.cancel()
+
+
+def _sender_id(update: Update) -> int:
+    """Who sent the update (its own id when unknown, so it is handled on its own)."""
+    source = update.message or update.callback_query
+    if source is not None and source.from_user is not None:
+        return source.from_user.id
+    return -update.update_id
+
+
 async def _run_polling(dp: AiogramDispatcher, bot: Bot, inflight: InFlight, concurrency: int) -> None:
     try:
         await _with_startup_retry(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
         await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
-        polling = asyncio.create_task(
-            dp.start_polling(
-                bot, handle_signals=False, close_bot_session=False, tasks_concurrency_limit=concurrency
-            )
-        )
+        poller = Poller(dp, bot, concurrency)
+        polling = asyncio.create_task(poller.run())
         try:
             await asyncio.shield(polling)
         except asyncio.CancelledError:
-            await _stop_polling(dp, polling)
+            poller.stop()  # the batch being handled finishes (within the grace time) and is confirmed
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(polling), SHUTDOWN_GRACE)
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await polling
             raise
     finally:
         await inflight.wait_idle(SHUTDOWN_GRACE)
         await bot.session.close()
-
-
-async def _stop_polling(dp: AiogramDispatcher, polling: asyncio.Task[None]) -> None:
-    if polling.done():
-        return
-    try:
-        await asyncio.wait_for(dp.stop_polling(), SHUTDOWN_GRACE)
-    except (RuntimeError, TimeoutError):  # not started yet, or stuck: cancel it outright
-        polling.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await polling
 
 
 def webhook_secret(settings: Settings) -> str:

@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,8 @@ class FakeTelegramServer:
         self.webhook_statuses: list[int] = []  # HTTP status of every webhook delivery
         self.faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []  # not yet confirmed by getUpdates offset
+        self.handed_out: Counter[int] = Counter()  # update id -> times getUpdates returned it
+        self.update_senders: dict[int, int] = {}  # update id -> the user who sent it
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
@@ -233,6 +236,9 @@ class FakeTelegramServer:
     async def push_update(self, update: dict[str, Any]) -> int:
         """Queue a raw update (``update_id`` is assigned), or POST it to the webhook if one is set."""
         update = {"update_id": next(self._update_ids), **update}
+        sender = (update.get("message") or update.get("callback_query") or {}).get("from", {}).get("id")
+        if sender is not None:
+            self.update_senders[int(update["update_id"])] = int(sender)
         if self.webhook_url is not None:
             status = await self.post_webhook(update, self.webhook_secret)
             self.webhook_statuses.append(status)
@@ -260,6 +266,14 @@ class FakeTelegramServer:
     def pending_updates(self) -> int:
         """Updates the bot has not confirmed yet (polling mode)."""
         return len(self._updates)
+
+    def in_flight(self) -> set[int]:
+        """Ids of updates handed out by getUpdates but not confirmed yet (what a crash now may repeat)."""
+        return {int(u["update_id"]) for u in self._updates if self.handed_out[int(u["update_id"])]}
+
+    def redelivered(self) -> set[int]:
+        """Ids of updates getUpdates handed out more than once (never confirmed before a later poll)."""
+        return {update_id for update_id, times in self.handed_out.items() if times > 1}
 
     # --- what the bot did --------------------------------------------------------------------------------
     def messages_to(self, user_id: int) -> list[SentMessage]:
@@ -497,7 +511,9 @@ class FakeTelegramServer:
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
-            return list(self._updates[:limit])
+            batch = list(self._updates[:limit])
+            self.handed_out.update(int(u["update_id"]) for u in batch)
+            return batch
 
     async def _api_answerCallbackQuery(
         self, fields: dict[str, str], files: dict[str, tuple[str, bytes]]

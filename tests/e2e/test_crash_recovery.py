@@ -1,0 +1,279 @@
+"""Crash recovery: the real bot (``python -m bot run``) as a subprocess, killed with SIGKILL and restarted.
+
+The fake Telegram server lives in the test process, so it outlives every bot process: it keeps what each user
+was sent and it confirms an update only when a later ``getUpdates`` offset passes it (Telegram's semantics).
+
+- Conversations: 50 users go through the first onboarding steps at once while the bot is killed at seeded
+  random moments and restarted. Every step gets its answer, every person ends in the expected state in the
+  database, and an update is handled twice only if it was handed out but unconfirmed at a kill.
+- Broadcast: outbox rows are being sent by the bot's worker when it is killed; after the restart every
+  recipient has the message, and the duplicates are only rows that were claimed (``sending``) at the kill —
+  at most ``DELIVERY_CLAIM_BATCH`` of them.
+
+The conversations run on SQLite and on PostgreSQL (``db_url``), the broadcast on PostgreSQL only. Starting the
+bot costs several seconds of imports, so the number of kills is small (2 for the conversations, 1 for the
+broadcast).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.profiles import birth_year_from_answer
+from handlers.messages import Incoming, Reply
+from handlers.outbox import notify
+from storage.engine import create_engine, session_factory
+from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
+from tests.e2e.bot_process import BotProcess, bot_env
+from tests.e2e.conftest import TelegramBot
+from tests.factories import make_person
+from tests.fakes.telegram_server import FakeTelegramServer
+
+SEED = 20261123
+USERS = 50
+KILLS = 2
+STEP_TIMEOUT = 240.0  # one step may wait for a kill and a restart
+CLAIM_BATCH = 4
+NAME = "Петрова Анна Сергеевна"
+
+
+@pytest.fixture
+async def db_sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(db_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def bot_process(
+    db_url: str, tg_server: FakeTelegramServer, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    process = BotProcess(
+        tg_server, bot_env(db_url, tg_server, tmp_path, TELEGRAM_MESSAGES_PER_SECOND="30"), tmp_path
+    )
+    yield process
+    if process.proc is not None:
+        await process.kill()
+
+
+def script(index: int) -> list[tuple[str, str, str]]:
+    """(kind, input, a fragment of the expected answer) for one user's first onboarding steps."""
+    return [
+        ("text", "/start", "Навигатор молодого педагога"),
+        ("press", "ob:start", "согласие"),
+        ("press", "ob:consent:yes", "Как вас зовут?"),
+        ("text", NAME, "Сколько вам лет?"),
+        ("text", str(age(index)), "педагогический стаж"),
+        ("press", f"ob:exp:{index % 4}", "Ваша должность?"),
+    ]
+
+
+def age(index: int) -> int:
+    return 22 + index % 10
+
+
+async def converse(tg: FakeTelegramServer, user_id: int, index: int) -> None:
+    for kind, value, expected in script(index):
+        if kind == "text":
+            await tg.send_text(user_id, value)
+        else:
+            await tg.press(user_id, value)
+        await tg.wait_for_text(user_id, expected, timeout=STEP_TIMEOUT)
+
+
+@pytest.mark.slow
+async def test_conversations_survive_kills(
+    bot_process: BotProcess,
+    tg_server: FakeTelegramServer,
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    tg, rng = tg_server, random.Random(SEED)
+    users = [710_000 + index for index in range(USERS)]
+    await bot_process.start()
+    conversations = [asyncio.create_task(converse(tg, uid, i)) for i, uid in enumerate(users)]
+    in_flight_at_kills: list[set[int]] = []
+    for _ in range(KILLS):
+        await asyncio.sleep(rng.uniform(0.3, 1.5))
+        await bot_process.kill()
+        in_flight_at_kills.append(tg.in_flight())
+        await bot_process.start()
+    try:
+        await asyncio.gather(*conversations)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- bot logs ---\n{bot_process.logs()}") from None
+    await tg.wait_until(lambda: tg.pending_updates == 0, timeout=30)  # all confirmed in the end
+
+    # the kills hit the bot while it was handling updates (else this test proves nothing)
+    assert any(in_flight_at_kills), in_flight_at_kills
+    # an update was handed out again only if it was in flight (handed out, unconfirmed) at a kill
+    may_repeat = set().union(*in_flight_at_kills)
+    assert tg.redelivered() <= may_repeat
+    # a person whose updates were never in flight at a kill got exactly one answer per step
+    repeated_by: dict[int, int] = {}
+    for update_id in tg.redelivered():
+        sender = tg.update_senders[update_id]
+        repeated_by[sender] = repeated_by.get(sender, 0) + 1
+    steps = len(script(0))
+    for uid in users:
+        answers = len(tg.messages_to(uid))
+        assert steps <= answers <= steps + 2 * repeated_by.get(uid, 0), (uid, answers, repeated_by.get(uid))
+
+    now = datetime.now(UTC)
+    async with db_sessions() as session:
+        for index, uid in enumerate(users):
+            account = await session.scalar(
+                select(ChannelAccount).where(
+                    ChannelAccount.platform == "telegram", ChannelAccount.external_id == str(uid)
+                )
+            )
+            assert account is not None and account.person_id is not None, uid
+            person = await session.get(Person, account.person_id)
+            assert person is not None
+            assert person.consent_version is not None
+            assert person.full_name == NAME
+            assert person.birth_year == birth_year_from_answer(str(age(index)), now)
+            assert person.experience_years == index % 4
+            state = await session.scalar(
+                select(ConversationState).where(ConversationState.account_id == account.id)
+            )
+            assert state is not None and (state.flow, state.step) == ("onboarding", "position"), uid
+        persons = len((await session.scalars(select(Person))).all())
+        assert persons == USERS  # a repeated consent never creates a second person
+
+    assert NAME.split()[0] not in bot_process.logs()  # no personal data in the logs
+
+
+@pytest.fixture
+async def broadcast_process(
+    db_url: str, tg_server: FakeTelegramServer, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    env = bot_env(
+        db_url,
+        tg_server,
+        tmp_path,
+        TELEGRAM_MESSAGES_PER_SECOND="6",  # slow enough to kill the bot in the middle of the broadcast
+        DELIVERY_CLAIM_BATCH=str(CLAIM_BATCH),
+        DELIVERY_CONCURRENCY="2",
+        DELIVERY_LEASE_SECONDS="10",
+    )
+    process = BotProcess(tg_server, env, tmp_path)
+    yield process
+    if process.proc is not None:
+        await process.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # the multi-instance database; saves time
+async def test_broadcast_survives_a_kill(
+    broadcast_process: BotProcess,
+    tg_server: FakeTelegramServer,
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    tg, recipients = tg_server, [720_000 + index for index in range(30)]
+    text = "Рассылка: вебинар для молодых педагогов в четверг"
+    now = datetime.now(UTC)
+    async with db_sessions() as session, session.begin():
+        for uid in recipients:
+            person = await make_person(session, now, platform="telegram", external_id=str(uid))
+            assert await notify(session, person.id, Reply(text), kind="broadcast", now=now) is not None
+
+    def delivered() -> int:
+        return sum(1 for m in tg.messages if m.text == text)
+
+    await broadcast_process.start()
+    await tg.wait_until(lambda: delivered() >= 8, timeout=60)
+    await broadcast_process.kill()
+    async with db_sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+        sending_at_kill = {row.account_id for row in rows if row.status == "sending"}
+        delivered_at_kill = sum(1 for row in rows if row.status == "delivered")
+        accounts = {a.id: int(a.external_id) for a in (await session.scalars(select(ChannelAccount))).all()}
+    assert 0 < delivered_at_kill < len(recipients)  # killed in the middle of the broadcast
+    assert len(sending_at_kill) <= CLAIM_BATCH
+
+    await broadcast_process.start()
+    await tg.wait_until(lambda: all(tg.messages_to(uid) for uid in recipients), timeout=90)
+    for _ in range(200):
+        async with db_sessions() as session:
+            statuses = set((await session.scalars(select(OutboxMessage.status))).all())
+        if statuses == {"delivered"}:
+            break
+        await asyncio.sleep(0.2)
+    assert statuses == {"delivered"}
+
+    counts = {uid: len(tg.messages_to(uid)) for uid in recipients}
+    duplicated = {uid for uid, count in counts.items() if count > 1}
+    assert all(count <= 2 for count in counts.values()), counts
+    # only a row claimed (in flight) at the kill may have been sent twice
+    assert duplicated <= {accounts[account_id] for account_id in sending_at_kill}
+    assert len(duplicated) <= CLAIM_BATCH
+
+
+async def test_an_update_is_confirmed_only_after_it_was_handled(
+    tg_bot: TelegramBot, tg: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fix behind "nothing lost": aiogram's own polling confirmed an update (next ``getUpdates`` offset)
+    while it was still being handled, so a crash at that moment lost it. Now it stays unconfirmed (and would
+    be handed out again after a crash) until its handling is over."""
+    user = 750_001
+    await tg_bot.make_user(user)
+    assert tg_bot.app is not None
+    dispatcher = tg_bot.app.dispatcher
+    original, entered, gate = dispatcher.handle, asyncio.Event(), asyncio.Event()
+
+    async def held(incoming: Incoming) -> list[Reply]:
+        entered.set()
+        await gate.wait()
+        return await original(incoming)
+
+    monkeypatch.setattr(dispatcher, "handle", held)
+    update_id = await tg.send_text(user, "/menu")
+    await asyncio.wait_for(entered.wait(), 10)
+    polls = len(tg.calls_to("getUpdates"))
+    await asyncio.sleep(0.5)
+    assert tg.in_flight() == {update_id}  # handed out, still unconfirmed while being handled
+    assert len(tg.calls_to("getUpdates")) == polls  # no new poll (it would confirm) before the batch is done
+    gate.set()
+    await tg.wait_for_text(user, "Главное меню")
+    await tg.wait_until(lambda: tg.pending_updates == 0)  # confirmed once handled
+    assert tg.redelivered() == set()
+
+
+async def test_one_persons_updates_in_order_other_people_meanwhile(
+    tg_bot: TelegramBot, tg: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within one batch a person's updates are handled in the order sent, other people's concurrently."""
+    slow, other = 750_011, 750_012
+    for user in (slow, other):
+        await tg_bot.make_user(user)
+    assert tg_bot.app is not None
+    dispatcher = tg_bot.app.dispatcher
+    original, gate = dispatcher.handle, asyncio.Event()
+    handled: list[tuple[str, str | None]] = []
+
+    async def held(incoming: Incoming) -> list[Reply]:
+        handled.append((incoming.user_id, incoming.text))
+        if incoming.user_id == str(slow) and incoming.text == "/help":
+            await gate.wait()
+        return await original(incoming)
+
+    monkeypatch.setattr(dispatcher, "handle", held)
+    await tg.go_down()  # the three updates wait at "Telegram" and come in one batch
+    await tg.send_text(slow, "/help")
+    await tg.send_text(slow, "/menu")
+    await tg.send_text(other, "/menu")
+    await tg.come_up()
+    await tg.wait_for_text(other, "Главное меню", timeout=15)  # answered while the slow person waits
+    assert handled == [(str(slow), "/help"), (str(other), "/menu")]  # the slow person's /menu waits its turn
+    gate.set()
+    await tg.wait_for_text(slow, "/menu")  # the help text first …
+    await tg.wait_for_text(slow, "Главное меню")  # … then the menu
+    assert handled[-1] == (str(slow), "/menu")
