@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.offers import expire_due_offers
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings
 from bot.ticks import tick
 from handlers.mentoring_notices import tell_teacher_next
 
 
 def _timeout() -> timedelta:
-    """OFFER_TIMEOUT_HOURS from the environment (ticks get no settings), else the default 72 h."""
+    """OFFER_TIMEOUT_HOURS of the scheduler running this tick (else the environment), else the default 72 h."""
+    from bot.scheduler import tick_settings  # the scheduler imports the tick modules
+
     try:
-        hours = load_settings().offer_timeout_hours
-    except SettingsError:
+        hours = tick_settings().offer_timeout_hours
+    except ValidationError:
         hours = Settings.model_fields["offer_timeout_hours"].default
     return timedelta(hours=hours)
 
