@@ -204,3 +204,29 @@ async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
     refused = await stranger.send(code)
     assert "уже использован" in refused.text
     assert await person_of(sessions, "vk", TEACHER + 200) is None
+
+
+async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: BothBots) -> None:
+    vk, tg = both_bots.vk_chat(TEACHER), both_bots.tg_chat(TEACHER + 300)
+    owner_id = await both_bots.vk.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
+    await vk.send("/menu")
+    await vk.tap("Профиль")
+    code = code_in((await vk.tap("Связать с VK/Telegram")).last.text)
+
+    # in Telegram the same teacher began onboarding anew before remembering the VK profile
+    await start_and_consent(tg)
+    assert (await tg.send("Иванова Мария")).last.text.startswith("Сколько вам лет?")
+    unfinished = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
+    assert unfinished is not None and unfinished.id != owner_id
+
+    linked = await tg.send(code.lower())  # typed by hand, in lower case
+    assert linked.first.text.startswith("Готово! Аккаунт связан с вашим профилем")
+    assert linked.last.text.startswith("Главное меню")
+    person = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
+    assert person is not None and person.id == owner_id
+    async with both_bots.sessions() as session:
+        left_behind = await session.get(Person, unfinished.id)
+        assert left_behind is not None and left_behind.deleted_at is not None  # the unfinished one is erased
+        assert left_behind.full_name is None
+    profile = await tg.tap("Профиль")
+    assert f"ФИО: {TEACHER_NAME}" in profile.last.text
