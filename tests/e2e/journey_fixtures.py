@@ -100,6 +100,7 @@ class Chat:
         self.user_id = user_id
         self.clock = clock
         self.turns: list[Turn] = []
+        self._seen: int | None = None  # messages up to the end of the last turn
 
     # --- the person's side ---
     async def send(self, text: str, timeout: float = TURN_TIMEOUT) -> Turn:
@@ -142,7 +143,11 @@ class Chat:
         raise NotImplementedError
 
     async def _turn(self, act: Callable[[], Awaitable[None]], timeout: float) -> Turn:
+        """Act, then collect the answer (``timeout`` applies to each message of it)."""
         mark = len(self._sent())
+        if self._seen is not None:  # nothing may trail a turn: the keyboard message is the last one
+            extra = [m.text[:60] for m in self._sent()[self._seen :]]
+            assert not extra, f"unexpected messages after the last turn: {extra}"
         await act()
         count = 1
         while True:  # wait message by message until one carries a keyboard: the end of the turn
@@ -152,6 +157,7 @@ class Chat:
             if ended is not None:
                 turn = Turn(sent[mark : ended + 1])
                 self.turns.append(turn)
+                self._seen = ended + 1
                 return turn
             count = len(sent) - mark + 1
 
