@@ -1,0 +1,232 @@
+"""Acceptance: onboarding as a new teacher meets it — on Telegram and on VK, against the fake servers.
+
+Every test runs on both messengers (``journey``: telegram / vk) and both databases (SQLite / PostgreSQL); the
+linking test runs both bots at once on one database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from content.consent import load_consent
+from handlers.dispatcher import FINISH_PROFILE_FIRST, STALE_BUTTON
+from storage.models import ChannelAccount, Person, RoleGrant
+from tests.e2e.journey_fixtures import *  # noqa: F403  (the fixtures: journey, both_bots)
+from tests.e2e.journey_fixtures import (
+    TEACHER_NAME,
+    TEACHER_SCHOOL,
+    BothBots,
+    Journey,
+    account_of,
+    code_in,
+    onboard,
+    person_of,
+    person_row,
+    roles_of,
+    start_and_consent,
+    state_of,
+)
+
+TEACHER = 7001
+OTHER = 7002
+
+
+async def test_new_teacher_completes_onboarding(journey: Journey) -> None:
+    chat = journey.chat(TEACHER)
+    # Telegram: the region is typed; VK: found by paging through the list
+    done = await onboard(chat, region_by="typing" if journey.platform == "telegram" else "paging")
+
+    congratulation = done.first.text
+    assert congratulation.startswith("Готово, профиль сохранён!")
+    assert "Вы — молодой педагог" in congratulation
+    assert "наставник" in congratulation and "ИОМ" in congratulation and "ДПП" in congratulation
+    menu = done.last
+    assert {"Диагностика", "Мой ИОМ", "Профиль"} <= set(menu.labels)
+
+    person = await person_of(journey.sessions, journey.platform, TEACHER)
+    assert person is not None and person.profile_complete
+    assert (person.full_name, person.birth_year, person.experience_years, person.position) == (
+        TEACHER_NAME,
+        1999,  # "27" on 1 September 2026
+        1,
+        "учитель",
+    )
+    assert (person.subjects, person.levels) == (["Математика"], ["ООО"])
+    assert (person.region_code, person.timezone) == ("72", "Asia/Yekaterinburg")
+    assert (person.municipality, person.school) == ("г. Тобольск", TEACHER_SCHOOL)
+    assert person.consent_version == load_consent().version
+    assert person.consent_at is not None and person.consent_at <= journey.clock.now()
+    assert await roles_of(journey.sessions, person.id) == {"teacher"}
+    flow, step, _, _ = await state_of(journey.sessions, journey.platform, TEACHER)
+    assert (flow, step) == ("menu", "main")
+
+    profile = await chat.tap("Профиль")  # the main menu works with the new profile
+    assert f"ФИО: {TEACHER_NAME}" in profile.last.text and "Вы — молодой педагог" in profile.last.text
+
+
+async def test_restart_mid_onboarding_continues_at_the_same_step(journey: Journey) -> None:
+    chat = journey.chat(TEACHER)
+    await start_and_consent(chat)
+    await chat.send("Петрова Анна Сергеевна")
+    await chat.send("24")
+    position = await chat.tap("2", exact=True)
+    assert position.last.text == "Ваша должность?"
+    before = await person_row(journey.sessions, journey.platform, TEACHER)
+    assert (before["full_name"], before["birth_year"], before["experience_years"]) == (
+        "Петрова Анна Сергеевна",
+        2002,
+        2,
+    )
+
+    await journey.restart()  # nothing in memory survives
+    assert await person_row(journey.sessions, journey.platform, TEACHER) == before
+    again = await chat.send("что дальше?")
+    assert "Выберите должность кнопкой" in again.first.text
+    assert again.last.text == "Ваша должность?"  # the same step, shown again
+    subjects = await chat.tap("Педагог дополнительного образования")
+    assert subjects.last.text.startswith("Какие предметы")
+
+    await journey.restart()
+    back = await chat.send("/start")
+    assert "С возвращением" in back.last.text
+    resumed = await chat.tap("Продолжить")
+    assert resumed.last.text.startswith("Какие предметы")  # the first unanswered question
+
+    after = await person_row(journey.sessions, journey.platform, TEACHER)
+    assert after == {**before, "position": "педагог дополнительного образования"}
+    assert not after["profile_complete"]
+
+
+async def test_stale_and_forged_buttons_change_nothing(journey: Journey) -> None:
+    chat, other = journey.chat(TEACHER), journey.chat(OTHER)
+    await start_and_consent(chat)
+    await chat.send("Иванова Мария")
+    experience = (await chat.send("27")).last
+    assert experience.text.startswith("Какой у вас педагогический стаж")
+    assert (await chat.tap("1", exact=True)).last.text == "Ваша должность?"
+
+    await start_and_consent(other)  # a second teacher, further on
+    await other.send("Сидорова Ольга")
+    await other.send("30")
+    await other.tap("3", exact=True)
+    others_subjects = (await other.tap("Учитель", exact=True)).last
+    assert others_subjects.text.startswith("Какие предметы")
+
+    sessions, platform = journey.sessions, journey.platform
+
+    async def snapshot() -> list[object]:
+        return [
+            await person_row(sessions, platform, TEACHER),
+            await state_of(sessions, platform, TEACHER),
+            await person_row(sessions, platform, OTHER),
+            await state_of(sessions, platform, OTHER),
+        ]
+
+    before = await snapshot()
+
+    # a button of an earlier message: the experience "3" instead of the stored 1
+    stale = await chat.press(experience.action_for("3"), message_id=experience.message_id)
+    assert stale.first.text == STALE_BUTTON
+    assert stale.last.text == "Ваша должность?"
+    for forged in (
+        "zz:7f3a:forged",  # no such action anywhere
+        others_subjects.action_for("Математика"),  # another person's current button
+        "ob:consent:yes",  # an old step's action replayed
+        "ob:pos:99",  # a made-up choice
+    ):
+        answer = await chat.press(forged)
+        assert answer.first.text == STALE_BUTTON, forged
+        assert answer.last.text == "Ваша должность?"
+    menu_entry = await chat.press("m:diag")  # a menu entry before the profile is complete
+    assert menu_entry.first.text == FINISH_PROFILE_FIRST
+    assert menu_entry.last.text == "Ваша должность?"
+
+    assert await snapshot() == before
+    mine, others = await person_row(sessions, platform, TEACHER), await person_row(sessions, platform, OTHER)
+    assert (mine["experience_years"], mine["position"], others["subjects"]) == (1, None, [])
+    # the current buttons still work
+    assert (await chat.tap("Учитель", exact=True)).last.text.startswith("Какие предметы")
+
+
+async def test_refusing_consent_stores_no_person(journey: Journey) -> None:
+    chat = journey.chat(TEACHER)
+    await chat.send("/start")
+    await chat.tap("Начать")
+    declined = await chat.tap("Не согласен")
+    assert "ничего о вас не сохранено" in declined.last.text
+    typed = await chat.send(TEACHER_NAME)  # a name written anyway is not stored
+    assert "Без согласия" in typed.first.text
+
+    async with journey.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Person)) == 0
+        assert await session.scalar(select(func.count()).select_from(RoleGrant)) == 0
+    account = await account_of(journey.sessions, journey.platform, TEACHER)
+    assert account is not None and account.person_id is None
+
+    welcome = await chat.send("/start")  # a fresh start, not a "welcome back"
+    assert "Навигатор молодого педагога" in welcome.last.text and "Начать" in welcome.last.labels
+
+
+async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
+    tg, vk = both_bots.tg_chat(TEACHER), both_bots.vk_chat(TEACHER + 100)
+    # a teacher with a completed profile in Telegram (onboarding itself is the journey above)
+    await both_bots.telegram.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
+    assert (await tg.send("/menu")).last.text.startswith("Главное меню")
+    await tg.tap("Профиль")
+    code_turn = await tg.tap("Связать с VK/Telegram")
+    code = code_in(code_turn.last.text)
+
+    linked = await vk.send(code)  # the first message of this VK user: the code
+    assert linked.first.text.startswith("Готово! Аккаунт связан с вашим профилем")
+    assert linked.last.text.startswith("Главное меню")
+
+    sessions = both_bots.sessions
+    tg_account = await account_of(sessions, "telegram", TEACHER)
+    vk_account = await account_of(sessions, "vk", TEACHER + 100)
+    assert tg_account is not None and vk_account is not None
+    assert tg_account.person_id is not None and vk_account.person_id == tg_account.person_id
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Person)) == 1
+        accounts = (
+            await session.scalars(
+                select(ChannelAccount).where(ChannelAccount.person_id == tg_account.person_id)
+            )
+        ).all()
+        assert {a.platform for a in accounts} == {"telegram", "vk"}
+
+    profile = await vk.tap("Профиль")  # VK's menu works with the profile filled in Telegram
+    assert f"ФИО: {TEACHER_NAME}" in profile.last.text
+    assert f"Школа: {TEACHER_SCHOOL}" in profile.last.text
+    menu = await vk.tap("В меню")
+    assert "Диагностика" in menu.last.labels
+
+    stranger = both_bots.vk_chat(TEACHER + 200)  # the code works once
+    refused = await stranger.send(code)
+    assert "уже использован" in refused.text
+    assert await person_of(sessions, "vk", TEACHER + 200) is None
+
+
+async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: BothBots) -> None:
+    vk, tg = both_bots.vk_chat(TEACHER), both_bots.tg_chat(TEACHER + 300)
+    owner_id = await both_bots.vk.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
+    await vk.send("/menu")
+    await vk.tap("Профиль")
+    code = code_in((await vk.tap("Связать с VK/Telegram")).last.text)
+
+    # in Telegram the same teacher began onboarding anew before remembering the VK profile
+    await start_and_consent(tg)
+    assert (await tg.send("Иванова Мария")).last.text.startswith("Сколько вам лет?")
+    unfinished = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
+    assert unfinished is not None and unfinished.id != owner_id
+
+    linked = await tg.send(code.lower())  # typed by hand, in lower case
+    assert linked.first.text.startswith("Готово! Аккаунт связан с вашим профилем")
+    assert linked.last.text.startswith("Главное меню")
+    person = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
+    assert person is not None and person.id == owner_id
+    async with both_bots.sessions() as session:
+        left_behind = await session.get(Person, unfinished.id)
+        assert left_behind is not None and left_behind.deleted_at is not None  # the unfinished one is erased
+        assert left_behind.full_name is None
+    profile = await tg.tap("Профиль")
+    assert f"ФИО: {TEACHER_NAME}" in profile.last.text
