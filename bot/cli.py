@@ -77,16 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     if logging.getLogger().handlers:  # like basicConfig: a root configured by the host (tests) stays as is
         quiet_personal_loggers()
     else:
         configure_logging(settings.log_level)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     _help, _configure, fn = SUBCOMMANDS[args.command]
     return asyncio.run(fn(settings, args))
