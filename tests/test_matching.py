@@ -336,9 +336,8 @@ def test_excluded_pairs_respected() -> None:
     assert assign_greedy([t], [mentor(10)], excluded={(1, 10)}).unassigned == [1]
 
 
-def test_cohort_scales_to_ten_thousand_teachers() -> None:
-    import time
-
+def test_cohort_fills_every_place_at_ten_thousand_teachers() -> None:
+    """Correctness at full size; the time goal (≤ 2 s) is measured in bench/ (P4), not asserted here."""
     rng = random.Random(7)
     muns = [f"м{i}" for i in range(26)]
     subjects = ["математика", "русский язык", "физика", "химия", "биология", "история", "информатика"]
@@ -367,13 +366,15 @@ def test_cohort_scales_to_ten_thousand_teachers() -> None:
         )
         for j in range(1000)
     ]
-    started = time.perf_counter()
     result = assign_cohort(teachers, mentors)
-    elapsed = time.perf_counter() - started
     greedy = assign_greedy(teachers, mentors)
     assert len(result.assignments) == sum(m.capacity for m in mentors)
     assert result.total_score >= greedy.total_score
-    assert elapsed < 6.0  # ≈1.3 s alone on this 2-core machine; generous for a loaded CI
+    loads: dict[int, int] = {}
+    for assignment in result.assignments:
+        loads[assignment.candidate_id] = loads.get(assignment.candidate_id, 0) + 1
+    capacity = {m.person_id: m.capacity for m in mentors}
+    assert all(loads[m] <= capacity[m] for m in loads)
 
 
 def test_subjects_compare_case_insensitively() -> None:
