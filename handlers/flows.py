@@ -21,6 +21,8 @@ FLOW_MODULES = [
     "handlers.staff",
     "handlers.broadcasts",
     "handlers.reminders",
+    "handlers.pair_health",
+    "handlers.programs_menu",
 ]
 
 _loaded = False
