@@ -151,6 +151,10 @@ async def on_survey_button(ctx: Ctx, args: list[str]) -> None:
         await _after_refusal(ctx)
         return
     pair_id, period, question, value = int(args[0]), int(args[1]), args[2], args[3]
+    if question not in service.QUESTIONS:  # the free text comes only as a message (step "other")
+        ctx.say(SURVEY_ERRORS["bad_answer"])
+        await _after_refusal(ctx)
+        return
     try:
         progress = await service.record_answer(
             ctx.session, pair_id, ctx.person.id, period, question, value, ctx.now

@@ -192,6 +192,8 @@ async def test_stranger_and_closed_period_change_nothing(
     assert "опрос уже закрыт" in closed
     bad = texts(await dispatcher.handle(inc("t1", action=f"ps:{pair}:0:meet:7")))
     assert "Такого варианта ответа нет" in bad
+    forged_text = texts(await dispatcher.handle(inc("t1", action=f"ps:{pair}:0:prob_text:hi")))
+    assert "Такого варианта ответа нет" in forged_text
     missing = texts(await dispatcher.handle(inc("t1", action="ps:99999:0:meet:0")))
     assert "Такой пары нет" in missing
     async with sessions() as session:
