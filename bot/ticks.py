@@ -32,6 +32,7 @@ TICK_MODULES: list[str] = [
     "handlers.mentoring_ticks",
     "handlers.broadcasts",
     "handlers.reminders",
+    "handlers.pair_health",
 ]
 
 

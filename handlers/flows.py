@@ -22,6 +22,8 @@ FLOW_MODULES = [
     "handlers.broadcasts",
     "handlers.reminders",
     "handlers.reports",
+    "handlers.pair_health",
+    "handlers.programs_menu",
 ]
 
 _loaded = False

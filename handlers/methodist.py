@@ -21,8 +21,8 @@ from bot.services.iom_lifecycle import (
 from bot.services.offers import PairError
 from handlers import registry
 from handlers.context import Ctx
-from handlers.mentoring import PAIR_ERRORS
-from handlers.mentoring_notices import AREA_LABELS, name_of, offer_buttons, teacher_card, when
+from handlers.mentoring import END_REASONS, PAIR_ERRORS
+from handlers.mentoring_notices import AREA_LABELS, KIND_GENITIVE, name_of, offer_buttons, teacher_card, when
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
@@ -192,6 +192,7 @@ async def show_teacher(ctx: Ctx) -> None:
                 [Button("✅ Согласовать", "cse:approve"), Button("↩️ Вернуть с комментарием", "cse:return")]
             )
         buttons.append([Button("✉️ Написать педагогу", "cse:msg"), Button("➡️ Следующий этап", "cse:stage")])
+        buttons.append([Button("Завершить пару", "cse:end")])
     ctx.say(text, [*buttons, nav_row()])
 
 
@@ -215,6 +216,11 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
         await ctx.go("caseload", "comment")
     elif action == "cse:approve":
         await _approve(ctx, teacher_id)
+    elif action == "cse:end":
+        if await access.partner_pair(ctx.session, ctx.person.id, teacher_id, kind) is None:
+            ctx.invalid(NO_ACCESS)
+            return
+        await ctx.go("caseload", "end_reason")
     elif action == "cse:stage":
         pair = await access.partner_pair(ctx.session, ctx.person.id, teacher_id, kind)
         if pair is None:
@@ -326,3 +332,53 @@ async def on_message(ctx: Ctx, incoming: Incoming) -> None:
     await offers.touch_pair(ctx.session, teacher_id, ctx.person.id, ctx.now)
     ctx.say("Сообщение отправлено.")
     await ctx.go("caseload", "teacher", remember=False)
+
+
+# --- ending a pair from the partner's side --------------------------------------------------------------------
+@flow.show("end_reason")
+async def show_end_reason(ctx: Ctx) -> None:
+    ctx.say(
+        "Почему завершаете работу в паре? Выберите или напишите коротко — педагог получит уведомление "
+        "и сможет попросить нового партнёра.",
+        [[Button(label.capitalize(), f"cse:er:{code}")] for code, label in END_REASONS.items()] + [nav_row()],
+    )
+
+
+@flow.on("end_reason")
+async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
+    assert ctx.person is not None
+    action = incoming.action or ""
+    if action.startswith("cse:er:") and action[7:] in END_REASONS:
+        reason = END_REASONS[action[7:]]
+    else:
+        reason = (incoming.text or "").strip()
+    if not reason:
+        ctx.invalid("Выберите причину кнопкой или напишите её.")
+        return
+    teacher_id = int(ctx.data.get("teacher_id", 0))
+    kind = str(ctx.data.get("kind", "mentor"))
+    pair = await access.partner_pair(ctx.session, ctx.person.id, teacher_id, kind)
+    if pair is None:
+        ctx.say("Пара уже завершена или этот педагог не закреплён за вами.")
+        await ctx.go("caseload", kind, data={"kind": kind}, remember=False)
+        return
+    try:
+        await offers.end_pair(ctx.session, pair.id, ctx.person.id, reason, ctx.now)
+    except PairError as exc:
+        ctx.say(PAIR_ERRORS.get(exc.code, PAIR_ERRORS["not_found"]))
+        await ctx.go("caseload", kind, data={"kind": kind}, remember=False)
+        return
+    role = "Наставник" if kind == "mentor" else "Методист"
+    await ctx.notify(
+        teacher_id,
+        Reply(
+            f"{role} {name_of(ctx.person)} завершил(а) работу в паре. Причина: {reason[:500]}.\n"
+            f"Можно подобрать нового {KIND_GENITIVE[kind]}: откройте «Наставник и методист».",
+            ((Button(f"Подобрать {KIND_GENITIVE[kind]}", "m:match"),),),
+        ),
+        kind="pair_ended",
+    )
+    ctx.say(
+        f"Работа в паре завершена, педагог {name_of(await ctx.session.get(Person, teacher_id))} получил уведомление."
+    )
+    await ctx.go("caseload", kind, data={"kind": kind}, remember=False)

@@ -23,7 +23,8 @@ from bot.services.quiet_hours import zone
 from storage.models import Iom, IomStep, OutboxMessage, Person
 
 DEADLINE, APPROVAL, INACTIVITY, REDIAGNOSIS = "iom_deadline", "iom_approval", "inactivity", "rediagnosis"
-KINDS = (DEADLINE, APPROVAL, INACTIVITY, REDIAGNOSIS)
+OFFER_WAITING = "offer_waiting"  # queued by handlers/pair_health.py (bot/services/pair_health.waiting_offers)
+KINDS = (DEADLINE, APPROVAL, INACTIVITY, REDIAGNOSIS, OFFER_WAITING)
 DEADLINE_OFFSETS = (3, 0)  # days before the deadline
 CATCH_UP = timedelta(days=1)
 

@@ -31,6 +31,7 @@ from storage.models.mentoring import (
     Offer,
     Pair,
 )
+from storage.models.pair_health import PairSurvey
 
 __all__ = [
     "AnnouncementSent",
@@ -52,6 +53,7 @@ __all__ = [
     "Offer",
     "OutboxMessage",
     "Pair",
+    "PairSurvey",
     "Person",
     "Program",
     "PulseAnswer",

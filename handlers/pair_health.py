@@ -1,0 +1,204 @@
+"""Pair health: survey texts and buttons (global action ``ps``), idle-pair alerts, offer reminders, and ticks.
+
+- ``ps:<pair>:<period>:<question>:<value>`` answers one survey question (questions ``meet``, ``use``, ``prob``);
+  only a side of that pair may answer, and only while that period is open; anybody else gets a clear refusal
+  and nothing changes. «Другое» in the problem question asks for a short free text (step ``pair_health/other``).
+- tick ``pair_health`` (hourly): surveys at day 30 and every 60 days after, to both sides; the methodist is told
+  about a mentor pair of their teacher that has been quiet for 21 days.
+- tick ``offer_reminders`` (every 15 min): a candidate who has not answered an offer for 24 h is reminded once,
+  with «Принять» / «Отклонить» and «Отключить такие напоминания» (``rem:off``, preference ``offer_waiting``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import pair_health as service
+from bot.services.pair_health import SurveyError
+from bot.ticks import tick
+from handlers import registry
+from handlers.context import Ctx
+from handlers.mentoring_notices import name_of, offer_buttons, offer_reply
+from handlers.messages import Button, Incoming, Reply
+from handlers.navigation import nav_row
+from handlers.outbox import notify
+from handlers.registry import Flow
+from storage.models import Offer, Pair, Person
+
+flow = Flow("pair_health")
+
+SURVEY_ERRORS = {
+    "not_found": "Такой пары нет — опрос недоступен.",
+    "not_yours": "Этот опрос адресован участникам другой пары — ответить на него нельзя.",
+    "closed": "Этот опрос уже закрыт (пара завершена или начался новый период). Спасибо!",
+    "bad_answer": "Такого варианта ответа нет — выберите кнопку из опроса.",
+}
+QUESTION_TEXT = {
+    service.MEET: "Сколько раз за последний месяц вы встречались или созванивались в паре?",
+    service.USE: "Насколько полезна работа в паре? Оцените от 1 (бесполезно) до 5 (очень полезно).",
+    service.PROBLEM: "Есть ли трудности в работе пары?",
+}
+OPTION_LABELS = {
+    service.MEET: {"0": "Ни разу", "12": "1–2 раза", "3": "3 и больше"},
+    service.USE: {v: v for v in service.QUESTIONS[service.USE]},
+    service.PROBLEM: {
+        "none": "Нет",
+        "time": "Мало времени",
+        "expect": "Не совпадают ожидания",
+        "other": "Другое",
+    },
+}
+
+
+def question_reply(pair_id: int, period: int, question: str, head: str = "") -> Reply:
+    labels = OPTION_LABELS[question]
+    buttons = [Button(label, f"ps:{pair_id}:{period}:{question}:{value}") for value, label in labels.items()]
+    rows = (tuple(buttons),) if question == service.USE else tuple((b,) for b in buttons)
+    text = f"{head}\n\n{QUESTION_TEXT[question]}" if head else QUESTION_TEXT[question]
+    return Reply(text=text, buttons=rows, urgent=False)
+
+
+async def survey_invitation(session: AsyncSession, due: service.DueSurvey) -> Reply:
+    pair = await session.get(Pair, due.pair_id)
+    assert pair is not None
+    other_id = pair.partner_id if due.role == "teacher" else pair.teacher_id
+    other = await session.get(Person, other_id)
+    if due.role == "teacher":
+        about = f"с вашим {'наставником' if pair.kind == 'mentor' else 'методистом'} {name_of(other)}"
+    else:
+        about = f"с педагогом {name_of(other)}"
+    head = (
+        f"Как идёт работа в паре {about}? Три коротких вопроса — ответы видят только куратор программы "
+        "и методист ЦНППМ, они помогают вовремя поддержать пару."
+    )
+    return question_reply(due.pair_id, due.period_index, service.MEET, head)
+
+
+def idle_alert_text(teacher: Person | None, mentor: Person | None, days: int) -> str:
+    return (
+        f"В паре наставничества педагога {name_of(teacher)} (наставник — {name_of(mentor)}) нет активности "
+        f"{days} дн.: ни сообщений, ни смены этапа, ни ответов на опрос.\n"
+        "Возможно, паре нужна поддержка: свяжитесь с педагогом через «Мои педагоги»."
+    )
+
+
+# --- ticks -------------------------------------------------------------------------------------------------
+@tick("pair_health", 3600)
+async def pair_health_tick(session: AsyncSession, now: datetime) -> int:
+    """Queue due pair surveys (both sides) and idle-pair alerts for methodists; each only once."""
+    queued = 0
+    for due in await service.due_surveys(session, now):
+        reply = await survey_invitation(session, due)
+        if await notify(
+            session, due.person_id, reply, kind="pair_survey", now=now, dedupe_key=due.dedupe_key
+        ):
+            queued += 1
+    for alert in await service.idle_mentor_pairs(session, now):
+        teacher = await session.get(Person, alert.teacher_id)
+        mentor = await session.get(Person, alert.mentor_id)
+        days = (now - alert.since).days
+        reply = Reply(
+            idle_alert_text(teacher, mentor, days),
+            ((Button("Мои педагоги", "m:my_teachers"),),),
+            urgent=False,
+        )
+        if await notify(
+            session, alert.methodist_id, reply, kind="pair_idle", now=now, dedupe_key=alert.dedupe_key
+        ):
+            queued += 1
+    return queued
+
+
+@tick("offer_reminders", 900)
+async def offer_reminders_tick(session: AsyncSession, now: datetime) -> int:
+    """Remind candidates of offers waiting for their answer for more than 24 hours (once per offer)."""
+    queued = 0
+    for due in await service.waiting_offers(session, now):
+        offer = await session.get(Offer, due.offer_id)
+        assert offer is not None
+        card = await offer_reply(session, offer)
+        role = "наставником" if offer.kind == "mentor" else "методистом"
+        text = f"Напоминание: педагог ждёт вашего ответа — стать ли вам его {role}.\n\n{card.text}"
+        row = await notify(
+            session,
+            due.candidate_id,
+            Reply(text, urgent=False),
+            kind=service.OFFER_WAITING,
+            now=now,
+            dedupe_key=due.dedupe_key,
+        )
+        if row is None:
+            continue
+        buttons = (*offer_buttons(offer.id), (Button("Отключить такие напоминания", f"rem:off:{row.id}"),))
+        row.payload = Reply(text, buttons, urgent=False).to_payload()
+        queued += 1
+    return queued
+
+
+# --- answers -----------------------------------------------------------------------------------------------
+async def _after_refusal(ctx: Ctx) -> None:
+    if ctx.state.flow:
+        await ctx.show_current()
+
+
+@registry.global_action("ps")
+async def on_survey_button(ctx: Ctx, args: list[str]) -> None:
+    assert ctx.person is not None
+    if len(args) != 4 or not args[0].isdigit() or not args[1].isdigit():
+        ctx.say(SURVEY_ERRORS["not_found"])
+        await _after_refusal(ctx)
+        return
+    pair_id, period, question, value = int(args[0]), int(args[1]), args[2], args[3]
+    if question not in service.QUESTIONS:  # the free text comes only as a message (step "other")
+        ctx.say(SURVEY_ERRORS["bad_answer"])
+        await _after_refusal(ctx)
+        return
+    try:
+        progress = await service.record_answer(
+            ctx.session, pair_id, ctx.person.id, period, question, value, ctx.now
+        )
+    except SurveyError as exc:
+        ctx.say(SURVEY_ERRORS[exc.code])
+        await _after_refusal(ctx)
+        return
+    await _next(ctx, pair_id, period, progress.next_question)
+
+
+async def _next(ctx: Ctx, pair_id: int, period: int, question: str | None) -> None:
+    if question is None:
+        ctx.say(
+            "Спасибо за ответы! Они помогут куратору и методисту поддержать вашу пару.", [nav_row(back=False)]
+        )
+        if ctx.state.flow == "pair_health":
+            ctx.clear_state()
+        return
+    if question == service.PROBLEM_TEXT:
+        await ctx.go("pair_health", "other", data={"pair_id": pair_id, "period": period}, remember=False)
+        return
+    ctx.replies.append(question_reply(pair_id, period, question))
+
+
+@flow.show("other")
+async def show_other(ctx: Ctx) -> None:
+    ctx.say("Опишите трудность в паре коротко, одним сообщением.", [nav_row(back=False)])
+
+
+@flow.on("other")
+async def on_other(ctx: Ctx, incoming: Incoming) -> None:
+    assert ctx.person is not None
+    text = (incoming.text or "").strip()
+    if not text:
+        ctx.invalid("Напишите трудность текстом — одним сообщением.")
+        return
+    pair_id, period = int(ctx.data.get("pair_id", 0)), int(ctx.data.get("period", -1))
+    try:
+        progress = await service.record_answer(
+            ctx.session, pair_id, ctx.person.id, period, service.PROBLEM_TEXT, text, ctx.now
+        )
+    except SurveyError as exc:
+        ctx.clear_state()
+        ctx.say(SURVEY_ERRORS[exc.code], [nav_row(back=False)])
+        return
+    await _next(ctx, pair_id, period, progress.next_question)
