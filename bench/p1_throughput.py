@@ -155,7 +155,9 @@ async def run(workspace: Workspace, quick: bool = False) -> Result:
     app = await build_app(settings, clock=clock, migrate=False)
     bots: list[Bot] = []
     try:
-        await bulk_people(app.engine, profiled, platform="telegram", first_external_id=FIRST_TG_ID, created_at=BENCH_NOW)
+        await bulk_people(
+            app.engine, profiled, platform="telegram", first_external_id=FIRST_TG_ID, created_at=BENCH_NOW
+        )
 
         ours_bot = fake_bot(server)
         bots.append(ours_bot)
@@ -208,7 +210,8 @@ async def run(workspace: Workspace, quick: bool = False) -> Result:
 async def _completed_onboardings(app: Any, people: list[Person]) -> int:
     from sqlalchemy import func, select
 
-    from storage.models import ChannelAccount, Person as PersonRow
+    from storage.models import ChannelAccount
+    from storage.models import Person as PersonRow
 
     ids = [str(p.user_id) for p in people if p.kind == "onboarding"]
     async with app.sessions() as session:

@@ -22,6 +22,7 @@ class IndexedTelegramServer(FakeTelegramServer):
         self.last_by_chat: dict[int, SentMessage] = {}
         self.received: dict[int, list[float]] = {}
         self.sent_count = 0
+        self.send_times: list[float] = []  # when each message arrived (monotonic), in order
 
     async def _record(
         self, method: str, fields: dict[str, str], text: str | None, upload: tuple[str, bytes] | None
@@ -33,6 +34,7 @@ class IndexedTelegramServer(FakeTelegramServer):
             self.last_by_chat[chat_id] = message
             self.received.setdefault(chat_id, []).append(message.received_at)
             self.sent_count += 1
+            self.send_times.append(message.received_at)
         self.messages.clear()  # the per-chat index above is all a benchmark reads; keep memory flat
         self.calls.clear()
         return result

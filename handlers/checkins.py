@@ -468,6 +468,8 @@ async def _queue_chunk(
     session: AsyncSession, wanted: list[tuple[int, str]], reply: Reply, kind: str, now: datetime
 ) -> int:
     """Queue ``reply`` for each (person id, dedupe key) not queued yet; returns the rows inserted."""
+    if not wanted:
+        return 0
     done = await _queued_keys(session, [key for _, key in wanted])
     todo = [(person_id, key) for person_id, key in wanted if key not in done]
     if not todo:
@@ -499,12 +501,10 @@ async def _queue_chunk(
 @tick("checkins", 3600)
 async def enqueue_checkins(session: AsyncSession, now: datetime) -> int:
     queued = 0
-    invite = invitation()
-    async for checkins in svc.due_checkin_chunks(session, now):
+    invite, question = invitation(), pulse_question()
+    async for checkins, pulses in svc.due_chunks(session, now):
         wanted = [(due.person_id, due.dedupe_key) for due in checkins]
         queued += await _queue_chunk(session, wanted, invite, "checkin", now)
-    question = pulse_question()
-    async for pulses in svc.due_pulse_chunks(session, now):
         wanted = [(pulse.person_id, pulse.dedupe_key) for pulse in pulses]
         queued += await _queue_chunk(session, wanted, question, "pulse", now)
     if queued:

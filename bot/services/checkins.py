@@ -326,53 +326,49 @@ def checkin_due_at(person: Person | TeacherRow, last_taken: datetime | None) -> 
     return last_taken + timedelta(weeks=preferences.checkin_weeks(person))
 
 
-async def due_checkin_chunks(
-    session: AsyncSession, now: datetime, chunk: int = DUE_CHUNK
-) -> AsyncIterator[list[DueCheckin]]:
-    """Teachers whose check-in is due, a chunk at a time. An ignored invitation is repeated once per further
-    period; the dedupe key names the period, so running this twice in one period queues nothing new."""
-    async for teachers in _teacher_chunks(session, chunk):
-        last = await _last_taken(session, CheckinResult, [t.id for t in teachers])
-        due: list[DueCheckin] = []
-        for person in teachers:
-            if not preferences.reminder_enabled(person, "checkin", now):
-                continue
-            due_at = checkin_due_at(person, last.get(person.id))
-            if due_at > now:
-                continue
-            period = timedelta(weeks=preferences.checkin_weeks(person))
-            index = (now - due_at) // period
-            key = f"checkin:{person.id}:{due_at:%Y%m%d%H%M}:{index}"
-            due.append(DueCheckin(person.id, due_at + index * period, key))
-        if due:
-            yield due
+def _due_checkin(person: TeacherRow, last_taken: datetime | None, now: datetime) -> DueCheckin | None:
+    if not preferences.reminder_enabled(person, "checkin", now):
+        return None
+    due_at = checkin_due_at(person, last_taken)
+    if due_at > now:
+        return None
+    period = timedelta(weeks=preferences.checkin_weeks(person))
+    index = (now - due_at) // period
+    key = f"checkin:{person.id}:{due_at:%Y%m%d%H%M}:{index}"
+    return DueCheckin(person.id, due_at + index * period, key)
 
 
-async def due_pulse_chunks(
+async def due_chunks(
     session: AsyncSession, now: datetime, chunk: int = DUE_CHUNK
-) -> AsyncIterator[list[DuePulse]]:
-    """Teachers with the weekly pulse on and no pulse answer in the last 7 days (one invitation a week)."""
+) -> AsyncIterator[tuple[list[DueCheckin], list[DuePulse]]]:
+    """Due check-ins and pulses, a chunk of teachers at a time (one pass over the teachers).
+
+    Check-ins: first a week after the profile was created, then every period; an ignored invitation is
+    repeated once per further period, and the dedupe key names the period, so running this twice in one
+    period queues nothing new. Pulses: teachers with the weekly pulse on and no pulse answer in the last
+    7 days (one invitation a week)."""
     year, week, _ = now.isocalendar()
     async for teachers in _teacher_chunks(session, chunk):
+        last = await _last_taken(session, CheckinResult, [t.id for t in teachers])
+        checkins = [d for t in teachers if (d := _due_checkin(t, last.get(t.id), now)) is not None]
+        pulses: list[DuePulse] = []
         wanted = [t for t in teachers if preferences.pulse_enabled(t)]
-        if not wanted:
-            continue
-        last = await _last_taken(session, PulseAnswer, [t.id for t in wanted])
-        due: list[DuePulse] = []
-        for person in wanted:
-            taken = last.get(person.id)
-            if taken is not None and taken > now - PULSE_EVERY:
-                continue
-            due.append(DuePulse(person.id, f"pulse:{person.id}:{year}W{week:02d}"))
-        if due:
-            yield due
+        if wanted:
+            taken = await _last_taken(session, PulseAnswer, [t.id for t in wanted])
+            for person in wanted:
+                answered = taken.get(person.id)
+                if answered is not None and answered > now - PULSE_EVERY:
+                    continue
+                pulses.append(DuePulse(person.id, f"pulse:{person.id}:{year}W{week:02d}"))
+        if checkins or pulses:
+            yield checkins, pulses
 
 
 async def due_checkins(session: AsyncSession, now: datetime) -> list[DueCheckin]:
-    """Every due check-in at once (small populations, tests); the tick uses ``due_checkin_chunks``."""
-    return [due async for chunk in due_checkin_chunks(session, now) for due in chunk]
+    """Every due check-in at once (small populations, tests); the tick uses ``due_chunks``."""
+    return [due async for checkins, _ in due_chunks(session, now) for due in checkins]
 
 
 async def due_pulses(session: AsyncSession, now: datetime) -> list[DuePulse]:
-    """Every due pulse at once (small populations, tests); the tick uses ``due_pulse_chunks``."""
-    return [due async for chunk in due_pulse_chunks(session, now) for due in chunk]
+    """Every due pulse at once (small populations, tests); the tick uses ``due_chunks``."""
+    return [due async for _, pulses in due_chunks(session, now) for due in pulses]
