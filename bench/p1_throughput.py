@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -143,6 +144,17 @@ async def drive(
     return time.perf_counter() - started, done
 
 
+class ErrorCounter(logging.Handler):
+    """Counts the updates our dispatcher failed (answered with the apology); the records are not printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
 async def run(workspace: Workspace, quick: bool = False) -> Result:
     total = 300 if quick else 3000
     rng = random.Random(1)
@@ -176,7 +188,15 @@ async def run(workspace: Workspace, quick: bool = False) -> Result:
         await drive(ours_dp, ours_bot, server, [Person(FIRST_TG_ID, "menu", rng)], 10, echo=False)
 
         sent_before = server.sent_count
-        ours_s, ours_n = await drive(ours_dp, ours_bot, server, people, total, echo=False)
+        errors = ErrorCounter()
+        dispatcher_log = logging.getLogger("handlers.dispatcher")
+        dispatcher_log.addHandler(errors)
+        dispatcher_log.propagate = False
+        try:
+            ours_s, ours_n = await drive(ours_dp, ours_bot, server, people, total, echo=False)
+        finally:
+            dispatcher_log.removeHandler(errors)
+            dispatcher_log.propagate = True
         ours_sent = server.sent_count - sent_before
         echo_people = [Person(9_100_000 + i, "menu", rng) for i in range(len(people))]
         sent_before = server.sent_count
@@ -199,11 +219,13 @@ async def run(workspace: Workspace, quick: bool = False) -> Result:
         ours_messages_sent=ours_sent,
         echo_messages_sent=echo_sent,
         onboardings_completed=onboarded,
+        ours_failed_updates=errors.count,
         mode="in-process feed_update, replies over HTTP to the fake Bot API on loopback",
     )
     ratio = ours_rate / echo_rate
     result.ratios["ours_vs_echo"] = round(ratio, 3)
     result.goal("ours / echo updates per s", ratio, 0.6, higher_is_better=True, unit="×")
+    result.goal("ours: updates failed", errors.count, 0, higher_is_better=False)
     return result
 
 
