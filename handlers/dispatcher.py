@@ -134,15 +134,12 @@ class Dispatcher:
                     if integrity_failures == 2:
                         log.exception("integrity error handling update", extra=_log_extra(incoming))
                         return [Reply(SORRY)]
-                except OperationalError as exc:
-                    busy_failures += 1
+                except Exception as exc:
+                    busy_failures += _database_busy(exc)
                     if not _database_busy(exc) or busy_failures > BUSY_RETRIES:
                         log.exception("failed to handle update", extra=_log_extra(incoming))
                         return [Reply(SORRY)]
                     await asyncio.sleep(BUSY_PAUSE * busy_failures)
-                except Exception:
-                    log.exception("failed to handle update", extra=_log_extra(incoming))
-                    return [Reply(SORRY)]
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
@@ -331,6 +328,14 @@ def _logging_context(incoming: Incoming, ctx: Ctx) -> Iterator[None]:
         raise
 
 
-def _database_busy(exc: OperationalError) -> bool:
-    """SQLite's SQLITE_BUSY ("database is locked"): the update can be handled again from the start."""
-    return "database is locked" in str(exc.orig)
+def _database_busy(exc: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY ("database is locked"), possibly behind the error of the rolled-back transaction:
+    the update can be handled again from the start."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError) and "database is locked" in str(seen.orig):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

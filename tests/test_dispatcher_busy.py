@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import registry
@@ -94,3 +94,26 @@ async def test_many_new_people_at_once_are_all_answered(
         assert "Навигатор молодого педагога" in replies[0].text
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ChannelAccount)) == len(people)
+
+
+class ChainedBusyHook(FailingHook):
+    """ "database is locked" surfacing behind another error (the rolled-back transaction's)."""
+
+    async def __call__(self, ctx: Ctx) -> None:
+        self.calls += 1
+        if self.calls <= self.times:
+            try:
+                raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+            except OperationalError as busy:
+                raise InvalidRequestError("Can't operate on closed transaction") from busy
+
+
+async def test_a_lock_behind_another_error_is_retried_too(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], failing_hook: list[FailingHook]
+) -> None:
+    hook = install(failing_hook, ChainedBusyHook(times=2))
+    replies = await dispatcher.handle(Incoming("console", "u1", text="/start"))
+    assert hook.calls == 3
+    assert "Навигатор молодого педагога" in replies[0].text
+    [state] = await _states(sessions)
+    assert state.flow == "onboarding"
