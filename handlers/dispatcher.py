@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import registry
@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 MENU_FLOW, MENU_STEP = "menu", "main"
 ONBOARDING_FLOW, ONBOARDING_STEP = "onboarding", "welcome"
 MAX_TEXT = 4000
+# SQLite under concurrent updates: a transaction that read before another one committed cannot upgrade to a
+# write ("database is locked" at once, busy_timeout does not apply). The whole update is rolled back, so it is
+# simply handled again, a few times, after a short pause.
+BUSY_RETRIES = 5
+BUSY_PAUSE = 0.02  # seconds, times the attempt number
 
 STALE_BUTTON = "Эта кнопка уже неактуальна. Вот где мы сейчас:"
 NOT_ALLOWED = "Это действие вам недоступно."
@@ -119,18 +124,22 @@ class Dispatcher:
         if verdict == "drop":
             return []
         async with self._locks.get(key):
-            for attempt in range(2):
+            integrity_failures = busy_failures = 0
+            while True:
                 try:
                     return await self._handle_once(incoming)
                 except IntegrityError:
                     # two first messages of a new account raced (other process); retry once
-                    if attempt == 1:
+                    integrity_failures += 1
+                    if integrity_failures == 2:
                         log.exception("integrity error handling update", extra=_log_extra(incoming))
                         return [Reply(SORRY)]
-                except Exception:
-                    log.exception("failed to handle update", extra=_log_extra(incoming))
-                    return [Reply(SORRY)]
-        return [Reply(SORRY)]
+                except Exception as exc:
+                    busy_failures += _database_busy(exc)
+                    if not _database_busy(exc) or busy_failures > BUSY_RETRIES:
+                        log.exception("failed to handle update", extra=_log_extra(incoming))
+                        return [Reply(SORRY)]
+                    await asyncio.sleep(BUSY_PAUSE * busy_failures)
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
@@ -317,3 +326,16 @@ def _logging_context(incoming: Incoming, ctx: Ctx) -> Iterator[None]:
             ctx.account.id,
         )
         raise
+
+
+def _database_busy(exc: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY ("database is locked"), possibly behind the error of the rolled-back transaction:
+    the update can be handled again from the start."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError) and "database is locked" in str(seen.orig):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

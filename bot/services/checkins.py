@@ -9,9 +9,10 @@ high ≥ 75; the overall band is the band of the higher scale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -268,58 +269,106 @@ async def record_pulse(session: AsyncSession, person_id: int, value: int, now: d
 
 
 # --- what is due --------------------------------------------------------------------------------------------
-async def _teachers(session: AsyncSession) -> list[Person]:
-    rows = await session.scalars(
-        select(Person)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role == "teacher", Person.profile_complete.is_(True), Person.deleted_at.is_(None))
-        .order_by(Person.id)
-    )
-    return list(rows)
+# Teachers are read in chunks of plain rows (id order, keyset pagination): the tick's memory does not grow with
+# the number of teachers, and no ORM objects pile up in the tick's session (each autoflush would visit them all).
+DUE_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class TeacherRow:
+    """What the due rules need of a teacher (``preferences`` reads ``settings``)."""
+
+    id: int
+    created_at: datetime
+    settings: dict[str, Any]
+
+
+async def _teacher_chunks(session: AsyncSession, chunk: int) -> AsyncIterator[list[TeacherRow]]:
+    after = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(Person.id, Person.created_at, Person.settings)
+                .join(RoleGrant, RoleGrant.person_id == Person.id)
+                .where(
+                    RoleGrant.role == "teacher",
+                    Person.profile_complete.is_(True),
+                    Person.deleted_at.is_(None),
+                    Person.id > after,
+                )
+                .order_by(Person.id)
+                .limit(chunk)
+            )
+        ).all()
+        if not rows:
+            return
+        yield [TeacherRow(row.id, row.created_at, row.settings or {}) for row in rows]
+        if len(rows) < chunk:
+            return
+        after = rows[-1].id
 
 
 async def _last_taken(
-    session: AsyncSession, model: type[CheckinResult] | type[PulseAnswer]
+    session: AsyncSession, model: type[CheckinResult] | type[PulseAnswer], person_ids: Sequence[int]
 ) -> dict[int, datetime]:
-    rows = await session.execute(select(model.person_id, func.max(model.taken_at)).group_by(model.person_id))
+    rows = await session.execute(
+        select(model.person_id, func.max(model.taken_at))
+        .where(model.person_id.in_(person_ids))
+        .group_by(model.person_id)
+    )
     return {person_id: taken_at for person_id, taken_at in rows}
 
 
-def checkin_due_at(person: Person, last_taken: datetime | None) -> datetime:
+def checkin_due_at(person: Person | TeacherRow, last_taken: datetime | None) -> datetime:
     """First check-in a week after the profile was created (on completing onboarding), then every period."""
     if last_taken is None:
         return person.created_at + FIRST_CHECKIN_AFTER
     return last_taken + timedelta(weeks=preferences.checkin_weeks(person))
 
 
+def _due_checkin(person: TeacherRow, last_taken: datetime | None, now: datetime) -> DueCheckin | None:
+    if not preferences.reminder_enabled(person, "checkin", now):
+        return None
+    due_at = checkin_due_at(person, last_taken)
+    if due_at > now:
+        return None
+    period = timedelta(weeks=preferences.checkin_weeks(person))
+    index = (now - due_at) // period
+    key = f"checkin:{person.id}:{due_at:%Y%m%d%H%M}:{index}"
+    return DueCheckin(person.id, due_at + index * period, key)
+
+
+async def due_chunks(
+    session: AsyncSession, now: datetime, chunk: int = DUE_CHUNK
+) -> AsyncIterator[tuple[list[DueCheckin], list[DuePulse]]]:
+    """Due check-ins and pulses, a chunk of teachers at a time (one pass over the teachers).
+
+    Check-ins: first a week after the profile was created, then every period; an ignored invitation is
+    repeated once per further period, and the dedupe key names the period, so running this twice in one
+    period queues nothing new. Pulses: teachers with the weekly pulse on and no pulse answer in the last
+    7 days (one invitation a week)."""
+    year, week, _ = now.isocalendar()
+    async for teachers in _teacher_chunks(session, chunk):
+        last = await _last_taken(session, CheckinResult, [t.id for t in teachers])
+        checkins = [d for t in teachers if (d := _due_checkin(t, last.get(t.id), now)) is not None]
+        pulses: list[DuePulse] = []
+        wanted = [t for t in teachers if preferences.pulse_enabled(t)]
+        if wanted:
+            taken = await _last_taken(session, PulseAnswer, [t.id for t in wanted])
+            for person in wanted:
+                answered = taken.get(person.id)
+                if answered is not None and answered > now - PULSE_EVERY:
+                    continue
+                pulses.append(DuePulse(person.id, f"pulse:{person.id}:{year}W{week:02d}"))
+        if checkins or pulses:
+            yield checkins, pulses
+
+
 async def due_checkins(session: AsyncSession, now: datetime) -> list[DueCheckin]:
-    """Teachers whose check-in is due. An ignored invitation is repeated once per further period; the dedupe
-    key names the period, so running this twice in one period queues nothing new."""
-    last = await _last_taken(session, CheckinResult)
-    due: list[DueCheckin] = []
-    for person in await _teachers(session):
-        if not preferences.reminder_enabled(person, "checkin", now):
-            continue
-        due_at = checkin_due_at(person, last.get(person.id))
-        if due_at > now:
-            continue
-        period = timedelta(weeks=preferences.checkin_weeks(person))
-        index = (now - due_at) // period
-        key = f"checkin:{person.id}:{due_at:%Y%m%d%H%M}:{index}"
-        due.append(DueCheckin(person.id, due_at + index * period, key))
-    return due
+    """Every due check-in at once (small populations, tests); the tick uses ``due_chunks``."""
+    return [due async for checkins, _ in due_chunks(session, now) for due in checkins]
 
 
 async def due_pulses(session: AsyncSession, now: datetime) -> list[DuePulse]:
-    """Teachers with the weekly pulse on and no pulse answer in the last 7 days (one invitation a week)."""
-    last = await _last_taken(session, PulseAnswer)
-    due: list[DuePulse] = []
-    for person in await _teachers(session):
-        if not preferences.pulse_enabled(person):
-            continue
-        taken = last.get(person.id)
-        if taken is not None and taken > now - PULSE_EVERY:
-            continue
-        year, week, _ = now.isocalendar()
-        due.append(DuePulse(person.id, f"pulse:{person.id}:{year}W{week:02d}"))
-    return due
+    """Every due pulse at once (small populations, tests); the tick uses ``due_chunks``."""
+    return [due async for _, pulses in due_chunks(session, now) for due in pulses]

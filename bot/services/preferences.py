@@ -7,9 +7,17 @@ Keys: ``reminders_off`` (list of kinds), ``snoozed`` ({kind: ISO datetime}), ``c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from storage.models import Person
+
+
+class HasSettings(Protocol):
+    """Anything carrying a person's settings JSON: a ``Person`` or a lightweight row read in bulk."""
+
+    @property
+    def settings(self) -> dict[str, Any]: ...
+
 
 REMINDER_KINDS = {
     "iom_deadline": "Сроки шагов ИОМ",
@@ -22,11 +30,11 @@ REMINDER_KINDS = {
 }
 
 
-def _settings(person: Person) -> dict[str, Any]:
+def _settings(person: HasSettings) -> dict[str, Any]:
     return dict(person.settings or {})
 
 
-def reminder_enabled(person: Person, kind: str, now: datetime) -> bool:
+def reminder_enabled(person: HasSettings, kind: str, now: datetime) -> bool:
     settings = _settings(person)
     if kind in settings.get("reminders_off", []):
         return False
@@ -51,7 +59,7 @@ def snooze(person: Person, kind: str, until: datetime) -> None:
     person.settings = settings
 
 
-def checkin_weeks(person: Person) -> int:
+def checkin_weeks(person: HasSettings) -> int:
     return int(_settings(person).get("checkin_weeks", 2))
 
 
@@ -61,7 +69,7 @@ def set_checkin_weeks(person: Person, weeks: int) -> None:
     person.settings = {**_settings(person), "checkin_weeks": weeks}
 
 
-def pulse_enabled(person: Person) -> bool:
+def pulse_enabled(person: HasSettings) -> bool:
     return bool(_settings(person).get("pulse", False))
 
 

@@ -1,0 +1,246 @@
+"""P1 update throughput: Telegram updates through the real aiogram ``Dispatcher`` into our handlers, vs a
+bare aiogram echo bot on the same setup, in the same run.
+
+Setup (both bots): ``dp.feed_update(bot, update)`` in-process (no getUpdates round trip), with a ``Bot`` whose
+session points at the fake Bot API on loopback (tests/fakes/telegram_server.py) — so every reply and every
+``answerCallbackQuery`` is a real HTTP call. 32 updates are handled at once (the production polling
+``tasks_concurrency_limit``); one person's updates go one after another, each chosen from the buttons the
+bot last sent them, as a person would.
+
+Ours: the router of bot/channels/telegram.py (``build_router``) over the real app (``build_app``) with durable
+state on SQLite. The mix, across many people: onboarding from /start to the saved profile (new people),
+diagnostic answers (people with completed profiles), and menu presses. The live-answer rate limiter of the
+renderer is lifted here (it caps answers at ``telegram_messages_per_second``; P5 measures it), and the
+per-person inbound flood limit is raised (the scripted people type faster than 30 updates / 10 s).
+Goal: ours ≥ 0.6 × the echo's updates/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram import Dispatcher as AiogramDispatcher
+from aiogram.types import Update
+from aiolimiter import AsyncLimiter
+
+from bench.common import BENCH_NOW, Result, Workspace, bench_settings, bulk_people
+from bench.telegram_harness import IndexedTelegramServer, callback_update, echo_router, fake_bot, text_update
+from bot.app import build_app
+from bot.channels.telegram import InFlight, TelegramRenderer, build_router
+from bot.clock import FakeClock
+
+CONCURRENCY = 32
+FIRST_TG_ID = 7_000_000
+NEW_TG_ID = 8_000_000
+
+ONBOARDING = (
+    ("text", "/start"),
+    ("cb", "ob:start"),
+    ("cb", "ob:consent:yes"),
+    ("text", "Иванова Мария Петровна"),
+    ("text", "27"),
+    ("cb", "ob:exp:1"),
+    ("cb", "ob:pos:0"),
+    ("cb", "ob:subj:2"),
+    ("cb", "ob:subj:done"),
+    ("cb", "ob:lvl:2"),
+    ("cb", "ob:lvl:done"),
+    ("text", "тюм"),
+    ("cb", "ob:mun:tobolsk"),
+    ("text", "МАОУ СОШ № 5"),
+    ("cb", "ob:ok"),
+)
+
+Step = tuple[str, str]  # ("text" | "cb", value)
+Chooser = Callable[[list[str]], Step]
+
+
+class Person:
+    """One scripted person: ``next_step(actions)`` picks the next update from the buttons last sent."""
+
+    def __init__(self, user_id: int, kind: str, rng: random.Random) -> None:
+        self.user_id, self.kind, self.rng = user_id, kind, rng
+        self.position = 0
+
+    def next_step(self, actions: list[str]) -> Step:
+        self.position += 1
+        if self.kind == "onboarding":
+            return ONBOARDING[(self.position - 1) % len(ONBOARDING)]
+        if self.kind == "diagnostic":
+            if self.position == 1:
+                return ("cb", "m:diag")
+            answers = [a for a in actions if a.startswith("dg:a:")]
+            if answers:
+                return ("cb", self.rng.choice(answers))
+            for start in ("dg:resume", "dg:all", "dg:again"):
+                if start in actions:
+                    return ("cb", start)
+            return ("cb", "m:diag")
+        # menu presses: open the menu, an entry, back to the menu, another entry...
+        if self.position % 2 == 1:
+            return ("text", "/menu") if self.position % 4 == 1 else ("cb", "nav:menu")
+        entries = [a for a in actions if a.startswith("m:")]
+        return ("cb", self.rng.choice(entries) if entries else "m:help")
+
+
+def make_people(total_updates: int, rng: random.Random) -> tuple[list[Person], int]:
+    """People for roughly: 30 % onboarding, 40 % diagnostic answers, 30 % menu presses."""
+    onboarding = max(1, round(total_updates * 0.30 / len(ONBOARDING)))
+    per_profiled = 12
+    diagnostic = max(1, round(total_updates * 0.40 / per_profiled))
+    menu = max(1, round(total_updates * 0.30 / per_profiled))
+    people = [Person(NEW_TG_ID + i, "onboarding", rng) for i in range(onboarding)]
+    people += [Person(FIRST_TG_ID + i, "diagnostic", rng) for i in range(diagnostic)]
+    people += [Person(FIRST_TG_ID + diagnostic + i, "menu", rng) for i in range(menu)]
+    return people, diagnostic + menu
+
+
+async def drive(
+    dp: AiogramDispatcher,
+    bot: Bot,
+    server: IndexedTelegramServer,
+    people: list[Person],
+    total_updates: int,
+    echo: bool,
+) -> tuple[float, int]:
+    """Feed ``total_updates`` updates with ``CONCURRENCY`` at once; returns (seconds, updates)."""
+    update_ids = itertools.count(1)
+    queue: asyncio.Queue[Person] = asyncio.Queue()
+    for person in people:
+        queue.put_nowait(person)
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        while done < total_updates:
+            person = await queue.get()
+            if done >= total_updates:
+                queue.put_nowait(person)  # wakes the next waiting worker, which stops too
+                return
+            done += 1
+            last = server.last_by_chat.get(person.user_id)
+            kind, value = person.next_step(last.actions if last is not None else [])
+            if echo and kind == "text" and value.startswith("/"):
+                value = value[1:]
+            update_id = next(update_ids)
+            raw = (
+                text_update(update_id, person.user_id, value)
+                if kind == "text"
+                else callback_update(update_id, person.user_id, value)
+            )
+            await dp.feed_update(bot, Update.model_validate(raw, context={"bot": bot}))
+            queue.put_nowait(person)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - started, done
+
+
+class ErrorCounter(logging.Handler):
+    """Counts the updates our dispatcher failed (answered with the apology); the records are not printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+async def run(workspace: Workspace, quick: bool = False) -> Result:
+    total = 300 if quick else 3000
+    rng = random.Random(1)
+    people, profiled = make_people(total, rng)
+    url = workspace.fresh_db("p1")
+    settings = bench_settings(url, Path(workspace.root) / "p1-data", inbound_limit_per_10s=100_000)
+    server = IndexedTelegramServer()
+    await server.start()
+    clock = FakeClock(BENCH_NOW)
+    app = await build_app(settings, clock=clock, migrate=False)
+    bots: list[Bot] = []
+    try:
+        await bulk_people(
+            app.engine, profiled, platform="telegram", first_external_id=FIRST_TG_ID, created_at=BENCH_NOW
+        )
+
+        ours_bot = fake_bot(server)
+        bots.append(ours_bot)
+        renderer = TelegramRenderer(ours_bot, AsyncLimiter(1_000_000, 1))
+        ours_dp = AiogramDispatcher()
+        ours_dp.include_router(build_router(app, renderer, InFlight()))
+
+        echo_bot = fake_bot(server)
+        bots.append(echo_bot)
+        echo_dp = AiogramDispatcher()
+        echo_dp.include_router(echo_router())
+
+        # warm-up (imports, connection pools, SQLite caches), not measured
+        warm = [Person(9_000_000 + i, "menu", rng) for i in range(8)]
+        await drive(echo_dp, echo_bot, server, warm, 40, echo=True)
+        await drive(ours_dp, ours_bot, server, [Person(FIRST_TG_ID, "menu", rng)], 10, echo=False)
+
+        sent_before = server.sent_count
+        errors = ErrorCounter()
+        dispatcher_log = logging.getLogger("handlers.dispatcher")
+        dispatcher_log.addHandler(errors)
+        dispatcher_log.propagate = False
+        try:
+            ours_s, ours_n = await drive(ours_dp, ours_bot, server, people, total, echo=False)
+        finally:
+            dispatcher_log.removeHandler(errors)
+            dispatcher_log.propagate = True
+        ours_sent = server.sent_count - sent_before
+        echo_people = [Person(9_100_000 + i, "menu", rng) for i in range(len(people))]
+        sent_before = server.sent_count
+        echo_s, echo_n = await drive(echo_dp, echo_bot, server, echo_people, total, echo=True)
+        echo_sent = server.sent_count - sent_before
+        onboarded = await _completed_onboardings(app, people)
+    finally:
+        for bot in bots:
+            await bot.session.close()
+        await app.close()
+        await server.stop()
+
+    ours_rate, echo_rate = ours_n / ours_s, echo_n / echo_s
+    result = Result("p1_throughput")
+    result.figures.update(
+        updates=total,
+        people=len(people),
+        ours_updates_per_s=round(ours_rate, 1),
+        echo_updates_per_s=round(echo_rate, 1),
+        ours_messages_sent=ours_sent,
+        echo_messages_sent=echo_sent,
+        onboardings_completed=onboarded,
+        ours_failed_updates=errors.count,
+        mode="in-process feed_update, replies over HTTP to the fake Bot API on loopback",
+    )
+    ratio = ours_rate / echo_rate
+    result.ratios["ours_vs_echo"] = round(ratio, 3)
+    result.goal("ours / echo updates per s", ratio, 0.6, higher_is_better=True, unit="×")
+    result.goal("ours: updates failed", errors.count, 0, higher_is_better=False)
+    return result
+
+
+async def _completed_onboardings(app: Any, people: list[Person]) -> int:
+    from sqlalchemy import func, select
+
+    from storage.models import ChannelAccount
+    from storage.models import Person as PersonRow
+
+    ids = [str(p.user_id) for p in people if p.kind == "onboarding"]
+    async with app.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ChannelAccount)
+            .join(PersonRow, PersonRow.id == ChannelAccount.person_id)
+            .where(ChannelAccount.external_id.in_(ids), PersonRow.profile_complete.is_(True))
+        )
+    return int(count or 0)
