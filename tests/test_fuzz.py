@@ -1,6 +1,6 @@
 """Hostile and odd input: thousands of random ``Incoming`` values across several people.
 
-Per run: 10,000 updates on SQLite and 2,000 on PostgreSQL (``FUZZ_UPDATES`` scales both). Invariants after
+Per run: 8,000 updates on SQLite and 2,000 on PostgreSQL (10,000 in all) (``FUZZ_UPDATES`` scales both). Invariants after
 every update: no internal failure (the apology reply never appears), every account's state points at a
 registered step, and a stale, forged or foreign button (another person's action, random ids) changes nobody
 else's data.
@@ -64,7 +64,7 @@ async def _snapshot(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def fuzz_count(backend: str) -> int:
-    base = 10_000 if backend == "sqlite" else 2_000
+    base = 8_000 if backend == "sqlite" else 2_000
     return max(PER_EXAMPLE, int(base * SCALE))
 
 
