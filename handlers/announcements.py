@@ -12,7 +12,6 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import announcements as svc
-from bot.settings import load_settings
 from bot.ticks import tick
 from handlers import outbox, registry
 from handlers.context import Ctx
@@ -53,7 +52,9 @@ def announcement(program: Program, reason: str) -> Reply:
 @tick("announce_new_programs", 600)
 async def announce_new_programs(session: AsyncSession, now: datetime) -> int:
     """Announce new and soon-starting programmes to matching teachers (each at most once per teacher)."""
-    return await announce(session, now, load_settings().announce_days_before)
+    from bot.scheduler import tick_settings  # the scheduler imports the tick modules
+
+    return await announce(session, now, tick_settings().announce_days_before)
 
 
 async def announce(session: AsyncSession, now: datetime, days_before: int) -> int:
