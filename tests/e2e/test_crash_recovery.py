@@ -18,6 +18,7 @@ broadcast).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -102,6 +103,10 @@ async def test_conversations_survive_kills(
     in_flight_at_kills: list[set[int]] = []
     for _ in range(KILLS):
         await asyncio.sleep(rng.uniform(0.3, 1.5))
+        # kill while updates are handed out and not yet confirmed: on an idle machine the bot is so quick
+        # that a blind kill often lands between batches, and the test would then prove nothing
+        with contextlib.suppress(AssertionError):
+            await tg.wait_until(lambda: bool(tg.in_flight()), timeout=5)
         await bot_process.kill()
         in_flight_at_kills.append(tg.in_flight())
         await bot_process.start()
@@ -124,7 +129,11 @@ async def test_conversations_survive_kills(
     steps = len(script(0))
     for uid in users:
         answers = len(tg.messages_to(uid))
-        assert steps <= answers <= steps + 2 * repeated_by.get(uid, 0), (uid, answers, repeated_by.get(uid))
+        # without repeats: one answer per step, plus one for each step that answers with two messages
+        # (at most 2 in this script). A repeated update costs at most its whole answer again (≤ 2 messages: a
+        # hint and the step) plus the part of the first answer already sent when the process died (≤ 1).
+        repeats = repeated_by.get(uid, 0)
+        assert steps <= answers <= steps + 2 + 3 * repeats, (uid, answers, repeats)
 
     now = datetime.now(UTC)
     async with db_sessions() as session:
