@@ -113,6 +113,12 @@ class Dispatcher:
         self.deps = deps
         self._locks = _LockTable()
         self._throttle = _Throttle(throttle_limit, throttle_window)
+        # SQLite has one writer at a time: updates of different people take turns in this process instead of
+        # colliding on the database lock (deferred transactions that collide fail at once with "locked")
+        engine = sessions.kw.get("bind")
+        self._sqlite_turn: asyncio.Lock | None = (
+            asyncio.Lock() if engine is not None and engine.dialect.name == "sqlite" else None
+        )
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         if incoming.text is not None and len(incoming.text) > MAX_TEXT:
@@ -127,7 +133,10 @@ class Dispatcher:
             integrity_failures = busy_failures = 0
             while True:
                 try:
-                    return await self._handle_once(incoming)
+                    if self._sqlite_turn is None:
+                        return await self._handle_once(incoming)
+                    async with self._sqlite_turn:
+                        return await self._handle_once(incoming)
                 except IntegrityError:
                     # two first messages of a new account raced (other process); retry once
                     integrity_failures += 1
