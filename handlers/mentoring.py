@@ -199,6 +199,14 @@ async def on_write(ctx: Ctx, incoming: Incoming) -> None:
     await ctx.go("mentoring", "pair", remember=False)
 
 
+def chosen_end_reason(incoming: Incoming, prefix: str) -> str:
+    """The reason for ending a pair: a reason button ``<prefix><code>`` or typed text ("" if neither)."""
+    action = incoming.action or ""
+    if action.startswith(prefix) and action[len(prefix) :] in END_REASONS:
+        return END_REASONS[action[len(prefix) :]]
+    return (incoming.text or "").strip()
+
+
 @flow.show("end_reason")
 async def show_end_reason(ctx: Ctx) -> None:
     ctx.say(
@@ -210,11 +218,7 @@ async def show_end_reason(ctx: Ctx) -> None:
 @flow.on("end_reason")
 async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     assert ctx.person is not None
-    action = incoming.action or ""
-    if action.startswith("mnt:er:") and action[7:] in END_REASONS:
-        reason = END_REASONS[action[7:]]
-    else:
-        reason = (incoming.text or "").strip()
+    reason = chosen_end_reason(incoming, "mnt:er:")
     if not reason:
         ctx.invalid("Выберите причину кнопкой или напишите её.")
         return

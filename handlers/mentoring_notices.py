@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import matching
 from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
 from bot.services.offers import NextStep
+from content import areas
 from handlers import outbox
 from handlers.messages import Button, Reply
 from storage.models import (
@@ -32,13 +33,8 @@ from storage.models import (
 KIND_LABEL = {"mentor": "наставник", "methodist": "региональный методист"}
 KIND_GENITIVE = {"mentor": "наставника", "methodist": "методиста"}
 KIND_CANDIDATE = {"mentor": "Кандидат в наставники", "methodist": "Кандидат в методисты"}
-AREA_LABELS = {
-    "subject": "предметные",
-    "methodical": "методические",
-    "psychological": "психолого-педагогические",
-    "communicative": "коммуникативные",
-    "ict": "ИКТ",
-}
+# lower-case area names for use inside sentences ("ИКТ" stays as is)
+AREA_LABELS = {code: label if code == "ict" else label.lower() for code, label in areas.AREA_LABELS.items()}
 AREA_PHRASE = {
     "subject": "сильная сторона — предметная область",
     "methodical": "сильная сторона — методическая область",
@@ -46,7 +42,7 @@ AREA_PHRASE = {
     "communicative": "сильная сторона — коммуникативная область",
     "ict": "сильная сторона — ИКТ (цифровые инструменты)",
 }
-LEVEL_LABELS = {"high": "высокий", "elevated": "повышенный", "base": "базовый", "deficit": "дефицит"}
+LEVEL_LABELS = areas.LEVEL_LABELS
 REASON_TEXT = {
     matching.SAME_SCHOOL: "та же школа",
     matching.SAME_MUNICIPALITY: "тот же муниципалитет",

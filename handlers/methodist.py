@@ -21,7 +21,7 @@ from bot.services.iom_lifecycle import (
 from bot.services.offers import PairError
 from handlers import registry
 from handlers.context import Ctx
-from handlers.mentoring import END_REASONS, PAIR_ERRORS
+from handlers.mentoring import END_REASONS, PAIR_ERRORS, chosen_end_reason
 from handlers.mentoring_notices import AREA_LABELS, KIND_GENITIVE, name_of, offer_buttons, teacher_card, when
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import nav_row
@@ -347,11 +347,7 @@ async def show_end_reason(ctx: Ctx) -> None:
 @flow.on("end_reason")
 async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     assert ctx.person is not None
-    action = incoming.action or ""
-    if action.startswith("cse:er:") and action[7:] in END_REASONS:
-        reason = END_REASONS[action[7:]]
-    else:
-        reason = (incoming.text or "").strip()
+    reason = chosen_end_reason(incoming, "cse:er:")
     if not reason:
         ctx.invalid("Выберите причину кнопкой или напишите её.")
         return

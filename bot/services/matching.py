@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.areas import AREAS as AREA_CODES
 from storage.models import (
     DiagnosticAttempt,
     MentorProfile,
@@ -36,7 +37,7 @@ from storage.models import (
 
 MENTOR, METHODIST = "mentor", "methodist"
 KINDS = (MENTOR, METHODIST)
-AREAS = ("subject", "methodical", "psychological", "communicative", "ict")
+AREAS = AREA_CODES
 
 # reason codes and their points
 SAME_SCHOOL, SAME_MUNICIPALITY, SAME_REGION = "same_school", "same_municipality", "same_region"
