@@ -18,6 +18,7 @@ Fixtures (module-level ``__all__``; import them with ``from tests.e2e.journey_fi
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -91,7 +92,7 @@ class Turn:
         return [m for m in self.messages if m.kind == kind]
 
 
-class Chat:
+class Chat(ABC):
     """One person on one messenger (see the module docstring)."""
 
     platform = ""
@@ -130,17 +131,21 @@ class Chat:
         return self.turns[-1].last
 
     # --- per messenger ---
+    @abstractmethod
     async def _send(self, text: str) -> None:
-        raise NotImplementedError
+        """Implemented per messenger."""
 
+    @abstractmethod
     async def _press(self, action: str, message_id: int | None) -> None:
-        raise NotImplementedError
+        """Implemented per messenger."""
 
+    @abstractmethod
     def _sent(self) -> list[Msg]:
-        raise NotImplementedError
+        """Implemented per messenger."""
 
+    @abstractmethod
     async def _wait_for_count(self, count: int, timeout: float) -> None:
-        raise NotImplementedError
+        """Implemented per messenger."""
 
     async def _turn(self, act: Callable[[], Awaitable[None]], timeout: float) -> Turn:
         """Act, then collect the answer (``timeout`` applies to each message of it)."""
