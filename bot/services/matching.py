@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -36,6 +37,7 @@ from storage.models import (
 )
 
 MENTOR, METHODIST = "mentor", "methodist"
+ProfileT = TypeVar("ProfileT", MentorProfile, MethodistProfile)
 KINDS = (MENTOR, METHODIST)
 AREAS = AREA_CODES
 
@@ -462,6 +464,16 @@ async def loads(session: AsyncSession, kind: str) -> dict[int, int]:
     return result
 
 
+async def _live_profiles(
+    session: AsyncSession, model: type[ProfileT], region_code: str | None
+) -> Sequence[ProfileT]:
+    """Mentor or methodist profiles of people who have not erased their data, optionally of one region."""
+    query = select(model).join(Person, Person.id == model.person_id).where(Person.deleted_at.is_(None))
+    if region_code is not None:
+        query = query.where(model.region_code == region_code)
+    return (await session.scalars(query.order_by(model.person_id))).all()
+
+
 async def candidate_profiles(
     session: AsyncSession, kind: str, region_code: str | None = None
 ) -> list[CandidateProfile]:
@@ -469,14 +481,7 @@ async def candidate_profiles(
     load = await loads(session, kind)
     out: list[CandidateProfile] = []
     if kind == MENTOR:
-        query = (
-            select(MentorProfile)
-            .join(Person, Person.id == MentorProfile.person_id)
-            .where(Person.deleted_at.is_(None))
-        )
-        if region_code is not None:
-            query = query.where(MentorProfile.region_code == region_code)
-        for m in (await session.scalars(query.order_by(MentorProfile.person_id))).all():
+        for m in await _live_profiles(session, MentorProfile, region_code):
             out.append(
                 CandidateProfile(
                     person_id=m.person_id,
@@ -494,14 +499,7 @@ async def candidate_profiles(
                 )
             )
         return out
-    mquery = (
-        select(MethodistProfile)
-        .join(Person, Person.id == MethodistProfile.person_id)
-        .where(Person.deleted_at.is_(None))
-    )
-    if region_code is not None:
-        mquery = mquery.where(MethodistProfile.region_code == region_code)
-    for p in (await session.scalars(mquery.order_by(MethodistProfile.person_id))).all():
+    for p in await _live_profiles(session, MethodistProfile, region_code):
         out.append(
             CandidateProfile(
                 person_id=p.person_id,

@@ -395,7 +395,7 @@ async def state_of(
 
 
 def code_in(text: str) -> str:
-    """The one-time link code in «Ваш код: XXXXXXXX»."""
+    """The one-time link code from the bot's «Ваш код: …» message (8 letters and digits)."""
     found = re.search(r"Ваш код: ([A-Z0-9]{8})", text)
     assert found is not None, text
     return found.group(1)
