@@ -8,9 +8,10 @@ and must check by themselves that the person may do what the action says.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from handlers.context import Ctx
@@ -80,6 +81,31 @@ ACTIONS: dict[str, ActionFn] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
 CONTEXT_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
+
+_REGISTRIES: tuple[dict[str, Any] | list[Any], ...] = (
+    FLOWS,
+    MENU,
+    COMMANDS,
+    ACTIONS,
+    START_ARG_HANDLERS,
+    TEXT_INTERCEPTORS,
+    CONTEXT_HOOKS,
+)
+
+
+@contextlib.contextmanager
+def scoped() -> Iterator[None]:
+    """Everything registered inside the block is removed again at its end (tests register probe flows)."""
+    saved = [reg.copy() for reg in _REGISTRIES]
+    try:
+        yield
+    finally:
+        for reg, copy in zip(_REGISTRIES, saved, strict=True):
+            reg.clear()
+            if isinstance(reg, dict):
+                reg.update(copy)  # type: ignore[arg-type]
+            else:
+                reg.extend(copy)
 
 
 def menu_item(item: MenuItem) -> None:

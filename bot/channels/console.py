@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers.dispatcher import Dispatcher
-from handlers.messages import Incoming, Reply
+from bot.chat import Incoming, Reply
 
 PLATFORM = "console"
 

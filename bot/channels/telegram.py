@@ -54,7 +54,7 @@ from bot.delivery import errors
 from bot.delivery.sender import Sender
 from bot.settings import Settings, SettingsError
 from handlers import registry
-from handlers.messages import Reply
+from bot.chat import Reply
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ class InFlight:
 
 
 def build_router(app: App, renderer: TelegramRenderer, inflight: InFlight) -> Router:
-    from handlers.messages import Incoming
+    from bot.chat import Incoming
 
     router = Router(name="navigator")
 

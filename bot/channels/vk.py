@@ -40,7 +40,7 @@ from bot.app import App
 from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
 from bot.delivery.sender import Sender
 from bot.settings import Settings, SettingsError
-from handlers.messages import Attachment, Button, Incoming, Reply
+from bot.chat import Attachment, Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from bot.delivery.errors import DeliveryError
-from handlers.messages import Reply
+from bot.chat import Reply
 
 
 class Sender(Protocol):

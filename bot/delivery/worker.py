@@ -38,7 +38,7 @@ from bot.delivery.retry import RetryPolicy
 from bot.delivery.sender import Sender, supports_batches
 from bot.services.quiet_hours import next_allowed_time, zone
 from bot.settings import Settings
-from handlers.messages import Reply
+from bot.chat import Reply
 from storage.models import ChannelAccount, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
