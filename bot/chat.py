@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_ACTION_BYTES = 64  # Telegram callback_data limit; VK payloads are larger
+# The most buttons one message can carry: Telegram's inline keyboard takes at most 100 buttons; VK's regular
+# keyboard at most 40 (10 rows of up to 5; the inline keyboard only 10, so larger screens use the regular one).
+# A screen with more is paged by the dispatcher ("Ещё"), never cut.
+BUTTON_LIMITS = {"telegram": 100, "vk": 40}
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,6 @@ from handlers.deps import Deps
 from handlers.messages import Attachment, Button, Incoming, Reply
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
 
-NAV_BACK = "nav:back"
-NAV_MENU = "nav:menu"
 MAX_HISTORY = 20
 
 
@@ -34,6 +32,7 @@ class Ctx:
     replies: list[Reply] = field(default_factory=list)
     reshow_requested: bool = False
     forget_account: bool = False  # set after erasing this person's data: nothing is written back
+    paged_screen: list[Any] | None = None  # the stored pages of an overflowing screen "Ещё" is paging
 
     # --- time -------------------------------------------------------------------------------------------
     @property
@@ -114,6 +113,13 @@ class Ctx:
         await step.show(self)
 
     # --- people ---------------------------------------------------------------------------------------------
+    @property
+    def me(self) -> Person:
+        """The person talking; only flows that are not public run without one (a programming error)."""
+        if self.person is None:
+            raise FlowError(f"step {self.state.flow}/{self.state.step} needs a person")
+        return self.person
+
     @property
     def roles(self) -> set[str]:
         return self.person.role_names if self.person is not None else set()

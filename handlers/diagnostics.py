@@ -31,9 +31,9 @@ from content.diagnostics import (
     load_bank,
 )
 from handlers import registry
-from handlers.context import NAV_MENU, Ctx
+from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming
-from handlers.navigation import nav_row
+from handlers.navigation import NAV_MENU, nav_row
 from handlers.registry import Flow, MenuItem
 from storage.models import DiagnosticAttempt
 

@@ -1,104 +1,49 @@
 """Routes an ``Incoming`` to the right flow step and persists the new state in the same transaction.
 
 Order of routing:
-1. pressed button: navigation ("Назад", "В меню"), a global action (by prefix), a step button that is among
-   the latest shown to this account — anything else is stale or forged and changes nothing;
+1. pressed button: navigation ("Назад", "В меню", "Ещё"), a global action (a typed action registered with
+   ``registry.on_global``), a step button that is among the latest shown to this account — anything else is
+   stale or forged and changes nothing;
 2. a command (/start, /menu, /help, /cancel and registered ones);
 3. text interceptors (one-time codes);
 4. the current step's handler; with no current step, the main menu.
 A person without a completed profile is led to onboarding. Any failure of ours rolls the transaction back,
-is logged without personal data, and the person gets a short apology; their state is as before.
+is logged without personal data, and the person gets a short apology; their state is as before. The guard
+around all this (throttle, per-account lock, SQLite's turn, retries) is ``handlers.update_guard``; a screen
+with more buttons than the platform shows is paged by ``handlers.layout``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import registry
-from handlers.context import NAV_BACK, NAV_MENU, Ctx
+from bot.chat import BUTTON_LIMITS
+from handlers import layout, registry
+from handlers.actions import decode
+from handlers.context import Ctx
 from handlers.deps import Deps
 from handlers.messages import Incoming, Reply
+from handlers.navigation import NAV_BACK, NAV_MENU, NavMore
+from handlers.update_guard import BUSY_RETRIES, SORRY, TOO_FAST, UpdateGuard
 from storage.models import ChannelAccount, ConversationState, Person
 
 log = logging.getLogger(__name__)
 
+__all__ = ["BUSY_RETRIES", "SORRY", "TOO_FAST", "Dispatcher"]  # the guard's texts, re-exported for tests
+
 MENU_FLOW, MENU_STEP = "menu", "main"
 ONBOARDING_FLOW, ONBOARDING_STEP = "onboarding", "welcome"
 MAX_TEXT = 4000
-# SQLite under concurrent updates: a transaction that read before another one committed cannot upgrade to a
-# write ("database is locked" at once, busy_timeout does not apply). The whole update is rolled back, so it is
-# simply handled again, a few times, after a short pause.
-BUSY_RETRIES = 5
-BUSY_PAUSE = 0.02  # seconds, times the attempt number
 
 STALE_BUTTON = "Эта кнопка уже неактуальна. Вот где мы сейчас:"
 NOT_ALLOWED = "Это действие вам недоступно."
-SORRY = (
-    "Извините, что-то пошло не так на нашей стороне. Попробуйте ещё раз чуть позже — ваши данные сохранены."
-)
 FINISH_PROFILE_FIRST = "Сначала давайте закончим знакомство — это займёт пару минут."
-TOO_FAST = "Вы отправляете сообщения слишком быстро. Подождите несколько секунд — я отвечу на следующее."
 UNKNOWN_COMMAND = "Такой команды нет. Доступно: /menu — главное меню, /help — справка, /cancel — отменить."
-
-
-class _LockTable:
-    """One asyncio lock per account key, so two updates of one person never interleave in this process."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
-        self._size = size
-
-    def get(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > self._size:
-                oldest_key, oldest = next(iter(self._locks.items()))
-                if oldest.locked():
-                    break
-                del self._locks[oldest_key]
-        else:
-            self._locks.move_to_end(key)
-        return lock
-
-
-class _Throttle:
-    """Per-account inbound limit: more than ``limit`` updates within ``window`` seconds are answered once
-    politely and otherwise dropped, so a flood cannot load the database."""
-
-    def __init__(self, limit: int = 20, window: float = 10.0, size: int = 10_000) -> None:
-        self.limit, self.window, self.size = limit, window, size
-        self._hits: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-        self._warned: set[tuple[str, str]] = set()
-
-    def check(self, key: tuple[str, str], now: float) -> str:
-        """Returns "ok", "warn" (first drop in this window) or "drop"."""
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = self._hits[key] = deque()
-            if len(self._hits) > self.size:
-                old_key, _ = self._hits.popitem(last=False)
-                self._warned.discard(old_key)
-        else:
-            self._hits.move_to_end(key)
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            if key in self._warned:
-                return "drop"
-            self._warned.add(key)
-            return "warn"
-        self._warned.discard(key)
-        hits.append(now)
-        return "ok"
 
 
 class Dispatcher:
@@ -111,44 +56,18 @@ class Dispatcher:
     ) -> None:
         self.sessions = sessions
         self.deps = deps
-        self._locks = _LockTable()
-        self._throttle = _Throttle(throttle_limit, throttle_window)
-        # SQLite has one writer at a time: updates of different people take turns in this process instead of
-        # colliding on the database lock (deferred transactions that collide fail at once with "locked")
         engine = sessions.kw.get("bind")
-        self._sqlite_turn: asyncio.Lock | None = (
-            asyncio.Lock() if engine is not None and engine.dialect.name == "sqlite" else None
+        self.guard = UpdateGuard(
+            deps.clock,
+            sqlite=engine is not None and engine.dialect.name == "sqlite",
+            throttle_limit=throttle_limit,
+            throttle_window=throttle_window,
         )
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         if incoming.text is not None and len(incoming.text) > MAX_TEXT:
             incoming = Incoming(incoming.channel, incoming.user_id, incoming.text[:MAX_TEXT], incoming.action)
-        key = (incoming.channel, incoming.user_id)
-        verdict = self._throttle.check(key, self.deps.clock.now().timestamp())
-        if verdict == "warn":
-            return [Reply(TOO_FAST)]
-        if verdict == "drop":
-            return []
-        async with self._locks.get(key):
-            integrity_failures = busy_failures = 0
-            while True:
-                try:
-                    if self._sqlite_turn is None:
-                        return await self._handle_once(incoming)
-                    async with self._sqlite_turn:
-                        return await self._handle_once(incoming)
-                except IntegrityError:
-                    # two first messages of a new account raced (other process); retry once
-                    integrity_failures += 1
-                    if integrity_failures == 2:
-                        log.exception("integrity error handling update", extra=_log_extra(incoming))
-                        return [Reply(SORRY)]
-                except Exception as exc:
-                    busy_failures += _database_busy(exc)
-                    if not _database_busy(exc) or busy_failures > BUSY_RETRIES:
-                        log.exception("failed to handle update", extra=_log_extra(incoming))
-                        return [Reply(SORRY)]
-                    await asyncio.sleep(BUSY_PAUSE * busy_failures)
+        return await self.guard.run(incoming, self._handle_once)
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
@@ -164,9 +83,22 @@ class Dispatcher:
                 return ctx.replies
             if not ctx.replies:
                 await self._show_menu(ctx)
-            ctx.state.expected = [a for reply in ctx.replies for a in reply.actions]
+            self._fit_to_channel(ctx)
             ctx.state.updated_at = ctx.now
             return ctx.replies
+
+    @staticmethod
+    def _fit_to_channel(ctx: Ctx) -> None:
+        """Page a screen with more buttons than the platform shows; remember what may be pressed next."""
+        replies, pages = layout.fit(ctx.replies, BUTTON_LIMITS.get(ctx.incoming.channel))
+        if pages is None and ctx.paged_screen is not None:
+            pages = ctx.paged_screen  # "Ещё" re-showed a page of the stored screen
+        ctx.replies = replies
+        if pages is not None or layout.PAGES_KEY in ctx.state.data:
+            data = {k: v for k, v in ctx.state.data.items() if k != layout.PAGES_KEY}
+            ctx.state.data = {**data, layout.PAGES_KEY: pages} if pages is not None else data
+        shown = [a for reply in ctx.replies for a in reply.actions]
+        ctx.state.expected = list(dict.fromkeys([*shown, *layout.all_actions(pages)]))
 
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Ctx:
         now = self.deps.clock.now()
@@ -232,6 +164,23 @@ class Dispatcher:
         if action == NAV_BACK and action in ctx.state.expected:
             if not await ctx.back():
                 await self._show_menu(ctx)
+            return
+        more = NavMore.unpack(action)
+        if more is not None and action in ctx.state.expected:
+            stored = ctx.state.data.get(layout.PAGES_KEY)
+            page = layout.page_reply(stored, more.page) if isinstance(stored, list) else None
+            if page is not None:
+                ctx.paged_screen = stored
+                ctx.replies.append(page)
+                return
+        typed = decode(action)
+        typed_handler = registry.GLOBAL_ACTIONS.get(type(typed)) if typed is not None else None
+        if typed is not None and typed_handler is not None:
+            if not self._profile_ready(ctx):
+                ctx.say(FINISH_PROFILE_FIRST)
+                await self._show_menu(ctx)
+                return
+            await typed_handler(ctx, typed)
             return
         prefix, _, rest = action.partition(":")
         handler = registry.ACTIONS.get(prefix)
@@ -317,11 +266,6 @@ class Dispatcher:
             await self._show_menu(ctx)
 
 
-def _log_extra(incoming: Incoming) -> dict[str, str]:
-    # never the text: it may hold personal data
-    return {"channel": incoming.channel, "kind": "action" if incoming.action else "text"}
-
-
 @contextmanager
 def _logging_context(incoming: Incoming, ctx: Ctx) -> Iterator[None]:
     try:
@@ -335,16 +279,3 @@ def _logging_context(incoming: Incoming, ctx: Ctx) -> Iterator[None]:
             ctx.account.id,
         )
         raise
-
-
-def _database_busy(exc: BaseException) -> bool:
-    """SQLite's SQLITE_BUSY ("database is locked"), possibly behind the error of the rolled-back transaction:
-    the update can be handled again from the start."""
-    seen: BaseException | None = exc
-    for _ in range(5):
-        if seen is None:
-            return False
-        if isinstance(seen, OperationalError) and "database is locked" in str(seen.orig):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

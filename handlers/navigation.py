@@ -1,10 +1,39 @@
-"""Buttons every step offers: "Назад" and "В меню"."""
+"""Buttons every step offers ("Назад", "В меню"), the menu entry action, and the overflow pager's "Ещё"."""
 
 from __future__ import annotations
 
-from handlers.context import NAV_BACK, NAV_MENU
+from dataclasses import dataclass
+
+from handlers.actions import Action
 from handlers.messages import Button
 
+
+@dataclass(frozen=True)
+class NavBack(Action, prefix="nav:back"):
+    """Back to the previous step (a step button: only while shown)."""
+
+
+@dataclass(frozen=True)
+class NavMenu(Action, prefix="nav:menu"):
+    """The main menu (accepted at any time)."""
+
+
+@dataclass(frozen=True)
+class NavMore(Action, prefix="nav:more"):
+    """The next page of a screen with more buttons than the platform shows."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenMenuItem(Action, prefix="m"):
+    """A main-menu entry (a global action: accepted at any time, checked against the person's roles)."""
+
+    key: str
+
+
+NAV_BACK = NavBack().pack()
+NAV_MENU = NavMenu().pack()
 BACK = Button("⬅️ Назад", NAV_BACK)
 MENU = Button("🏠 В меню", NAV_MENU)
 
@@ -16,3 +45,7 @@ def nav_row(back: bool = True, menu: bool = True) -> list[Button]:
     if menu:
         row.append(MENU)
     return row
+
+
+def menu_item_button(label: str, key: str) -> Button:
+    return OpenMenuItem(key).button(label)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from handlers.actions import Action
 
 if TYPE_CHECKING:
     from handlers.context import Ctx
@@ -21,6 +23,8 @@ ShowFn = Callable[["Ctx"], Awaitable[None]]
 HandleFn = Callable[["Ctx", "Incoming"], Awaitable[None]]
 ActionFn = Callable[["Ctx", list[str]], Awaitable[None]]
 InterceptFn = Callable[["Ctx", str], Awaitable[bool]]
+A = TypeVar("A", bound=Action)
+TypedActionFn = Callable[["Ctx", A], Awaitable[None]]
 
 
 @dataclass
@@ -78,15 +82,17 @@ FLOWS: dict[str, Flow] = {}
 MENU: dict[str, MenuItem] = {}
 COMMANDS: dict[str, Command] = {}
 ACTIONS: dict[str, ActionFn] = {}
+GLOBAL_ACTIONS: dict[type[Action], TypedActionFn[Any]] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
 CONTEXT_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
 
-_REGISTRIES: tuple[dict[str, Any] | list[Any], ...] = (
+_REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
     FLOWS,
     MENU,
     COMMANDS,
     ACTIONS,
+    GLOBAL_ACTIONS,
     START_ARG_HANDLERS,
     TEXT_INTERCEPTORS,
     CONTEXT_HOOKS,
@@ -103,7 +109,7 @@ def scoped() -> Iterator[None]:
         for reg, copy in zip(_REGISTRIES, saved, strict=True):
             reg.clear()
             if isinstance(reg, dict):
-                reg.update(copy)  # type: ignore[arg-type]
+                reg.update(copy)
             else:
                 reg.extend(copy)
 
@@ -123,6 +129,18 @@ def global_action(prefix: str) -> Callable[[ActionFn], ActionFn]:
         if prefix in ACTIONS:
             raise ValueError(f"global action prefix {prefix!r} registered twice")
         ACTIONS[prefix] = fn
+        return fn
+
+    return register
+
+
+def on_global(action: type[A]) -> Callable[[TypedActionFn[A]], TypedActionFn[A]]:
+    """Register the handler of a typed action that is valid at any time (it checks access itself)."""
+
+    def register(fn: TypedActionFn[A]) -> TypedActionFn[A]:
+        if action in GLOBAL_ACTIONS:
+            raise ValueError(f"global action {action.__name__} registered twice")
+        GLOBAL_ACTIONS[action] = fn
         return fn
 
     return register
