@@ -1,8 +1,7 @@
 """Typed button actions: a prefix plus typed fields, packed into one short string (like aiogram's CallbackData).
 
-Declare an action as a frozen dataclass that names its prefix::
+Declare an action as a subclass that names its prefix; it becomes a frozen dataclass of its fields::
 
-    @dataclass(frozen=True)
     class SkipItem(Action, prefix="dg:skip"):
         item_id: int
         position: int
@@ -25,6 +24,8 @@ import typing
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, Self, get_args, get_origin
 
+from typing_extensions import dataclass_transform
+
 from bot.chat import MAX_ACTION_BYTES, Button
 
 SEPARATOR = ":"
@@ -38,8 +39,9 @@ class ActionOverflow(ValueError):
     """A packed action would not fit the 64 bytes of Telegram's ``callback_data`` (a programming error)."""
 
 
+@dataclass_transform(frozen_default=True)
 class Action:
-    """Base of every typed action. Subclasses are frozen dataclasses declared with ``prefix=``."""
+    """Base of every typed action. Subclasses declare ``prefix=`` and become frozen dataclasses."""
 
     prefix: ClassVar[str]
     _codecs: ClassVar[tuple[tuple[str, _Codec], ...]]
@@ -52,15 +54,15 @@ class Action:
             raise ValueError(f"action prefix {prefix!r} declared twice")
         cls.prefix = prefix
         PREFIXES[prefix] = cls
+        dataclasses.dataclass(frozen=True)(cls)
 
     @classmethod
     def _fields(cls) -> tuple[tuple[str, _Codec], ...]:
         codecs: tuple[tuple[str, _Codec], ...] | None = cls.__dict__.get("_codecs")
         if codecs is None:
-            if not dataclasses.is_dataclass(cls):
-                raise TypeError(f"{cls.__name__} must be a dataclass")
             hints = typing.get_type_hints(cls)
-            codecs = tuple((f.name, _codec_for(hints[f.name])) for f in dataclasses.fields(cls))
+            names = [f.name for f in getattr(cls, "__dataclass_fields__", {}).values()]
+            codecs = tuple((name, _codec_for(hints[name])) for name in names)
             cls._codecs = codecs
         return codecs
 

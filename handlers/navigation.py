@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from handlers.actions import Action
 from handlers.messages import Button
 
 
-@dataclass(frozen=True)
 class NavBack(Action, prefix="nav:back"):
     """Back to the previous step (a step button: only while shown)."""
 
 
-@dataclass(frozen=True)
 class NavMenu(Action, prefix="nav:menu"):
     """The main menu (accepted at any time)."""
 
 
-@dataclass(frozen=True)
 class NavMore(Action, prefix="nav:more"):
     """The next page of a screen with more buttons than the platform shows."""
 
     page: int
 
 
-@dataclass(frozen=True)
 class OpenMenuItem(Action, prefix="m"):
     """A main-menu entry (a global action: accepted at any time, checked against the person's roles)."""
 

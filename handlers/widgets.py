@@ -47,44 +47,42 @@ class WidgetOptions(TypedDict, total=False):
     back: bool  # show «Назад»
 
 
-@dataclass(frozen=True)
 class Pick(Action, prefix="w:pick"):
+    """An option of a choice, list or page, by its place."""
+
     index: int
 
 
-@dataclass(frozen=True)
 class Toggle(Action, prefix="w:tog"):
+    """Tick or untick an option of a multiple choice."""
+
     index: int
 
 
-@dataclass(frozen=True)
 class Done(Action, prefix="w:done"):
-    pass
+    """«Готово» of a multiple choice."""
 
 
-@dataclass(frozen=True)
 class Page(Action, prefix="w:page"):
+    """Another page of a long list."""
+
     page: int
 
 
-@dataclass(frozen=True)
 class ShowAll(Action, prefix="w:all"):
-    pass
+    """Back from search results to the whole list."""
 
 
-@dataclass(frozen=True)
 class Confirm(Action, prefix="w:yes"):
-    pass
+    """«Да»: the offered match is the one."""
 
 
-@dataclass(frozen=True)
 class Reject(Action, prefix="w:no"):
-    pass
+    """«Нет»: back to the list."""
 
 
-@dataclass(frozen=True)
 class Keep(Action, prefix="w:keep"):
-    pass
+    """«Оставить: …»: keep the current value."""
 
 
 @dataclass(frozen=True)
