@@ -322,7 +322,8 @@ class Pager(_Widget):
         ctx.set_data(**{self._key: {**self._state(ctx), **values}})
 
     def clear(self, ctx: Ctx) -> None:
-        ctx.set_data(**{self._key: None})
+        if self._key in ctx.data:
+            ctx.state.data = {k: v for k, v in ctx.data.items() if k != self._key}
 
     async def _listed(self, ctx: Ctx) -> tuple[str, Sequence[Option]]:
         query = str(self._state(ctx).get("query") or "")
