@@ -1,4 +1,4 @@
-"""ДПП announcements: the tick that queues them and the buttons under them (global prefix "an").
+"""ДПП announcements: the tick that queues them and the buttons under them (``AnnouncementButton``, global).
 
 ``an:d:<program_id>`` — details, ``an:a:<program_id>`` — add to my ИОМ, ``an:n:<program_id>`` — not
 interested. Each works only for a person the programme was announced to.
@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import announcements as svc
 from bot.ticks import tick
 from handlers import outbox, registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Reply
-from handlers.navigation import MENU
+from handlers.navigation import MENU, menu_item_button
 from storage.models import Program
 
 log = logging.getLogger(__name__)
@@ -24,15 +26,22 @@ log = logging.getLogger(__name__)
 NOT_YOURS = "Эта программа вам не анонсировалась, поэтому кнопка недействительна."
 
 
+class AnnouncementButton(Action, prefix="an"):
+    """A button under an announcement: ``d`` details, ``a`` add to my ИОМ, ``n`` not interested."""
+
+    what: Literal["d", "a", "n"]
+    program_id: int
+
+
 def _date(day: date | None) -> str:
     return f"{day:%d.%m.%Y}" if day is not None else "уточняется"
 
 
 def _buttons(program_id: int, details: bool = True) -> tuple[tuple[Button, ...], ...]:
-    first = [Button("Подробнее", f"an:d:{program_id}")] if details else []
+    first = [AnnouncementButton("d", program_id).button("Подробнее")] if details else []
     return (
-        (*first, Button("Добавить в ИОМ", f"an:a:{program_id}")),
-        (Button("Не интересно", f"an:n:{program_id}"),),
+        (*first, AnnouncementButton("a", program_id).button("Добавить в ИОМ")),
+        (AnnouncementButton("n", program_id).button("Не интересно"),),
     )
 
 
@@ -77,21 +86,18 @@ async def announce(session: AsyncSession, now: datetime, days_before: int) -> in
 def _diagnostic_button() -> Button | None:
     """The diagnostics menu entry, if that part is installed."""
     item = registry.MENU.get("diag")
-    return Button(item.label, f"m:{item.key}") if item is not None else None
+    return menu_item_button(item.label, item.key) if item is not None else None
 
 
-@registry.global_action("an")
-async def announcement_action(ctx: Ctx, args: list[str]) -> None:
-    assert ctx.person is not None
-    if len(args) != 2 or args[0] not in {"d", "a", "n"} or not args[1].isdigit():
-        ctx.say("Эта кнопка недействительна.", [[MENU]])
-        return
-    found = await svc.announcement_for(ctx.session, ctx.person.id, int(args[1]))
+@registry.on_global(AnnouncementButton)
+async def announcement_action(ctx: Ctx, action: AnnouncementButton) -> None:
+    person = ctx.me
+    found = await svc.announcement_for(ctx.session, person.id, action.program_id)
     if found is None:
         ctx.say(NOT_YOURS, [[MENU]])
         return
     sent, program = found
-    if args[0] == "d":
+    if action.what == "d":
         svc.record_response(sent, svc.MORE, ctx.now)
         lines = [
             f"«{program.title}»",
@@ -104,12 +110,12 @@ async def announcement_action(ctx: Ctx, args: list[str]) -> None:
             lines.append(f"Подробнее и запись: {program.url}")
         ctx.say("\n".join(lines), [*_buttons(program.id, details=False), (MENU,)])
         return
-    if args[0] == "n":
+    if action.what == "n":
         svc.record_response(sent, svc.NOT_INTERESTED, ctx.now)
         ctx.say("Хорошо, отметил(а): эта программа вам не интересна.", [[MENU]])
         return
     try:
-        step = await svc.add_to_iom(ctx.session, ctx.person.id, program, ctx.now)
+        step = await svc.add_to_iom(ctx.session, person.id, program, ctx.now)
     except svc.NoIom:
         diagnostic = _diagnostic_button()
         ctx.say(

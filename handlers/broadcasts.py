@@ -17,10 +17,12 @@ from bot.services.quiet_hours import zone
 from bot.services.segments import KINDS, ROLE, VALUE_KINDS, Segment, count_recipients, segment_values
 from bot.ticks import tick
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.outbox import notify
+from handlers.widgets import Choice, FieldError, Option, TextField
 
 flow = registry.Flow("broadcast")
 registry.menu_item(
@@ -48,6 +50,50 @@ DATE_FORMAT = "%d.%m.%Y %H:%M"
 MAX_AHEAD = timedelta(days=365)
 NOT_ADMIN = "Рассылки доступны только администраторам."
 NO_UPLOADS = "Фото и документы к рассылке пока не прикрепить: бот принимает от вас только текст."
+CHOOSE_ACTION = "Выберите действие кнопкой."
+BAD_DATE = "Не понял дату. Нужен формат ДД.ММ.ГГГГ ЧЧ:ММ, например 15.10.2026 10:00."
+
+
+class NewBroadcast(Action, prefix="bc:new"):
+    """«Новая рассылка»."""
+
+
+class CancelBroadcast(Action, prefix="bc:x"):
+    """«Отменить №…» of an active broadcast."""
+
+    broadcast_id: int
+
+
+class SendNow(Action, prefix="bc:now"):
+    """Preview: send right away."""
+
+
+class Plan(Action, prefix="bc:plan"):
+    """Preview: send at a chosen time."""
+
+
+class EditText(Action, prefix="bc:text"):
+    """Preview: change the text."""
+
+
+class EditSegment(Action, prefix="bc:seg"):
+    """Preview: change the recipients."""
+
+
+class ConfirmSend(Action, prefix="bc:yes"):
+    """Create the broadcast."""
+
+
+class DropDraft(Action, prefix="bc:no"):
+    """Do not create it."""
+
+
+class ConfirmCancel(Action, prefix="bc:cyes"):
+    """Cancel the chosen active broadcast."""
+
+
+class KeepBroadcast(Action, prefix="bc:cno"):
+    """Do not cancel it."""
 
 
 def segment_label(segment: Segment) -> str:
@@ -55,12 +101,19 @@ def segment_label(segment: Segment) -> str:
         return "молодые педагоги (моложе 35 лет, стаж до 3 лет)"
     if segment.value is None:
         return KIND_LABELS[segment.kind].lower()
-    value = ROLE_LABELS.get(segment.value, segment.value) if segment.kind == ROLE else segment.value
-    return f"{KIND_LABELS[segment.kind].lower()}: {value}"
+    return f"{KIND_LABELS[segment.kind].lower()}: {_value_label(segment.kind, segment.value)}"
+
+
+def _value_label(kind: str, value: str) -> str:
+    return ROLE_LABELS.get(value, value) if kind == ROLE else value
 
 
 def _admin_zone(ctx: Ctx) -> ZoneInfo:
-    return zone(ctx.person.timezone if ctx.person else None, ctx.deps.settings.default_timezone)
+    return zone(ctx.me.timezone, ctx.deps.settings.default_timezone)
+
+
+def _local(ctx: Ctx, moment: datetime) -> str:
+    return moment.astimezone(_admin_zone(ctx)).strftime(DATE_FORMAT)
 
 
 async def _ensure_admin(ctx: Ctx) -> bool:
@@ -75,6 +128,10 @@ def _segment(ctx: Ctx) -> Segment:
     return Segment.from_json(ctx.data["segment"])
 
 
+async def _home(ctx: Ctx) -> None:
+    await ctx.go("broadcast", "home", data={}, remember=False)
+
+
 # --- home: active broadcasts and "new" ---------------------------------------------------------------------
 @flow.show("home")
 async def show_home(ctx: Ctx) -> None:
@@ -82,13 +139,12 @@ async def show_home(ctx: Ctx) -> None:
         return
     active = await service.active_broadcasts(ctx.session)
     lines = ["Рассылки. Сообщение уйдёт выбранным людям в их мессенджер (ночью — в 9:00 по их времени)."]
-    buttons: list[list[Button]] = [[Button("✉️ Новая рассылка", "bc:new")]]
-    tz = _admin_zone(ctx)
+    buttons: list[list[Button]] = [[NewBroadcast().button("✉️ Новая рассылка")]]
     for broadcast in active:
-        when = broadcast.scheduled_at.astimezone(tz).strftime(DATE_FORMAT) if broadcast.scheduled_at else "—"
+        when = _local(ctx, broadcast.scheduled_at) if broadcast.scheduled_at else "—"
         state = "идёт" if broadcast.status == service.SENDING else f"запланирована на {when}"
         lines.append(f"№{broadcast.id}: {state}, получателей {broadcast.total_count or '—'}.")
-        buttons.append([Button(f"Отменить №{broadcast.id}", f"bc:x:{broadcast.id}")])
+        buttons.append([CancelBroadcast(broadcast.id).button(f"Отменить №{broadcast.id}")])
     if not active:
         lines.append("Активных рассылок нет.")
     ctx.say("\n".join(lines), [*buttons, nav_row(back=False)])
@@ -98,113 +154,111 @@ async def show_home(ctx: Ctx) -> None:
 async def on_home(ctx: Ctx, incoming: Incoming) -> None:
     if not await _ensure_admin(ctx):
         return
-    action = incoming.action or ""
-    if action == "bc:new":
+    if NewBroadcast.unpack(incoming.action) is not None:
         await ctx.go("broadcast", "text", data={})
-        return
-    if action.startswith("bc:x:") and action[5:].isdigit():
-        ctx.set_data(cancel_id=int(action[5:]))
+    elif (cancel := CancelBroadcast.unpack(incoming.action)) is not None:
+        ctx.set_data(cancel_id=cancel.broadcast_id)
         await ctx.go("broadcast", "cancel")
-        return
-    ctx.invalid("Выберите действие кнопкой.")
+    else:
+        ctx.invalid(CHOOSE_ACTION)
 
 
 # --- text -----------------------------------------------------------------------------------------------------
-@flow.show("text")
-async def show_text(ctx: Ctx) -> None:
-    limit = ctx.deps.settings.broadcast_max_text
-    ctx.say(
-        f"Напишите текст рассылки одним сообщением (до {limit} символов). "
-        f"Он придёт ровно так, как написан, без форматирования.\n{NO_UPLOADS}",
-        [nav_row()],
+def _text_prompt(ctx: Ctx) -> str:
+    return (
+        f"Напишите текст рассылки одним сообщением (до {ctx.deps.settings.broadcast_max_text} символов). "
+        f"Он придёт ровно так, как написан, без форматирования.\n{NO_UPLOADS}"
     )
 
 
-@flow.on("text")
-async def on_text(ctx: Ctx, incoming: Incoming) -> None:
-    if not await _ensure_admin(ctx):
-        return
-    text = (incoming.text or "").strip()
+def _parse_text(ctx: Ctx, text: str) -> str:
     limit = ctx.deps.settings.broadcast_max_text
-    if not text:
-        ctx.invalid("Пришлите текст рассылки сообщением.")
-        return
     if len(text) > limit:
-        ctx.invalid(f"Текст длиннее {limit} символов ({len(text)}). Сократите, пожалуйста.")
-        return
+        raise FieldError(f"Текст длиннее {limit} символов ({len(text)}). Сократите, пожалуйста.")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        ctx.invalid("В тексте есть служебные символы. Пришлите обычный текст.")
-        return
+        raise FieldError("В тексте есть служебные символы. Пришлите обычный текст.")
+    return text
+
+
+async def _on_text(ctx: Ctx, text: str) -> None:
     ctx.set_data(text=text)
     await ctx.go("broadcast", "preview" if "segment" in ctx.data else "segment")
 
 
+TextField(
+    flow,
+    "text",
+    text=_text_prompt,
+    parse=_parse_text,
+    on_value=_on_text,
+    hint="Пришлите текст рассылки сообщением.",
+    guard=_ensure_admin,
+)
+
+
 # --- recipients -------------------------------------------------------------------------------------------------
-@flow.show("segment")
-async def show_segment(ctx: Ctx) -> None:
-    buttons: list[list[Button]] = []
+async def _kind_options(ctx: Ctx) -> list[Option]:
+    options = []
     for kind in KINDS:
         if kind in VALUE_KINDS:
             label = f"{KIND_LABELS[kind]}…"
         else:
-            count = await count_recipients(ctx.session, Segment(kind), ctx.now)
-            label = f"{KIND_LABELS[kind]} ({count})"
-        buttons.append([Button(label, f"bc:k:{kind}")])
-    pairs = [
-        buttons[i][0:1] + (buttons[i + 1] if i + 1 < len(buttons) else []) for i in range(0, len(buttons), 2)
-    ]
-    ctx.say("Кому отправить? В скобках — сколько человек получат сообщение сейчас.", [*pairs, nav_row()])
+            label = f"{KIND_LABELS[kind]} ({await count_recipients(ctx.session, Segment(kind), ctx.now)})"
+        options.append(Option(kind, label))
+    return options
 
 
-@flow.on("segment")
-async def on_segment(ctx: Ctx, incoming: Incoming) -> None:
-    if not await _ensure_admin(ctx):
-        return
-    kind = (incoming.action or "").removeprefix("bc:k:")
-    if kind not in KINDS:
-        ctx.invalid("Выберите получателей кнопкой.")
-        return
+async def _on_kind(ctx: Ctx, kind: str) -> None:
     if kind in VALUE_KINDS:
-        ctx.set_data(kind=kind)
+        # the values are fixed here, so that the buttons of the next step keep meaning what they showed
+        values = await segment_values(ctx.session, kind, ctx.now)
+        ctx.set_data(kind=kind, values=[[value, count] for value, count in values])
         await ctx.go("broadcast", "value")
         return
     ctx.set_data(segment=Segment(kind).to_json())
     await ctx.go("broadcast", "preview")
 
 
-@flow.show("value")
-async def show_value(ctx: Ctx) -> None:
+Choice(
+    flow,
+    "segment",
+    text="Кому отправить? В скобках — сколько человек получат сообщение сейчас.",
+    options=_kind_options,
+    on_pick=_on_kind,
+    columns=2,
+    guard=_ensure_admin,
+    invalid="Выберите получателей кнопкой.",
+)
+
+
+def _value_prompt(ctx: Ctx) -> str:
+    label = KIND_LABELS[ctx.data["kind"]]
+    if not ctx.data.get("values"):
+        return f"{label}: пока нет ни одного получателя. Выберите других получателей."
+    return f"{label} — выберите значение (в скобках — получателей):"
+
+
+def _value_options(ctx: Ctx) -> list[Option]:
     kind = ctx.data["kind"]
-    values = await segment_values(ctx.session, kind, ctx.now)
-    ctx.set_data(values=[value for value, _ in values])
-    if not values:
-        ctx.say(
-            f"{KIND_LABELS[kind]}: пока нет ни одного получателя. Выберите других получателей.", [nav_row()]
-        )
-        return
-    buttons = [
-        [
-            Button(
-                f"{ROLE_LABELS.get(value, value) if kind == ROLE else value} ({count})"[:60], f"bc:v:{index}"
-            )
-        ]
-        for index, (value, count) in enumerate(values)
+    return [
+        Option(value, f"{_value_label(kind, value)} ({count})") for value, count in ctx.data.get("values", [])
     ]
-    ctx.say(f"{KIND_LABELS[kind]} — выберите значение (в скобках — получателей):", [*buttons, nav_row()])
 
 
-@flow.on("value")
-async def on_value(ctx: Ctx, incoming: Incoming) -> None:
-    if not await _ensure_admin(ctx):
-        return
-    action = incoming.action or ""
-    values: list[str] = ctx.data.get("values", [])
-    index = action.removeprefix("bc:v:")
-    if not action.startswith("bc:v:") or not index.isdigit() or int(index) >= len(values):
-        ctx.invalid("Выберите значение кнопкой.")
-        return
-    ctx.set_data(segment=Segment(ctx.data["kind"], values[int(index)]).to_json())
+async def _on_value(ctx: Ctx, value: str) -> None:
+    ctx.set_data(segment=Segment(ctx.data["kind"], value).to_json())
     await ctx.go("broadcast", "preview")
+
+
+Choice(
+    flow,
+    "value",
+    text=_value_prompt,
+    options=_value_options,
+    on_pick=_on_value,
+    guard=_ensure_admin,
+    invalid="Выберите значение кнопкой.",
+)
 
 
 # --- preview ------------------------------------------------------------------------------------------------------
@@ -217,8 +271,8 @@ async def show_preview(ctx: Ctx) -> None:
     ctx.say(
         f"Получатели: {segment_label(segment)} — {count} чел. Что дальше?",
         [
-            [Button("🚀 Отправить сейчас", "bc:now"), Button("🕘 Запланировать", "bc:plan")],
-            [Button("✏️ Изменить текст", "bc:text"), Button("👥 Изменить получателей", "bc:seg")],
+            [SendNow().button("🚀 Отправить сейчас"), Plan().button("🕘 Запланировать")],
+            [EditText().button("✏️ Изменить текст"), EditSegment().button("👥 Изменить получателей")],
             nav_row(),
         ],
     )
@@ -229,49 +283,56 @@ async def on_preview(ctx: Ctx, incoming: Incoming) -> None:
     if not await _ensure_admin(ctx):
         return
     action = incoming.action
-    if action == "bc:now":
+    if SendNow.unpack(action) is not None:
         ctx.set_data(at=None)
         await ctx.go("broadcast", "confirm")
-    elif action == "bc:plan":
+    elif Plan.unpack(action) is not None:
         await ctx.go("broadcast", "schedule")
-    elif action == "bc:text":
+    elif EditText.unpack(action) is not None:
         await ctx.go("broadcast", "text")
-    elif action == "bc:seg":
+    elif EditSegment.unpack(action) is not None:
         await ctx.go("broadcast", "segment")
     else:
-        ctx.invalid("Выберите действие кнопкой.")
+        ctx.invalid(CHOOSE_ACTION)
 
 
-@flow.show("schedule")
-async def show_schedule(ctx: Ctx) -> None:
+# --- schedule ---------------------------------------------------------------------------------------------------
+def _schedule_prompt(ctx: Ctx) -> str:
     tz = _admin_zone(ctx)
     example = (ctx.now + timedelta(days=1)).astimezone(tz).replace(hour=10, minute=0).strftime(DATE_FORMAT)
-    ctx.say(
+    return (
         f"Когда отправить? Напишите дату и время в формате ДД.ММ.ГГГГ ЧЧ:ММ по вашему времени ({tz.key}), "
-        f"например: {example}",
-        [nav_row()],
+        f"например: {example}"
     )
 
 
-@flow.on("schedule")
-async def on_schedule(ctx: Ctx, incoming: Incoming) -> None:
-    if not await _ensure_admin(ctx):
-        return
-    tz = _admin_zone(ctx)
+def _parse_moment(ctx: Ctx, text: str) -> datetime:
     try:
-        local = datetime.strptime((incoming.text or "").strip(), DATE_FORMAT)
+        local = datetime.strptime(text, DATE_FORMAT)
     except ValueError:
-        ctx.invalid("Не понял дату. Нужен формат ДД.ММ.ГГГГ ЧЧ:ММ, например 15.10.2026 10:00.")
-        return
-    moment = local.replace(tzinfo=tz)
+        raise FieldError(BAD_DATE) from None
+    moment = local.replace(tzinfo=_admin_zone(ctx))
     if moment <= ctx.now:
-        ctx.invalid("Это время уже прошло. Укажите время в будущем.")
-        return
+        raise FieldError("Это время уже прошло. Укажите время в будущем.")
     if moment > ctx.now + MAX_AHEAD:
-        ctx.invalid("Запланировать можно не больше чем на год вперёд.")
-        return
+        raise FieldError("Запланировать можно не больше чем на год вперёд.")
+    return moment
+
+
+async def _on_moment(ctx: Ctx, moment: datetime) -> None:
     ctx.set_data(at=moment.isoformat())
     await ctx.go("broadcast", "confirm")
+
+
+TextField(
+    flow,
+    "schedule",
+    text=_schedule_prompt,
+    parse=_parse_moment,
+    on_value=_on_moment,
+    hint=BAD_DATE,
+    guard=_ensure_admin,
+)
 
 
 # --- confirm ---------------------------------------------------------------------------------------------------------
@@ -285,22 +346,22 @@ async def show_confirm(ctx: Ctx) -> None:
     segment = _segment(ctx)
     count = await count_recipients(ctx.session, segment, ctx.now)
     when = _when(ctx)
-    moment = "сейчас" if when is None else f"{when.astimezone(_admin_zone(ctx)).strftime(DATE_FORMAT)}"
+    moment = "сейчас" if when is None else _local(ctx, when)
     ctx.say(
         f"Отправить рассылку ({segment_label(segment)}, сейчас это {count} чел.) — {moment}?",
-        [[Button("✅ Подтвердить", "bc:yes"), Button("Отмена", "bc:no")], nav_row()],
+        [[ConfirmSend().button("✅ Подтвердить"), DropDraft().button("Отмена")], nav_row()],
     )
 
 
 @flow.on("confirm")
 async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
-    if not await _ensure_admin(ctx) or ctx.person is None:
+    if not await _ensure_admin(ctx):
         return
-    if incoming.action == "bc:no":
+    if DropDraft.unpack(incoming.action) is not None:
         ctx.say("Рассылка не создана.")
-        await ctx.go("broadcast", "home", data={}, remember=False)
+        await _home(ctx)
         return
-    if incoming.action != "bc:yes":
+    if ConfirmSend.unpack(incoming.action) is None:
         ctx.invalid("Подтвердите или отмените кнопкой.")
         return
     when = _when(ctx)
@@ -310,7 +371,7 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
         return
     broadcast = await service.create_broadcast(
         ctx.session,
-        admin_id=ctx.person.id,
+        admin_id=ctx.me.id,
         text=ctx.data["text"],
         segment=_segment(ctx),
         now=ctx.now,
@@ -319,9 +380,10 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
     if when is None:
         ctx.say(f"Рассылка №{broadcast.id} запущена. Пришлю ход отправки и итоги.")
     else:
-        local = when.astimezone(_admin_zone(ctx)).strftime(DATE_FORMAT)
-        ctx.say(f"Рассылка №{broadcast.id} запланирована на {local}. Отменить можно в разделе «Рассылка».")
-    await ctx.go("broadcast", "home", data={}, remember=False)
+        ctx.say(
+            f"Рассылка №{broadcast.id} запланирована на {_local(ctx, when)}. Отменить можно в разделе «Рассылка»."
+        )
+    await _home(ctx)
 
 
 # --- cancel -----------------------------------------------------------------------------------------------------------
@@ -329,7 +391,7 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
 async def show_cancel(ctx: Ctx) -> None:
     ctx.say(
         f"Отменить рассылку №{ctx.data.get('cancel_id')}? Ещё не отправленные сообщения не уйдут.",
-        [[Button("Да, отменить", "bc:cyes"), Button("Нет", "bc:cno")], nav_row()],
+        [[ConfirmCancel().button("Да, отменить"), KeepBroadcast().button("Нет")], nav_row()],
     )
 
 
@@ -337,16 +399,16 @@ async def show_cancel(ctx: Ctx) -> None:
 async def on_cancel(ctx: Ctx, incoming: Incoming) -> None:
     if not await _ensure_admin(ctx):
         return
-    if incoming.action == "bc:cyes":
+    if ConfirmCancel.unpack(incoming.action) is not None:
         result = await service.cancel_broadcast(ctx.session, int(ctx.data["cancel_id"]), ctx.now)
         if result is None:
             ctx.say("Эта рассылка уже завершена или отменена.")
         else:
             ctx.say(f"Рассылка №{result.broadcast_id} отменена. {figures(result)}")
-    elif incoming.action != "bc:cno":
+    elif KeepBroadcast.unpack(incoming.action) is None:
         ctx.invalid("Выберите ответ кнопкой.")
         return
-    await ctx.go("broadcast", "home", data={}, remember=False)
+    await _home(ctx)
 
 
 # --- progress reports (tick) -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reminder texts, the ``reminders`` tick that queues them, and their buttons (global action ``rem``).
+"""Reminder texts, the ``reminders`` tick that queues them, and their buttons (``ReminderButton``, global).
 
 Every reminder carries "Отложить на 1 день" (``rem:s:<outbox id>``: the same reminder comes again in a
 day, and that kind is snoozed for the day) and "Отключить такие напоминания" (``rem:off:<outbox id>``: that
@@ -9,6 +9,7 @@ the reminder was sent to may press them. Reminders are not urgent: quiet hours a
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,14 +18,21 @@ from bot.services import reminders as service
 from bot.services.preferences import set_reminder_enabled, snooze
 from bot.ticks import tick
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.messages import Button, Reply
+from handlers.messages import Reply
 from handlers.outbox import enqueue, notify
 from storage.models import ChannelAccount, OutboxMessage
 
 SNOOZE = timedelta(days=1)
 NOT_YOURS = "Это напоминание адресовано не вам — кнопка не сработала."
-BROKEN = "Эта кнопка больше не работает."
+
+
+class ReminderButton(Action, prefix="rem"):
+    """A button under a reminder: ``s`` snoozes it for a day, ``off`` turns that kind of reminder off."""
+
+    what: Literal["s", "off"]
+    outbox_id: int
 
 
 def _date(day: date | None) -> str:
@@ -68,8 +76,8 @@ def with_buttons(text: str, row_id: int) -> Reply:
     return Reply(
         text=text,
         buttons=(
-            (Button("Отложить на 1 день", f"rem:s:{row_id}"),),
-            (Button("Отключить такие напоминания", f"rem:off:{row_id}"),),
+            (ReminderButton("s", row_id).button("Отложить на 1 день"),),
+            (ReminderButton("off", row_id).button("Отключить такие напоминания"),),
         ),
         urgent=False,
     )
@@ -112,40 +120,34 @@ async def _after(ctx: Ctx) -> None:
         await ctx.show_current()
 
 
-@registry.global_action("rem")
-async def on_reminder_button(ctx: Ctx, args: list[str]) -> None:
-    if len(args) != 2 or args[0] not in {"s", "off"} or not args[1].isdigit():
-        ctx.say(BROKEN)
-        await _after(ctx)
-        return
-    row = await ctx.session.get(OutboxMessage, int(args[1]))
-    if row is None or ctx.person is None or row.person_id != ctx.person.id or row.kind not in service.KINDS:
+@registry.on_global(ReminderButton)
+async def on_reminder_button(ctx: Ctx, action: ReminderButton) -> None:
+    person = ctx.me
+    row = await ctx.session.get(OutboxMessage, action.outbox_id)
+    if row is None or row.person_id != person.id or row.kind not in service.KINDS:
         ctx.say(NOT_YOURS)
-        await _after(ctx)
-        return
-    if args[0] == "off":
-        set_reminder_enabled(ctx.person, row.kind, False)
+    elif action.what == "off":
+        set_reminder_enabled(person, row.kind, False)
         await ctx.session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.person_id == ctx.person.id,
+                OutboxMessage.person_id == person.id,
                 OutboxMessage.kind == row.kind,
                 OutboxMessage.status == "pending",
             )
             .values(status="cancelled", finished_at=ctx.now, last_error="reminders of this kind turned off")
         )
         ctx.say("Готово: такие напоминания больше не придут. Включить их снова можно в «Настройках».")
-        await _after(ctx)
-        return
-    await _snooze(ctx, row)
+    else:
+        await _snooze(ctx, row)
     await _after(ctx)
 
 
 async def _snooze(ctx: Ctx, row: OutboxMessage) -> None:
-    assert ctx.person is not None
+    person = ctx.me
     key = f"rem:snz:{row.id}"
     until = ctx.now + SNOOZE
-    snooze(ctx.person, row.kind, until)
+    snooze(person, row.kind, until)
     if await service.existing_keys(ctx.session, [key]):
         ctx.say("Это напоминание уже отложено — оно придёт через день.")
         return
@@ -160,7 +162,7 @@ async def _snooze(ctx: Ctx, row: OutboxMessage) -> None:
         kind=row.kind,
         now=ctx.now,
         due_at=until,
-        person_id=ctx.person.id,
+        person_id=person.id,
         dedupe_key=key,
     )
     again.payload = with_buttons(text, again.id).to_payload()

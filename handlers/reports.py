@@ -1,8 +1,8 @@
 """«Отчёты» (methodist, admin): choose a scope and a period, get the summary, a chart and an .xlsx.
 
-Scopes: an admin picks the region, a municipality (paged buttons) or all regions; a methodist picks one of the
-municipalities of their profile or «Мои педагоги» (see ``bot.services.reports`` for every definition). The
-chosen scope is checked by ``reports.may_view`` when it is picked AND again right before computing, so a
+Scopes: an admin picks the region, a municipality (paged buttons, or typing part of its name) or all regions;
+a methodist picks one of the municipalities of their profile or «Мои педагоги» (see ``bot.services.reports``
+for every definition). The chosen scope is checked by ``reports.may_view`` when it is picked AND again right before computing, so a
 forged or stale scope never produces figures. A teacher gets «недоступно».
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from bot.services import reports
 from bot.services.report_chart import render_report_chart
@@ -17,16 +18,20 @@ from bot.services.report_xlsx import BAND_LABELS, FIGURE_LABELS, HIDDEN, build_r
 from bot.services.reports import BANDS, Figure, Period, Report, Scope, ScopeError
 from content.geography import (
     TYUMEN_REGION,
+    Municipality,
     load_municipalities,
     municipality_by_id,
     municipality_by_name,
     region_name,
+    search_municipalities,
 )
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.messages import Attachment, Button, Incoming
+from handlers.messages import Attachment, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Command, Flow, MenuItem
+from handlers.widgets import Choice, Option, PageInfo, Pager
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,7 @@ ROLES = frozenset({"methodist", "admin"})
 PAGE = 8
 NOT_AVAILABLE = "Отчёты недоступны: они открыты только методистам и администраторам."
 SCOPE_REFUSED = "Этот охват вам недоступен: методист видит только свои муниципалитеты и своих педагогов."
+CHOOSE_SCOPE = "Выберите охват кнопкой ниже."
 PERIOD_LABELS = {
     "month": "Этот месяц",
     "quarter": "Этот квартал",
@@ -42,85 +48,70 @@ PERIOD_LABELS = {
     "last_12_months": "Последние 12 месяцев",
 }
 MARKS = {True: "✅", False: "⚠️", None: "—"}
+# scope options: the region, all regions, «Мои педагоги», the municipality list, a municipality by id
+REGION, ALL, MINE, MUNIS, MUNI = "region", "all", "me", "munis", "muni:"
 
 registry.menu_item(MenuItem("reports", "Отчёты", "reports", "scope", roles=ROLES, order=70))
 registry.command(Command("report", "reports", "scope", roles=ROLES, description="отчёты и мониторинг"))
 
 
-def _person_id(ctx: Ctx) -> int:
-    assert ctx.person is not None
-    return ctx.person.id
+class ReportAgain(Action, prefix="rp:again"):
+    """«Другой отчёт» after a report."""
 
 
 def _admin_region(ctx: Ctx) -> str:
-    return (ctx.person.region_code if ctx.person else None) or TYUMEN_REGION
-
-
-def _municipality_button(name: str) -> Button | None:
-    item = municipality_by_name(name)
-    return Button(item.name, f"rp:m:{item.id}") if item else None
+    return ctx.me.region_code or TYUMEN_REGION
 
 
 # --- scope ------------------------------------------------------------------------------------------------
-@flow.show("scope")
-async def show_scope(ctx: Ctx) -> None:
-    if not ROLES & ctx.roles:
-        ctx.say(NOT_AVAILABLE, [nav_row(back=False)])
-        return
-    rows: list[list[Button]] = []
+async def _may_report(ctx: Ctx) -> bool:
+    if ROLES & ctx.roles:
+        return True
+    ctx.say(NOT_AVAILABLE, [nav_row(back=False)])
+    return False
+
+
+async def _scope_options(ctx: Ctx) -> list[Option]:
+    options = []
     if "admin" in ctx.roles:
         region = _admin_region(ctx)
-        rows.append([Button(f"Регион: {region_name(region) or region}", "rp:region")])
-        rows.append([Button("Муниципалитет…", "rp:munis")])
-        rows.append([Button("Все регионы", "rp:all")])
+        options += [
+            Option(REGION, f"Регион: {region_name(region) or region}"),
+            Option(MUNIS, "Муниципалитет…"),
+            Option(ALL, "Все регионы"),
+        ]
     if "methodist" in ctx.roles:
-        allowed = await reports.allowed_municipalities(ctx.session, _person_id(ctx), {"methodist"}) or []
-        buttons = [b for b in (_municipality_button(name) for name in allowed) if b is not None]
-        rows.extend(buttons[i : i + 2] for i in range(0, len(buttons), 2))
-        rows.append([Button("Мои педагоги", "rp:me")])
-    ctx.say("Отчёт: выберите охват.", [*rows, nav_row()])
+        allowed = await reports.allowed_municipalities(ctx.session, ctx.me.id, {"methodist"}) or []
+        items = [item for item in map(municipality_by_name, allowed) if item is not None]
+        options += [Option(MUNI + item.id, item.name) for item in items]
+        options.append(Option(MINE, "Мои педагоги"))
+    return options
 
 
-@flow.on("scope")
-async def on_scope(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    if action == "rp:munis" and "admin" in ctx.roles:
-        await ctx.go("reports", "munis", data={**ctx.data, "page": 0})
+async def _on_scope(ctx: Ctx, value: str) -> None:
+    if value == MUNIS:
+        municipalities.clear(ctx)
+        await ctx.go("reports", "munis")
         return
-    await _pick_scope(ctx, action)
+    await _pick_scope(ctx, _scope_for(ctx, value))
 
 
-@flow.show("munis")
-async def show_munis(ctx: Ctx) -> None:
-    items = load_municipalities()
-    pages = max(1, -(-len(items) // PAGE))
-    page = min(max(int(ctx.data.get("page", 0)), 0), pages - 1)
-    chunk = [Button(m.name, f"rp:m:{m.id}") for m in items[page * PAGE : (page + 1) * PAGE]]
-    paging = []
-    if page > 0:
-        paging.append(Button("◀️ Раньше", f"rp:pg:{page - 1}"))
-    if page + 1 < pages:
-        paging.append(Button("Дальше ▶️", f"rp:pg:{page + 1}"))
-    rows = [chunk[i : i + 2] for i in range(0, len(chunk), 2)]
-    ctx.say(f"Муниципалитет (страница {page + 1} из {pages}):", [*rows, paging, nav_row()])
+def _scope_for(ctx: Ctx, value: str) -> Scope | None:
+    if value == REGION:
+        return Scope(reports.REGION, _admin_region(ctx))
+    if value == ALL:
+        return Scope(reports.ALL)
+    if value == MINE:
+        return Scope(reports.METHODIST, str(ctx.me.id))
+    item = municipality_by_id(value.removeprefix(MUNI))
+    return Scope(reports.MUNICIPALITY, item.name) if item else None
 
 
-@flow.on("munis")
-async def on_munis(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    if action.startswith("rp:pg:") and action[6:].isdigit():
-        ctx.set_data(page=int(action[6:]))
-        await ctx.show_current()
-        return
-    await _pick_scope(ctx, action)
-
-
-async def _pick_scope(ctx: Ctx, action: str) -> None:
-    scope = _scope_from_action(ctx, action)
+async def _pick_scope(ctx: Ctx, scope: Scope | None) -> None:
     if scope is None:
-        ctx.invalid("Выберите охват кнопкой ниже.")
+        ctx.invalid(CHOOSE_SCOPE)
         return
-    if not await reports.may_view(ctx.session, _person_id(ctx), ctx.roles, scope):
+    if not await reports.may_view(ctx.session, ctx.me.id, ctx.roles, scope):
         log.warning("report scope refused", extra={"scope_kind": scope.kind})
         ctx.invalid(SCOPE_REFUSED)
         return
@@ -128,37 +119,54 @@ async def _pick_scope(ctx: Ctx, action: str) -> None:
     await ctx.go("reports", "period")
 
 
-def _scope_from_action(ctx: Ctx, action: str) -> Scope | None:
-    if action == "rp:region":
-        return Scope(reports.REGION, _admin_region(ctx))
-    if action == "rp:all":
-        return Scope(reports.ALL)
-    if action == "rp:me":
-        return Scope(reports.METHODIST, str(_person_id(ctx)))
-    if action.startswith("rp:m:"):
-        item = municipality_by_id(action[5:])
-        return Scope(reports.MUNICIPALITY, item.name) if item else None
-    return None
+Choice(
+    flow,
+    "scope",
+    text="Отчёт: выберите охват.",
+    options=_scope_options,
+    on_pick=_on_scope,
+    guard=_may_report,
+    invalid=CHOOSE_SCOPE,
+)
+
+
+# --- municipality (admins) ------------------------------------------------------------------------------------
+def _municipality_options(items: Iterable[Municipality]) -> list[Option]:
+    return [Option(m.id, m.name) for m in items]
+
+
+def _municipalities_text(ctx: Ctx, info: PageInfo) -> str:
+    if info.query:
+        return f"Муниципалитеты по запросу «{info.query}» (страница {info.page + 1} из {info.pages}):"
+    return f"Муниципалитет (страница {info.page + 1} из {info.pages}):"
+
+
+async def _on_municipality(ctx: Ctx, municipality_id: str) -> None:
+    item = municipality_by_id(municipality_id)
+    await _pick_scope(ctx, Scope(reports.MUNICIPALITY, item.name) if item else None)
+
+
+municipalities = Pager(
+    flow,
+    "munis",
+    text=_municipalities_text,
+    items=lambda ctx: _municipality_options(load_municipalities()),
+    search=lambda query: _municipality_options(search_municipalities(query)),
+    on_pick=_on_municipality,
+    not_found=lambda query: f"Муниципалитет «{query}» не найден. Выберите его кнопкой или напишите иначе.",
+    per_page=PAGE,
+    columns=2,
+    invalid=CHOOSE_SCOPE,
+)
 
 
 # --- period and result ----------------------------------------------------------------------------------------
-@flow.show("period")
-async def show_period(ctx: Ctx) -> None:
-    rows = [[Button(label, f"rp:t:{key}")] for key, label in PERIOD_LABELS.items()]
-    ctx.say(f"Охват: {_scope_title(ctx.data)}.\nЗа какой период?", [*rows, nav_row()])
-
-
-@flow.on("period")
-async def on_period(ctx: Ctx, incoming: Incoming) -> None:
-    key = (incoming.action or "").removeprefix("rp:t:")
-    if key not in PERIOD_LABELS:
-        ctx.invalid("Выберите период кнопкой ниже.")
-        return
+async def _on_period(ctx: Ctx, key: str) -> None:
     try:
         scope = Scope(str(ctx.data.get("scope_kind")), ctx.data.get("scope_value"))
     except ScopeError:
         scope = None
-    if scope is None or not await reports.may_view(ctx.session, _person_id(ctx), ctx.roles, scope):
+    if scope is None or not await reports.may_view(ctx.session, ctx.me.id, ctx.roles, scope):
         ctx.say(SCOPE_REFUSED)
         await ctx.go("reports", "scope", data={}, remember=False)
         return
@@ -176,14 +184,24 @@ async def on_period(ctx: Ctx, incoming: Incoming) -> None:
     await ctx.go("reports", "done")
 
 
+Choice(
+    flow,
+    "period",
+    text=lambda ctx: f"Охват: {_scope_title(ctx.data)}.\nЗа какой период?",
+    options=[Option(key, label) for key, label in PERIOD_LABELS.items()],
+    on_pick=_on_period,
+    invalid="Выберите период кнопкой ниже.",
+)
+
+
 @flow.show("done")
 async def show_done(ctx: Ctx) -> None:
-    ctx.say("Отчёт готов.", [[Button("Другой отчёт", "rp:again")], nav_row(back=False)])
+    ctx.say("Отчёт готов.", [[ReportAgain().button("Другой отчёт")], nav_row(back=False)])
 
 
 @flow.on("done")
 async def on_done(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "rp:again":
+    if ReportAgain.unpack(incoming.action) is not None:
         await ctx.go("reports", "scope", data={}, remember=False)
         return
     ctx.invalid("Нажмите «Другой отчёт» или «В меню».")

@@ -382,8 +382,8 @@ MATRIX = [
     Row("accept the offer addressed to the mentor", ("a:of:a:{offer}",), frozenset({"mentor"}), offer_accepted),
     Row("decline the offer addressed to the mentor", ("a:of:d:{offer}", "t:Нет времени"),
         frozenset({"mentor"}), offer_declined),
-    Row("send a broadcast",
-        ("a:m:broadcast", "a:bc:new", "t:Всем привет от ЦНППМ", "a:bc:k:all", "a:bc:now", "a:bc:yes"),
+    Row("send a broadcast",  # w:pick:0 is «Все», the first recipients option
+        ("a:m:broadcast", "a:bc:new", "t:Всем привет от ЦНППМ", "a:w:pick:0", "a:bc:now", "a:bc:yes"),
         frozenset({"admin"}), broadcast_created),
     Row("invite a methodist", ("a:m:invite", "a:inv:new:methodist"),
         frozenset({"admin"}), invitation_created("methodist")),

@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.services.announcements import add_months
 from bot.ticks import load_ticks
 from handlers.announcements import NOT_YOURS, announce
-from handlers.dispatcher import Dispatcher
+from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.messages import Incoming
 from storage.models import AnnouncementSent, DiagnosticAttempt, Iom, IomStep, OutboxMessage, Program
 from tests.factories import make_person
@@ -249,7 +249,7 @@ async def test_garbage_action_is_refused(
 ) -> None:
     await _setup(sessions, clock)
     replies = await dispatcher.handle(inc("t1", action="an:x:abc"))
-    assert "недействительна" in replies[0].text
+    assert replies[0].text == STALE_BUTTON
     assert await _sent(sessions) == set()
 
 

@@ -128,6 +128,11 @@ def adm(text: str | None = None, action: str | None = None) -> Incoming:
     return Incoming("console", "adm", text=text, action=action)
 
 
+def pressed(reply: Reply, label: str) -> Incoming:
+    """The admin presses the button labelled ``label`` (widget buttons carry only their place)."""
+    return adm(action=next(b.action for row in reply.buttons for b in row if b.label == label))
+
+
 async def test_broadcast_flow_schedule_send_report(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
@@ -146,9 +151,9 @@ async def test_broadcast_flow_schedule_send_report(
     replies = await dispatcher.handle(adm(text))
     labels = [b.label for row in replies[-1].buttons for b in row]
     assert "Все (5)" in labels and "Молодые педагоги (2)" in labels and "Без ИОМ (4)" in labels
-    replies = await dispatcher.handle(adm(action="bc:k:subject"))
+    replies = await dispatcher.handle(pressed(replies[-1], "По предмету…"))
     assert [b.label for row in replies[-1].buttons[:2] for b in row] == ["математика (3)", "физика (1)"]
-    replies = await dispatcher.handle(adm(action="bc:v:0"))
+    replies = await dispatcher.handle(pressed(replies[-1], "математика (3)"))
     assert replies[1] == Reply(text)  # exactly what recipients get: the text, no buttons
     assert replies[1].buttons == () and replies[1].attachment is None
     assert "предмету: математика — 3 чел." in replies[-1].text
@@ -215,8 +220,8 @@ async def test_send_now_and_cancel_running(
     await population(sessions, clock)
     await dispatcher.handle(adm(action="m:broadcast"))
     await dispatcher.handle(adm(action="bc:new"))
-    await dispatcher.handle(adm("Всем привет!"))
-    await dispatcher.handle(adm(action="bc:k:all"))
+    replies = await dispatcher.handle(adm("Всем привет!"))
+    await dispatcher.handle(pressed(replies[-1], "Все (5)"))
     replies = await dispatcher.handle(adm(action="bc:now"))
     assert "сейчас это 5 чел.) — сейчас?" in replies[-1].text
     replies = await dispatcher.handle(adm(action="bc:yes"))

@@ -12,7 +12,7 @@ from bot.scheduler import Scheduler
 from bot.services.preferences import reminder_enabled
 from bot.settings import Settings
 from bot.ticks import load_ticks
-from handlers.dispatcher import Dispatcher
+from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.messages import Incoming, Reply
 from handlers.reminders import NOT_YOURS
 from storage.models import Iom, IomStep, OutboxMessage, Person
@@ -217,4 +217,4 @@ async def test_snooze_and_turn_off_only_for_the_owner(
     clock.set(utc(2026, 9, 4, 5, 0))  # the first step's own day: turned off, nothing queued
     assert await ticker.run() == []
     replies = await dispatcher.handle(Incoming("console", "own", action="rem:s:zzz"))
-    assert replies[0].text == "Эта кнопка больше не работает."
+    assert replies[0].text == STALE_BUTTON

@@ -34,6 +34,15 @@ async def _setup_ids(sessions: async_sessionmaker[AsyncSession], clock: FakeCloc
     return data.methodists["ME1"]
 
 
+def action(reply: Reply, label: str) -> str:
+    """The action of the button labelled ``label`` (widget buttons carry only their place)."""
+    return next(b.action for row in reply.buttons for b in row if b.label == label)
+
+
+def labels(reply: Reply) -> set[str]:
+    return {b.label for row in reply.buttons for b in row}
+
+
 def _attachments(replies: list[Reply]) -> list[tuple[str, str]]:
     return [(r.attachment.kind, r.attachment.filename) for r in replies if r.attachment is not None]
 
@@ -46,16 +55,19 @@ async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
     assert "m:reports" in menu[-1].actions
     replies = await dispatcher.handle(inc("rep-ADM", "/report"))
     assert replies[-1].text == "Отчёт: выберите охват."
-    assert {"rp:region", "rp:munis", "rp:all", "nav:back", "nav:menu"} <= set(replies[-1].actions)
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:region"))
+    assert {"Регион: Тюменская область", "Муниципалитет…", "Все регионы"} <= labels(replies[-1])
+    assert {"nav:back", "nav:menu"} <= set(replies[-1].actions)
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "Регион: Тюменская область")))
     assert replies[-1].text.startswith("Охват: Тюменская область (регион 72).")
-    assert replies[-1].actions[:4] == [
-        "rp:t:month",
-        "rp:t:quarter",
-        "rp:t:school_year",
-        "rp:t:last_12_months",
+    assert [b.label for row in replies[-1].buttons for b in row][:4] == [
+        "Этот месяц",
+        "Этот квартал",
+        "Учебный год (с 1 сентября)",
+        "Последние 12 месяцев",
     ]
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:t:school_year"))
+    replies = await dispatcher.handle(
+        inc("rep-ADM", action=action(replies[-1], "Учебный год (с 1 сентября)"))
+    )
     summary, chart, document, done = replies
     assert summary.text.startswith("Отчёт: Тюменская область (регион 72), учебный год (с 1 сентября)")
     assert "Период: 01.09.2026 – 01.09.2027 (не включая)" in summary.text
@@ -81,23 +93,31 @@ async def test_admin_pages_municipalities_and_picks_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    await dispatcher.handle(inc("rep-ADM", "/report"))
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:munis"))
+    replies = await dispatcher.handle(inc("rep-ADM", "/report"))
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "Муниципалитет…")))
     assert replies[-1].text == "Муниципалитет (страница 1 из 4):"
-    assert "rp:m:tyumen" in replies[-1].actions and "rp:pg:1" in replies[-1].actions
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:pg:1"))
+    assert "г. Тюмень" in labels(replies[-1]) and "▶" in labels(replies[-1])
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "▶")))
     assert replies[-1].text == "Муниципалитет (страница 2 из 4):"
-    assert "rp:m:tyumen" not in replies[-1].actions and "rp:pg:0" in replies[-1].actions
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:pg:0"))
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:m:abatsky"))
+    assert "г. Тюмень" not in labels(replies[-1]) and "◀" in labels(replies[-1])
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "◀")))
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "Абатский район")))
     assert replies[-1].text.startswith("Охват: Абатский район.")
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:t:school_year"))
+    replies = await dispatcher.handle(
+        inc("rep-ADM", action=action(replies[-1], "Учебный год (с 1 сентября)"))
+    )
     assert "— Зарегистрировано педагогов: 4" in replies[0].text
     assert "Самочувствие: скрыто (меньше 5 ответов)" in replies[0].text
     # text instead of a button: the step is shown again
     await dispatcher.handle(inc("rep-ADM", action="rp:again"))
     replies = await dispatcher.handle(inc("rep-ADM", "регион"))
     assert [r.text for r in replies] == ["Выберите охват кнопкой ниже.", "Отчёт: выберите охват."]
+    # typing part of a municipality's name: a single match is offered for confirmation
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "Муниципалитет…")))
+    replies = await dispatcher.handle(inc("rep-ADM", "абатск"))
+    assert replies[-1].text == "Вы имели в виду «Абатский район»?"
+    replies = await dispatcher.handle(inc("rep-ADM", action=action(replies[-1], "Да")))
+    assert replies[-1].text.startswith("Охват: Абатский район.")
 
 
 async def test_methodist_sees_only_their_municipalities_and_teachers(
@@ -105,17 +125,19 @@ async def test_methodist_sees_only_their_municipalities_and_teachers(
 ) -> None:
     await _setup(sessions, clock)
     replies = await dispatcher.handle(inc("rep-ME1", action="m:reports"))
-    actions = set(replies[-1].actions)
-    assert {"rp:m:tyumen", "rp:m:abatsky", "rp:me"} <= actions
-    assert not actions & {"rp:region", "rp:all", "rp:munis", "rp:m:armizonsky"}
-    for forged in ("rp:m:armizonsky", "rp:region", "rp:all", "rp:munis"):
+    shown = labels(replies[-1])
+    assert {"г. Тюмень", "Абатский район", "Мои педагоги"} <= shown
+    assert not shown & {"Регион: Тюменская область", "Все регионы", "Муниципалитет…", "Армизонский район"}
+    for forged in ("w:pick:9", "w:page:1", "rp:again"):
         replies = await dispatcher.handle(inc("rep-ME1", action=forged))
         assert replies[0].text == STALE_BUTTON
         assert _attachments(replies) == []
         assert replies[-1].text == "Отчёт: выберите охват."
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:me"))
+    replies = await dispatcher.handle(inc("rep-ME1", action=action(replies[-1], "Мои педагоги")))
     assert replies[-1].text.startswith("Охват: мои педагоги.")
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:t:school_year"))
+    replies = await dispatcher.handle(
+        inc("rep-ME1", action=action(replies[-1], "Учебный год (с 1 сентября)"))
+    )
     assert "— Зарегистрировано педагогов: 9" in replies[0].text
     assert "сверх нагрузки" not in replies[0].text
     assert len(_attachments(replies)) == 2
@@ -125,8 +147,8 @@ async def test_a_forged_scope_in_the_state_is_refused_and_nothing_is_computed(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    await dispatcher.handle(inc("rep-ME1", "/report"))
-    await dispatcher.handle(inc("rep-ME1", action="rp:m:tyumen"))
+    replies = await dispatcher.handle(inc("rep-ME1", "/report"))
+    replies = await dispatcher.handle(inc("rep-ME1", action=action(replies[-1], "г. Тюмень")))
     async with sessions() as session, session.begin():
         state = await session.scalar(
             select(ConversationState)
@@ -135,7 +157,7 @@ async def test_a_forged_scope_in_the_state_is_refused_and_nothing_is_computed(
         )
         assert state is not None and (state.flow, state.step) == ("reports", "period")
         state.data = {**state.data, "scope_value": ARMIZONSKY}
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:t:month"))
+    replies = await dispatcher.handle(inc("rep-ME1", action=action(replies[-1], "Этот месяц")))
     assert replies[0].text == SCOPE_REFUSED
     assert replies[-1].text == "Отчёт: выберите охват."
     assert _attachments(replies) == []
@@ -159,10 +181,10 @@ async def test_a_revoked_methodist_inside_the_flow_gets_not_available(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     data_ids = await _setup_ids(sessions, clock)
-    await dispatcher.handle(inc("rep-ME1", "/report"))
+    replies = await dispatcher.handle(inc("rep-ME1", "/report"))
     async with sessions() as session, session.begin():
         await session.execute(delete(RoleGrant).where(RoleGrant.person_id == data_ids))
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:me"))
-    assert [r.text for r in replies] == [SCOPE_REFUSED, NOT_AVAILABLE]
+    replies = await dispatcher.handle(inc("rep-ME1", action=action(replies[-1], "Мои педагоги")))
+    assert [r.text for r in replies] == [NOT_AVAILABLE]
     assert replies[-1].actions == ["nav:menu"]
     assert _attachments(replies) == []

@@ -363,12 +363,3 @@ async def due_chunks(
         if checkins or pulses:
             yield checkins, pulses
 
-
-async def due_checkins(session: AsyncSession, now: datetime) -> list[DueCheckin]:
-    """Every due check-in at once (small populations, tests); the tick uses ``due_chunks``."""
-    return [due async for checkins, _ in due_chunks(session, now) for due in checkins]
-
-
-async def due_pulses(session: AsyncSession, now: datetime) -> list[DuePulse]:
-    """Every due pulse at once (small populations, tests); the tick uses ``due_chunks``."""
-    return [due async for _, pulses in due_chunks(session, now) for due in pulses]

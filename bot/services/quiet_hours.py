@@ -45,8 +45,3 @@ def next_allowed_time(now_utc: datetime, tz: tzinfo | str, start: int, end: int)
     opening = datetime.combine(day, time(end), tzinfo=zone_info)
     return opening.astimezone(UTC)
 
-
-def local_moment(day_utc_or_local: datetime, tz: tzinfo, hour: int) -> datetime:
-    """``hour``:00 on the local date of ``day_utc_or_local`` in ``tz``, as aware UTC."""
-    local_day = day_utc_or_local.astimezone(tz).date()
-    return datetime.combine(local_day, time(hour), tzinfo=tz).astimezone(UTC)

@@ -58,11 +58,11 @@ async def start_via_admin_flow(tg: FakeTelegramServer, admin: int, expected: int
     await tg.press(admin, "bc:new")
     await tg.wait_for_text(admin, "Напишите текст рассылки")
     await tg.send_text(admin, TEXT)
-    await tg.wait_for_text(admin, "Кому отправить?")
-    await tg.press(admin, "bc:k:role")
+    kinds = await tg.wait_for_text(admin, "Кому отправить?")
+    await tg.press(admin, kinds.action_for("По роли…"))
     values = await tg.wait_for_text(admin, "выберите значение")
-    assert values.buttons[0] == [(f"педагоги ({expected})", "bc:v:0")]
-    await tg.press(admin, "bc:v:0")
+    assert [label for label, _ in values.buttons[0]] == [f"педагоги ({expected})"]
+    await tg.press(admin, values.action_for(f"педагоги ({expected})"))
     await tg.wait_for_text(admin, f"— {expected} чел. Что дальше?")
     await tg.press(admin, "bc:now")
     await tg.wait_for_text(admin, f"сейчас это {expected} чел.) — сейчас?")

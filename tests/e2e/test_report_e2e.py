@@ -23,10 +23,9 @@ async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: Telegr
 
     await tg.send_text(ADMIN, "/report")
     scope = await tg.wait_for_text(ADMIN, "Отчёт: выберите охват.")
-    assert "rp:region" in scope.actions
-    await tg.press(ADMIN, "rp:region")
-    await tg.wait_for_text(ADMIN, "За какой период?")
-    await tg.press(ADMIN, "rp:t:school_year")
+    await tg.press(ADMIN, scope.action_for("Регион: Тюменская область"))
+    period = await tg.wait_for_text(ADMIN, "За какой период?")
+    await tg.press(ADMIN, period.action_for("Учебный год"))
     summary, photo, document, done = await tg.wait_for_messages(ADMIN, 4)
 
     assert summary.kind == "text"
