@@ -56,6 +56,8 @@ NO_DIAGNOSTICS_YET = (
 )
 STEP_GONE = "Этот шаг не относится к вашему текущему маршруту."
 NOT_EDITABLE = "Маршрут сейчас нельзя менять: он {status}."
+GOAL_HINT = "Напишите цель словами — хотя бы несколько слов."
+EVIDENCE_HINT = "Пришлите ссылку или короткое описание — или нажмите «Без подтверждения»."
 
 
 # --- actions (step buttons; every step id is checked against the presser's own route) -----------------
@@ -187,12 +189,16 @@ async def on_goal(ctx: Ctx, incoming: Incoming) -> None:
     await _draft(ctx, text[:MAX_GOAL], OTHER_GOAL)
 
 
-def _own_goal(ctx: Ctx, text: str) -> str:
-    if len(text) < 3:
-        raise FieldError("Напишите цель словами — хотя бы несколько слов.")
-    if len(text) > MAX_GOAL:
-        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {MAX_GOAL} символов.")
+def _sized(text: str, shortest: int, longest: int, too_short: str) -> str:
+    if len(text) < shortest:
+        raise FieldError(too_short)
+    if len(text) > longest:
+        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {longest} символов.")
     return text
+
+
+def _own_goal(ctx: Ctx, text: str) -> str:
+    return _sized(text, 3, MAX_GOAL, GOAL_HINT)
 
 
 async def _draft_own_goal(ctx: Ctx, goal: str) -> None:
@@ -206,7 +212,7 @@ TextField(
     "Например: «научиться готовить интересные уроки по геометрии».",
     parse=_own_goal,
     on_value=_draft_own_goal,
-    hint="Напишите цель словами — хотя бы несколько слов.",
+    hint=GOAL_HINT,
 )
 
 
@@ -508,16 +514,12 @@ def _no_proof_row(ctx: Ctx) -> list[list[Button]]:
 
 
 def _evidence(ctx: Ctx, text: str) -> str:
-    if len(text) < 2:
-        raise FieldError("Пришлите ссылку или короткое описание — или нажмите «Без подтверждения».")
-    if len(text) > MAX_EVIDENCE:
-        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {MAX_EVIDENCE} символов.")
-    return text
+    return _sized(text, 2, MAX_EVIDENCE, EVIDENCE_HINT)
 
 
 async def _without_proof(ctx: Ctx, incoming: Incoming) -> bool:
     if incoming.action is None:  # a message without text (a photo, a sticker)
-        ctx.invalid("Пришлите ссылку или короткое описание — или нажмите «Без подтверждения».")
+        ctx.invalid(EVIDENCE_HINT)
         return True
     pressed = NoProof.unpack(incoming.action)
     if pressed is None or pressed.step_id != ctx.data.get("step_id"):
@@ -551,7 +553,7 @@ TextField(
     "№ 123», «выступила на МО 12.11»). Или нажмите «Без подтверждения».",
     parse=_evidence,
     on_value=_mark_done,
-    hint="Пришлите ссылку или короткое описание — или нажмите «Без подтверждения».",
+    hint=EVIDENCE_HINT,
     invalid="Пришлите подтверждение текстом или нажмите «Без подтверждения».",
     guard=_evidence_step,
     extra=_no_proof_row,
