@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,16 +20,73 @@ from bot.services.trend_chart import trend_png
 from bot.ticks import tick
 from content.checkins import checkin_bank
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
-from handlers.navigation import MENU, nav_row
+from handlers.navigation import MENU, menu_item_button, nav_row
 from handlers.registry import Flow, MenuItem
-from storage.models import ChannelAccount, CheckinResult, OutboxMessage, Person
+from storage.models import ChannelAccount, CheckinResult, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 flow = Flow("checkin")
 registry.menu_item(MenuItem("wellbeing", "Самочувствие", "checkin", "start", roles=None, order=40))
+
+
+# --- actions --------------------------------------------------------------------------------------------------
+class Begin(Action, prefix="ck:begin"):
+    """Start the check-in afresh."""
+
+
+class ResumeDraft(Action, prefix="ck:resume"):
+    """Continue the unfinished check-in."""
+
+
+class Restart(Action, prefix="ck:restart"):
+    """«Начать заново» over an unfinished check-in."""
+
+
+class OpenHistory(Action, prefix="ck:history"):
+    """«История» of the person's own results."""
+
+
+class AnswerItem(Action, prefix="ck:a"):
+    """An answer (0-based) to the current question."""
+
+    option: int
+
+
+class SkipItem(Action, prefix="ck:skip"):
+    """«Пропустить вопрос»."""
+
+
+class PrevItem(Action, prefix="ck:prev"):
+    """«Назад»: the previous question (or the start screen from the first one)."""
+
+
+class PauseDraft(Action, prefix="ck:pause"):
+    """«Пауза»: the answers so far are kept."""
+
+
+class TellSupport(Action, prefix="ck:tell"):
+    """«Да, наставнику» / «Да, методисту»: ask them to get in touch (nothing else is passed on)."""
+
+    role: Literal["mentor", "methodist"]
+
+
+class DeclineSupport(Action, prefix="ck:no"):
+    """«Нет, спасибо»."""
+
+
+class OpenCheckin(Action, prefix="ci:go"):
+    """The invitation's button (global): open or resume the presser's own check-in."""
+
+
+class Pulse(Action, prefix="ci:p"):
+    """A pulse answer 1–5 (global): recorded for the presser only; the action carries no person id."""
+
+    value: int
+
 
 TAKE_BUTTON = "Пройти (2 минуты)"
 BAND_LABELS = {svc.LOW: "низкий уровень", svc.MODERATE: "умеренный уровень", svc.HIGH: "высокий уровень"}
@@ -101,11 +159,6 @@ def _fmt(score: float | None) -> str:
     return "—" if score is None else f"{score:.0f}"
 
 
-def _person(ctx: Ctx) -> Person:
-    assert ctx.person is not None  # the dispatcher only routes here with a completed profile
-    return ctx.person
-
-
 def _chart(results: list[CheckinResult]) -> Attachment:
     png = trend_png(svc.trend(results), labels=CHART_LABELS, title="Ваши результаты")
     return Attachment("samochuvstvie.png", png, "image")
@@ -114,25 +167,26 @@ def _chart(results: list[CheckinResult]) -> Attachment:
 # --- start ------------------------------------------------------------------------------------------------
 @flow.show("start")
 async def show_start(ctx: Ctx) -> None:
-    draft = await svc.get_draft(ctx.session, _person(ctx).id)
+    draft = await svc.get_draft(ctx.session, ctx.me.id)
     total = len(checkin_bank().items)
     if draft is not None and 0 < draft.position < total:
         first = [
-            Button(f"Продолжить (вопрос {draft.position + 1} из {total})", "ck:resume"),
-            Button("Начать заново", "ck:restart"),
+            ResumeDraft().button(f"Продолжить (вопрос {draft.position + 1} из {total})"),
+            Restart().button("Начать заново"),
         ]
     else:
-        first = [Button("Начать", "ck:begin")]
-    ctx.say(ABOUT, [first, [Button("История", "ck:history")], nav_row()])
+        first = [Begin().button("Начать")]
+    ctx.say(ABOUT, [first, [OpenHistory().button("История")], nav_row()])
 
 
 @flow.on("start")
 async def on_start(ctx: Ctx, incoming: Incoming) -> None:
     action = incoming.action
-    if action in {"ck:begin", "ck:resume", "ck:restart"}:
-        await svc.start_draft(ctx.session, _person(ctx).id, ctx.now, restart=action != "ck:resume")
+    resume = ResumeDraft.unpack(action) is not None
+    if resume or Begin.unpack(action) is not None or Restart.unpack(action) is not None:
+        await svc.start_draft(ctx.session, ctx.me.id, ctx.now, restart=not resume)
         await ctx.go("checkin", "q")
-    elif action == "ck:history":
+    elif OpenHistory.unpack(action) is not None:
         await ctx.go("checkin", "history")
     else:
         ctx.invalid("Нажмите «Начать», чтобы пройти проверку, или «История».")
@@ -142,20 +196,20 @@ async def on_start(ctx: Ctx, incoming: Incoming) -> None:
 @flow.show("q")
 async def show_question(ctx: Ctx) -> None:
     bank = checkin_bank()
-    draft = await svc.start_draft(ctx.session, _person(ctx).id, ctx.now)
+    draft = await svc.start_draft(ctx.session, ctx.me.id, ctx.now)
     entry = svc.current_item(draft, bank)
     if entry is None:  # every question answered: a restart hit between the last answer and the result
         await _finish(ctx)
         return
     scale_code, item = entry
     total = len(bank.items)
-    options = [[Button(f"{i + 1}. {o.label}", f"ck:a:{i}")] for i, o in enumerate(bank.options_for(item))]
+    options = [[AnswerItem(i).button(f"{i + 1}. {o.label}")] for i, o in enumerate(bank.options_for(item))]
     ctx.say(
         f"Вопрос {draft.position + 1} из {total} · {SCALE_LABELS[scale_code]}\n\n{item.text}",
         [
             *options,
-            [Button("Пропустить вопрос", "ck:skip")],
-            [Button("⬅️ Назад", "ck:prev"), Button("⏸ Пауза", "ck:pause")],
+            [SkipItem().button("Пропустить вопрос")],
+            [PrevItem().button("⬅️ Назад"), PauseDraft().button("⏸ Пауза")],
             [MENU],
         ],
     )
@@ -163,26 +217,27 @@ async def show_question(ctx: Ctx) -> None:
 
 @flow.on("q")
 async def on_question(ctx: Ctx, incoming: Incoming) -> None:
-    person = _person(ctx)
+    person = ctx.me
     draft = await svc.get_draft(ctx.session, person.id)
-    action = incoming.action or ""
+    action = incoming.action
     if draft is None:
         await ctx.go("checkin", "start", remember=False)
         return
-    if action == "ck:pause":
+    if PauseDraft.unpack(action) is not None:
         await ctx.go("checkin", "paused", remember=False)
         return
-    if action == "ck:prev":
+    if PrevItem.unpack(action) is not None:
         if svc.step_back(draft, ctx.now):
             await ctx.show_current()
         else:
             await ctx.go("checkin", "start", remember=False)
         return
     choice: int | None
-    if action == "ck:skip":
+    answer = AnswerItem.unpack(action)
+    if SkipItem.unpack(action) is not None:
         choice = None
-    elif action.startswith("ck:a:") and action[5:].isdigit():
-        choice = int(action[5:])
+    elif answer is not None and answer.option >= 0:
+        choice = answer.option
     elif (incoming.text or "").strip() in {"1", "2", "3", "4", "5"}:
         choice = int((incoming.text or "").strip()) - 1
     else:
@@ -196,7 +251,7 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
 
 
 async def _finish(ctx: Ctx) -> None:
-    person = _person(ctx)
+    person = ctx.me
     draft = await svc.get_draft(ctx.session, person.id)
     result = await svc.finish_draft(ctx.session, draft, ctx.now) if draft is not None else None
     if result is None:
@@ -211,14 +266,14 @@ async def show_paused(ctx: Ctx) -> None:
     ctx.say(
         "Пауза. Ответы сохранены — продолжите, когда будет удобно (и после перерыва, и завтра): "
         "«Самочувствие» → «Продолжить».",
-        [[Button("Продолжить", "ck:resume")], nav_row(back=False)],
+        [[ResumeDraft().button("Продолжить")], nav_row(back=False)],
     )
 
 
 @flow.on("paused")
 async def on_paused(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ck:resume":
-        await svc.start_draft(ctx.session, _person(ctx).id, ctx.now)
+    if ResumeDraft.unpack(incoming.action) is not None:
+        await svc.start_draft(ctx.session, ctx.me.id, ctx.now)
         await ctx.go("checkin", "q", remember=False)
     else:
         ctx.invalid("Нажмите «Продолжить», когда будете готовы.")
@@ -229,12 +284,12 @@ async def _own_result(ctx: Ctx) -> CheckinResult | None:
     result_id = ctx.data.get("result_id")
     if not isinstance(result_id, int):
         return None
-    return await svc.own_result(ctx.session, _person(ctx).id, result_id)
+    return await svc.own_result(ctx.session, ctx.me.id, result_id)
 
 
 @flow.show("result")
 async def show_result(ctx: Ctx) -> None:
-    person = _person(ctx)
+    person = ctx.me
     result = await _own_result(ctx)
     if result is None:
         await ctx.go("checkin", "start", remember=False)
@@ -268,9 +323,9 @@ async def show_result(ctx: Ctx) -> None:
     contacts = await svc.support_contacts(ctx.session, person.id)
     offer: list[Button] = []
     if contacts.mentor_id is not None:
-        offer.append(Button("Да, наставнику", "ck:tell:mentor"))
+        offer.append(TellSupport("mentor").button("Да, наставнику"))
     if contacts.methodist_id is not None:
-        offer.append(Button("Да, методисту", "ck:tell:methodist"))
+        offer.append(TellSupport("methodist").button("Да, методисту"))
     if not offer:
         ctx.say(
             "В вашем ИОМ пока не указаны наставник и методист — их можно найти в разделе «Наставник и "
@@ -282,31 +337,28 @@ async def show_result(ctx: Ctx) -> None:
         "Хотите, я попрошу вашего наставника или методиста связаться с вами? Я передам только то, что вы "
         "хотели бы поговорить о самочувствии, — без ответов и баллов. Без вашего «Да» я никому ничего не "
         f"сообщаю.\n\n{psychologist}",
-        [offer, [Button("Нет, спасибо", "ck:no")], *_after_buttons()],
+        [offer, [DeclineSupport().button("Нет, спасибо")], *_after_buttons()],
     )
 
 
 def _after_buttons() -> list[list[Button]]:
-    return [[Button("История", "ck:history")], nav_row(back=False)]
+    return [[OpenHistory().button("История")], nav_row(back=False)]
 
 
 @flow.on("result")
 async def on_result(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    if action == "ck:history":
-        await ctx.go("checkin", "history")
-        return
-    if action == "ck:no":
+    if DeclineSupport.unpack(incoming.action) is not None:
         await ctx.go("checkin", "declined", remember=False)
         return
-    if action in {"ck:tell:mentor", "ck:tell:methodist"}:
-        await _tell(ctx, action.rsplit(":", 1)[1])
+    tell = TellSupport.unpack(incoming.action)
+    if tell is not None:
+        await _tell(ctx, tell.role)
         return
-    ctx.invalid("Выберите вариант кнопкой.")
+    await _history_or_invalid(ctx, incoming)
 
 
 async def _tell(ctx: Ctx, role: str) -> None:
-    person = _person(ctx)
+    person = ctx.me
     result = await _own_result(ctx)
     if result is None or not await svc.support_needed(ctx.session, result):
         ctx.invalid("Эта кнопка уже неактуальна.")
@@ -346,7 +398,7 @@ async def show_declined(ctx: Ctx) -> None:
 
 
 async def _history_or_invalid(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ck:history":
+    if OpenHistory.unpack(incoming.action) is not None:
         await ctx.go("checkin", "history")
     else:
         ctx.invalid("Выберите вариант кнопкой.")
@@ -359,8 +411,8 @@ flow.on("declined")(_history_or_invalid)
 # --- history --------------------------------------------------------------------------------------------------
 @flow.show("history")
 async def show_history(ctx: Ctx) -> None:
-    results = await svc.results_for(ctx.session, _person(ctx).id)
-    buttons = [[Button("Пройти проверку", "ck:begin")], nav_row()]
+    results = await svc.results_for(ctx.session, ctx.me.id)
+    buttons = [[Begin().button("Пройти проверку")], nav_row()]
     if not results:
         ctx.say("Вы ещё не проходили проверку самочувствия.", buttons)
         return
@@ -379,38 +431,36 @@ async def show_history(ctx: Ctx) -> None:
 
 @flow.on("history")
 async def on_history(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ck:begin":
-        await svc.start_draft(ctx.session, _person(ctx).id, ctx.now, restart=True)
+    if Begin.unpack(incoming.action) is not None:
+        await svc.start_draft(ctx.session, ctx.me.id, ctx.now, restart=True)
         await ctx.go("checkin", "q")
     else:
         ctx.invalid("Выберите вариант кнопкой.")
 
 
 # --- invitation and pulse buttons (global: they come in notifications) ----------------------------------------------
-@registry.global_action("ci")
-async def checkin_action(ctx: Ctx, args: list[str]) -> None:
-    """``ci:go`` opens (or resumes) the person's own check-in; ``ci:p:<1-5>`` records their own pulse.
+# The actions carry no person id: whoever presses acts only on their own data.
+@registry.on_global(OpenCheckin)
+async def open_checkin(ctx: Ctx, action: OpenCheckin) -> None:
+    await svc.start_draft(ctx.session, ctx.me.id, ctx.now)
+    await ctx.go("checkin", "q", remember=False)
 
-    The actions carry no person id: whoever presses acts only on their own data.
-    """
-    person = _person(ctx)
-    if args == ["go"]:
-        await svc.start_draft(ctx.session, person.id, ctx.now)
-        await ctx.go("checkin", "q", remember=False)
+
+@registry.on_global(Pulse)
+async def pulse_answer(ctx: Ctx, action: Pulse) -> None:
+    value = action.value
+    if not 1 <= value <= 5:
+        ctx.say("Эта кнопка недействительна.", [[MENU]])
         return
-    if len(args) == 2 and args[0] == "p" and args[1] in {"1", "2", "3", "4", "5"}:
-        value = int(args[1])
-        await svc.record_pulse(ctx.session, person.id, value, ctx.now)
-        if value <= 2:
-            ctx.say(
-                "Спасибо, что поделились. Похоже, неделя была тяжёлой. Короткая проверка самочувствия "
-                "поможет понять, что именно утомляет и какая поддержка пригодится.",
-                [[Button(TAKE_BUTTON, "ci:go")], [MENU]],
-            )
-        else:
-            ctx.say("Спасибо! Ответ записан — его видите только вы.", [[MENU]])
-        return
-    ctx.say("Эта кнопка недействительна.", [[MENU]])
+    await svc.record_pulse(ctx.session, ctx.me.id, value, ctx.now)
+    if value <= 2:
+        ctx.say(
+            "Спасибо, что поделились. Похоже, неделя была тяжёлой. Короткая проверка самочувствия "
+            "поможет понять, что именно утомляет и какая поддержка пригодится.",
+            [[OpenCheckin().button(TAKE_BUTTON)], [MENU]],
+        )
+    else:
+        ctx.say("Спасибо! Ответ записан — его видите только вы.", [[MENU]])
 
 
 # --- tick: invitations and the weekly pulse -------------------------------------------------------------------------
@@ -421,14 +471,14 @@ def invitation() -> Reply:
     return Reply(
         "Время короткой проверки самочувствия: 13 вопросов, около 2 минут. Она помогает вовремя заметить "
         "усталость. Ответы видите только вы.",
-        ((Button(TAKE_BUTTON, "ci:go"),), (Button("Настройки напоминаний", "m:settings"),)),
+        ((OpenCheckin().button(TAKE_BUTTON),), (menu_item_button("Настройки напоминаний", "settings"),)),
         urgent=False,
     )
 
 
 def pulse_question() -> Reply:
     pulse = checkin_bank().pulse
-    buttons = tuple((Button(label, f"ci:p:{i + 1}"),) for i, label in enumerate(pulse.labels))
+    buttons = tuple((Pulse(i + 1).button(label),) for i, label in enumerate(pulse.labels))
     return Reply(pulse.question, buttons, urgent=False)
 
 

@@ -31,10 +31,12 @@ from content.diagnostics import (
     load_bank,
 )
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming
-from handlers.navigation import NAV_MENU, nav_row
+from handlers.navigation import MENU, nav_row
 from handlers.registry import Flow, MenuItem
+from handlers.widgets import chunks
 from storage.models import DiagnosticAttempt
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,74 @@ NOT_YOURS = "Эта диагностика недоступна. Вот разд
 PAUSED = "Пауза. Все ответы сохранены — продолжить можно в любой момент в разделе «Диагностика»."
 
 
+# --- actions (step buttons) -------------------------------------------------------------------------------
+class StartAll(Action, prefix="dg:all"):
+    """The whole diagnostic."""
+
+
+class StartArea(Action, prefix="dg:area"):
+    """One area of the diagnostic."""
+
+    code: str
+
+
+class ResumeAttempt(Action, prefix="dg:resume"):
+    """Continue the unfinished attempt."""
+
+
+class OpenHistory(Action, prefix="dg:hist"):
+    """«Мои результаты»."""
+
+
+class OpenStart(Action, prefix="dg:start"):
+    """«Пройти диагностику» from the history."""
+
+
+class AnswerItem(Action, prefix="dg:a"):
+    """An option of the question at ``position`` of ``attempt_id``."""
+
+    attempt_id: int
+    position: int
+    option: int
+
+
+class SkipItem(Action, prefix="dg:skip"):
+    attempt_id: int
+    position: int
+
+
+class PrevItem(Action, prefix="dg:prev"):
+    """«Назад»: the previous question (or the start screen from the first one)."""
+
+    attempt_id: int
+    position: int
+
+
+class PauseAttempt(Action, prefix="dg:pause"):
+    """«Пауза»: answers are kept, back to the main menu."""
+
+
+class MakeIom(Action, prefix="dg:iom"):
+    """«Составить ИОМ» from the results."""
+
+
+class RetakeAttempt(Action, prefix="dg:again"):
+    """«Пройти ещё раз»: a new attempt of the same scope."""
+
+
+class ViewAttempt(Action, prefix="dg:view"):
+    """A completed attempt of the history."""
+
+    attempt_id: int
+
+
+ItemButton = AnswerItem | SkipItem | PrevItem
+
+
 # --- start ------------------------------------------------------------------------------------------------
 @flow.show("start")
 async def show_start(ctx: Ctx) -> None:
     bank = load_bank()
-    person = _person_id(ctx)
     lines = [
         "Диагностика профессиональных дефицитов",
         "",
@@ -71,7 +136,7 @@ async def show_start(ctx: Ctx) -> None:
         f"Можно пройти и одну область (до {max(bank.estimated_minutes(code) for code in AREAS)} минут).",
     ]
     buttons: list[list[Button]] = []
-    active = await svc.active_attempt(ctx.session, person)
+    active = await svc.active_attempt(ctx.session, ctx.me.id)
     if active is not None:
         progress = svc.progress(active)
         lines += [
@@ -80,33 +145,34 @@ async def show_start(ctx: Ctx) -> None:
             f"{progress.position} из {progress.total}. Продолжить с вопроса {progress.position + 1}? "
             "Если начать заново, незавершённая попытка закроется.",
         ]
-        buttons.append([Button("▶️ Продолжить", "dg:resume")])
-    buttons.append([Button(f"Вся диагностика (≈ {bank.estimated_minutes()} мин)", "dg:all")])
-    area_buttons = [Button(area_label(code), f"dg:area:{code}") for code in AREAS]
+        buttons.append([ResumeAttempt().button("▶️ Продолжить")])
+    buttons.append([StartAll().button(f"Вся диагностика (≈ {bank.estimated_minutes()} мин)")])
+    area_buttons = [StartArea(code).button(area_label(code)) for code in AREAS]
     buttons += [area_buttons[0:2], area_buttons[2:3], area_buttons[3:5]]
-    buttons.append([Button("📊 Мои результаты", "dg:hist")])
+    buttons.append([OpenHistory().button("📊 Мои результаты")])
     buttons.append(nav_row(back=False))
     ctx.say("\n".join(lines), buttons)
 
 
 @flow.on("start")
 async def on_start(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    person = _person_id(ctx)
-    if action == "dg:resume":
+    action = incoming.action
+    person = ctx.me.id
+    area = StartArea.unpack(action)
+    if ResumeAttempt.unpack(action) is not None:
         active = await svc.active_attempt(ctx.session, person)
         if active is None:
             ctx.invalid("Незавершённой диагностики нет — начните новую.")
             return
         await ctx.go(FLOW, "question", data={"attempt_id": active.id})
-    elif action == "dg:all" or action.startswith("dg:area:"):
-        scope = "all" if action == "dg:all" else action.removeprefix("dg:area:")
+    elif StartAll.unpack(action) is not None or area is not None:
+        scope = "all" if area is None else area.code
         if scope != "all" and scope not in AREAS:
             ctx.invalid("Такой области нет. Выберите кнопкой.")
             return
         attempt = await svc.start_attempt(ctx.session, person, scope, ctx.now)
         await ctx.go(FLOW, "question", data={"attempt_id": attempt.id})
-    elif action == "dg:hist":
+    elif OpenHistory.unpack(action) is not None:
         await ctx.go(FLOW, "history")
     else:
         ctx.invalid("Выберите кнопкой: вся диагностика, одна область или «Мои результаты».")
@@ -141,23 +207,23 @@ async def show_question(ctx: Ctx) -> None:
         lines += ["", f"Ваш прошлый ответ: {LETTERS[previous]}) {options[previous].text}"]
     elif previous is None:
         lines += ["", "Этот вопрос вы пропустили."]
-    prefix = f"dg:a:{attempt.id}:{position}"
     if letters:
-        option_rows = [[Button(LETTERS[i], f"{prefix}:{i}") for i in range(len(options))]]
+        option_rows = [[AnswerItem(attempt.id, position, i).button(LETTERS[i]) for i in range(len(options))]]
     else:
         option_buttons = [
-            Button(_capitalised(option.text), f"{prefix}:{i}") for i, option in enumerate(options)
+            AnswerItem(attempt.id, position, i).button(_capitalised(option.text))
+            for i, option in enumerate(options)
         ]
-        option_rows = [option_buttons[i : i + 2] for i in range(0, len(option_buttons), 2)]
+        option_rows = chunks(option_buttons, 2)
     ctx.say(
         "\n".join(lines),
         [
             *option_rows,
             [
-                Button("⏭ Пропустить", f"dg:skip:{attempt.id}:{position}"),
-                Button("⬅️ Назад", f"dg:prev:{attempt.id}:{position}"),
+                SkipItem(attempt.id, position).button("⏭ Пропустить"),
+                PrevItem(attempt.id, position).button("⬅️ Назад"),
             ],
-            [Button("⏸ Пауза", "dg:pause"), Button("🏠 В меню", NAV_MENU)],
+            [PauseAttempt().button("⏸ Пауза"), MENU],
         ],
     )
 
@@ -201,27 +267,27 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
 async def _question_button(
     ctx: Ctx, attempt: DiagnosticAttempt, item: SituationItem | SelfItem, action: str
 ) -> None:
-    if action == "dg:pause":
+    if PauseAttempt.unpack(action) is not None:
         await _pause(ctx)
         return
-    parts = action.split(":")
-    kind = parts[1] if len(parts) > 1 else ""
-    numbers = [int(part) for part in parts[2:] if part.isdigit()]
-    if len(numbers) != len(parts) - 2 or not numbers or numbers[0] != attempt.id:
+    button: ItemButton | None = (
+        AnswerItem.unpack(action) or SkipItem.unpack(action) or PrevItem.unpack(action)
+    )
+    if button is None or button.attempt_id != attempt.id:
         ctx.invalid("Эта кнопка относится к другой диагностике.")
         return
-    position = numbers[1] if len(numbers) > 1 else -1
+    position = button.position
     if position != attempt.current_index:
         ctx.invalid("Эта кнопка относится к другому вопросу. Ответьте на текущий:")
         return
     bank = load_bank()
-    if kind == "a" and len(numbers) == 3 and numbers[2] < len(bank.options(item)):
-        svc.answer(attempt, position, numbers[2], bank)
+    if isinstance(button, AnswerItem) and 0 <= button.option < len(bank.options(item)):
+        svc.answer(attempt, position, button.option, bank)
         await _next(ctx, attempt)
-    elif kind == "skip" and len(numbers) == 2:
+    elif isinstance(button, SkipItem):
         svc.skip(attempt, position, bank)
         await _next(ctx, attempt)
-    elif kind == "prev" and len(numbers) == 2:
+    elif isinstance(button, PrevItem):
         if svc.back(attempt, position):
             await ctx.show_current()
         else:
@@ -257,7 +323,7 @@ async def _pause(ctx: Ctx) -> None:
 # --- results ----------------------------------------------------------------------------------------------
 @flow.show("results")
 async def show_results(ctx: Ctx) -> None:
-    attempt = await svc.own_attempt(ctx.session, _person_id(ctx), ctx.data.get("attempt_id"))
+    attempt = await svc.own_attempt(ctx.session, ctx.me.id, ctx.data.get("attempt_id"))
     results = await svc.results_for_attempt(ctx.session, attempt.id) if attempt is not None else None
     if attempt is None or results is None:
         ctx.say(NOT_YOURS)
@@ -293,8 +359,8 @@ async def show_results(ctx: Ctx) -> None:
 
     buttons: list[list[Button]] = []
     if "iom" in registry.FLOWS:
-        buttons.append([Button("🧭 Составить ИОМ", "dg:iom")])
-    buttons.append([Button("🔁 Пройти ещё раз", "dg:again"), Button("📊 Мои результаты", "dg:hist")])
+        buttons.append([MakeIom().button("🧭 Составить ИОМ")])
+    buttons.append([RetakeAttempt().button("🔁 Пройти ещё раз"), OpenHistory().button("📊 Мои результаты")])
     buttons.append(nav_row())
     ctx.say(_priorities_text(results), buttons)
 
@@ -335,18 +401,18 @@ def _priorities_text(results: svc.DiagnosticResults) -> str:
 
 @flow.on("results")
 async def on_results(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    person = _person_id(ctx)
+    action = incoming.action
+    person = ctx.me.id
     attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"))
-    if action == "dg:iom" and attempt is not None:
+    if MakeIom.unpack(action) is not None and attempt is not None:
         if "iom" not in registry.FLOWS:
             ctx.invalid("Составление ИОМ пока недоступно.")
             return
         await ctx.go("iom", "goal", data={"attempt_id": attempt.id})
-    elif action == "dg:again" and attempt is not None:
+    elif RetakeAttempt.unpack(action) is not None and attempt is not None:
         fresh = await svc.start_attempt(ctx.session, person, attempt.scope, ctx.now)
         await ctx.go(FLOW, "question", data={"attempt_id": fresh.id})
-    elif action == "dg:hist":
+    elif OpenHistory.unpack(action) is not None:
         await ctx.go(FLOW, "history")
     else:
         ctx.invalid("Выберите действие кнопкой под результатами.")
@@ -355,12 +421,12 @@ async def on_results(ctx: Ctx, incoming: Incoming) -> None:
 # --- history ----------------------------------------------------------------------------------------------
 @flow.show("history")
 async def show_history(ctx: Ctx) -> None:
-    history = await svc.results_history(ctx.session, _person_id(ctx), limit=HISTORY_LIMIT)
+    history = await svc.results_history(ctx.session, ctx.me.id, limit=HISTORY_LIMIT)
     if not history:
         ctx.say(
             "Вы ещё не проходили диагностику. Она займёт около "
             f"{load_bank().estimated_minutes()} минут и покажет, на чём сосредоточиться.",
-            [[Button("Пройти диагностику", "dg:start")], nav_row()],
+            [[OpenStart().button("Пройти диагностику")], nav_row()],
         )
         return
     lines = ["Ваши результаты (сначала новые):"]
@@ -372,21 +438,19 @@ async def show_history(ctx: Ctx) -> None:
             for code, r in results.areas.items()
         )
         lines += ["", f"{number}) {when} — {_scope_text(results.scope)}", marks]
-        buttons.append(Button(f"{number}) {when}", f"dg:view:{results.attempt_id}"))
+        buttons.append(ViewAttempt(results.attempt_id).button(f"{number}) {when}"))
     lines += ["", "Нажмите на дату, чтобы открыть подробности и диаграмму."]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    ctx.say("\n".join(lines), [*rows, [Button("Пройти диагностику", "dg:start")], nav_row()])
+    ctx.say("\n".join(lines), [*chunks(buttons, 2), [OpenStart().button("Пройти диагностику")], nav_row()])
 
 
 @flow.on("history")
 async def on_history(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    if action == "dg:start":
+    if OpenStart.unpack(incoming.action) is not None:
         await ctx.go(FLOW, "start")
         return
-    attempt_id = action.removeprefix("dg:view:")
-    if action.startswith("dg:view:") and attempt_id.isdigit():
-        attempt = await svc.own_attempt(ctx.session, _person_id(ctx), int(attempt_id))
+    view = ViewAttempt.unpack(incoming.action)
+    if view is not None:
+        attempt = await svc.own_attempt(ctx.session, ctx.me.id, view.attempt_id)
         if attempt is not None and attempt.status == svc.COMPLETED:
             await ctx.go(FLOW, "results", data={"attempt_id": attempt.id})
             return
@@ -394,14 +458,8 @@ async def on_history(ctx: Ctx, incoming: Incoming) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-def _person_id(ctx: Ctx) -> int:
-    if ctx.person is None:  # the dispatcher only routes here with a completed profile
-        raise RuntimeError("diagnostics flow without a person")
-    return ctx.person.id
-
-
 async def _attempt_in_progress(ctx: Ctx, *, lock: bool = False) -> DiagnosticAttempt | None:
-    person = _person_id(ctx)
+    person = ctx.me.id
     attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"), lock=lock)
     if attempt is not None and attempt.status == svc.IN_PROGRESS:
         return attempt

@@ -30,11 +30,13 @@ from bot.services.programs import ensure_sample_programs, matching_programs
 from content.areas import area_label
 from content.iom_templates import iom_templates
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
-from storage.models import Iom, IomStep, Person, Program
+from handlers.widgets import FieldError, TextField, chunks
+from storage.models import Iom, IomStep, Program
 
 flow = Flow("iom")
 registry.menu_item(MenuItem("iom", "Мой ИОМ", "iom", "view", roles=None, order=20))
@@ -54,24 +56,79 @@ NO_DIAGNOSTICS_YET = (
 )
 STEP_GONE = "Этот шаг не относится к вашему текущему маршруту."
 NOT_EDITABLE = "Маршрут сейчас нельзя менять: он {status}."
+GOAL_HINT = "Напишите цель словами — хотя бы несколько слов."
+EVIDENCE_HINT = "Пришлите ссылку или короткое описание — или нажмите «Без подтверждения»."
+
+
+# --- actions (step buttons; every step id is checked against the presser's own route) -----------------
+class PickGoal(Action, prefix="iom:goal"):
+    """A goal of the templates, or ``other`` to write one."""
+
+    key: str
+
+
+class TakeDiagnostic(Action, prefix="iom:diag"):
+    """«Пройти диагностику» when there are no results yet."""
+
+
+class OpenStep(Action, prefix="iom:step"):
+    step_id: int
+
+
+class Submit(Action, prefix="iom:submit"):
+    """«Отправить на согласование» / «Отправить снова»."""
+
+
+class EditGoal(Action, prefix="iom:goal_edit"):
+    """«Изменить цель»."""
+
+
+class Redraft(Action, prefix="iom:redo"):
+    """«Составить маршрут заново»."""
+
+
+class MarkDone(Action, prefix="iom:done"):
+    step_id: int
+
+
+class ReplaceProgram(Action, prefix="iom:replace"):
+    step_id: int
+
+
+class RemoveStep(Action, prefix="iom:remove"):
+    step_id: int
+
+
+class NoProof(Action, prefix="iom:noproof"):
+    """«Без подтверждения»: mark the step done without evidence."""
+
+    step_id: int
+
+
+class PickProgram(Action, prefix="iom:pick"):
+    """The programme that replaces the one of the step."""
+
+    step_id: int
+    program_id: int
+
+
+class ConfirmRemove(Action, prefix="iom:rmyes"):
+    step_id: int
+
+
+class KeepStep(Action, prefix="iom:rmno"):
+    """«Нет, оставить»."""
+
+
+StepAction = MarkDone | ReplaceProgram | RemoveStep
+STEP_TARGETS: dict[type[Action], str] = {
+    MarkDone: "evidence",
+    ReplaceProgram: "replace",
+    RemoveStep: "remove",
+}
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-def _person(ctx: Ctx) -> Person:
-    assert ctx.person is not None  # the dispatcher sends people without a profile to onboarding
-    return ctx.person
-
-
-def _int_arg(action: str | None, prefix: str, parts: int = 1) -> list[int] | None:
-    """``iom:done:12`` → [12] for prefix ``iom:done``; None when the action is another or malformed."""
-    if action is None or not action.startswith(prefix + ":"):
-        return None
-    pieces = action[len(prefix) + 1 :].split(":")
-    if len(pieces) != parts or not all(p.isdigit() for p in pieces):
-        return None
-    return [int(p) for p in pieces]
-
-
 def _day(value: date) -> str:
     return f"{value:%d.%m.%Y}"
 
@@ -90,8 +147,8 @@ def _number(iom: Iom, step: IomStep) -> int:
 
 def _goal_buttons() -> list[list[Button]]:
     goals = iom_templates().goals
-    rows = [[Button(g.text, f"iom:goal:{key}")] for key, g in goals.items() if key != OTHER_GOAL and g.text]
-    rows.append([Button("Другое — напишу сам(а)", f"iom:goal:{OTHER_GOAL}")])
+    rows = [[PickGoal(key).button(g.text)] for key, g in goals.items() if key != OTHER_GOAL and g.text]
+    rows.append([PickGoal(OTHER_GOAL).button("Другое — напишу сам(а)")])
     return rows
 
 
@@ -113,9 +170,9 @@ async def show_goal(ctx: Ctx) -> None:
 @flow.on("goal")
 async def on_goal(ctx: Ctx, incoming: Incoming) -> None:
     goals = iom_templates().goals
-    action = incoming.action or ""
-    if action.startswith("iom:goal:"):
-        key = action.removeprefix("iom:goal:")
+    picked = PickGoal.unpack(incoming.action)
+    if picked is not None:
+        key = picked.key
         if key == OTHER_GOAL:
             await ctx.go("iom", "goal_text")
             return
@@ -132,29 +189,35 @@ async def on_goal(ctx: Ctx, incoming: Incoming) -> None:
     await _draft(ctx, text[:MAX_GOAL], OTHER_GOAL)
 
 
-@flow.show("goal_text")
-async def show_goal_text(ctx: Ctx) -> None:
-    ctx.say(
-        "Напишите одной-двумя фразами, чего вы хотите достичь в этом году.\n"
-        "Например: «научиться готовить интересные уроки по геометрии».",
-        [nav_row()],
-    )
+def _sized(text: str, shortest: int, longest: int, too_short: str) -> str:
+    if len(text) < shortest:
+        raise FieldError(too_short)
+    if len(text) > longest:
+        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {longest} символов.")
+    return text
 
 
-@flow.on("goal_text")
-async def on_goal_text(ctx: Ctx, incoming: Incoming) -> None:
-    text = (incoming.text or "").strip()
-    if len(text) < 3:
-        ctx.invalid("Напишите цель словами — хотя бы несколько слов.")
-        return
-    if len(text) > MAX_GOAL:
-        ctx.invalid(f"Слишком длинно: уложитесь, пожалуйста, в {MAX_GOAL} символов.")
-        return
-    await _draft(ctx, text, OTHER_GOAL)
+def _own_goal(ctx: Ctx, text: str) -> str:
+    return _sized(text, 3, MAX_GOAL, GOAL_HINT)
+
+
+async def _draft_own_goal(ctx: Ctx, goal: str) -> None:
+    await _draft(ctx, goal, OTHER_GOAL)
+
+
+TextField(
+    flow,
+    "goal_text",
+    text="Напишите одной-двумя фразами, чего вы хотите достичь в этом году.\n"
+    "Например: «научиться готовить интересные уроки по геометрии».",
+    parse=_own_goal,
+    on_value=_draft_own_goal,
+    hint=GOAL_HINT,
+)
 
 
 async def _draft(ctx: Ctx, goal: str, goal_key: str) -> None:
-    person = _person(ctx)
+    person = ctx.me
     await ensure_sample_programs(ctx.session, ctx.now)
     attempt_id = ctx.data.get("attempt_id")
     try:
@@ -180,7 +243,7 @@ async def show_no_results(ctx: Ctx) -> None:
     if "diagnostics" in registry.FLOWS:
         ctx.say(
             NO_RESULTS + "\n\nПройдите диагностику — после неё я сразу предложу маршрут.",
-            [[Button("Пройти диагностику", "iom:diag")], nav_row()],
+            [[TakeDiagnostic().button("Пройти диагностику")], nav_row()],
         )
     else:
         ctx.say(NO_RESULTS + "\n\n" + NO_DIAGNOSTICS_YET, [nav_row()])
@@ -188,7 +251,7 @@ async def show_no_results(ctx: Ctx) -> None:
 
 @flow.on("no_results")
 async def on_no_results(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "iom:diag" and "diagnostics" in registry.FLOWS:
+    if TakeDiagnostic.unpack(incoming.action) is not None and "diagnostics" in registry.FLOWS:
         await ctx.go("diagnostics", "start")
         return
     ctx.invalid("Воспользуйтесь кнопками ниже.")
@@ -238,7 +301,7 @@ def _steps_text(iom: Iom) -> str:
 
 @flow.show("view")
 async def show_view(ctx: Ctx) -> None:
-    person = _person(ctx)
+    person = ctx.me
     iom = await current_iom(ctx.session, person.id)
     if iom is None:
         basis = await diagnostic_basis(ctx.session, person.id)
@@ -256,24 +319,26 @@ async def show_view(ctx: Ctx) -> None:
     )
     if ctx.data.get("drafted"):
         ctx.set_data(drafted=False)  # the aspects are shown once, right after drafting
-    step_buttons = [Button(str(n), f"iom:step:{s.id}") for n, s in enumerate(_active(iom), start=1)]
-    rows: list[list[Button]] = [step_buttons[i : i + 5] for i in range(0, len(step_buttons), 5)]
+    step_buttons = [OpenStep(s.id).button(str(n)) for n, s in enumerate(_active(iom), start=1)]
+    rows = chunks(step_buttons, 5)
     if can_submit(iom):
-        label = "Отправить снова" if iom.status == RETURNED else "Отправить на согласование"
-        rows.append([Button(label, "iom:submit")])
+        rows.append(
+            [Submit().button("Отправить снова" if iom.status == RETURNED else "Отправить на согласование")]
+        )
     if can_edit(iom):
-        rows.append([Button("✏️ Изменить цель", "iom:goal_edit")])
+        rows.append([EditGoal().button("✏️ Изменить цель")])
     if iom.status in {COMPLETED, DRAFT, RETURNED}:
-        rows.append([Button("Составить маршрут заново", "iom:redo")])
+        rows.append([Redraft().button("Составить маршрут заново")])
     rows.append(nav_row(back=False))
     ctx.say(_steps_text(iom), rows)
 
 
 @flow.on("view")
 async def on_view(ctx: Ctx, incoming: Incoming) -> None:
-    person = _person(ctx)
+    person = ctx.me
     action = incoming.action
-    step_arg = _int_arg(action, "iom:step")
+    opened = OpenStep.unpack(action)
+    step_id = opened.step_id if opened is not None else None
     typed = (incoming.text or "").strip()
     if action is None and typed.isdigit():  # the step's number typed instead of pressed
         iom = await current_iom(ctx.session, person.id)
@@ -281,27 +346,27 @@ async def on_view(ctx: Ctx, incoming: Incoming) -> None:
         if not 1 <= int(typed) <= len(active):
             ctx.invalid(f"Шага с номером {typed} нет. Выберите шаг кнопкой.")
             return
-        step_arg = [active[int(typed) - 1].id]
-    if step_arg is not None:
-        if await own_step(ctx.session, person.id, step_arg[0]) is None:
+        step_id = active[int(typed) - 1].id
+    if step_id is not None:
+        if await own_step(ctx.session, person.id, step_id) is None:
             ctx.invalid(STEP_GONE)
             return
-        await ctx.go("iom", "step", data={"step_id": step_arg[0]})
+        await ctx.go("iom", "step", data={"step_id": step_id})
         return
-    if action == "iom:submit":
+    if Submit.unpack(action) is not None:
         await _submit(ctx)
         return
-    if action == "iom:goal_edit":
+    if EditGoal.unpack(action) is not None:
         await ctx.go("iom", "edit_goal", data={})
         return
-    if action == "iom:redo":
+    if Redraft.unpack(action) is not None:
         await ctx.go("iom", "goal", data={})
         return
     ctx.invalid("Выберите шаг по номеру или действие кнопкой.")
 
 
 async def _submit(ctx: Ctx) -> None:
-    person = _person(ctx)
+    person = ctx.me
     iom = await current_iom(ctx.session, person.id)
     if iom is None or not can_submit(iom):
         status = STATUS_LABELS.get(iom.status, "") if iom else ""
@@ -331,22 +396,29 @@ async def _submit(ctx: Ctx) -> None:
 
 
 # --- goal editing ----------------------------------------------------------------------------------------
-@flow.show("edit_goal")
-async def show_edit_goal(ctx: Ctx) -> None:
-    ctx.say("Напишите новую формулировку цели маршрута.", [nav_row()])
-
-
-@flow.on("edit_goal")
-async def on_edit_goal(ctx: Ctx, incoming: Incoming) -> None:
-    person = _person(ctx)
-    iom = await current_iom(ctx.session, person.id)
+async def _editable_iom(ctx: Ctx) -> Iom | None:
+    """The person's route if it may be changed; else None, after saying so and returning to the route."""
+    iom = await current_iom(ctx.session, ctx.me.id)
     if iom is None or not can_edit(iom):
         ctx.say(NOT_EDITABLE.format(status=STATUS_LABELS.get(iom.status, "") if iom else "не найден"))
         await _back_to_view(ctx)
-        return
-    text = (incoming.text or "").strip()
+        return None
+    return iom
+
+
+async def _may_edit_goal(ctx: Ctx) -> bool:
+    return await _editable_iom(ctx) is not None
+
+
+def _new_goal(ctx: Ctx, text: str) -> str:
     if len(text) < 3 or len(text) > MAX_GOAL:
-        ctx.invalid(f"Напишите цель словами: от 3 до {MAX_GOAL} символов.")
+        raise FieldError(f"Напишите цель словами: от 3 до {MAX_GOAL} символов.")
+    return text
+
+
+async def _save_goal(ctx: Ctx, text: str) -> None:
+    iom = await _editable_iom(ctx)
+    if iom is None:
         return
     iom.goal = text
     aspects = dict(iom.aspects or {})
@@ -357,19 +429,39 @@ async def on_edit_goal(ctx: Ctx, incoming: Incoming) -> None:
     await _back_to_view(ctx)
 
 
+TextField(
+    flow,
+    "edit_goal",
+    text="Напишите новую формулировку цели маршрута.",
+    parse=_new_goal,
+    on_value=_save_goal,
+    hint=f"Напишите цель словами: от 3 до {MAX_GOAL} символов.",
+    guard=_may_edit_goal,
+)
+
+
 # --- one step --------------------------------------------------------------------------------------------
 async def _own(ctx: Ctx, step_id: object) -> tuple[Iom, IomStep] | None:
     if not isinstance(step_id, int):
         return None
-    return await own_step(ctx.session, _person(ctx).id, step_id)
+    return await own_step(ctx.session, ctx.me.id, step_id)
+
+
+async def _own_or_back(ctx: Ctx, step_id: object, *, editable: bool = False) -> tuple[Iom, IomStep] | None:
+    """The person's own step (of a route that may be changed, with ``editable``); else None, after saying
+    why and returning to the route."""
+    found = await _own(ctx, step_id)
+    if found is None or (editable and not can_edit(found[0])):
+        ctx.say(STEP_GONE if found is None else NOT_EDITABLE.format(status=STATUS_LABELS[found[0].status]))
+        await _back_to_view(ctx)
+        return None
+    return found
 
 
 @flow.show("step")
 async def show_step(ctx: Ctx) -> None:
-    found = await _own(ctx, ctx.data.get("step_id"))
+    found = await _own_or_back(ctx, ctx.data.get("step_id"))
     if found is None:
-        ctx.say(STEP_GONE)
-        await _back_to_view(ctx)
         return
     iom, step = found
     lines = [
@@ -390,65 +482,57 @@ async def show_step(ctx: Ctx) -> None:
         )
     rows: list[list[Button]] = []
     if step.done_at is None:
-        rows.append([Button("✅ Отметить выполненным", f"iom:done:{step.id}")])
+        rows.append([MarkDone(step.id).button("✅ Отметить выполненным")])
     if can_edit(iom):
         if step.track == "formal" and step.program_id is not None:
-            rows.append([Button("🔁 Заменить программу", f"iom:replace:{step.id}")])
-        rows.append([Button("🗑 Удалить шаг", f"iom:remove:{step.id}")])
+            rows.append([ReplaceProgram(step.id).button("🔁 Заменить программу")])
+        rows.append([RemoveStep(step.id).button("🗑 Удалить шаг")])
     rows.append(nav_row())
     ctx.say(_clip("\n".join(lines)), rows)
 
 
 @flow.on("step")
 async def on_step(ctx: Ctx, incoming: Incoming) -> None:
-    for prefix, target in (("iom:done", "evidence"), ("iom:replace", "replace"), ("iom:remove", "remove")):
-        arg = _int_arg(incoming.action, prefix)
-        if arg is None:
-            continue
-        found = await _own(ctx, arg[0])
-        if found is None:
-            ctx.say(STEP_GONE)
-            await _back_to_view(ctx)
-            return
-        await ctx.go("iom", target, data={"step_id": arg[0]})
+    action = incoming.action
+    chosen: StepAction | None = (
+        MarkDone.unpack(action) or ReplaceProgram.unpack(action) or RemoveStep.unpack(action)
+    )
+    if chosen is None:
+        ctx.invalid("Выберите действие кнопкой.")
         return
-    ctx.invalid("Выберите действие кнопкой.")
+    if await _own_or_back(ctx, chosen.step_id) is not None:
+        await ctx.go("iom", STEP_TARGETS[type(chosen)], data={"step_id": chosen.step_id})
 
 
 # --- marking done ----------------------------------------------------------------------------------------
-@flow.show("evidence")
-async def show_evidence(ctx: Ctx) -> None:
-    step_id = ctx.data.get("step_id")
-    ctx.say(
-        "Чем можно подтвердить выполнение? Пришлите ссылку или коротко опишите (например, «удостоверение "
-        "№ 123», «выступила на МО 12.11»). Или нажмите «Без подтверждения».",
-        [[Button("Без подтверждения", f"iom:noproof:{step_id}")], nav_row()],
-    )
+async def _evidence_step(ctx: Ctx) -> bool:
+    return await _own_or_back(ctx, ctx.data.get("step_id")) is not None
 
 
-@flow.on("evidence")
-async def on_evidence(ctx: Ctx, incoming: Incoming) -> None:
-    found = await _own(ctx, ctx.data.get("step_id"))
+def _no_proof_row(ctx: Ctx) -> list[list[Button]]:
+    return [[NoProof(int(ctx.data["step_id"])).button("Без подтверждения")]]
+
+
+def _evidence(ctx: Ctx, text: str) -> str:
+    return _sized(text, 2, MAX_EVIDENCE, EVIDENCE_HINT)
+
+
+async def _without_proof(ctx: Ctx, incoming: Incoming) -> bool:
+    if incoming.action is None:  # a message without text (a photo, a sticker)
+        ctx.invalid(EVIDENCE_HINT)
+        return True
+    pressed = NoProof.unpack(incoming.action)
+    if pressed is None or pressed.step_id != ctx.data.get("step_id"):
+        return False
+    await _mark_done(ctx, None)
+    return True
+
+
+async def _mark_done(ctx: Ctx, evidence: str | None) -> None:
+    found = await _own_or_back(ctx, ctx.data.get("step_id"))
     if found is None:
-        ctx.say(STEP_GONE)
-        await _back_to_view(ctx)
         return
     iom, step = found
-    evidence: str | None
-    if incoming.action is not None:
-        arg = _int_arg(incoming.action, "iom:noproof")
-        if arg is None or arg[0] != step.id:
-            ctx.invalid("Пришлите подтверждение текстом или нажмите «Без подтверждения».")
-            return
-        evidence = None
-    else:
-        evidence = (incoming.text or "").strip()
-        if len(evidence) < 2:
-            ctx.invalid("Пришлите ссылку или короткое описание — или нажмите «Без подтверждения».")
-            return
-        if len(evidence) > MAX_EVIDENCE:
-            ctx.invalid(f"Слишком длинно: уложитесь, пожалуйста, в {MAX_EVIDENCE} символов.")
-            return
     if step.done_at is not None:
         ctx.say("Этот шаг уже отмечен выполненным.")
         await _back_to_view(ctx)
@@ -462,9 +546,24 @@ async def on_evidence(ctx: Ctx, incoming: Incoming) -> None:
     await _back_to_view(ctx)
 
 
+TextField(
+    flow,
+    "evidence",
+    text="Чем можно подтвердить выполнение? Пришлите ссылку или коротко опишите (например, «удостоверение "
+    "№ 123», «выступила на МО 12.11»). Или нажмите «Без подтверждения».",
+    parse=_evidence,
+    on_value=_mark_done,
+    hint=EVIDENCE_HINT,
+    invalid="Пришлите подтверждение текстом или нажмите «Без подтверждения».",
+    guard=_evidence_step,
+    extra=_no_proof_row,
+    on_other=_without_proof,
+)
+
+
 # --- replacing a programme -------------------------------------------------------------------------------
 async def _alternatives(ctx: Ctx, iom: Iom, step: IomStep) -> list[Program]:
-    person = _person(ctx)
+    person = ctx.me
     taken = {s.program_id for s in _active(iom) if s.program_id is not None}
     candidates = await matching_programs(
         ctx.session,
@@ -479,10 +578,8 @@ async def _alternatives(ctx: Ctx, iom: Iom, step: IomStep) -> list[Program]:
 
 @flow.show("replace")
 async def show_replace(ctx: Ctx) -> None:
-    found = await _own(ctx, ctx.data.get("step_id"))
-    if found is None or not can_edit(found[0]):
-        ctx.say(STEP_GONE if found is None else NOT_EDITABLE.format(status=STATUS_LABELS[found[0].status]))
-        await _back_to_view(ctx)
+    found = await _own_or_back(ctx, ctx.data.get("step_id"), editable=True)
+    if found is None:
         return
     iom, step = found
     options = (await _alternatives(ctx, iom, step))[:8]
@@ -504,24 +601,22 @@ async def show_replace(ctx: Ctx) -> None:
             f"{number}. {program.title} — {program.provider or program.provider_type}, "
             f"{program.format}, {program.hours} ч {dates}".rstrip()
         )
-        rows.append([Button(f"{number}. {program.title[:40]}", f"iom:pick:{step.id}:{program.id}")])
+        rows.append([PickProgram(step.id, program.id).button(f"{number}. {program.title[:40]}")])
     rows.append(nav_row())
     ctx.say(_clip("\n".join(lines)), rows)
 
 
 @flow.on("replace")
 async def on_replace(ctx: Ctx, incoming: Incoming) -> None:
-    arg = _int_arg(incoming.action, "iom:pick", parts=2)
-    if arg is None:
+    picked = PickProgram.unpack(incoming.action)
+    if picked is None:
         ctx.invalid("Выберите программу кнопкой.")
         return
-    found = await _own(ctx, arg[0])
-    if found is None or not can_edit(found[0]):
-        ctx.say(STEP_GONE if found is None else NOT_EDITABLE.format(status=STATUS_LABELS[found[0].status]))
-        await _back_to_view(ctx)
+    found = await _own_or_back(ctx, picked.step_id, editable=True)
+    if found is None:
         return
     iom, step = found
-    program = next((p for p in await _alternatives(ctx, iom, step) if p.id == arg[1]), None)
+    program = next((p for p in await _alternatives(ctx, iom, step) if p.id == picked.program_id), None)
     if program is None:
         ctx.invalid("Эта программа больше не подходит. Выберите другую.")
         return
@@ -537,31 +632,27 @@ async def on_replace(ctx: Ctx, incoming: Incoming) -> None:
 # --- removing a step -------------------------------------------------------------------------------------
 @flow.show("remove")
 async def show_remove(ctx: Ctx) -> None:
-    found = await _own(ctx, ctx.data.get("step_id"))
+    found = await _own_or_back(ctx, ctx.data.get("step_id"))
     if found is None:
-        ctx.say(STEP_GONE)
-        await _back_to_view(ctx)
         return
     iom, step = found
     ctx.say(
         f"Удалить шаг {_number(iom, step)} «{step.task}» из маршрута?",
-        [[Button("Да, удалить", f"iom:rmyes:{step.id}"), Button("Нет, оставить", "iom:rmno")], nav_row()],
+        [[ConfirmRemove(step.id).button("Да, удалить"), KeepStep().button("Нет, оставить")], nav_row()],
     )
 
 
 @flow.on("remove")
 async def on_remove(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "iom:rmno":
+    if KeepStep.unpack(incoming.action) is not None:
         await ctx.back()
         return
-    arg = _int_arg(incoming.action, "iom:rmyes")
-    if arg is None:
+    confirmed = ConfirmRemove.unpack(incoming.action)
+    if confirmed is None:
         ctx.invalid("Подтвердите удаление кнопкой «Да, удалить» или нажмите «Нет, оставить».")
         return
-    found = await _own(ctx, arg[0])
+    found = await _own_or_back(ctx, confirmed.step_id)
     if found is None:
-        ctx.say(STEP_GONE)
-        await _back_to_view(ctx)
         return
     iom, step = found
     if len(_active(iom)) <= 1:

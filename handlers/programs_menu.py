@@ -12,15 +12,36 @@ from datetime import date
 from bot.services import announcements as iom_adding
 from bot.services.program_catalogue import PAGE_SIZE, browse
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.mentoring_notices import AREA_LABELS
 from handlers.messages import Button, Incoming
-from handlers.navigation import nav_row
+from handlers.navigation import menu_item_button, nav_row
 from handlers.registry import Flow, MenuItem
 from storage.models import Program
 
 flow = Flow("programs")
 registry.menu_item(MenuItem("programs", "Программы ДПП", "programs", "list", order=50))
+
+
+class OpenProgram(Action, prefix="pg:o"):
+    program_id: int
+
+
+class TurnPage(Action, prefix="pg:p"):
+    page: int
+
+
+class ShowAll(Action, prefix="pg:all"):
+    """«Показать все»: the whole catalogue."""
+
+
+class ShowMine(Action, prefix="pg:mine"):
+    """«Только подходящие»: the programmes for the teacher's priority areas, subjects and levels."""
+
+
+class AddToIom(Action, prefix="pg:add"):
+    program_id: int
 
 
 def _date(day: date | None) -> str:
@@ -29,16 +50,15 @@ def _date(day: date | None) -> str:
 
 def _menu_button(key: str) -> Button | None:
     item = registry.MENU.get(key)
-    return Button(item.label, f"m:{item.key}") if item is not None else None
+    return menu_item_button(item.label, item.key) if item is not None else None
 
 
 @flow.show("list")
 async def show_list(ctx: Ctx) -> None:
-    assert ctx.person is not None
     wants_all = ctx.data.get("all")
     found = await browse(
         ctx.session,
-        ctx.person,
+        ctx.me,
         ctx.now,
         show_all=None if wants_all is None else bool(wants_all),
         page=int(ctx.data.get("page", 0)),
@@ -67,16 +87,16 @@ async def show_list(ctx: Ctx) -> None:
         lines.append(
             f"{number}. «{program.title}» — {program.hours} ч, {program.format}, с {_date(program.starts_on)}"
         )
-        buttons.append([Button(f"{number}. {program.title}"[:40], f"pg:o:{program.id}")])
+        buttons.append([OpenProgram(program.id).button(f"{number}. {program.title}"[:40])])
     pager: list[Button] = []
     if found.page > 0:
-        pager.append(Button("◀", f"pg:p:{found.page - 1}"))
+        pager.append(TurnPage(found.page - 1).button("◀"))
     if found.page + 1 < found.pages:
-        pager.append(Button("▶", f"pg:p:{found.page + 1}"))
+        pager.append(TurnPage(found.page + 1).button("▶"))
     toggle: list[Button] = []
     if found.priority_areas:
         toggle.append(
-            Button("Только подходящие", "pg:mine") if found.show_all else Button("Показать все", "pg:all")
+            ShowMine().button("Только подходящие") if found.show_all else ShowAll().button("Показать все")
         )
     else:
         diag = _menu_button("diag")
@@ -88,18 +108,20 @@ async def show_list(ctx: Ctx) -> None:
 
 @flow.on("list")
 async def on_list(ctx: Ctx, incoming: Incoming) -> None:
-    action = incoming.action or ""
-    if action == "pg:all" or action == "pg:mine":
-        ctx.set_data(all=action == "pg:all", page=0)
+    action = incoming.action
+    turn = TurnPage.unpack(action)
+    opened = OpenProgram.unpack(action)
+    if ShowAll.unpack(action) is not None or ShowMine.unpack(action) is not None:
+        ctx.set_data(all=ShowAll.unpack(action) is not None, page=0)
         await ctx.show_current()
-    elif action.startswith("pg:p:") and action[5:].isdigit():
-        ctx.set_data(page=int(action[5:]))
+    elif turn is not None and turn.page >= 0:
+        ctx.set_data(page=turn.page)
         await ctx.show_current()
-    elif action.startswith("pg:o:") and action[5:].isdigit():
-        if await ctx.session.get(Program, int(action[5:])) is None:
+    elif opened is not None and opened.program_id >= 0:
+        if await ctx.session.get(Program, opened.program_id) is None:
             ctx.invalid("Такой программы больше нет в каталоге.")
             return
-        await ctx.go("programs", "detail", data={**ctx.data, "program_id": int(action[5:])})
+        await ctx.go("programs", "detail", data={**ctx.data, "program_id": opened.program_id})
     else:
         ctx.invalid("Выберите программу или действие кнопкой ниже.")
 
@@ -126,18 +148,18 @@ async def show_detail(ctx: Ctx) -> None:
         lines.append(f"Подробнее и запись: {program.url}")
     if program.is_sample:
         lines.append("(Образец каталога — уточняйте расписание у организатора.)")
-    ctx.say("\n".join(lines), [[Button("Добавить в ИОМ", f"pg:add:{program.id}")], nav_row()])
+    ctx.say("\n".join(lines), [[AddToIom(program.id).button("Добавить в ИОМ")], nav_row()])
 
 
 @flow.on("detail")
 async def on_detail(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
     program = await ctx.session.get(Program, int(ctx.data.get("program_id", 0)))
-    if program is None or incoming.action != f"pg:add:{program.id}":
+    adding = AddToIom.unpack(incoming.action)
+    if program is None or adding is None or adding.program_id != program.id:
         ctx.invalid("Выберите действие кнопкой ниже.")
         return
     try:
-        step = await iom_adding.add_to_iom(ctx.session, ctx.person.id, program, ctx.now)
+        step = await iom_adding.add_to_iom(ctx.session, ctx.me.id, program, ctx.now)
     except iom_adding.NoIom:
         offers = [b for b in (_menu_button("diag"), _menu_button("iom")) if b is not None]
         ctx.say(

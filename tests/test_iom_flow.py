@@ -371,3 +371,44 @@ async def test_entry_from_the_diagnostic_uses_the_given_attempt(
     iom = await _current(sessions, person_id)
     assert iom is not None and iom.attempt_id == chosen.id
     assert iom.aspects["diagnostic"]["priority_areas"] == ["ict"]
+
+
+async def test_a_long_route_keeps_submit_and_menu_on_vk_pages(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """VK shows 40 buttons: a route of 45 steps is paged with «Ещё ▶», and nothing is cut."""
+    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    async with sessions() as session, session.begin():
+        session.add(
+            ChannelAccount(platform="vk", external_id="v1", person_id=person_id, created_at=clock.now())
+        )
+        model = iom.steps[0]
+        for position in range(len(iom.steps), 45):
+            session.add(
+                IomStep(
+                    iom_id=iom.id,
+                    position=position,
+                    area=model.area,
+                    task=f"Шаг {position}",
+                    content=model.content,
+                    form=model.form,
+                    track="informal",
+                    hours=1,
+                    deadline=model.deadline,
+                    result_product=model.result_product,
+                )
+            )
+    replies = await dispatcher.handle(Incoming("vk", "v1", action="m:iom"))
+    seen: list[str] = []
+    for _ in range(5):
+        screen = replies[-1]
+        assert sum(len(row) for row in screen.buttons) <= 40 and "nav:menu" in screen.actions
+        seen += screen.actions
+        more = [b.action for row in screen.buttons for b in row if b.label.startswith("Ещё ▶")]
+        if not more:
+            break
+        replies = await dispatcher.handle(Incoming("vk", "v1", action=more[0]))
+    assert "iom:submit" in seen and "iom:goal_edit" in seen
+    assert len([a for a in seen if a.startswith("iom:step:")]) == 45
+    replies = await dispatcher.handle(Incoming("vk", "v1", action="iom:submit"))
+    assert "согласован" in replies[0].text

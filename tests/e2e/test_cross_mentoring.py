@@ -34,6 +34,8 @@ from tests.e2e.cross_fixtures import (
     vk_answer,
     vk_wait_text,
 )
+from tests.fakes.vk_server import FakeVkServer
+from tests.fakes.vk_server import SentMessage as VkMessage
 from tests.iom_data import make_attempt
 from tests.mentoring_helpers import mentor, methodist
 
@@ -323,7 +325,9 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
 
     # the teacher sends the ИОМ for approval (VK); the methodist is told (Telegram)
     await vk_answer(vk, 204, "m:iom", "Шаги маршрута")
-    await vk_answer(vk, 204, "iom:submit", "Маршрут отправлен вашему методисту на согласование")
+    mark = await vk.press(204, "iom:submit")
+    await vk_wait_text(vk, 204, "Маршрут отправлен вашему методисту на согласование", after=mark)
+    await vk_wait_text(vk, 204, "Шаги маршрута", after=mark)  # the route shown again has arrived
     assert (await _iom(cross, teacher_id)).status == "on_approval"
     await cross.deliver()
     await tg.wait_for_text(321, "отправил(а) индивидуальный образовательный маршрут на согласование")
@@ -348,8 +352,9 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     view = await vk_wait_text(vk, 204, "Методист вернул маршрут с комментарием", after=mark)
     assert comment in view.text
     steps = await vk_wait_text(vk, 204, "Шаги маршрута", after=mark)
-    assert ("Отправить снова", "iom:submit") in [(b.label, b.action) for row in steps.buttons for b in row]
-    await vk_answer(vk, 204, "iom:submit", "Маршрут отправлен вашему методисту на согласование")
+    await vk_answer(
+        vk, 204, await _vk_button(vk, 204, steps, "Отправить снова"), "Маршрут отправлен вашему методисту"
+    )
     assert (await _iom(cross, teacher_id)).status == "on_approval"
     await cross.deliver()
     await tg.wait_for_text(321, "отправил(а) индивидуальный образовательный маршрут на согласование")
@@ -366,6 +371,19 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     # approving twice changes nothing: the button is gone from the card
     card = await tg_answer(tg, 321, f"cse:t:{teacher_id}", "ИОМ — согласован")
     assert "cse:approve" not in card.actions
+
+
+async def _vk_button(vk: FakeVkServer, vk_id: int, screen: VkMessage, label: str) -> str:
+    """The action of the button ``label`` of ``screen``, pressing «Ещё ▶» through its pages until it shows."""
+    for _ in range(20):
+        buttons = [b for row in screen.buttons for b in row]
+        found = next((b.action for b in buttons if b.label == label), None)
+        if found is not None:
+            return found
+        more = next((b.action for b in buttons if b.label.startswith("Ещё ▶")), None)
+        assert more is not None, f"no {label!r} on any page: {[b.label for b in buttons]}"
+        screen = await vk_answer(vk, vk_id, more, "Продолжение")
+    raise AssertionError(f"no {label!r} after 20 pages")
 
 
 async def _iom(cross: Cross, teacher_id: int) -> Iom:
