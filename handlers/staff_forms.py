@@ -99,5 +99,10 @@ def contact_steps(flow: Flow, *, contact_text: str, save: SaveFn) -> None:
         await save(ctx)
 
     TextField(
-        flow, "contact", text=contact_text, parse=limited(200, CONTACT_HINT), on_value=stored, hint=CONTACT_HINT
+        flow,
+        "contact",
+        text=contact_text,
+        parse=limited(200, CONTACT_HINT),
+        on_value=stored,
+        hint=CONTACT_HINT,
     )

@@ -33,7 +33,9 @@ def seen(replies: list[Reply]) -> str:
 
 def press(replies: list[Reply], label: str) -> str:
     """The action of the button (in the latest replies) labelled ``label`` (ticked or not), else starting so."""
-    buttons = [(b.label.removeprefix("✅ "), b.action) for r in reversed(replies) for row in r.buttons for b in row]
+    buttons = [
+        (b.label.removeprefix("✅ "), b.action) for r in reversed(replies) for row in r.buttons for b in row
+    ]
     for matches in (str.__eq__, str.startswith):
         for shown, action in buttons:
             if matches(shown, label):
