@@ -16,7 +16,7 @@ FLOW_MODULES = [
     "handlers.diagnostics",
     "handlers.iom",
     "handlers.mentoring",
-    "handlers.methodist",
+    "handlers.caseload",
     "handlers.invitations",
     "handlers.mentor_profile",
     "handlers.methodist_profile",

@@ -19,7 +19,9 @@ from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
 from bot.services.offers import NextStep
 from content import areas
 from handlers import outbox
+from handlers.actions import Action
 from handlers.messages import Button, Reply
+from handlers.navigation import menu_item_button
 from storage.models import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
@@ -29,6 +31,19 @@ from storage.models import (
     Pair,
     Person,
 )
+
+
+class AcceptOffer(Action, prefix="of:a"):
+    """«Принять» an offer (a global action: only its addressed candidate may, while it is pending)."""
+
+    offer_id: int
+
+
+class DeclineOffer(Action, prefix="of:d"):
+    """«Отклонить» an offer (then a short reason is asked)."""
+
+    offer_id: int
+
 
 KIND_LABEL = {"mentor": "наставник", "methodist": "региональный методист"}
 KIND_GENITIVE = {"mentor": "наставника", "methodist": "методиста"}
@@ -64,6 +79,9 @@ REASON_TEXT_FOR_CANDIDATE = {
     matching.FREE_CAPACITY: "у вас есть свободные места",
 }
 AREA_PHRASE_FOR_CANDIDATE = "ваша сильная область совпадает с дефицитом педагога: {area}"
+
+
+PAIRS_BUTTON = menu_item_button("Наставник и методист", "match")
 
 
 def reason_text(code: str, *, for_candidate: bool = False) -> str:
@@ -156,7 +174,7 @@ async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
 
 
 def offer_buttons(offer_id: int) -> tuple[tuple[Button, ...], ...]:
-    return ((Button("✅ Принять", f"of:a:{offer_id}"), Button("❌ Отклонить", f"of:d:{offer_id}")),)
+    return ((AcceptOffer(offer_id).button("✅ Принять"), DeclineOffer(offer_id).button("❌ Отклонить")),)
 
 
 async def offer_reply(session: AsyncSession, offer: Offer) -> Reply:
@@ -206,7 +224,7 @@ async def tell_teacher_next(session: AsyncSession, step: NextStep, now: datetime
     await outbox.notify(
         session,
         ended.teacher_id,
-        Reply(text=text, buttons=((Button("Наставник и методист", "m:match"),),)),
+        Reply(text=text, buttons=((PAIRS_BUTTON,),)),
         kind="offer_update",
         now=now,
     )
@@ -222,7 +240,7 @@ async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime
     await outbox.notify(
         session,
         pair.teacher_id,
-        Reply(text=text, buttons=((Button("Наставник и методист", "m:match"),),)),
+        Reply(text=text, buttons=((PAIRS_BUTTON,),)),
         kind="pair_created",
         now=now,
     )
