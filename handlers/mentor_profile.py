@@ -15,7 +15,7 @@ from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.registry import Flow
-from handlers.staff_forms import AREA_OPTIONS, AREAS_INVALID, checklist, contact_steps, limited, split_list
+from handlers.staff_forms import AREA_OPTIONS, AREAS_INVALID, checklist, contact_steps, limited, listed
 from handlers.widgets import Choice, FieldError, Option, TextField
 from storage.models import Person
 
@@ -77,13 +77,6 @@ async def show_start(ctx: Ctx) -> None:
 SUBJECTS_HINT = "Напишите предметы через запятую, например: математика, информатика."
 
 
-def _subjects(_ctx: Ctx, text: str) -> list[str]:
-    subjects = split_list(text)
-    if not subjects or any(len(s) > 60 for s in subjects):
-        raise FieldError(SUBJECTS_HINT)
-    return subjects
-
-
 async def _subjects_chosen(ctx: Ctx, subjects: list[str]) -> None:
     ctx.set_data(subjects=subjects, levels=list(ctx.me.levels or []))
     await ctx.go("mentor_profile", "levels")
@@ -94,7 +87,7 @@ _profile_field(
     question="Профиль наставника. Какие предметы вы ведёте? Напишите через запятую.",
     current=lambda person: list(person.subjects) if person.subjects else None,
     shown=", ".join,
-    parse=_subjects,
+    parse=listed(60, SUBJECTS_HINT),
     hint=SUBJECTS_HINT,
     on_value=_subjects_chosen,
 )

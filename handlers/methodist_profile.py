@@ -11,8 +11,8 @@ from content.geography import load_municipalities
 from handlers.context import Ctx
 from handlers.messages import Incoming
 from handlers.registry import Flow
-from handlers.staff_forms import AREA_OPTIONS, AREAS_INVALID, checklist, contact_steps, split_list
-from handlers.widgets import Choice, FieldError, Option, TextField, typed_text
+from handlers.staff_forms import AREA_OPTIONS, AREAS_INVALID, checklist, contact_steps, listed
+from handlers.widgets import Choice, Option, TextField, typed_text
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
 # municipalities of region 72 (seed 003), exactly as the onboarding stores them in Person.municipality
@@ -47,13 +47,6 @@ checklist(
 NAMES_HINT = "Напишите муниципалитеты через запятую."
 
 
-def _names(_ctx: Ctx, text: str) -> list[str]:
-    names = split_list(text)
-    if not names or any(len(n) > 200 for n in names):
-        raise FieldError(NAMES_HINT)
-    return names
-
-
 async def _names_typed(ctx: Ctx, names: list[str]) -> None:
     ctx.set_data(municipalities=names, areas=[])
     await ctx.go("methodist_profile", "areas")
@@ -63,7 +56,7 @@ TextField(
     flow,
     "municipality_names",
     text=f"{QUESTION} Напишите через запятую.",
-    parse=_names,
+    parse=listed(200, NAMES_HINT),
     on_value=_names_typed,
     hint=NAMES_HINT,
 )

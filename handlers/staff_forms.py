@@ -38,6 +38,18 @@ def limited(limit: int, hint: str) -> Callable[[Ctx, str], str]:
     return parse
 
 
+def listed(limit: int, hint: str) -> Callable[[Ctx, str], list[str]]:
+    """A ``TextField`` parser: a list written with commas, at least one item, each of at most ``limit``."""
+
+    def parse(_ctx: Ctx, text: str) -> list[str]:
+        items = split_list(text)
+        if not items or any(len(item) > limit for item in items):
+            raise FieldError(hint)
+        return items
+
+    return parse
+
+
 def checklist(
     flow: Flow,
     step: str,
