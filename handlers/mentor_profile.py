@@ -15,7 +15,7 @@ from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.registry import Flow
-from handlers.staff_forms import AREA_OPTIONS, AREAS_INVALID, checklist, contact_steps, limited, listed
+from handlers.staff_forms import areas_step, capacity_chosen, checklist, contact_steps, limited, listed
 from handlers.widgets import Choice, FieldError, Option, TextField
 from storage.models import Person
 
@@ -160,20 +160,7 @@ _profile_field(
 
 
 # --- areas, capacity, contact -------------------------------------------------------------------------------
-checklist(
-    flow,
-    "areas",
-    text="В каких областях вы особенно сильны и готовы помогать? Отметьте и нажмите «Готово».",
-    key="areas",
-    options=AREA_OPTIONS,
-    invalid=AREAS_INVALID,
-    then="capacity",
-)
-
-
-async def _capacity_chosen(ctx: Ctx, value: str) -> None:
-    ctx.set_data(capacity=int(value))
-    await ctx.go("mentor_profile", "show_contact")
+areas_step(flow, "В каких областях вы особенно сильны и готовы помогать? Отметьте и нажмите «Готово».")
 
 
 Choice(
@@ -181,7 +168,7 @@ Choice(
     "capacity",
     text="Скольких подопечных вы готовы вести одновременно? (обычно 2)",
     options=[Option(str(n), str(n) + (" (по умолчанию)" if n == 2 else "")) for n in range(1, 6)],
-    on_pick=_capacity_chosen,
+    on_pick=capacity_chosen(flow),
     columns=5,
     invalid="Выберите число от 1 до 5.",
 )

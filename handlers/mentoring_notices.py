@@ -221,13 +221,7 @@ async def tell_teacher_next(session: AsyncSession, step: NextStep, now: datetime
             f"{head}\nСвободных подходящих кандидатов пока нет — вы в листе ожидания. "
             "Региональный оператор распределяет ожидающих, я сообщу о новом предложении."
         )
-    await outbox.notify(
-        session,
-        ended.teacher_id,
-        Reply(text=text, buttons=((PAIRS_BUTTON,),)),
-        kind="offer_update",
-        now=now,
-    )
+    await _tell_teacher(session, ended.teacher_id, text, kind="offer_update", now=now)
 
 
 async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime) -> None:
@@ -237,13 +231,14 @@ async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime
         f"Форма: {pair.form or matching.FORM_DEFAULT}. Этап: {pair.stage}.\n"
         f"Почему вас объединили: {explain(pair.breakdown)}.\n{await contact_line(session, pair)}"
     )
-    await outbox.notify(
-        session,
-        pair.teacher_id,
-        Reply(text=text, buttons=((PAIRS_BUTTON,),)),
-        kind="pair_created",
-        now=now,
-    )
+    await _tell_teacher(session, pair.teacher_id, text, kind="pair_created", now=now)
+
+
+async def _tell_teacher(
+    session: AsyncSession, teacher_id: int, text: str, *, kind: str, now: datetime
+) -> None:
+    """A notice about their pair, with «Наставник и методист»."""
+    await outbox.notify(session, teacher_id, Reply(text=text, buttons=((PAIRS_BUTTON,),)), kind=kind, now=now)
 
 
 def timeout_of(hours: int) -> timedelta:

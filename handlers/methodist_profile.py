@@ -11,7 +11,7 @@ from content.geography import load_municipalities
 from handlers.context import Ctx
 from handlers.messages import Incoming
 from handlers.registry import Flow
-from handlers.staff_forms import AREA_OPTIONS, AREAS_INVALID, checklist, contact_steps, listed
+from handlers.staff_forms import areas_step, capacity_chosen, checklist, contact_steps, listed
 from handlers.widgets import Choice, Option, TextField, typed_text
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
@@ -62,20 +62,10 @@ TextField(
 )
 
 # --- areas, capacity, contact -------------------------------------------------------------------------------
-checklist(
-    flow,
-    "areas",
-    text="С какими областями дефицитов вы работаете? Отметьте и нажмите «Готово».",
-    key="areas",
-    options=AREA_OPTIONS,
-    invalid=AREAS_INVALID,
-    then="capacity",
-)
+areas_step(flow, "С какими областями дефицитов вы работаете? Отметьте и нажмите «Готово».")
 
 
-async def _capacity_chosen(ctx: Ctx, value: str) -> None:
-    ctx.set_data(capacity=int(value))
-    await ctx.go("methodist_profile", "show_contact")
+_capacity_chosen = capacity_chosen(flow)
 
 
 async def _capacity_typed(ctx: Ctx, incoming: Incoming) -> bool:

@@ -1,6 +1,6 @@
 """Pieces shared by the staff profile forms (flows ``mentor_profile`` and ``methodist_profile``).
 
-A ticked list stored under one key of the step data, and the two closing steps: may the contact be shown
+A ticked list stored under one key of the step data, the areas step, and the two closing steps: may the contact be shown
 (``show_contact``) and which contact (``contact``), after which the form is saved.
 """
 
@@ -83,6 +83,23 @@ def checklist(
         invalid=invalid,
         columns=1,
     )
+
+
+def areas_step(flow: Flow, text: str) -> None:
+    """Step ``areas``: the areas ticked (at least one), then step ``capacity``."""
+    checklist(
+        flow, "areas", text=text, key="areas", options=AREA_OPTIONS, invalid=AREAS_INVALID, then="capacity"
+    )
+
+
+def capacity_chosen(flow: Flow) -> Callable[[Ctx, str], Awaitable[None]]:
+    """What a capacity step does with the number: keep it and ask about the contact."""
+
+    async def chosen(ctx: Ctx, value: str) -> None:
+        ctx.set_data(capacity=int(value))
+        await ctx.go(flow.name, "show_contact")
+
+    return chosen
 
 
 def contact_steps(flow: Flow, *, contact_text: str, save: SaveFn) -> None:
