@@ -1,18 +1,25 @@
 """«Наставник и методист»: a teacher asks for a mentor / methodist, sees their pair, ends it; candidates answer.
 
-Global action ``of``: ``of:a:<offer id>`` accept, ``of:d:<offer id>`` decline (asks a short reason). Only the
-addressed candidate of a pending offer may answer; anybody else gets a clear reply and nothing changes.
+Global actions ``AcceptOffer`` (``of:a:<offer id>``) and ``DeclineOffer`` (``of:d:<offer id>``, then a short
+reason is asked). Only the addressed candidate of a pending offer may answer; anybody else gets a clear reply
+and nothing changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Literal, TypeVar
+
 from bot.services import offers
 from bot.services.offers import OfferError
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.mentoring_notices import (
     KIND_GENITIVE,
     KIND_LABEL,
+    AcceptOffer,
+    DeclineOffer,
     announce_offer,
     contact_line,
     explain,
@@ -24,12 +31,18 @@ from handlers.mentoring_notices import (
     when,
 )
 from handlers.messages import Button, Incoming, Reply
-from handlers.navigation import nav_row
+from handlers.navigation import menu_item_button, nav_row
 from handlers.registry import Flow, MenuItem
+from handlers.widgets import TextField, typed_text
 from storage.models import Offer, Person
 
+Kind = Literal["mentor", "methodist"]
+EndReasonCode = Literal["done", "mismatch", "inactive"]
+DeclineReasonCode = Literal["busy", "area", "far"]
+R = TypeVar("R", bound=str)
+
 flow = Flow("mentoring")
-KINDS = ("mentor", "methodist")
+KINDS: tuple[Kind, ...] = ("mentor", "methodist")
 
 OFFER_ERRORS = {
     "not_found": "Такого предложения нет.",
@@ -43,84 +56,125 @@ PAIR_ERRORS = {
     "ended": "Эта пара уже завершена.",
     "last_stage": "Пара уже на последнем этапе — «результативный».",
 }
-DECLINE_REASONS = {
+DECLINE_REASONS: dict[DeclineReasonCode, str] = {
     "busy": "нет времени",
     "area": "не мой профиль",
     "far": "неудобно по месту работы",
 }
-END_REASONS = {
+END_REASONS: dict[EndReasonCode, str] = {
     "done": "цели достигнуты",
     "mismatch": "не сложилось взаимодействие",
     "inactive": "нет контакта",
 }
+REASON_INVALID = "Выберите причину кнопкой или напишите её."
 
 registry.menu_item(MenuItem("match", "Наставник и методист", "mentoring", "home", order=30))
+
+
+class OpenPair(Action, prefix="mnt:pair"):
+    """«Мой наставник» / «Мой региональный методист»."""
+
+    kind: Kind
+
+
+class CancelSearch(Action, prefix="mnt:cancel"):
+    kind: Kind
+
+
+class AskMatch(Action, prefix="mnt:ask"):
+    """«Найти …» / «Попробовать снова» / «Да, подобрать»."""
+
+    kind: Kind
+
+
+class WritePartner(Action, prefix="mnt:write"):
+    """«Написать»: relay a message to the partner."""
+
+
+class EndPair(Action, prefix="mnt:end"):
+    """«Завершить работу в паре»."""
+
+
+class EndReason(Action, prefix="mnt:er"):
+    code: EndReasonCode
+
+
+class NoRematch(Action, prefix="mnt:no"):
+    """«Нет, спасибо»: no new partner after ending a pair."""
+
+
+class DeclineReason(Action, prefix="mnt:dr"):
+    code: DeclineReasonCode
+
+
+def reason_rows(action: Callable[[R], Action], reasons: Mapping[R, str]) -> list[list[Button]]:
+    """One button per reason, each on its own row."""
+    return [[action(code).button(label.capitalize())] for code, label in reasons.items()]
+
+
+def data_kind(ctx: Ctx) -> Kind:
+    """The kind of partner the step is about (``ctx.data["kind"]``, a mentor unless it says otherwise)."""
+    return "methodist" if ctx.data.get("kind") == "methodist" else "mentor"
 
 
 # --- the teacher's side -------------------------------------------------------------------------------------
 @flow.show("home")
 async def show_home(ctx: Ctx) -> None:
-    assert ctx.person is not None
+    person = ctx.me
     lines = ["Наставник помогает освоиться в профессии, региональный методист — с ИОМ и ростом."]
     buttons: list[list[Button]] = []
     for kind in KINDS:
-        pair = await offers.active_pair(ctx.session, ctx.person.id, kind)
+        pair = await offers.active_pair(ctx.session, person.id, kind)
         label = KIND_LABEL[kind].capitalize()
         if pair is not None:
             partner = await ctx.session.get(Person, pair.partner_id)
             lines.append(f"• {label}: {name_of(partner)} (этап «{pair.stage}»)")
-            buttons.append([Button(f"Мой {KIND_LABEL[kind]}", f"mnt:pair:{kind}")])
+            buttons.append([OpenPair(kind).button(f"Мой {KIND_LABEL[kind]}")])
             continue
-        pending = await offers.pending_offer(ctx.session, ctx.person.id, kind)
+        cancel = CancelSearch(kind).button(f"Отменить поиск {KIND_GENITIVE[kind]}")
+        pending = await offers.pending_offer(ctx.session, person.id, kind)
         if pending is not None:
-            lines.append(f"• {label}: ждём ответа кандидата до {when(pending.due_at, ctx.person.timezone)}")
-            buttons.append([Button(f"Отменить поиск {KIND_GENITIVE[kind]}", f"mnt:cancel:{kind}")])
-        elif await offers.open_request(ctx.session, ctx.person.id, kind) is not None:
+            lines.append(f"• {label}: ждём ответа кандидата до {when(pending.due_at, person.timezone)}")
+            buttons.append([cancel])
+        elif await offers.open_request(ctx.session, person.id, kind) is not None:
             lines.append(f"• {label}: вы в листе ожидания — свободных кандидатов пока нет")
-            buttons.append([Button("Попробовать снова", f"mnt:ask:{kind}")])
-            buttons.append([Button(f"Отменить поиск {KIND_GENITIVE[kind]}", f"mnt:cancel:{kind}")])
+            buttons.append([AskMatch(kind).button("Попробовать снова")])
+            buttons.append([cancel])
         else:
             lines.append(f"• {label}: не назначен")
-            buttons.append([Button(f"Найти {KIND_GENITIVE[kind]}", f"mnt:ask:{kind}")])
+            buttons.append([AskMatch(kind).button(f"Найти {KIND_GENITIVE[kind]}")])
     ctx.say("\n".join(lines), [*buttons, nav_row()])
 
 
 @flow.on("home")
 async def on_home(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    parts = (incoming.action or "").split(":")
-    if len(parts) != 3 or parts[0] != "mnt" or parts[2] not in KINDS:
-        ctx.invalid("Выберите действие кнопкой ниже.")
-        return
-    verb, kind = parts[1], parts[2]
-    if verb == "pair":
-        await ctx.go("mentoring", "pair", data={"kind": kind})
-    elif verb == "cancel":
-        cancelled = await offers.cancel_request(ctx.session, ctx.person.id, kind, ctx.now)
+    person = ctx.me
+    if (opened := OpenPair.unpack(incoming.action)) is not None:
+        await ctx.go("mentoring", "pair", data={"kind": opened.kind})
+    elif (cancel := CancelSearch.unpack(incoming.action)) is not None:
+        cancelled = await offers.cancel_request(ctx.session, person.id, cancel.kind, ctx.now)
         if cancelled is not None:
             await ctx.notify(
                 cancelled.candidate_id,
-                Reply(
-                    f"Педагог {name_of(ctx.person)} отменил(а) запрос — отвечать на предложение уже не нужно."
-                ),
+                Reply(f"Педагог {name_of(person)} отменил(а) запрос — отвечать на предложение уже не нужно."),
                 kind="offer_cancelled",
             )
-        ctx.say(f"Поиск {KIND_GENITIVE[kind]} отменён.")
+        ctx.say(f"Поиск {KIND_GENITIVE[cancel.kind]} отменён.")
         await ctx.show_current()
-    elif verb == "ask":
-        await _ask(ctx, kind)
+    elif (ask := AskMatch.unpack(incoming.action)) is not None:
+        await _ask(ctx, ask.kind)
     else:
         ctx.invalid("Выберите действие кнопкой ниже.")
 
 
-async def _ask(ctx: Ctx, kind: str) -> None:
-    assert ctx.person is not None
-    if not ctx.person.region_code:
+async def _ask(ctx: Ctx, kind: Kind) -> None:
+    person = ctx.me
+    if not person.region_code:
         ctx.say("Чтобы подобрать кандидата, укажите регион в профиле.")
         await ctx.show_current()
         return
     outcome = await offers.request_match(
-        ctx.session, ctx.person.id, kind, ctx.now, timeout_of(ctx.deps.settings.offer_timeout_hours)
+        ctx.session, person.id, kind, ctx.now, timeout_of(ctx.deps.settings.offer_timeout_hours)
     )
     if outcome.status == "paired":
         ctx.say(f"У вас уже есть {KIND_LABEL[kind]}.")
@@ -138,11 +192,10 @@ async def _ask(ctx: Ctx, kind: str) -> None:
 
 @flow.show("pair")
 async def show_pair(ctx: Ctx) -> None:
-    assert ctx.person is not None
-    kind = str(ctx.data.get("kind", "mentor"))
-    pair = await offers.active_pair(ctx.session, ctx.person.id, kind)
+    kind = data_kind(ctx)
+    pair = await offers.active_pair(ctx.session, ctx.me.id, kind)
     if pair is None:
-        ctx.say(f"Сейчас у вас нет {KIND_GENITIVE.get(kind, 'пары')}.", [nav_row()])
+        ctx.say(f"Сейчас у вас нет {KIND_GENITIVE[kind]}.", [nav_row()])
         return
     partner = await ctx.session.get(Person, pair.partner_id)
     text = (
@@ -154,8 +207,8 @@ async def show_pair(ctx: Ctx) -> None:
     ctx.say(
         text,
         [
-            [Button("Написать", "mnt:write")],
-            [Button("Завершить работу в паре", "mnt:end")],
+            [WritePartner().button("Написать")],
+            [EndPair().button("Завершить работу в паре")],
             nav_row(),
         ],
     )
@@ -163,35 +216,24 @@ async def show_pair(ctx: Ctx) -> None:
 
 @flow.on("pair")
 async def on_pair(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "mnt:end":
+    if EndPair.unpack(incoming.action) is not None:
         await ctx.go("mentoring", "end_reason")
-    elif incoming.action == "mnt:write":
+    elif WritePartner.unpack(incoming.action) is not None:
         await ctx.go("mentoring", "write")
     else:
         ctx.invalid("Выберите действие кнопкой ниже.")
 
 
-@flow.show("write")
-async def show_write(ctx: Ctx) -> None:
-    ctx.say("Напишите сообщение — я передам его.", [nav_row()])
-
-
-@flow.on("write")
-async def on_write(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    text = (incoming.text or "").strip()
-    kind = str(ctx.data.get("kind", "mentor"))
-    pair = await offers.active_pair(ctx.session, ctx.person.id, kind)
-    if not text:
-        ctx.invalid("Напишите текст сообщения.")
-        return
+async def _relay(ctx: Ctx, text: str) -> None:
+    person = ctx.me
+    pair = await offers.active_pair(ctx.session, person.id, data_kind(ctx))
     if pair is None:
         ctx.say("Пара уже завершена — сообщение не отправлено.")
         await ctx.go("mentoring", "home", remember=False)
         return
     await ctx.notify(
         pair.partner_id,
-        Reply(f"Сообщение от педагога {name_of(ctx.person)}:\n{text}"),
+        Reply(f"Сообщение от педагога {name_of(person)}:\n{text}"),
         kind="pair_message",
     )
     pair.last_activity_at = ctx.now
@@ -199,39 +241,41 @@ async def on_write(ctx: Ctx, incoming: Incoming) -> None:
     await ctx.go("mentoring", "pair", remember=False)
 
 
-def chosen_end_reason(incoming: Incoming, prefix: str) -> str:
-    """The reason for ending a pair: a reason button ``<prefix><code>`` or typed text ("" if neither)."""
-    action = incoming.action or ""
-    if action.startswith(prefix) and action[len(prefix) :] in END_REASONS:
-        return END_REASONS[action[len(prefix) :]]
-    return (incoming.text or "").strip()
+TextField(
+    flow,
+    "write",
+    text="Напишите сообщение — я передам его.",
+    parse=lambda _ctx, text: text,
+    on_value=_relay,
+    hint="Напишите текст сообщения.",
+)
 
 
 @flow.show("end_reason")
 async def show_end_reason(ctx: Ctx) -> None:
     ctx.say(
-        "Почему завершаете? Выберите или напишите коротко.",
-        [[Button(label.capitalize(), f"mnt:er:{code}")] for code, label in END_REASONS.items()] + [nav_row()],
+        "Почему завершаете? Выберите или напишите коротко.", [*reason_rows(EndReason, END_REASONS), nav_row()]
     )
 
 
 @flow.on("end_reason")
 async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    reason = chosen_end_reason(incoming, "mnt:er:")
+    person = ctx.me
+    picked = EndReason.unpack(incoming.action)
+    reason = END_REASONS[picked.code] if picked is not None else typed_text(incoming)
     if not reason:
-        ctx.invalid("Выберите причину кнопкой или напишите её.")
+        ctx.invalid(REASON_INVALID)
         return
-    kind = str(ctx.data.get("kind", "mentor"))
-    pair = await offers.active_pair(ctx.session, ctx.person.id, kind)
+    kind = data_kind(ctx)
+    pair = await offers.active_pair(ctx.session, person.id, kind)
     if pair is None:
         ctx.say("Пара уже завершена.")
         await ctx.go("mentoring", "home", remember=False)
         return
-    await offers.end_pair(ctx.session, pair.id, ctx.person.id, reason, ctx.now)
+    await offers.end_pair(ctx.session, pair.id, person.id, reason, ctx.now)
     await ctx.notify(
         pair.partner_id,
-        Reply(f"Педагог {name_of(ctx.person)} завершил(а) работу в паре. Причина: {reason}."),
+        Reply(f"Педагог {name_of(person)} завершил(а) работу в паре. Причина: {reason}."),
         kind="pair_ended",
     )
     await ctx.go("mentoring", "rematch", data={"kind": kind}, remember=False)
@@ -239,21 +283,22 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
 
 @flow.show("rematch")
 async def show_rematch(ctx: Ctx) -> None:
-    kind = str(ctx.data.get("kind", "mentor"))
+    kind = data_kind(ctx)
     ctx.say(
-        f"Работа в паре завершена. Подобрать нового {KIND_GENITIVE.get(kind, 'кандидата')}?",
-        [[Button("Да, подобрать", f"mnt:ask:{kind}"), Button("Нет, спасибо", "mnt:no")], nav_row(back=False)],
+        f"Работа в паре завершена. Подобрать нового {KIND_GENITIVE[kind]}?",
+        [[AskMatch(kind).button("Да, подобрать"), NoRematch().button("Нет, спасибо")], nav_row(back=False)],
     )
 
 
 @flow.on("rematch")
 async def on_rematch(ctx: Ctx, incoming: Incoming) -> None:
-    kind = str(ctx.data.get("kind", "mentor"))
-    if incoming.action == f"mnt:ask:{kind}":
+    kind = data_kind(ctx)
+    ask = AskMatch.unpack(incoming.action)
+    if ask is not None and ask.kind == kind:
         await ctx.go("mentoring", "home", remember=False)
         ctx.replies.clear()
         await _ask(ctx, kind)
-    elif incoming.action == "mnt:no":
+    elif NoRematch.unpack(incoming.action) is not None:
         await ctx.go("mentoring", "home", remember=False)
     else:
         ctx.invalid("Выберите кнопку ниже.")
@@ -261,12 +306,11 @@ async def on_rematch(ctx: Ctx, incoming: Incoming) -> None:
 
 # --- the candidate's answer ---------------------------------------------------------------------------------
 async def _checked_offer(ctx: Ctx, offer_id: int) -> Offer | None:
-    assert ctx.person is not None
     offer = await ctx.session.get(Offer, offer_id)
     if offer is None:
         ctx.say(OFFER_ERRORS["not_found"])
         return None
-    if offer.candidate_id != ctx.person.id:
+    if offer.candidate_id != ctx.me.id:
         ctx.say(OFFER_ERRORS["not_yours"])
         return None
     if offer.status != offers.PENDING:
@@ -275,61 +319,56 @@ async def _checked_offer(ctx: Ctx, offer_id: int) -> Offer | None:
     return offer
 
 
-@registry.global_action("of")
-async def answer_offer(ctx: Ctx, args: list[str]) -> None:
-    assert ctx.person is not None
-    if len(args) != 2 or args[0] not in {"a", "d"} or not args[1].isdigit():
-        ctx.say(OFFER_ERRORS["not_found"])
-        return
-    offer = await _checked_offer(ctx, int(args[1]))
+@registry.on_global(AcceptOffer)
+async def accept_offer(ctx: Ctx, action: AcceptOffer) -> None:
+    offer = await _checked_offer(ctx, action.offer_id)
     if offer is None:
         return
-    if args[0] == "d":
-        await ctx.go("mentoring", "decline_reason", data={"offer_id": offer.id}, remember=False)
-        return
     try:
-        pair = await offers.accept_offer(ctx.session, offer.id, ctx.person.id, ctx.now)
+        pair = await offers.accept_offer(ctx.session, offer.id, ctx.me.id, ctx.now)
     except OfferError as exc:
         ctx.say(OFFER_ERRORS.get(exc.code, OFFER_ERRORS["not_found"]))
         return
     teacher = await ctx.session.get(Person, pair.teacher_id)
     await tell_teacher_accepted(ctx.session, pair, ctx.now)
-    key = "my_mentees" if pair.kind == "mentor" else "my_teachers"
+    if pair.kind == "mentor":
+        caseload = menu_item_button("Мои подопечные", "my_mentees")
+    else:
+        caseload = menu_item_button("Мои педагоги", "my_teachers")
     ctx.say(
         f"Спасибо! Вы — {KIND_LABEL[pair.kind]} педагога {name_of(teacher)}. Пара сформирована, "
         f"этап «{pair.stage}». Педагог получил уведомление.",
-        [
-            [Button("Мои педагоги" if pair.kind != "mentor" else "Мои подопечные", f"m:{key}")],
-            nav_row(back=False),
-        ],
+        [[caseload], nav_row(back=False)],
     )
+
+
+@registry.on_global(DeclineOffer)
+async def decline_offer(ctx: Ctx, action: DeclineOffer) -> None:
+    offer = await _checked_offer(ctx, action.offer_id)
+    if offer is not None:
+        await ctx.go("mentoring", "decline_reason", data={"offer_id": offer.id}, remember=False)
 
 
 @flow.show("decline_reason")
 async def show_decline_reason(ctx: Ctx) -> None:
     ctx.say(
         "Почему отказываетесь? Выберите или напишите коротко — педагогу подберём другого кандидата.",
-        [[Button(label.capitalize(), f"mnt:dr:{code}")] for code, label in DECLINE_REASONS.items()]
-        + [nav_row(back=False)],
+        [*reason_rows(DeclineReason, DECLINE_REASONS), nav_row(back=False)],
     )
 
 
 @flow.on("decline_reason")
 async def on_decline_reason(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    action = incoming.action or ""
-    if action.startswith("mnt:dr:") and action[7:] in DECLINE_REASONS:
-        reason = DECLINE_REASONS[action[7:]]
-    else:
-        reason = (incoming.text or "").strip()
+    picked = DeclineReason.unpack(incoming.action)
+    reason = DECLINE_REASONS[picked.code] if picked is not None else typed_text(incoming)
     if not reason:
-        ctx.invalid("Выберите причину кнопкой или напишите её.")
+        ctx.invalid(REASON_INVALID)
         return
     try:
         step = await offers.decline_offer(
             ctx.session,
             int(ctx.data.get("offer_id", 0)),
-            ctx.person.id,
+            ctx.me.id,
             reason,
             ctx.now,
             timeout_of(ctx.deps.settings.offer_timeout_hours),

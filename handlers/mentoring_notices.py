@@ -19,7 +19,9 @@ from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
 from bot.services.offers import NextStep
 from content import areas
 from handlers import outbox
+from handlers.actions import Action
 from handlers.messages import Button, Reply
+from handlers.navigation import menu_item_button
 from storage.models import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
@@ -29,6 +31,19 @@ from storage.models import (
     Pair,
     Person,
 )
+
+
+class AcceptOffer(Action, prefix="of:a"):
+    """«Принять» an offer (a global action: only its addressed candidate may, while it is pending)."""
+
+    offer_id: int
+
+
+class DeclineOffer(Action, prefix="of:d"):
+    """«Отклонить» an offer (then a short reason is asked)."""
+
+    offer_id: int
+
 
 KIND_LABEL = {"mentor": "наставник", "methodist": "региональный методист"}
 KIND_GENITIVE = {"mentor": "наставника", "methodist": "методиста"}
@@ -64,6 +79,9 @@ REASON_TEXT_FOR_CANDIDATE = {
     matching.FREE_CAPACITY: "у вас есть свободные места",
 }
 AREA_PHRASE_FOR_CANDIDATE = "ваша сильная область совпадает с дефицитом педагога: {area}"
+
+
+PAIRS_BUTTON = menu_item_button("Наставник и методист", "match")
 
 
 def reason_text(code: str, *, for_candidate: bool = False) -> str:
@@ -156,7 +174,7 @@ async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
 
 
 def offer_buttons(offer_id: int) -> tuple[tuple[Button, ...], ...]:
-    return ((Button("✅ Принять", f"of:a:{offer_id}"), Button("❌ Отклонить", f"of:d:{offer_id}")),)
+    return ((AcceptOffer(offer_id).button("✅ Принять"), DeclineOffer(offer_id).button("❌ Отклонить")),)
 
 
 async def offer_reply(session: AsyncSession, offer: Offer) -> Reply:
@@ -203,13 +221,7 @@ async def tell_teacher_next(session: AsyncSession, step: NextStep, now: datetime
             f"{head}\nСвободных подходящих кандидатов пока нет — вы в листе ожидания. "
             "Региональный оператор распределяет ожидающих, я сообщу о новом предложении."
         )
-    await outbox.notify(
-        session,
-        ended.teacher_id,
-        Reply(text=text, buttons=((Button("Наставник и методист", "m:match"),),)),
-        kind="offer_update",
-        now=now,
-    )
+    await _tell_teacher(session, ended.teacher_id, text, kind="offer_update", now=now)
 
 
 async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime) -> None:
@@ -219,13 +231,14 @@ async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime
         f"Форма: {pair.form or matching.FORM_DEFAULT}. Этап: {pair.stage}.\n"
         f"Почему вас объединили: {explain(pair.breakdown)}.\n{await contact_line(session, pair)}"
     )
-    await outbox.notify(
-        session,
-        pair.teacher_id,
-        Reply(text=text, buttons=((Button("Наставник и методист", "m:match"),),)),
-        kind="pair_created",
-        now=now,
-    )
+    await _tell_teacher(session, pair.teacher_id, text, kind="pair_created", now=now)
+
+
+async def _tell_teacher(
+    session: AsyncSession, teacher_id: int, text: str, *, kind: str, now: datetime
+) -> None:
+    """A notice about their pair, with «Наставник и методист»."""
+    await outbox.notify(session, teacher_id, Reply(text=text, buttons=((PAIRS_BUTTON,),)), kind=kind, now=now)
 
 
 def timeout_of(hours: int) -> timedelta:

@@ -1,6 +1,6 @@
-"""Pair health: survey texts and buttons (global action ``ps``), idle-pair alerts, offer reminders, and ticks.
+"""Pair health: survey texts and buttons (global action ``SurveyAnswer``), idle-pair alerts, offer reminders, ticks.
 
-- ``ps:<pair>:<period>:<question>:<value>`` answers one survey question (questions ``meet``, ``use``, ``prob``);
+- ``SurveyAnswer`` (``ps:<pair>:<period>:<question>:<value>``) answers one survey question (questions ``meet``, ``use``, ``prob``);
   only a side of that pair may answer, and only while that period is open; anybody else gets a clear refusal
   and nothing changes. «Другое» in the problem question asks for a short free text (step ``pair_health/other``).
 - tick ``pair_health`` (hourly): surveys at day 30 and every 60 days after, to both sides; the methodist is told
@@ -19,15 +19,27 @@ from bot.services import pair_health as service
 from bot.services.pair_health import SurveyError
 from bot.ticks import tick
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.mentoring_notices import name_of, offer_buttons, offer_reply
-from handlers.messages import Button, Incoming, Reply
+from handlers.messages import Button, Reply
 from handlers.navigation import nav_row
 from handlers.outbox import notify
 from handlers.registry import Flow
+from handlers.widgets import TextField
 from storage.models import Offer, Pair, Person
 
 flow = Flow("pair_health")
+
+
+class SurveyAnswer(Action, prefix="ps"):
+    """One answer of a pair survey (a global action: only a side of the pair, only while the period is open)."""
+
+    pair_id: int
+    period: int
+    question: str
+    value: str
+
 
 SURVEY_ERRORS = {
     "not_found": "Такой пары нет — опрос недоступен.",
@@ -54,7 +66,9 @@ OPTION_LABELS = {
 
 def question_reply(pair_id: int, period: int, question: str, head: str = "") -> Reply:
     labels = OPTION_LABELS[question]
-    buttons = [Button(label, f"ps:{pair_id}:{period}:{question}:{value}") for value, label in labels.items()]
+    buttons = [
+        SurveyAnswer(pair_id, period, question, value).button(label) for value, label in labels.items()
+    ]
     rows = (tuple(buttons),) if question == service.USE else tuple((b,) for b in buttons)
     text = f"{head}\n\n{QUESTION_TEXT[question]}" if head else QUESTION_TEXT[question]
     return Reply(text=text, buttons=rows, urgent=False)
@@ -143,27 +157,21 @@ async def _after_refusal(ctx: Ctx) -> None:
         await ctx.show_current()
 
 
-@registry.global_action("ps")
-async def on_survey_button(ctx: Ctx, args: list[str]) -> None:
-    assert ctx.person is not None
-    if len(args) != 4 or not args[0].isdigit() or not args[1].isdigit():
-        ctx.say(SURVEY_ERRORS["not_found"])
-        await _after_refusal(ctx)
-        return
-    pair_id, period, question, value = int(args[0]), int(args[1]), args[2], args[3]
-    if question not in service.QUESTIONS:  # the free text comes only as a message (step "other")
+@registry.on_global(SurveyAnswer)
+async def on_survey_button(ctx: Ctx, answer: SurveyAnswer) -> None:
+    if answer.question not in service.QUESTIONS:  # the free text comes only as a message (step "other")
         ctx.say(SURVEY_ERRORS["bad_answer"])
         await _after_refusal(ctx)
         return
     try:
         progress = await service.record_answer(
-            ctx.session, pair_id, ctx.person.id, period, question, value, ctx.now
+            ctx.session, answer.pair_id, ctx.me.id, answer.period, answer.question, answer.value, ctx.now
         )
     except SurveyError as exc:
         ctx.say(SURVEY_ERRORS[exc.code])
         await _after_refusal(ctx)
         return
-    await _next(ctx, pair_id, period, progress.next_question)
+    await _next(ctx, answer.pair_id, answer.period, progress.next_question)
 
 
 async def _next(ctx: Ctx, pair_id: int, period: int, question: str | None) -> None:
@@ -180,25 +188,25 @@ async def _next(ctx: Ctx, pair_id: int, period: int, question: str | None) -> No
     ctx.replies.append(question_reply(pair_id, period, question))
 
 
-@flow.show("other")
-async def show_other(ctx: Ctx) -> None:
-    ctx.say("Опишите трудность в паре коротко, одним сообщением.", [nav_row(back=False)])
-
-
-@flow.on("other")
-async def on_other(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    text = (incoming.text or "").strip()
-    if not text:
-        ctx.invalid("Напишите трудность текстом — одним сообщением.")
-        return
+async def _other_typed(ctx: Ctx, text: str) -> None:
     pair_id, period = int(ctx.data.get("pair_id", 0)), int(ctx.data.get("period", -1))
     try:
         progress = await service.record_answer(
-            ctx.session, pair_id, ctx.person.id, period, service.PROBLEM_TEXT, text, ctx.now
+            ctx.session, pair_id, ctx.me.id, period, service.PROBLEM_TEXT, text, ctx.now
         )
     except SurveyError as exc:
         ctx.clear_state()
         ctx.say(SURVEY_ERRORS[exc.code], [nav_row(back=False)])
         return
     await _next(ctx, pair_id, period, progress.next_question)
+
+
+TextField(
+    flow,
+    "other",
+    text="Опишите трудность в паре коротко, одним сообщением.",
+    parse=lambda _ctx, text: text,
+    on_value=_other_typed,
+    hint="Напишите трудность текстом — одним сообщением.",
+    back=False,
+)

@@ -175,10 +175,11 @@ async def test_forged_offer_buttons_change_nothing(
         ("m2", f"of:d:{offer.id}"),
         ("t1", f"of:a:{offer.id}"),
         ("m2", "of:a:99999"),
-        ("m2", "of:a:x"),
     ):
         replies = await dispatcher.handle(inc(uid, action=action))
         assert "не вам" in texts(replies) or "нет" in texts(replies)
+    malformed = await dispatcher.handle(inc("m2", action="of:a:x"))  # not an offer id: never reaches a query
+    assert malformed[0].text == STALE_BUTTON
     [same] = await _offers(sessions)
     assert same.status == "pending"
     async with sessions() as session:

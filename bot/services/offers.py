@@ -103,10 +103,6 @@ async def candidate_capacity(session: AsyncSession, person_id: int, kind: str) -
     return int(profile.capacity)
 
 
-async def candidate_load(session: AsyncSession, person_id: int, kind: str) -> int:
-    return (await matching.loads(session, kind)).get(person_id, 0)
-
-
 async def active_pairs_of(session: AsyncSession, partner_id: int, kind: str) -> int:
     column = Pair.mentor_id if kind == MENTOR else Pair.methodist_id
     rows = await session.scalars(select(Pair.id).where(column == partner_id, Pair.ended_at.is_(None)))

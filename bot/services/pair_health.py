@@ -82,10 +82,6 @@ class SurveyProgress:
 
 
 # --- periods -----------------------------------------------------------------------------------------------
-def period_start(pair: Pair, index: int) -> datetime:
-    return pair.started_at + FIRST_SURVEY + SURVEY_EVERY * index
-
-
 def current_period(pair: Pair, now: datetime) -> int | None:
     """The survey period open at ``now`` (None before day 30)."""
     since_first = now - (pair.started_at + FIRST_SURVEY)

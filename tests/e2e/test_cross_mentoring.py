@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bot.scheduler import Scheduler
 from bot.services.iom_drafting import draft_iom
 from bot.services.programs import ensure_sample_programs
+from handlers.widgets import Done, Pick, Toggle
 from storage.models import (
     Invitation,
     Iom,
@@ -122,14 +123,14 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     await tg.wait_for_text(301, "Профиль наставника. Какие предметы")
     for action, next_question in (
         ("mpf:keep", "На каких уровнях"),  # subjects as in the teacher profile
-        ("mpf:ok", "В какой школе"),  # levels preset from the profile (ООО)
+        (Done().pack(), "В какой школе"),  # levels preset from the profile (ООО)
         ("mpf:keep", "Муниципалитет"),
         ("mpf:keep", "Сколько лет"),
         ("mpf:keep", "В каких областях"),
-        ("mpf:ar:3", "В каких областях"),  # communicative
-        ("mpf:ok", "Скольких подопечных"),
-        ("mpf:cap:2", "Можно ли показывать ваш контакт"),
-        ("mpf:sc:yes", "Напишите контакт"),
+        (Toggle(3).pack(), "В каких областях"),  # communicative
+        (Done().pack(), "Скольких подопечных"),
+        (Pick(1).pack(), "Можно ли показывать ваш контакт"),  # 2 (по умолчанию)
+        (Pick(0).pack(), "Напишите контакт"),  # Да, показывать
     ):
         await tg_answer(tg, 301, action, next_question)
     await tg_say(tg, 301, "+7 900 111-22-33", "Профиль наставника сохранён")

@@ -1,0 +1,137 @@
+"""Pieces shared by the staff profile forms (flows ``mentor_profile`` and ``methodist_profile``).
+
+A ticked list stored under one key of the step data, the areas step, and the two closing steps: may the contact be shown
+(``show_contact``) and which contact (``contact``), after which the form is saved.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.services.matching import AREAS
+from handlers.context import Ctx
+from handlers.mentoring_notices import AREA_LABELS
+from handlers.registry import Flow
+from handlers.widgets import Choice, FieldError, MultiSelect, Option, TextField
+
+SaveFn = Callable[[Ctx], Awaitable[None]]
+
+AREA_OPTIONS = tuple(Option(area, AREA_LABELS.get(area, area)) for area in AREAS)
+AREAS_INVALID = "Отметьте хотя бы одну область и нажмите «Готово»."
+CONTACT_HINT = "Напишите контакт текстом (до 200 знаков)."
+
+
+def split_list(text: str) -> list[str]:
+    """«математика, физика; химия» -> the parts, trimmed."""
+    return [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
+
+
+def limited(limit: int, hint: str) -> Callable[[Ctx, str], str]:
+    """A ``TextField`` parser: the text itself, at most ``limit`` characters."""
+
+    def parse(_ctx: Ctx, text: str) -> str:
+        if len(text) > limit:
+            raise FieldError(hint)
+        return text
+
+    return parse
+
+
+def listed(limit: int, hint: str) -> Callable[[Ctx, str], list[str]]:
+    """A ``TextField`` parser: a list written with commas, at least one item, each of at most ``limit``."""
+
+    def parse(_ctx: Ctx, text: str) -> list[str]:
+        items = split_list(text)
+        if not items or any(len(item) > limit for item in items):
+            raise FieldError(hint)
+        return items
+
+    return parse
+
+
+def checklist(
+    flow: Flow,
+    step: str,
+    *,
+    text: str,
+    key: str,
+    options: Sequence[Option],
+    invalid: str,
+    then: str,
+    fresh: str | None = None,
+) -> None:
+    """Options ticked with ✅ kept in ``ctx.data[key]``; «Готово» moves to step ``then`` (emptying ``fresh``)."""
+
+    async def save(ctx: Ctx, values: list[str]) -> None:
+        ctx.set_data(**{key: values})
+
+    async def done(ctx: Ctx) -> None:
+        if fresh is not None:
+            ctx.set_data(**{fresh: []})
+        await ctx.go(flow.name, then)
+
+    MultiSelect(
+        flow,
+        step,
+        text=text,
+        options=options,
+        selected=lambda ctx: list(ctx.data.get(key, [])),
+        save=save,
+        on_done=done,
+        too_few=invalid,
+        invalid=invalid,
+        columns=1,
+    )
+
+
+def areas_step(flow: Flow, text: str) -> None:
+    """Step ``areas``: the areas ticked (at least one), then step ``capacity``."""
+    checklist(
+        flow, "areas", text=text, key="areas", options=AREA_OPTIONS, invalid=AREAS_INVALID, then="capacity"
+    )
+
+
+def capacity_chosen(flow: Flow) -> Callable[[Ctx, str], Awaitable[None]]:
+    """What a capacity step does with the number: keep it and ask about the contact."""
+
+    async def chosen(ctx: Ctx, value: str) -> None:
+        ctx.set_data(capacity=int(value))
+        await ctx.go(flow.name, "show_contact")
+
+    return chosen
+
+
+def contact_steps(flow: Flow, *, contact_text: str, save: SaveFn) -> None:
+    """Steps ``show_contact`` (yes: ask for it in ``contact``; no: save) and ``contact`` (then save)."""
+
+    async def picked(ctx: Ctx, value: str) -> None:
+        if value == "yes":
+            ctx.set_data(show_contact=True)
+            await ctx.go(flow.name, "contact")
+        else:
+            ctx.set_data(show_contact=False, contact=None)
+            await save(ctx)
+
+    Choice(
+        flow,
+        "show_contact",
+        text="Можно ли показывать ваш контакт (телефон, почту или ник) педагогам, с которыми вы в паре?",
+        options=(Option("yes", "Да, показывать"), Option("no", "Нет, только через бота")),
+        on_pick=picked,
+        columns=2,
+        invalid="Ответьте кнопкой: показывать контакт или нет.",
+    )
+
+    async def stored(ctx: Ctx, contact: str) -> None:
+        ctx.set_data(contact=contact)
+        await save(ctx)
+
+    TextField(
+        flow,
+        "contact",
+        text=contact_text,
+        parse=limited(200, CONTACT_HINT),
+        on_value=stored,
+        hint=CONTACT_HINT,
+    )
