@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from handlers.dispatcher import Dispatcher
 from bot.chat import Incoming, Reply
+from handlers.dispatcher import Dispatcher
 
 PLATFORM = "console"
 

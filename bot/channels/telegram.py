@@ -50,11 +50,11 @@ from aiohttp import web
 from aiolimiter import AsyncLimiter
 
 from bot.app import App
+from bot.chat import Reply
 from bot.delivery import errors
 from bot.delivery.sender import Sender
 from bot.settings import Settings, SettingsError
 from handlers import registry
-from bot.chat import Reply
 
 log = logging.getLogger(__name__)
 

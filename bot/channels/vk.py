@@ -37,10 +37,10 @@ from vk_api.bot_longpoll import VkBotLongPoll
 from vk_api.exceptions import ApiError, ApiHttpError
 
 from bot.app import App
+from bot.chat import Attachment, Button, Incoming, Reply
 from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
 from bot.delivery.sender import Sender
 from bot.settings import Settings, SettingsError
-from bot.chat import Attachment, Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
 

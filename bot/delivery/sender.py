@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.delivery.errors import DeliveryError
 from bot.chat import Reply
+from bot.delivery.errors import DeliveryError
 
 
 class Sender(Protocol):

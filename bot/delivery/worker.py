@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat import Reply
 from bot.clock import Clock
 from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
 from bot.delivery.limits import DEFAULT_LIMITS, ChannelLimits, Throttle
@@ -38,7 +39,6 @@ from bot.delivery.retry import RetryPolicy
 from bot.delivery.sender import Sender, supports_batches
 from bot.services.quiet_hours import next_allowed_time, zone
 from bot.settings import Settings
-from bot.chat import Reply
 from storage.models import ChannelAccount, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
