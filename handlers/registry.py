@@ -112,7 +112,7 @@ def scoped() -> Iterator[None]:
         for reg, copy in zip(_REGISTRIES, saved, strict=True):
             reg.clear()
             if isinstance(reg, dict):
-                reg.update(copy)  # type: ignore[arg-type]
+                reg.update(copy)
             else:
                 reg.extend(copy)
 

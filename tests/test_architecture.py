@@ -153,8 +153,8 @@ def test_flows_never_import_the_scheduler() -> None:
         if _under(edge.source, "handlers")
         and (_under(edge.target, "bot.scheduler") or _under(edge.target, "bot.ticks"))
     ]
-    assert not bad, "flows register ticks in handlers.registry, they never import the scheduler:\n" + "\n".join(
-        bad
+    assert not bad, (
+        "flows register ticks in handlers.registry, they never import the scheduler:\n" + "\n".join(bad)
     )
 
 

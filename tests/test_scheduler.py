@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -15,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from bot.delivery.limits import ChannelLimits
 from bot.delivery.worker import OutboxWorker
+from bot.periodic import Tick, TickRun
 from bot.scheduler import DRAIN_JOB, AlwaysLeader, PostgresLeader, Scheduler, elector_for
+from bot.services.outbox import notify
 from bot.settings import Settings
-from bot.ticks import Tick
 from handlers.messages import Reply
-from handlers.outbox import notify
 from storage.models import OutboxMessage, Person
 from tests.factories import make_person
 from tests.recording_sender import RecordingSender, statuses
@@ -27,8 +26,9 @@ from tests.recording_sender import RecordingSender, statuses
 LOCK_KEY = 7_771_001
 
 
-async def enqueue_hello(session: AsyncSession, now: datetime) -> int:
+async def enqueue_hello(run: TickRun) -> int:
     """A test tick: greets everybody once (dedupe) — proves the session, the clock and the transaction."""
+    session, now = run.session, run.now
     count = 0
     for person in (await session.scalars(select(Person))).all():
         key = f"hi:{person.id}"
@@ -38,8 +38,8 @@ async def enqueue_hello(session: AsyncSession, now: datetime) -> int:
     return count
 
 
-async def failing_tick(session: AsyncSession, now: datetime) -> int:
-    await notify(session, 1, Reply("не должно уйти"), kind="test", now=now, dedupe_key="boom")
+async def failing_tick(run: TickRun) -> int:
+    await notify(run.session, 1, Reply("не должно уйти"), kind="test", now=run.now, dedupe_key="boom")
     raise RuntimeError("tick bug")
 
 
