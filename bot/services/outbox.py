@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,12 +38,30 @@ class Outgoing:
     batch_key: str | None = None
 
 
-async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime) -> list[int]:
-    """Insert one pending row per message in one statement; returns the new row ids, in order.
+@overload
+async def enqueue_many(
+    session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime, ids: Literal[False] = False
+) -> int: ...
 
-    Messages sharing one ``Reply`` object share its payload (it is serialised once)."""
+
+@overload
+async def enqueue_many(
+    session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime, ids: Literal[True]
+) -> list[int]: ...
+
+
+async def enqueue_many(
+    session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime, ids: bool = False
+) -> int | list[int]:
+    """Insert one pending row per message, in one bulk statement; returns how many, or with ``ids`` the new row
+    ids in order.
+
+    Messages sharing one ``Reply`` object share its payload (it is serialised once). Asking for the ids costs
+    a ``RETURNING`` (several times slower on SQLite for a large chunk), so only callers that need them do;
+    a message whose reply needs its row id gets it either way.
+    """
     if not messages:
-        return []
+        return [] if ids else 0
     payloads: dict[int, dict[str, Any]] = {}
     later: list[int] = []  # positions whose payload needs the row id
     rows: list[dict[str, Any]] = []
@@ -72,19 +90,22 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing], *, n
                 "urgent": urgent,
             }
         )
+    if not ids and not later:
+        await session.execute(insert(OutboxMessage), rows)
+        return len(rows)
     result = await session.execute(
         insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), rows
     )
-    ids = list(result.scalars())
+    new_ids = list(result.scalars())
     if later:
         patches = []
         for position in later:
             factory = messages[position].reply
             assert not isinstance(factory, Reply)
-            reply = factory(ids[position])
-            patches.append({"id": ids[position], "payload": reply.to_payload(), "urgent": reply.urgent})
+            reply = factory(new_ids[position])
+            patches.append({"id": new_ids[position], "payload": reply.to_payload(), "urgent": reply.urgent})
         await session.execute(update(OutboxMessage), patches)
-    return ids
+    return new_ids if ids else len(new_ids)
 
 
 async def enqueue(
@@ -114,6 +135,7 @@ async def enqueue(
             )
         ],
         now=now,
+        ids=True,
     )
     row = await session.get(OutboxMessage, row_id)
     assert row is not None
@@ -216,4 +238,4 @@ async def notify_many(
         for person_id, key in todo
         if person_id in accounts
     ]
-    return len(await enqueue_many(session, messages, now=now))
+    return await enqueue_many(session, messages, now=now)
