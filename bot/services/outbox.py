@@ -12,9 +12,8 @@ whole chunk of people with a fixed number of queries.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, overload
+from typing import Any, Literal, NamedTuple, overload
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +24,8 @@ from storage.models import ChannelAccount, OutboxMessage
 ReplyFor = Callable[[int], Reply]  # the new row's id -> the message (buttons that name the row)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to queue on ``account_id``."""
+class Outgoing(NamedTuple):
+    """One message to queue on ``account_id`` (a tuple: a chunk of 100,000 is built cheaply)."""
 
     account_id: int
     person_id: int | None
