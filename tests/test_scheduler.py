@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +19,8 @@ from bot.periodic import Tick, TickRun
 from bot.scheduler import DRAIN_JOB, AlwaysLeader, PostgresLeader, Scheduler, elector_for
 from bot.services.outbox import notify
 from bot.settings import Settings
+from handlers import registry
+from handlers.flows import load_flows
 from handlers.messages import Reply
 from storage.models import OutboxMessage, Person
 from tests.factories import make_person
@@ -231,3 +234,14 @@ def test_console_run_starts_and_stops_the_scheduler(db_url: str, tmp_path: Path)
     assert "Консоль «Навигатора молодого педагога»" in result.stdout
     assert "apscheduler" not in result.stderr  # no job errors, no cancelled jobs at shutdown
     assert "Exception during reset" not in result.stderr
+
+
+def test_flows_register_ticks_once_and_scoped_forgets_them() -> None:
+    load_flows()
+    assert {"checkins", "reminders", "broadcasts", "expire_offers"} <= set(registry.TICKS)
+    with registry.scoped():
+        registry.tick("probe", 60)(enqueue_hello)
+        assert registry.TICKS["probe"] == Tick("probe", 60, enqueue_hello)
+        with pytest.raises(ValueError, match="registered twice"):
+            registry.tick("probe", 30)(failing_tick)
+    assert "probe" not in registry.TICKS
