@@ -30,6 +30,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.worker import OutboxWorker
 from bot.services import broadcasts
 from bot.services.segments import Segment
+from handlers.broadcasts import recipient_reply
 from storage.models import OutboxMessage
 from tests.fakes.vk_server import FakeVkServer
 
@@ -64,7 +65,9 @@ async def _broadcast(app: Any, clock: FakeClock) -> int:
             now=clock.now(),
         )
         queued = 0
-        while added := await broadcasts.enqueue_due(session, clock.now(), chunk=1000, max_chunks=100):
+        while added := await broadcasts.enqueue_due(
+            session, clock.now(), recipient_reply, chunk=1000, max_chunks=100
+        ):
             queued += added
         return queued
 

@@ -2,7 +2,7 @@
 
 Each size gets a fresh database with that many teachers (completed profiles, one Telegram account each,
 created 30 days before "now", so every first check-in is due). The tick runs exactly as the scheduler runs it
-(``bot.ticks`` function, one session, one transaction). Two runs per size: a timed one (no tracing; RSS is
+(the function registered in ``handlers.registry.TICKS``, one session, one transaction). Two runs per size: a timed one (no tracing; RSS is
 sampled by a thread every 5 ms), then — after deleting the queued rows — one under ``tracemalloc`` for the
 Python peak. Goal: 100k due enqueued in ≤ 5 s; memory flat in the number due (peak 100k / peak 25k ≈ 1).
 """
@@ -19,7 +19,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bench.common import BENCH_NOW, Result, Workspace, bulk_people, rss_mb
-from bot.ticks import load_ticks
+from bot.periodic import TickRun
+from bot.settings import Settings
+from handlers.flows import load_flows
+from handlers.registry import TICKS
 from storage.engine import create_engine, session_factory
 from storage.models import OutboxMessage
 
@@ -60,7 +63,9 @@ async def one_size(workspace: Workspace, due: int) -> dict[str, Any]:
     url = workspace.fresh_db(f"p3-{due}")
     engine = create_engine(url)
     sessions = session_factory(engine)
-    tick = load_ticks()["checkins"]
+    load_flows()
+    tick = TICKS["checkins"]
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     try:
         await bulk_people(
             engine,
@@ -73,7 +78,7 @@ async def one_size(workspace: Workspace, due: int) -> dict[str, Any]:
         with RssSampler() as rss:
             started = time.perf_counter()
             async with sessions() as session, session.begin():
-                queued = await tick.fn(session, BENCH_NOW)
+                queued = await tick.fn(TickRun(session, BENCH_NOW, settings))
             seconds = time.perf_counter() - started
         async with sessions() as session:
             rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
@@ -83,7 +88,7 @@ async def one_size(workspace: Workspace, due: int) -> dict[str, Any]:
         tracemalloc.start()
         try:
             async with sessions() as session, session.begin():
-                await tick.fn(session, BENCH_NOW)
+                await tick.fn(TickRun(session, BENCH_NOW, settings))
             _current, traced_peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

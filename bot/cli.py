@@ -6,25 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from bot.logging_setup import configure_logging, quiet_personal_loggers
 from bot.settings import Settings, SettingsError, load_settings
-
-CommandFn = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
-SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], CommandFn]] = {}
-
-
-def subcommand(
-    name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None] | None = None
-) -> Callable[[CommandFn], CommandFn]:
-    def register(fn: CommandFn) -> CommandFn:
-        SUBCOMMANDS[name] = (help_text, configure or (lambda _parser: None), fn)
-        return fn
-
-    return register
+from bot.subcommands import SUBCOMMANDS, subcommand
 
 
 @subcommand("migrate", "bring the database schema up to date")

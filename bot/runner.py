@@ -45,7 +45,7 @@ async def run_bot(settings: Settings, console_only: bool, console_user: str = "l
             renderer = ConsoleRenderer(sys.stdout, Path(settings.data_dir) / "outbox-files")
             senders["console"] = ConsoleSender(renderer)
             worker = OutboxWorker.from_settings(app.sessions, senders, app.clock, settings)
-            scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker)
+            scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker, app.ticks)
             scheduler.start()
             await run_console(app.dispatcher, renderer, user_id=console_user)
             return 0
@@ -53,7 +53,7 @@ async def run_bot(settings: Settings, console_only: bool, console_user: str = "l
 
         tasks.extend(await start_channels(app, senders))
         worker = OutboxWorker.from_settings(app.sessions, senders, app.clock, settings)
-        scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker)
+        scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker, app.ticks)
         scheduler.start()
         log.info("bot running: channels %s", ", ".join(sorted(senders)))
         await asyncio.gather(*tasks)

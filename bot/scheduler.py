@@ -1,6 +1,8 @@
 """The scheduler: APScheduler 3 ticks only — "enqueue what is due" (leader only) and "drain the outbox" (all).
 
-There is no job per person: the database says what is due. Jobs live in a ``MemoryJobStore`` owned by this
+There is no job per person: the database says what is due. The ticks are given (the flows register them in
+``handlers.registry.TICKS``; ``bot.app`` hands them over); each runs as ``tick.fn(TickRun(session, now, settings))``
+in its own transaction. Jobs live in a ``MemoryJobStore`` owned by this
 scheduler alone; each job is a module-level coroutine function taking plain ids (the runtime id and the tick
 name), so nothing is pickled and nothing refers to live objects. ``coalesce=True`` and ``max_instances=1``:
 a late or slow tick runs once, never twice at the same time.
@@ -20,7 +22,6 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -34,8 +35,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.clock import Clock
 from bot.delivery.worker import OutboxWorker
+from bot.periodic import Tick, TickRun
 from bot.settings import Settings
-from bot.ticks import Tick, load_ticks
 from storage.engine import create_engine
 
 log = logging.getLogger(__name__)
@@ -136,23 +137,14 @@ def elector_for(settings: Settings) -> LeaderElector:
 
 
 # --- the jobs (module-level, plain arguments) ------------------------------------------------------------
-_TICK_SETTINGS: ContextVar[Settings | None] = ContextVar("tick_settings", default=None)
-
-
-def tick_settings() -> Settings:
-    """The settings of the scheduler running the current tick (ticks get only a session and the time)."""
-    settings = _TICK_SETTINGS.get()
-    return settings if settings is not None else Settings()
-
-
 @dataclass
 class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     elector: LeaderElector
     ticks: Mapping[str, Tick]
+    settings: Settings
     worker: OutboxWorker | None = None
-    settings: Settings | None = None
     drain_budget_seconds: float = 30.0
     runs: dict[str, int] = field(default_factory=dict)  # tick name -> times it ran here (observability)
     active: set[asyncio.Task[object]] = field(default_factory=set)  # jobs running now
@@ -188,17 +180,14 @@ async def run_tick(runtime_id: str, tick_name: str) -> int | None:
     if not leads:
         return None
     tick = runtime.ticks[tick_name]
-    token = _TICK_SETTINGS.set(runtime.settings)
     changed: int | None = None
     try:
         with runtime.job():
             async with runtime.sessions() as session, session.begin():
-                changed = await tick.fn(session, runtime.clock.now())
+                changed = await tick.fn(TickRun(session, runtime.clock.now(), runtime.settings))
     except Exception:
         log.exception("tick %s failed", tick_name)
         return None
-    finally:
-        _TICK_SETTINGS.reset(token)
     if changed is None:  # cancelled by shutdown
         return None
     runtime.runs[tick_name] = runtime.runs.get(tick_name, 0) + 1
@@ -245,9 +234,9 @@ class Scheduler:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         *,
+        ticks: Mapping[str, Tick],
         elector: LeaderElector | None = None,
         worker: OutboxWorker | None = None,
-        ticks: Mapping[str, Tick] | None = None,
         settings: Settings | None = None,
         drain_seconds: float = 1.0,
         leader_check_seconds: float = 15.0,
@@ -258,9 +247,9 @@ class Scheduler:
             sessions=sessions,
             clock=clock,
             elector=elector or AlwaysLeader(),
-            ticks=dict(ticks if ticks is not None else load_ticks()),
+            ticks=dict(ticks),
+            settings=settings if settings is not None else Settings(),  # the environment's
             worker=worker,
-            settings=settings,
         )
         self.drain_seconds = drain_seconds
         self.leader_check_seconds = leader_check_seconds
@@ -281,10 +270,12 @@ class Scheduler:
         clock: Clock,
         settings: Settings,
         worker: OutboxWorker | None,
+        ticks: Mapping[str, Tick],
     ) -> Scheduler:
         return cls(
             sessions,
             clock,
+            ticks=ticks,
             elector=elector_for(settings),
             worker=worker,
             settings=settings,

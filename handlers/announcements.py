@@ -12,9 +12,10 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.periodic import TickRun
 from bot.services import announcements as svc
-from bot.ticks import tick
-from handlers import outbox, registry
+from bot.services import outbox
+from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Reply
@@ -58,12 +59,10 @@ def announcement(program: Program, reason: str) -> Reply:
     return Reply(text, _buttons(program.id), urgent=False)
 
 
-@tick("announce_new_programs", 600)
-async def announce_new_programs(session: AsyncSession, now: datetime) -> int:
+@registry.tick("announce_new_programs", 600)
+async def announce_new_programs(run: TickRun) -> int:
     """Announce new and soon-starting programmes to matching teachers (each at most once per teacher)."""
-    from bot.scheduler import tick_settings  # the scheduler imports the tick modules
-
-    return await announce(session, now, tick_settings().announce_days_before)
+    return await announce(run.session, run.now, run.settings.announce_days_before)
 
 
 async def announce(session: AsyncSession, now: datetime, days_before: int) -> int:

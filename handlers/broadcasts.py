@@ -10,18 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from bot.periodic import TickRun
 from bot.services import broadcasts as service
+from bot.services.outbox import notify
 from bot.services.quiet_hours import zone
 from bot.services.segments import KINDS, ROLE, VALUE_KINDS, Segment, count_recipients, segment_values
-from bot.ticks import tick
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import nav_row
-from handlers.outbox import notify
 from handlers.widgets import Choice, FieldError, Option, TextField
 
 flow = registry.Flow("broadcast")
@@ -122,6 +120,11 @@ async def _ensure_admin(ctx: Ctx) -> bool:
     ctx.say(NOT_ADMIN)
     await ctx.go("menu", "main", remember=False)
     return False
+
+
+def recipient_reply(text: str) -> Reply:
+    """The message exactly as every recipient gets it (the preview shows this very value)."""
+    return Reply(text=text, urgent=False)
 
 
 def _segment(ctx: Ctx) -> Segment:
@@ -267,7 +270,7 @@ async def show_preview(ctx: Ctx) -> None:
     segment = _segment(ctx)
     count = await count_recipients(ctx.session, segment, ctx.now)
     ctx.say("Так получатели увидят сообщение ⬇️")
-    ctx.replies.append(service.recipient_reply(ctx.data["text"]))
+    ctx.replies.append(recipient_reply(ctx.data["text"]))
     ctx.say(
         f"Получатели: {segment_label(segment)} — {count} чел. Что дальше?",
         [
@@ -431,10 +434,11 @@ def report(progress: service.Progress) -> Reply:
     )
 
 
-@tick("broadcasts", 10)
-async def broadcasts_tick(session: AsyncSession, now: datetime) -> int:
+@flow.tick("broadcasts", 10)
+async def broadcasts_tick(run: TickRun) -> int:
     """Queue due broadcasts (in chunks), refresh counts, tell the admins progress and final figures."""
-    queued = await service.enqueue_due(session, now)
+    session, now = run.session, run.now
+    queued = await service.enqueue_due(session, now, recipient_reply)
     for progress in await service.refresh_progress(session, now):
         if progress.admin_id is None:
             continue

@@ -9,15 +9,12 @@ the answers or scores. Answers and scores are shown to nobody but the teacher.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from bot.periodic import TickRun
 from bot.services import checkins as svc
+from bot.services import outbox
 from bot.services.trend_chart import trend_png
-from bot.ticks import tick
 from content.checkins import checkin_bank
 from handlers import registry
 from handlers.actions import Action
@@ -25,7 +22,7 @@ from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import MENU, menu_item_button, nav_row
 from handlers.registry import Flow, MenuItem
-from storage.models import ChannelAccount, CheckinResult, OutboxMessage
+from storage.models import CheckinResult
 
 log = logging.getLogger(__name__)
 
@@ -464,9 +461,8 @@ async def pulse_answer(ctx: Ctx, action: Pulse) -> None:
 
 
 # --- tick: invitations and the weekly pulse -------------------------------------------------------------------------
-# Set-based per chunk of due people: one query for the dedupe keys already queued, one for the accounts, one bulk
-# insert. Same rules as ``handlers.outbox.notify``: the reachable account seen most recently (then the newest),
-# nothing for a person without one, nothing twice for one dedupe key.
+# Set-based per chunk of due people (``outbox.notify_many``): one query for the dedupe keys already queued, one for
+# the accounts, one bulk insert — with the rules of ``outbox.notify``.
 def invitation() -> Reply:
     return Reply(
         "Время короткой проверки самочувствия: 13 вопросов, около 2 минут. Она помогает вовремя заметить "
@@ -482,81 +478,16 @@ def pulse_question() -> Reply:
     return Reply(pulse.question, buttons, urgent=False)
 
 
-async def _queued_keys(session: AsyncSession, keys: list[str]) -> set[str]:
-    rows = await session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))
-    return {key for key in rows if key is not None}
-
-
-async def _preferred_accounts(session: AsyncSession, person_ids: list[int]) -> dict[int, int]:
-    """person id -> id of the account ``outbox.preferred_account`` would pick."""
-    rows = await session.execute(
-        select(ChannelAccount.person_id, ChannelAccount.id, ChannelAccount.last_seen_at).where(
-            ChannelAccount.person_id.in_(person_ids), ChannelAccount.unreachable_at.is_(None)
-        )
-    )
-    best: dict[int, tuple[bool, datetime | None, int]] = {}
-    for person_id, account_id, seen in rows:
-        if person_id is None:
-            continue
-        rank = (seen is not None, seen, account_id)
-        current = best.get(person_id)
-        if current is None or _later(rank, current):
-            best[person_id] = rank
-    return {person_id: rank[2] for person_id, rank in best.items()}
-
-
-def _later(a: tuple[bool, datetime | None, int], b: tuple[bool, datetime | None, int]) -> bool:
-    """Ordering of ``preferred_account``: last_seen_at desc with nulls last, then id desc."""
-    if a[0] != b[0]:
-        return a[0]
-    if a[1] is not None and b[1] is not None and a[1] != b[1]:
-        return a[1] > b[1]
-    return a[2] > b[2]
-
-
-async def _queue_chunk(
-    session: AsyncSession, wanted: list[tuple[int, str]], reply: Reply, kind: str, now: datetime
-) -> int:
-    """Queue ``reply`` for each (person id, dedupe key) not queued yet; returns the rows inserted."""
-    if not wanted:
-        return 0
-    done = await _queued_keys(session, [key for _, key in wanted])
-    todo = [(person_id, key) for person_id, key in wanted if key not in done]
-    if not todo:
-        return 0
-    accounts = await _preferred_accounts(session, [person_id for person_id, _ in todo])
-    payload = reply.to_payload()
-    rows = [
-        {
-            "account_id": accounts[person_id],
-            "person_id": person_id,
-            "kind": kind,
-            "payload": payload,
-            "due_at": now,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "dedupe_key": key,
-            "batch_key": None,
-            "urgent": reply.urgent,
-        }
-        for person_id, key in todo
-        if person_id in accounts
-    ]
-    if rows:
-        await session.execute(insert(OutboxMessage), rows)
-    return len(rows)
-
-
-@tick("checkins", 3600)
-async def enqueue_checkins(session: AsyncSession, now: datetime) -> int:
+@flow.tick("checkins", 3600)
+async def enqueue_checkins(run: TickRun) -> int:
+    session, now = run.session, run.now
     queued = 0
     invite, question = invitation(), pulse_question()
     async for checkins, pulses in svc.due_chunks(session, now):
         wanted = [(due.person_id, due.dedupe_key) for due in checkins]
-        queued += await _queue_chunk(session, wanted, invite, "checkin", now)
+        queued += await outbox.notify_many(session, wanted, invite, kind="checkin", now=now)
         wanted = [(pulse.person_id, pulse.dedupe_key) for pulse in pulses]
-        queued += await _queue_chunk(session, wanted, question, "pulse", now)
+        queued += await outbox.notify_many(session, wanted, question, kind="pulse", now=now)
     if queued:
         log.info("queued %d check-in invitations and pulse questions", queued)
     return queued

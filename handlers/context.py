@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import outbox
+from bot.chat import Attachment, Button, Incoming, Reply
+from bot.services import outbox
 from handlers.deps import Deps
-from handlers.messages import Attachment, Button, Incoming, Reply
+from handlers.registry import FLOWS
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
 
 MAX_HISTORY = 20
@@ -68,8 +69,6 @@ class Ctx:
         self, flow: str, step: str, *, data: dict[str, Any] | None = None, remember: bool = True
     ) -> None:
         """Move to ``flow/step`` and show it. ``remember`` pushes the current step for "Назад"."""
-        from handlers.registry import FLOWS
-
         if flow not in FLOWS or step not in FLOWS[flow].steps:
             raise FlowError(f"unknown step {flow}/{step}")
         if remember and self.state.flow and (self.state.flow, self.state.step) != (flow, step):
@@ -91,8 +90,6 @@ class Ctx:
         while history:
             flow, step = history.pop()
             self.state.history = history
-            from handlers.registry import FLOWS
-
             if flow in FLOWS and step in FLOWS[flow].steps:
                 self.state.flow, self.state.step = flow, step
                 await self.show_current()
@@ -104,8 +101,6 @@ class Ctx:
         self.state.data, self.state.history = {}, []
 
     async def show_current(self) -> None:
-        from handlers.registry import FLOWS
-
         flow = FLOWS.get(self.state.flow)
         step = flow.steps.get(self.state.step) if flow else None
         if step is None or step.show is None:

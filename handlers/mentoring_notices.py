@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import matching
+from bot.services import matching, outbox
 from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
 from bot.services.offers import NextStep
 from content import areas
-from handlers import outbox
 from handlers.actions import Action
 from handlers.messages import Button, Reply
 from handlers.navigation import menu_item_button

@@ -11,20 +11,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.periodic import TickRun
 from bot.services import pair_health as service
+from bot.services.outbox import notify
 from bot.services.pair_health import SurveyError
-from bot.ticks import tick
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.mentoring_notices import name_of, offer_buttons, offer_reply
 from handlers.messages import Button, Reply
 from handlers.navigation import nav_row
-from handlers.outbox import notify
 from handlers.registry import Flow
 from handlers.widgets import TextField
 from storage.models import Offer, Pair, Person
@@ -99,9 +99,10 @@ def idle_alert_text(teacher: Person | None, mentor: Person | None, days: int) ->
 
 
 # --- ticks -------------------------------------------------------------------------------------------------
-@tick("pair_health", 3600)
-async def pair_health_tick(session: AsyncSession, now: datetime) -> int:
+@flow.tick("pair_health", 3600)
+async def pair_health_tick(run: TickRun) -> int:
     """Queue due pair surveys (both sides) and idle-pair alerts for methodists; each only once."""
+    session, now = run.session, run.now
     queued = 0
     for due in await service.due_surveys(session, now):
         reply = await survey_invitation(session, due)
@@ -125,9 +126,15 @@ async def pair_health_tick(session: AsyncSession, now: datetime) -> int:
     return queued
 
 
-@tick("offer_reminders", 900)
-async def offer_reminders_tick(session: AsyncSession, now: datetime) -> int:
+def offer_reminder(text: str, offer_id: int, row_id: int) -> Reply:
+    buttons = (*offer_buttons(offer_id), (Button("Отключить такие напоминания", f"rem:off:{row_id}"),))
+    return Reply(text, buttons, urgent=False)
+
+
+@flow.tick("offer_reminders", 900)
+async def offer_reminders_tick(run: TickRun) -> int:
     """Remind candidates of offers waiting for their answer for more than 24 hours (once per offer)."""
+    session, now = run.session, run.now
     queued = 0
     for due in await service.waiting_offers(session, now):
         offer = await session.get(Offer, due.offer_id)
@@ -138,15 +145,13 @@ async def offer_reminders_tick(session: AsyncSession, now: datetime) -> int:
         row = await notify(
             session,
             due.candidate_id,
-            Reply(text, urgent=False),
+            partial(offer_reminder, text, offer.id),
             kind=service.OFFER_WAITING,
             now=now,
             dedupe_key=due.dedupe_key,
         )
         if row is None:
             continue
-        buttons = (*offer_buttons(offer.id), (Button("Отключить такие напоминания", f"rem:off:{row.id}"),))
-        row.payload = Reply(text, buttons, urgent=False).to_payload()
         queued += 1
     return queued
 

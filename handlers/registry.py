@@ -1,7 +1,8 @@
-"""Where flows, menu entries, commands and global actions register themselves.
+"""Where flows, menu entries, commands, global actions and ticks register themselves.
 
 A flow module creates a ``Flow`` and decorates its step functions; ``handlers.flows.load_flows`` imports the
-modules so they register. Step buttons are only accepted while they are the latest shown to that account;
+modules so they register. Periodic work registers with ``@flow.tick(name, every_seconds)`` (or
+``@registry.tick`` in a module without a flow): ``TICKS`` is what the scheduler runs. Step buttons are only accepted while they are the latest shown to that account;
 *global* actions (menu entries, notification buttons such as "accept offer") are routed by prefix at any time
 and must check by themselves that the person may do what the action says.
 """
@@ -13,11 +14,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.periodic import Tick, TickFn
 from handlers.actions import Action
 
 if TYPE_CHECKING:
+    from bot.chat import Incoming
     from handlers.context import Ctx
-    from handlers.messages import Incoming
 
 ShowFn = Callable[["Ctx"], Awaitable[None]]
 HandleFn = Callable[["Ctx", "Incoming"], Awaitable[None]]
@@ -58,6 +60,10 @@ class Flow:
 
         return register
 
+    def tick(self, name: str, every_seconds: int) -> Callable[[TickFn], TickFn]:
+        """Periodic work of this flow (see ``tick``)."""
+        return tick(name, every_seconds)
+
 
 @dataclass(frozen=True)
 class MenuItem:
@@ -86,6 +92,7 @@ GLOBAL_ACTIONS: dict[type[Action], TypedActionFn[Any]] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
 CONTEXT_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
+TICKS: dict[str, Tick] = {}
 
 _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
     FLOWS,
@@ -96,6 +103,7 @@ _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
     START_ARG_HANDLERS,
     TEXT_INTERCEPTORS,
     CONTEXT_HOOKS,
+    TICKS,
 )
 
 
@@ -162,3 +170,18 @@ def context_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaita
     """Called for every update once the account, person and state are loaded (e.g. grant configured admins)."""
     CONTEXT_HOOKS.append(fn)
     return fn
+
+
+def tick(name: str, every_seconds: int) -> Callable[[TickFn], TickFn]:
+    """Register ``async def fn(run: TickRun) -> int`` (rows queued or changed) to run every ``every_seconds``.
+
+    The scheduler runs it on the leader instance only, in its own transaction.
+    """
+
+    def register(fn: TickFn) -> TickFn:
+        if name in TICKS:
+            raise ValueError(f"tick {name!r} registered twice")
+        TICKS[name] = Tick(name, every_seconds, fn)
+        return fn
+
+    return register

@@ -8,20 +8,20 @@ the reminder was sent to may press them. Reminders are not urgent: quiet hours a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from functools import partial
 from typing import Literal
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.periodic import TickRun
 from bot.services import reminders as service
+from bot.services.outbox import enqueue, notify
 from bot.services.preferences import set_reminder_enabled, snooze
-from bot.ticks import tick
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Reply
-from handlers.outbox import enqueue, notify
 from storage.models import ChannelAccount, OutboxMessage
 
 SNOOZE = timedelta(days=1)
@@ -83,12 +83,10 @@ def with_buttons(text: str, row_id: int) -> Reply:
     )
 
 
-@tick("reminders", 300)
-async def reminders_tick(session: AsyncSession, now: datetime) -> int:
+@registry.tick("reminders", 300)
+async def reminders_tick(run: TickRun) -> int:
     """Queue every reminder that is due and not yet queued (dedupe keys make it once)."""
-    from bot.scheduler import tick_settings
-
-    settings = tick_settings()
+    session, now, settings = run.session, run.now, run.settings
     due = await service.due_reminders(
         session,
         now,
@@ -103,13 +101,12 @@ async def reminders_tick(session: AsyncSession, now: datetime) -> int:
         row = await notify(
             session,
             reminder.person_id,
-            Reply(text, urgent=False),
+            partial(with_buttons, text),
             kind=reminder.kind,
             now=now,
             dedupe_key=reminder.dedupe_key,
         )
         if row is not None:
-            row.payload = with_buttons(text, row.id).to_payload()
             queued += 1
     return queued
 
@@ -155,15 +152,14 @@ async def _snooze(ctx: Ctx, row: OutboxMessage) -> None:
     if account is None or account.unreachable_at is not None:
         account = ctx.account
     text = Reply.from_payload(row.payload).text
-    again = await enqueue(
+    await enqueue(
         ctx.session,
         account=account,
-        reply=Reply(text, urgent=False),
+        reply=partial(with_buttons, text),
         kind=row.kind,
         now=ctx.now,
         due_at=until,
         person_id=person.id,
         dedupe_key=key,
     )
-    again.payload = with_buttons(text, again.id).to_payload()
     ctx.say("Хорошо, напомню через день.")

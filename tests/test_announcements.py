@@ -9,11 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
+from bot.periodic import TickRun
 from bot.services.announcements import add_months
-from bot.ticks import load_ticks
+from bot.settings import Settings
 from handlers.announcements import NOT_YOURS, announce
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
+from handlers.flows import load_flows
 from handlers.messages import Incoming
+from handlers.registry import TICKS
 from storage.models import AnnouncementSent, DiagnosticAttempt, Iom, IomStep, OutboxMessage, Program
 from tests.factories import make_person
 
@@ -173,11 +176,13 @@ async def test_programme_announced_days_before_its_start(
 
 
 async def test_registered_tick_uses_the_default_days_before(
-    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
 ) -> None:
     await _setup(sessions, clock)
+    load_flows()
+    assert settings.announce_days_before == Settings.model_fields["announce_days_before"].default
     async with sessions() as session, session.begin():
-        assert await load_ticks()["announce_new_programs"].fn(session, clock.now()) == 4
+        assert await TICKS["announce_new_programs"].fn(TickRun(session, clock.now(), settings)) == 4
 
 
 async def test_details_add_to_iom_and_not_interested(

@@ -12,16 +12,20 @@ from bot.clock import FakeClock
 from bot.delivery.errors import TransientError, Unreachable
 from bot.delivery.limits import ChannelLimits
 from bot.delivery.worker import ChannelWorker
+from bot.periodic import TickRun
 from bot.services import broadcasts as service
 from bot.services.segments import Segment, SegmentError, count_recipients, recipient_chunk, segment_values
-from bot.ticks import load_ticks
-from handlers.broadcasts import broadcasts_tick
+from bot.settings import Settings
+from handlers.broadcasts import broadcasts_tick, recipient_reply
 from handlers.dispatcher import Dispatcher
+from handlers.flows import load_flows
 from handlers.messages import Incoming, Reply
+from handlers.registry import TICKS
 from storage.models import Broadcast, ChannelAccount, Iom, OutboxMessage
 from tests.factories import make_person
 from tests.recording_sender import RecordingSender, add_recipients, statuses
 
+SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 FAST = ChannelLimits(per_second=100_000, concurrency=16)
 
 
@@ -175,10 +179,10 @@ async def test_broadcast_flow_schedule_send_report(
         assert broadcast.segment == {"kind": "subject", "value": "математика"}
     # not due yet
     async with sessions() as session, session.begin():
-        assert await broadcasts_tick(session, clock.now()) == 0
+        assert await broadcasts_tick(TickRun(session, clock.now(), SETTINGS)) == 0
     clock.set(datetime(2026, 9, 2, 7, 0, tzinfo=UTC))
     async with sessions() as session, session.begin():
-        assert await broadcasts_tick(session, clock.now()) == 3
+        assert await broadcasts_tick(TickRun(session, clock.now(), SETTINGS)) == 3
     async with sessions() as session:
         rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "broadcast"))).all()
         assert {r.person_id for r in rows} == {ids["young_math"], ids["old_math"], ids["mentor"]}
@@ -190,7 +194,7 @@ async def test_broadcast_flow_schedule_send_report(
     await ChannelWorker(sessions, sender, clock, limits=FAST).drain()
     assert sorted(ext for ext, reply in sender.sent if reply.text == text) == ["t1", "t4"]
     async with sessions() as session, session.begin():
-        await broadcasts_tick(session, clock.now())
+        await broadcasts_tick(TickRun(session, clock.now(), SETTINGS))
     async with sessions() as session:
         broadcast = await session.scalar(select(Broadcast))
         assert broadcast is not None
@@ -227,7 +231,7 @@ async def test_send_now_and_cancel_running(
     replies = await dispatcher.handle(adm(action="bc:yes"))
     assert replies[0].text.startswith("Рассылка №1 запущена")
     async with sessions() as session, session.begin():
-        assert await broadcasts_tick(session, clock.now()) == 5
+        assert await broadcasts_tick(TickRun(session, clock.now(), SETTINGS)) == 5
     # two are delivered, then the admin cancels: the rest end as cancelled
     async with sessions() as session, session.begin():
         for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id).limit(2))).all():
@@ -266,7 +270,7 @@ async def test_cancel_scheduled_and_non_admin(
     await dispatcher.handle(adm(action="bc:cyes"))
     clock.advance(timedelta(days=2))
     async with sessions() as session, session.begin():
-        assert await broadcasts_tick(session, clock.now()) == 0
+        assert await broadcasts_tick(TickRun(session, clock.now(), SETTINGS)) == 0
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
         broadcast = await session.scalar(select(Broadcast))
@@ -284,9 +288,12 @@ async def test_enqueue_in_chunks_and_progress(
         )
     for expected in (1000, 1000, 500):
         async with sessions() as session, session.begin():
-            assert await service.enqueue_due(session, clock.now(), chunk=1000, max_chunks=1) == expected
+            assert (
+                await service.enqueue_due(session, clock.now(), recipient_reply, chunk=1000, max_chunks=1)
+                == expected
+            )
     async with sessions() as session, session.begin():
-        assert await service.enqueue_due(session, clock.now(), chunk=1000, max_chunks=1) == 0
+        assert await service.enqueue_due(session, clock.now(), recipient_reply, chunk=1000, max_chunks=1) == 0
         stored = await session.get(Broadcast, broadcast.id)
         assert stored is not None and stored.enqueue_done and stored.total_count == 2500
         keys = (await session.scalars(select(OutboxMessage.dedupe_key))).all()
@@ -334,7 +341,7 @@ async def test_cancel_while_in_flight(sessions: async_sessionmaker[AsyncSession]
         broadcast = await service.create_broadcast(
             session, admin_id=admin.id, text="Новость", segment=Segment("all"), now=clock.now()
         )
-        await service.enqueue_due(session, clock.now())
+        await service.enqueue_due(session, clock.now(), recipient_reply)
     sender = CancellingSender(sessions, clock, broadcast.id)
     worker = ChannelWorker(sessions, sender, clock, limits=FAST)
     await worker.run_once()
@@ -353,7 +360,8 @@ async def test_cancel_while_in_flight(sessions: async_sessionmaker[AsyncSession]
 async def test_tick_is_registered_and_reports_progress(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    assert load_ticks()["broadcasts"].fn is broadcasts_tick
+    load_flows()
+    assert TICKS["broadcasts"].fn is broadcasts_tick
     async with sessions() as session, session.begin():
         admin = await make_person(session, clock.now(), external_id="adm", roles=("admin",))
         await add_recipients(session, 7, clock.now())
@@ -361,12 +369,12 @@ async def test_tick_is_registered_and_reports_progress(
             session, admin_id=admin.id, text="Новость", segment=Segment("all"), now=clock.now()
         )
     async with sessions() as session, session.begin():
-        assert await broadcasts_tick(session, clock.now()) == 8
+        assert await broadcasts_tick(TickRun(session, clock.now(), SETTINGS)) == 8
     sender = RecordingSender()
     await ChannelWorker(sessions, sender, clock, limits=FAST, batch_size=3).run_once()
     async with sessions() as session, session.begin():
-        await broadcasts_tick(session, clock.now())
-        await broadcasts_tick(session, clock.now())  # the same step is not reported twice
+        await broadcasts_tick(TickRun(session, clock.now(), SETTINGS))
+        await broadcasts_tick(TickRun(session, clock.now(), SETTINGS))  # the same step is not reported twice
     async with sessions() as session:
         reports = (
             await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "broadcast_report"))

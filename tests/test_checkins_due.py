@@ -9,16 +9,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
+from bot.periodic import TickRun
 from bot.services import preferences
-from bot.ticks import load_ticks
+from bot.settings import Settings
 from handlers.checkins import enqueue_checkins
+from handlers.flows import load_flows
+from handlers.registry import TICKS
 from storage.models import CheckinResult, OutboxMessage, Person, PulseAnswer
 from tests.factories import make_person
+
+SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 
 
 async def _tick(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> int:
     async with sessions() as session, session.begin():
-        return await enqueue_checkins(session, clock.now())
+        return await enqueue_checkins(TickRun(session, clock.now(), SETTINGS))
 
 
 async def _rows(sessions: async_sessionmaker[AsyncSession], kind: str) -> list[OutboxMessage]:
@@ -53,7 +58,8 @@ async def _take(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, pe
 
 
 def test_ticks_are_registered() -> None:
-    ticks = load_ticks()
+    load_flows()
+    ticks = TICKS
     assert ticks["checkins"].every_seconds == 3600
     assert ticks["announce_new_programs"].every_seconds == 600
 

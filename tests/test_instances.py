@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import SystemClock
 from bot.delivery.worker import OutboxWorker
 from bot.scheduler import Scheduler
+from bot.services.outbox import notify
 from bot.settings import Settings
+from handlers.flows import load_flows
 from handlers.messages import Reply
-from handlers.outbox import notify
+from handlers.registry import TICKS
 from storage.engine import create_engine, session_factory
 from storage.models import OutboxMessage
 from tests.conftest import _truncate_pg, run_in_thread
@@ -116,11 +118,12 @@ async def test_two_instances_send_each_row_once_with_one_leader(
     senders = [RecordingSender("console", delay=0.002) for _ in range(2)]
     schedulers = []
     clock = SystemClock()
+    load_flows()
     try:
         for engine, sender in zip(engines, senders, strict=True):
             sessions = session_factory(engine)
             worker = OutboxWorker.from_settings(sessions, {"console": sender}, clock, settings)
-            scheduler = Scheduler.from_settings(sessions, clock, settings, worker)
+            scheduler = Scheduler.from_settings(sessions, clock, settings, worker, TICKS)
             schedulers.append(scheduler)
         for scheduler in schedulers:
             scheduler.start()

@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
+from bot.periodic import TickRun
 from bot.services import access
 from bot.services import offers as offers_service
+from bot.settings import Settings
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.mentoring_ticks import expire_offers
 from storage.models import Iom, MatchRequest, Offer, Pair
@@ -143,16 +145,16 @@ async def test_decline_with_reason_goes_to_next_candidate(
 
 
 async def test_no_answer_in_time_expires_to_next_candidate(
-    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
 ) -> None:
     ids = await _setup(sessions, clock)
     await _ask_mentor(dispatcher)
     clock.advance(timedelta(hours=71))
     async with sessions() as session, session.begin():
-        assert await expire_offers(session, clock.now()) == 0
+        assert await expire_offers(TickRun(session, clock.now(), settings)) == 0
     clock.advance(timedelta(hours=2))
     async with sessions() as session, session.begin():
-        assert await expire_offers(session, clock.now()) == 1
+        assert await expire_offers(TickRun(session, clock.now(), settings)) == 1
     first, second = await _offers(sessions)
     assert first.status == "expired" and second.candidate_id == ids["m2"]
     assert second.due_at == clock.now() + timedelta(hours=72)

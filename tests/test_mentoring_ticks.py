@@ -11,6 +11,8 @@ from bot.clock import FakeClock
 from bot.scheduler import Scheduler
 from bot.services import offers
 from bot.settings import Settings
+from handlers.flows import load_flows
+from handlers.registry import TICKS
 from storage.models import Offer
 from tests.mentoring_helpers import mentor, teacher
 
@@ -30,7 +32,8 @@ async def test_expiry_tick_gives_the_next_offer_the_schedulers_timeout(
         assert outcome.offer is not None
     clock.advance(timeout + timedelta(minutes=1))
 
-    scheduler = Scheduler(sessions, clock, settings=configured, ticks=None)
+    load_flows()
+    scheduler = Scheduler(sessions, clock, settings=configured, ticks=TICKS)
     try:
         assert await scheduler.run_tick_now("expire_offers") == 1
     finally:

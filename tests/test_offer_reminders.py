@@ -11,9 +11,10 @@ from bot.clock import FakeClock
 from bot.scheduler import Scheduler
 from bot.services.preferences import reminder_enabled
 from bot.settings import Settings
-from bot.ticks import load_ticks
 from handlers.dispatcher import Dispatcher
+from handlers.flows import load_flows
 from handlers.messages import Reply
+from handlers.registry import TICKS
 from storage.models import Offer, OutboxMessage, Pair, Person
 from tests.mentoring_helpers import inc, mentor, teacher, texts
 
@@ -39,8 +40,9 @@ async def _run(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
 ) -> list[OutboxMessage]:
     """Run the ``offer_reminders`` tick as the scheduler does; return the reminder rows queued so far."""
+    load_flows()
     scheduler = Scheduler(
-        sessions, clock, ticks={"offer_reminders": load_ticks()["offer_reminders"]}, settings=settings
+        sessions, clock, ticks={"offer_reminders": TICKS["offer_reminders"]}, settings=settings
     )
     await scheduler.run_tick_now("offer_reminders")
     async with sessions() as session:

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.ticks import load_ticks
 from handlers.dispatcher import Dispatcher
+from handlers.flows import load_flows
 from handlers.messages import Reply
+from handlers.registry import TICKS
 from storage.models import Iom, OutboxMessage, Pair, PairSurvey
 from tests.factories import make_person
 from tests.mentoring_helpers import inc, make_iom, mentor, methodist, teacher, texts
@@ -78,9 +79,8 @@ async def _setup(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -
 async def _tick(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
 ) -> int | None:
-    scheduler = Scheduler(
-        sessions, clock, ticks={"pair_health": load_ticks()["pair_health"]}, settings=settings
-    )
+    load_flows()
+    scheduler = Scheduler(sessions, clock, ticks={"pair_health": TICKS["pair_health"]}, settings=settings)
     return await scheduler.run_tick_now("pair_health")
 
 

@@ -11,9 +11,10 @@ from bot.clock import FakeClock
 from bot.scheduler import Scheduler
 from bot.services.preferences import reminder_enabled
 from bot.settings import Settings
-from bot.ticks import load_ticks
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
+from handlers.flows import load_flows
 from handlers.messages import Incoming, Reply
+from handlers.registry import TICKS
 from handlers.reminders import NOT_YOURS
 from storage.models import Iom, IomStep, OutboxMessage, Person
 from tests.factories import make_person
@@ -66,8 +67,9 @@ class Ticker:
         self, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
     ) -> None:
         self.sessions = sessions
+        load_flows()
         self.scheduler = Scheduler(
-            sessions, clock, ticks={"reminders": load_ticks()["reminders"]}, settings=settings
+            sessions, clock, ticks={"reminders": TICKS["reminders"]}, settings=settings
         )
 
     async def run(self) -> list[OutboxMessage]:

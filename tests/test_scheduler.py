@@ -6,20 +6,22 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from bot.delivery.limits import ChannelLimits
 from bot.delivery.worker import OutboxWorker
+from bot.periodic import Tick, TickRun
 from bot.scheduler import DRAIN_JOB, AlwaysLeader, PostgresLeader, Scheduler, elector_for
+from bot.services.outbox import notify
 from bot.settings import Settings
-from bot.ticks import Tick
+from handlers import registry
+from handlers.flows import load_flows
 from handlers.messages import Reply
-from handlers.outbox import notify
 from storage.models import OutboxMessage, Person
 from tests.factories import make_person
 from tests.recording_sender import RecordingSender, statuses
@@ -27,8 +29,9 @@ from tests.recording_sender import RecordingSender, statuses
 LOCK_KEY = 7_771_001
 
 
-async def enqueue_hello(session: AsyncSession, now: datetime) -> int:
+async def enqueue_hello(run: TickRun) -> int:
     """A test tick: greets everybody once (dedupe) — proves the session, the clock and the transaction."""
+    session, now = run.session, run.now
     count = 0
     for person in (await session.scalars(select(Person))).all():
         key = f"hi:{person.id}"
@@ -38,8 +41,8 @@ async def enqueue_hello(session: AsyncSession, now: datetime) -> int:
     return count
 
 
-async def failing_tick(session: AsyncSession, now: datetime) -> int:
-    await notify(session, 1, Reply("не должно уйти"), kind="test", now=now, dedupe_key="boom")
+async def failing_tick(run: TickRun) -> int:
+    await notify(run.session, 1, Reply("не должно уйти"), kind="test", now=run.now, dedupe_key="boom")
     raise RuntimeError("tick bug")
 
 
@@ -231,3 +234,14 @@ def test_console_run_starts_and_stops_the_scheduler(db_url: str, tmp_path: Path)
     assert "Консоль «Навигатора молодого педагога»" in result.stdout
     assert "apscheduler" not in result.stderr  # no job errors, no cancelled jobs at shutdown
     assert "Exception during reset" not in result.stderr
+
+
+def test_flows_register_ticks_once_and_scoped_forgets_them() -> None:
+    load_flows()
+    assert {"checkins", "reminders", "broadcasts", "expire_offers"} <= set(registry.TICKS)
+    with registry.scoped():
+        registry.tick("probe", 60)(enqueue_hello)
+        assert registry.TICKS["probe"] == Tick("probe", 60, enqueue_hello)
+        with pytest.raises(ValueError, match="registered twice"):
+            registry.tick("probe", 30)(failing_tick)
+    assert "probe" not in registry.TICKS

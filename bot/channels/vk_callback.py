@@ -18,12 +18,14 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.channels.vk import VkChannel
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # bot.channels.vk starts this endpoint
+    from bot.channels.vk import VkChannel
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,8 @@
-"""CLI subcommands beyond run/console/migrate. Every module in this package registers with ``bot.cli.subcommand``."""
+"""CLI subcommands beyond run/console/migrate. Every module in this package registers with
+``bot.subcommands.subcommand``; ``load_commands`` imports them all."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 
 def load_commands() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    from bot.commands import grant_role, import_programs, import_staff, report  # noqa: F401  (they register)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import subcommand
 from bot.clock import SystemClock
 from bot.services import roles
 from bot.settings import Settings
+from bot.subcommands import subcommand
 from storage.engine import create_engine, session_factory
 
 

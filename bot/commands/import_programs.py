@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli import subcommand
 from bot.clock import SystemClock
 from bot.services.programs import ImportReport, import_programs
 from bot.settings import Settings
+from bot.subcommands import subcommand
 
 MAX_LISTED_ERRORS = 50
 

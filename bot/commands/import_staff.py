@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli import subcommand
 from bot.clock import SystemClock
 from bot.services.staff_import import ImportFileError, ImportReport, import_rows, read_rows
 from bot.settings import Settings
+from bot.subcommands import subcommand
 from storage.engine import create_engine, session_factory
 
 

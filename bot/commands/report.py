@@ -11,12 +11,12 @@ import argparse
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.cli import subcommand
 from bot.clock import SystemClock
 from bot.services import reports
 from bot.services.report_xlsx import FIGURE_LABELS, build_report_xlsx, norm_text
 from bot.services.reports import Period, Report, Scope, ScopeError
 from bot.settings import Settings
+from bot.subcommands import subcommand
 from storage.engine import create_engine, session_factory
 
 STATUS = {True: "норма выполнена", False: "НОРМА НЕ ВЫПОЛНЕНА", None: ""}

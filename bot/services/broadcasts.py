@@ -8,14 +8,16 @@ memory at once, and a crash resumes after the last committed chunk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat import Reply
+from bot.services.outbox import Outgoing, enqueue_many
 from bot.services.segments import Segment, recipient_chunk
-from handlers.messages import Reply
 from storage.models import Broadcast, OutboxMessage
 
 SCHEDULED, SENDING, DONE, CANCELLED = "scheduled", "sending", "done", "cancelled"
@@ -26,11 +28,6 @@ PROGRESS_STEPS = (25, 50, 75)
 
 def batch_key(broadcast_id: int) -> str:
     return f"bc:{broadcast_id}"
-
-
-def recipient_reply(text: str) -> Reply:
-    """The message exactly as every recipient gets it (the preview shows this very value)."""
-    return Reply(text=text, urgent=False)
 
 
 @dataclass(frozen=True)
@@ -84,8 +81,16 @@ async def _active(session: AsyncSession, *conditions: ColumnElement[bool]) -> li
     return list((await session.scalars(query)).all())
 
 
-async def enqueue_due(session: AsyncSession, now: datetime, chunk: int = 1000, max_chunks: int = 20) -> int:
-    """Start broadcasts whose time has come and queue up to ``max_chunks`` chunks; returns rows queued."""
+async def enqueue_due(
+    session: AsyncSession,
+    now: datetime,
+    message: Callable[[str], Reply],
+    chunk: int = 1000,
+    max_chunks: int = 20,
+) -> int:
+    """Start broadcasts whose time has come and queue up to ``max_chunks`` chunks; returns rows queued.
+
+    ``message`` turns the broadcast's text into what every recipient gets (the flow's preview shows the same)."""
     queued = 0
     chunks_left = max_chunks
     for broadcast in await _active(
@@ -98,29 +103,25 @@ async def enqueue_due(session: AsyncSession, now: datetime, chunk: int = 1000, m
         if broadcast.status == SCHEDULED:
             broadcast.status, broadcast.started_at = SENDING, now
         segment = Segment.from_json(broadcast.segment)
-        payload = recipient_reply(broadcast.text).to_payload()
+        reply = message(broadcast.text)
         while chunks_left > 0 and not broadcast.enqueue_done:
             chunks_left -= 1
             recipients = await recipient_chunk(session, segment, now, broadcast.enqueued_through, chunk)
             if recipients:
-                await session.execute(
-                    insert(OutboxMessage),
+                await enqueue_many(
+                    session,
                     [
-                        {
-                            "account_id": r.account_id,
-                            "person_id": r.person_id,
-                            "kind": KIND,
-                            "payload": payload,
-                            "due_at": now,
-                            "status": "pending",
-                            "attempts": 0,
-                            "created_at": now,
-                            "dedupe_key": f"bc:{broadcast.id}:{r.person_id}",
-                            "batch_key": batch_key(broadcast.id),
-                            "urgent": False,
-                        }
+                        Outgoing(
+                            account_id=r.account_id,
+                            person_id=r.person_id,
+                            reply=reply,
+                            kind=KIND,
+                            dedupe_key=f"bc:{broadcast.id}:{r.person_id}",
+                            batch_key=batch_key(broadcast.id),
+                        )
                         for r in recipients
                     ],
+                    now=now,
                 )
                 broadcast.enqueued_through = recipients[-1].person_id
                 broadcast.total_count += len(recipients)

@@ -1,7 +1,7 @@
 """Who receives a broadcast: segments of people, their live counts, and recipients in chunks.
 
 A recipient is a person with a completed profile, not deleted, with at least one reachable account; the
-message goes to the account they used most recently (as ``handlers.outbox.preferred_account`` picks).
+message goes to the account they used most recently (as ``bot.services.outbox.preferred_account`` picks).
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from bot.channels.telegram import TelegramSender, start_telegram, stop_tasks
 from bot.clock import FakeClock
 from bot.delivery.sender import Sender
 from bot.delivery.worker import OutboxWorker
+from bot.services.outbox import notify
 from bot.settings import Settings
 from handlers.messages import Reply
-from handlers.outbox import notify
 from storage.models import ChannelAccount, OutboxMessage
 from tests.e2e.vk_fixtures import *  # noqa: F403
 from tests.factories import make_person
@@ -112,7 +112,7 @@ class TelegramBot:
             return person.id
 
     async def notify(self, person_id: int, reply: Reply, kind: str = "test", **options: Any) -> int:
-        """Queue ``reply`` for ``person_id`` through the outbox (``handlers.outbox.notify``); the row id."""
+        """Queue ``reply`` for ``person_id`` through the outbox (``bot.services.outbox.notify``); the row id."""
         async with self.sessions() as session, session.begin():
             row = await notify(session, person_id, reply, kind=kind, now=self.clock.now(), **options)
             assert row is not None, "the person has no reachable account"

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.delivery.worker import OutboxWorker
+from bot.periodic import TickRun
 from bot.services import broadcasts as service
 from bot.services.segments import Segment
 from handlers.broadcasts import broadcasts_tick
@@ -72,7 +73,7 @@ async def start_via_admin_flow(tg: FakeTelegramServer, admin: int, expected: int
 
 async def run_broadcast_tick(sessions_owner: BothChannels | TelegramBot | VkBot, clock: FakeClock) -> int:
     async with sessions_owner.sessions() as session, session.begin():
-        return await broadcasts_tick(session, clock.now())
+        return await broadcasts_tick(TickRun(session, clock.now(), sessions_owner.settings))
 
 
 # --- 1. 2,000 recipients with faults -----------------------------------------------------------------------------

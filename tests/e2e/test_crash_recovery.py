@@ -28,9 +28,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.outbox import notify
 from bot.services.profiles import birth_year_from_answer
 from handlers.messages import Incoming, Reply
-from handlers.outbox import notify
 from storage.engine import create_engine, session_factory
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
 from tests.e2e.bot_process import BotProcess, bot_env

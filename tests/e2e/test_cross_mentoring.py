@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from bot.scheduler import Scheduler
 from bot.services.iom_drafting import draft_iom
 from bot.services.programs import ensure_sample_programs
+from handlers.flows import load_flows
+from handlers.registry import TICKS
 from handlers.widgets import Done, Pick, Toggle
 from storage.models import (
     Invitation,
@@ -92,7 +94,10 @@ async def _deliver_to_vk(cross: Cross, vk_id: int, fragment: str) -> str:
 
 
 async def _run_expire_tick(cross: Cross) -> int | None:
-    scheduler = Scheduler.from_settings(cross.tg_bot.sessions, cross.clock, cross.settings, worker=None)
+    load_flows()
+    scheduler = Scheduler.from_settings(
+        cross.tg_bot.sessions, cross.clock, cross.settings, worker=None, ticks=TICKS
+    )
     try:
         return await scheduler.run_tick_now("expire_offers")
     finally:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runner import run_bot
+from bot.services.outbox import notify
 from bot.settings import Settings
 from handlers.messages import Reply
-from handlers.outbox import notify
 from tests.factories import make_person
 from tests.fakes.telegram_server import FakeTelegramServer
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.channels.vk import start_vk
 from bot.delivery.errors import PermanentError, RetryAfter, TransientError, Unreachable
+from bot.services.outbox import notify
 from bot.settings import SettingsError
 from handlers import registry
 from handlers.context import Ctx
@@ -18,7 +19,6 @@ from handlers.dispatcher import STALE_BUTTON
 from handlers.menu import HELP_TEXT
 from handlers.messages import MAX_ACTION_BYTES, Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
-from handlers.outbox import notify
 from storage.models import ChannelAccount, OutboxMessage
 from tests.e2e.vk_fixtures import VkBot, vk_settings_for
 from tests.fakes.vk_server import LONGPOLL_METHOD, FakeVkServer
