@@ -317,19 +317,21 @@ def _free_text(max_length: int) -> ParseFn[str]:
 def _field_step(
     step: str,
     *,
+    attribute: str,
     text: str,
     parse: ParseFn[T],
-    store: Callable[[Person, T], None],
     hint: str,
-    keep: Callable[[Person], str | None],
+    keep: Callable[[Person], str | None] | None = None,
     field: str | None = None,
     guard: GuardFn = _has_person,
 ) -> TextField[T]:
-    """A free-text profile question with «Оставить: …»; the answer is stored and the flow moves on."""
+    """A free-text question whose answer goes to ``Person.<attribute>``; «Оставить: …» shows ``keep`` of the
+    person (by default the attribute itself). The flow then moves on from ``field`` (by default ``step``)."""
     answered = field or step
+    kept = keep or (lambda person: getattr(person, attribute))
 
     async def on_value(ctx: Ctx, value: T) -> None:
-        store(ctx.me, value)
+        setattr(ctx.me, attribute, value)
         await advance(ctx, answered)
 
     async def on_keep(ctx: Ctx) -> None:
@@ -342,7 +344,7 @@ def _field_step(
         parse=parse,
         on_value=on_value,
         hint=hint,
-        keep=lambda ctx: keep(ctx.me),
+        keep=lambda ctx: kept(ctx.me),
         on_keep=on_keep,
         guard=guard,
     )
@@ -429,14 +431,6 @@ async def on_declined(ctx: Ctx, incoming: Incoming) -> None:
 
 
 # --- name, age, experience ------------------------------------------------------------------------------------
-def _store_name(person: Person, name: str) -> None:
-    person.full_name = name
-
-
-def _store_birth_year(person: Person, year: int) -> None:
-    person.birth_year = year
-
-
 _field_step(
     "name",
     text="Как вас зовут? " + NAME_HINT,
@@ -444,15 +438,14 @@ _field_step(
         lambda _ctx, text: profiles.normalize_full_name(text),
         lambda reason: ERRORS["bad_characters"] if reason == "bad_characters" else NAME_HINT,
     ),
-    store=_store_name,
+    attribute="full_name",
     hint=NAME_HINT,
-    keep=lambda person: person.full_name,
 )
 _field_step(
     "age",
     text="Сколько вам лет? Напишите возраст (например, 27) или год рождения (например, 1998).",
     parse=_checked(lambda ctx, text: profiles.birth_year_from_answer(text, ctx.now)),
-    store=_store_birth_year,
+    attribute="birth_year",
     hint=ERRORS["not_a_number"],
     keep=lambda person: f"{person.birth_year} г. р." if person.birth_year else None,
 )
@@ -523,10 +516,6 @@ async def _pick_position(ctx: Ctx, value: str) -> None:
     await advance(ctx, "position")
 
 
-def _store_position(person: Person, position: str) -> None:
-    person.position = position
-
-
 Choice(
     flow,
     "position",
@@ -544,9 +533,9 @@ _field_step(
     "position_other",
     text="Напишите вашу должность, например: учитель-логопед.",
     parse=_free_text(200),
-    store=_store_position,
+    attribute="position",
     hint=ERRORS["too_short"],
-    keep=lambda _person: None,
+    keep=lambda _person: None,  # no «Оставить» for a typed position
     field="position",
 )
 
@@ -709,10 +698,6 @@ async def _pick_municipality(ctx: Ctx, municipality_id: str) -> None:
     await advance(ctx, "municipality")
 
 
-def _store_municipality(person: Person, municipality: str) -> None:
-    person.municipality = municipality
-
-
 Pager(
     flow,
     "municipality",
@@ -731,26 +716,20 @@ _field_step(
     "municipality_name",
     text="В каком муниципалитете (город или район) вы работаете? Напишите название.",
     parse=_free_text(200),
-    store=_store_municipality,
+    attribute="municipality",
     hint=ERRORS["too_short"],
-    keep=lambda person: person.municipality,
     field="municipality",
     guard=lambda ctx: _in_region(ctx, tyumen=False),
 )
 
 
 # --- school, summary, completion ------------------------------------------------------------------------------------
-def _store_school(person: Person, school: str) -> None:
-    person.school = school
-
-
 _field_step(
     "school",
     text="Где вы работаете? Напишите название образовательной организации, например: МАОУ СОШ № 5.",
     parse=_free_text(300),
-    store=_store_school,
+    attribute="school",
     hint=ERRORS["too_short"],
-    keep=lambda person: person.school,
 )
 
 
