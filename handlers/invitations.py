@@ -13,8 +13,9 @@ from __future__ import annotations
 from bot.services import invitations, roles
 from bot.services.invitations import InvitationError
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.messages import Button, Incoming
+from handlers.messages import Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
@@ -29,6 +30,23 @@ ERRORS = {
     "role": "Такое приглашение создать нельзя.",
 }
 
+
+class Invite(Action, prefix="inv:new"):
+    """«Пригласить …»: create an invitation for a role."""
+
+    role: str
+
+
+class InviteMore(Action, prefix="inv:more"):
+    """«Создать ещё»: back to the choice of whom to invite."""
+
+
+class OpenRoleProfile(Action, prefix="rolep"):
+    """«Заполнить профиль» after an invitation was redeemed (a global action: the role is checked)."""
+
+    role: str
+
+
 registry.menu_item(
     MenuItem("invite", "Приглашения", "invite", "choose", roles=frozenset({"admin", "methodist"}), order=61)
 )
@@ -42,7 +60,7 @@ def deep_link(ctx: Ctx, code: str) -> str:
 @flow.show("choose")
 async def show_choose(ctx: Ctx) -> None:
     buttons = [
-        Button(f"Пригласить {ROLE_LABEL[role]}", f"inv:new:{role}")
+        Invite(role).button(f"Пригласить {ROLE_LABEL[role]}")
         for role in ("methodist", "mentor")
         if invitations.may_invite(ctx.roles, role)
     ]
@@ -54,21 +72,20 @@ async def show_choose(ctx: Ctx) -> None:
 
 @flow.on("choose")
 async def on_choose(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    action = incoming.action or ""
-    if action == "inv:more":
+    if InviteMore.unpack(incoming.action):
         await ctx.show_current()
         return
-    role = action.removeprefix("inv:new:")
-    if not action.startswith("inv:new:") or not invitations.may_invite(ctx.roles, role):
+    chosen = Invite.unpack(incoming.action)
+    if chosen is None or not invitations.may_invite(ctx.roles, chosen.role):
         ctx.invalid("Выберите, кого пригласить, кнопкой ниже.")
         return
-    invitation = await invitations.create(ctx.session, role, ctx.person.id, ctx.now)
+    role = chosen.role
+    invitation = await invitations.create(ctx.session, role, ctx.me.id, ctx.now)
     ctx.say(
         f"Приглашение для {ROLE_LABEL[role]} создано (одноразовое, действует 14 дней).\n\n"
         f"Telegram: перешлите ссылку\n{deep_link(ctx, invitation.code)}\n\n"
         f"VK: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
-        [[Button("Создать ещё", "inv:more")], nav_row()],
+        [[InviteMore().button("Создать ещё")], nav_row()],
     )
     ctx.set_data(created=invitation.code)
 
@@ -122,7 +139,7 @@ async def redeem_claimed(ctx: Ctx) -> None:
     ctx.say(
         f"Приглашение принято: теперь вы {ROLE_NOMINATIVE[redeemed.role]}. "
         "Ответьте на несколько вопросов о вашей работе с педагогами — кнопка ниже.",
-        [[Button("Заполнить профиль", f"rolep:{redeemed.role}")]],
+        [[OpenRoleProfile(redeemed.role).button("Заполнить профиль")]],
     )
 
 
@@ -135,9 +152,9 @@ async def grant_configured_admins(ctx: Ctx) -> None:
         await roles.grant(ctx.session, ctx.person.id, "admin", ctx.now)
 
 
-@registry.global_action("rolep")
-async def open_role_profile(ctx: Ctx, args: list[str]) -> None:
-    role = args[0] if args else ""
+@registry.on_global(OpenRoleProfile)
+async def open_role_profile(ctx: Ctx, action: OpenRoleProfile) -> None:
+    role = action.role
     if role not in invitations.INVITABLE or role not in ctx.roles:
         ctx.say("Этот профиль вам недоступен: роль назначается по приглашению.")
         return

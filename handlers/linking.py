@@ -13,13 +13,20 @@ from zoneinfo import ZoneInfo
 
 from bot.services import linking
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.messages import Button, Incoming
+from handlers.messages import Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow
+from handlers.widgets import typed_text
 from storage.models import Person
 
 flow = Flow("linking", public=True)
+
+
+class NewCode(Action, prefix="ln:new"):
+    """«Новый код»: issue another link code."""
+
 
 FAILURES = {
     linking.UNKNOWN: "Такой код не найден. Проверьте, что он набран без ошибок (8 латинских букв и цифр).",
@@ -56,13 +63,13 @@ async def show_code(ctx: Ctx) -> None:
         f"Ваш код: {code}\n\n"
         f"Отправьте этот код боту в другом мессенджере (Telegram или ВКонтакте) в течение 10 минут{until}. "
         "Код одноразовый. После этого в обоих мессенджерах будет один и тот же профиль.",
-        [[Button("Новый код", "ln:new")], nav_row()],
+        [[NewCode().button("Новый код")], nav_row()],
     )
 
 
 @flow.on("code")
 async def on_code(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ln:new":
+    if NewCode.unpack(incoming.action):
         await open_link_code(ctx)
         return
     ctx.invalid("Этот код нужно отправить боту в другом мессенджере, а не здесь.")
@@ -79,7 +86,7 @@ async def show_enter(ctx: Ctx) -> None:
 
 @flow.on("enter")
 async def on_enter(ctx: Ctx, incoming: Incoming) -> None:
-    text = (incoming.text or "").strip()
+    text = typed_text(incoming)
     if not text:
         ctx.invalid("Отправьте код текстом: 8 латинских букв и цифр.")
         return

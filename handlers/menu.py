@@ -5,9 +5,12 @@ from __future__ import annotations
 from handlers import registry
 from handlers.context import Ctx
 from handlers.messages import Button
+from handlers.navigation import NavMenu, OpenMenuItem, menu_item_button
 from handlers.registry import Flow
+from handlers.widgets import chunks
 
 flow = Flow("menu")
+HELP_KEY = "help"  # «Справка»: not a registered menu entry, shown to everybody
 
 HELP_TEXT = (
     "«Навигатор молодого педагога» помогает в первые годы работы в школе:\n"
@@ -26,24 +29,24 @@ def menu_buttons(ctx: Ctx) -> list[list[Button]]:
         (item for item in registry.MENU.values() if item.roles is None or item.roles & roles),
         key=lambda item: (item.order, item.label),
     )
-    buttons = [Button(item.label, f"m:{item.key}") for item in items]
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    buttons = [menu_item_button(item.label, item.key) for item in items]
+    return chunks(buttons, 2)
 
 
 @flow.show("main")
 async def show_main(ctx: Ctx) -> None:
-    ctx.say("Главное меню. Что будем делать?", [*menu_buttons(ctx), [Button("Справка", "m:help")]])
+    ctx.say("Главное меню. Что будем делать?", [*menu_buttons(ctx), [menu_item_button("Справка", HELP_KEY)]])
 
 
 @flow.show("help")
 async def show_help(ctx: Ctx) -> None:
-    ctx.say(HELP_TEXT, [[Button("В меню", "nav:menu")]])
+    ctx.say(HELP_TEXT, [[NavMenu().button("В меню")]])
 
 
-@registry.global_action("m")
-async def open_menu_item(ctx: Ctx, args: list[str]) -> None:
-    key = args[0] if args else ""
-    if key == "help":
+@registry.on_global(OpenMenuItem)
+async def open_menu_item(ctx: Ctx, action: OpenMenuItem) -> None:
+    key = action.key
+    if key == HELP_KEY:
         await ctx.go("menu", "help", remember=False)
         return
     item = registry.MENU.get(key)

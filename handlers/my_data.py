@@ -6,12 +6,30 @@ import json
 
 from bot.services.personal_data import ExportSection, erase_person, export_person
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.messages import Attachment, Button, Incoming
+from handlers.messages import Attachment, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
 flow = Flow("mydata")
+
+
+class ExportData(Action, prefix="md:export"):
+    """«Скачать мои данные»."""
+
+
+class EraseData(Action, prefix="md:erase"):
+    """«Удалить мои данные»: asks for a confirmation first."""
+
+
+class ConfirmErase(Action, prefix="md:yes"):
+    """«Да, удалить»."""
+
+
+class CancelErase(Action, prefix="md:no"):
+    """«Нет, оставить»."""
+
 
 SECTION_TITLES = {
     "persons": "Профиль",
@@ -43,8 +61,8 @@ async def show_main(ctx: Ctx) -> None:
         "После удаления остаются только обезличенные записи для общей статистики региона "
         "(без имени, школы, аккаунтов и ответов).",
         [
-            [Button("📄 Скачать мои данные", "md:export")],
-            [Button("🗑 Удалить мои данные", "md:erase")],
+            [ExportData().button("📄 Скачать мои данные")],
+            [EraseData().button("🗑 Удалить мои данные")],
             nav_row(back=False),
         ],
     )
@@ -52,16 +70,15 @@ async def show_main(ctx: Ctx) -> None:
 
 @flow.on("main")
 async def on_main(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    if incoming.action == "md:export":
-        sections = await export_person(ctx.session, ctx.person.id)
+    if ExportData.unpack(incoming.action):
+        sections = await export_person(ctx.session, ctx.me.id)
         data = export_text(sections).encode("utf-8")
         ctx.say(
             "Вот все данные о вас.",
             attachment=Attachment("moi-dannye.txt", data, "document"),
         )
         await ctx.show_current()
-    elif incoming.action == "md:erase":
+    elif EraseData.unpack(incoming.action):
         await ctx.go("mydata", "confirm")
     else:
         ctx.invalid("Выберите действие кнопкой.")
@@ -72,18 +89,17 @@ async def show_confirm(ctx: Ctx) -> None:
     ctx.say(
         "Удалить ваши персональные данные? Это нельзя отменить: профиль, ИОМ, ответы и связь с мессенджерами "
         "будут удалены, наставник и методист больше не увидят вас в списках.",
-        [[Button("Да, удалить", "md:yes"), Button("Нет, оставить", "md:no")]],
+        [[ConfirmErase().button("Да, удалить"), CancelErase().button("Нет, оставить")]],
     )
 
 
 @flow.on("confirm")
 async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
-    assert ctx.person is not None
-    if incoming.action == "md:yes":
-        await erase_person(ctx.session, ctx.person.id, ctx.now)
+    if ConfirmErase.unpack(incoming.action):
+        await erase_person(ctx.session, ctx.me.id, ctx.now)
         ctx.forget_account = True
         ctx.say("Ваши данные удалены. Спасибо, что были с нами! Чтобы начать заново, отправьте /start.")
-    elif incoming.action == "md:no":
+    elif CancelErase.unpack(incoming.action):
         ctx.say("Хорошо, ничего не удалено.")
         await ctx.go("mydata", "main", remember=False)
     else:

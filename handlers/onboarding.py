@@ -8,8 +8,9 @@ so a restart continues at the same step with earlier answers kept. The field ste
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Literal, TypeAlias, TypeVar
 
 from bot.services import profiles
 from bot.services.profiles import ProfileValueError
@@ -19,17 +20,75 @@ from content.geography import (
     Municipality,
     Region,
     load_municipalities,
+    load_regions,
     municipality_by_id,
-    region_by_code,
     region_name,
     search_municipalities,
     search_regions,
 )
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow
+from handlers.widgets import (
+    CHOOSE_BUTTON,
+    Choice,
+    FieldError,
+    GuardFn,
+    MultiSelect,
+    Option,
+    PageInfo,
+    Pager,
+    PickFn,
+    TextField,
+    chunks,
+    typed_text,
+)
 from storage.models import Person
+
+T = TypeVar("T")
+ParseFn: TypeAlias = Callable[[Ctx, str], T]
+ExperienceValue = Literal["0", "1", "2", "3", "4", "5", "4-5", "6+"]
+
+
+class StartOnboarding(Action, prefix="ob:start"):
+    """«Начать» on the welcome screen."""
+
+
+class ContinueOnboarding(Action, prefix="ob:continue"):
+    """«Продолжить»: back to the first unanswered question."""
+
+
+class LinkAccount(Action, prefix="ob:link"):
+    """«Уже есть профиль в Telegram/VK»: enter a link code instead."""
+
+
+class ConsentAnswer(Action, prefix="ob:consent"):
+    answer: Literal["yes", "what", "no"]
+
+
+class Restart(Action, prefix="ob:restart"):
+    """«Я передумал(а)» after declining consent."""
+
+
+class Experience(Action, prefix="ob:exp"):
+    """A years-of-experience button: a number of years or a range to refine."""
+
+    value: ExperienceValue
+
+
+class OtherSubject(Action, prefix="ob:subj:other"):
+    """«Другой предмет»: type a subject that is not listed."""
+
+
+class ConfirmProfile(Action, prefix="ob:ok"):
+    """«Всё верно» on the summary."""
+
+
+class EditAnswers(Action, prefix="ob:edit"):
+    """«Изменить» on the summary."""
+
 
 FLOW = "onboarding"
 flow = Flow(FLOW, public=True)
@@ -113,7 +172,6 @@ DECLINED = (
     "Понимаем. Без согласия мы не можем вести ваш профиль, поэтому ничего о вас не сохранено.\n\n"
     "Если передумаете, отправьте /start или нажмите кнопку ниже — начнём заново."
 )
-CHOOSE_BUTTON = "Пожалуйста, выберите один из вариантов кнопкой ниже."
 
 ERRORS = {
     "not_a_number": "Не получилось понять число. Напишите цифрами, например: 27 или 1998.",
@@ -169,16 +227,6 @@ def profile_text(person: Person, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def edit_field_buttons(prefix: str) -> list[list[Button]]:
-    buttons = [Button(FIELD_LABELS[step], f"{prefix}:{step}") for step in FIELD_STEPS]
-    return _chunks(buttons, 2)
-
-
-async def edit_from_profile(ctx: Ctx, step: str) -> None:
-    """Open one onboarding field step; after the answer the person returns to "Профиль"."""
-    await ctx.go(FLOW, step, data={"return_to": "profile"})
-
-
 def _years(n: int) -> str:
     if n % 10 == 1 and n % 100 != 11:
         word = "год"
@@ -189,31 +237,31 @@ def _years(n: int) -> str:
     return f"{n} {word}"
 
 
-def _chunks(buttons: Sequence[Button], size: int) -> list[list[Button]]:
-    return [list(buttons[i : i + size]) for i in range(0, len(buttons), size)]
+async def edit_from_profile(ctx: Ctx, step: str) -> None:
+    """Open one onboarding field step; after the answer the person returns to "Профиль"."""
+    await ctx.go(FLOW, step, data={"return_to": "profile"})
 
 
-def _short(label: str, limit: int = 40) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def field_menu(owner: Flow, step: str, open_field: PickFn, guard: GuardFn | None = None) -> Choice:
+    """The «Что изменить?» screen of ``owner`` (onboarding's summary, «Профиль»): one button per field."""
+    return Choice(
+        owner,
+        step,
+        text="Что изменить?",
+        options=[Option(field, FIELD_LABELS[field]) for field in FIELD_STEPS],
+        on_pick=open_field,
+        columns=2,
+        guard=guard,
+        invalid="Выберите кнопкой, что изменить.",
+    )
 
 
-def _keep_row(value: str | None) -> list[Button]:
-    if not value:
-        return []
-    label = value if len(value) <= 30 else value[:29] + "…"  # labels stay within VK's 40 characters
-    return [Button(f"Оставить: {label}", "ob:keep")]
-
-
-def _text(incoming: Incoming) -> str:
-    return (incoming.text or "").strip()
-
-
-async def _person(ctx: Ctx) -> Person | None:
+async def _has_person(ctx: Ctx) -> bool:
     """The person whose profile is being filled; without one (no consent yet) go back to the welcome."""
     if ctx.person is None:
         await ctx.go(FLOW, "welcome", data={}, remember=False)
-        return None
-    return ctx.person
+        return False
+    return True
 
 
 async def advance(ctx: Ctx, step: str) -> None:
@@ -248,17 +296,71 @@ def first_missing_step(person: Person) -> str:
     return _STEP_OF_FIELD[missing[0]] if missing else "summary"
 
 
+def _checked(
+    check: Callable[[Ctx, str], T], hint_of: Callable[[str], str] = ERRORS.__getitem__
+) -> ParseFn[T]:
+    """A ``TextField`` parser from a ``bot.services.profiles`` check: its refusal becomes today's hint."""
+
+    def parse(ctx: Ctx, text: str) -> T:
+        try:
+            return check(ctx, text)
+        except ProfileValueError as exc:
+            raise FieldError(hint_of(exc.reason)) from exc
+
+    return parse
+
+
+def _free_text(max_length: int) -> ParseFn[str]:
+    return _checked(lambda _ctx, text: profiles.check_free_text(text, max_length=max_length))
+
+
+def _field_step(
+    step: str,
+    *,
+    attribute: str,
+    text: str,
+    parse: ParseFn[T],
+    hint: str,
+    keep: Callable[[Person], str | None] | None = None,
+    field: str | None = None,
+    guard: GuardFn = _has_person,
+) -> TextField[T]:
+    """A free-text question whose answer goes to ``Person.<attribute>``; «Оставить: …» shows ``keep`` of the
+    person (by default the attribute itself). The flow then moves on from ``field`` (by default ``step``)."""
+    answered = field or step
+    kept = keep or (lambda person: getattr(person, attribute))
+
+    async def on_value(ctx: Ctx, value: T) -> None:
+        setattr(ctx.me, attribute, value)
+        await advance(ctx, answered)
+
+    async def on_keep(ctx: Ctx) -> None:
+        await advance(ctx, answered)
+
+    return TextField(
+        flow,
+        step,
+        text=text,
+        parse=parse,
+        on_value=on_value,
+        hint=hint,
+        keep=lambda ctx: kept(ctx.me),
+        on_keep=on_keep,
+        guard=guard,
+    )
+
+
 # --- welcome and consent -----------------------------------------------------------------------------------
 @flow.show("welcome")
 async def show_welcome(ctx: Ctx) -> None:
     if ctx.person is not None:
-        ctx.say(WELCOME_BACK, [[Button("Продолжить", "ob:continue")], nav_row()])
+        ctx.say(WELCOME_BACK, [[ContinueOnboarding().button("Продолжить")], nav_row()])
         return
     ctx.say(
         WELCOME,
         [
-            [Button("Начать", "ob:start")],
-            [Button("Уже есть профиль в Telegram/VK", "ob:link")],
+            [StartOnboarding().button("Начать")],
+            [LinkAccount().button("Уже есть профиль в Telegram/VK")],
             nav_row(),
         ],
     )
@@ -266,22 +368,22 @@ async def show_welcome(ctx: Ctx) -> None:
 
 @flow.on("welcome")
 async def on_welcome(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ob:start":
+    if StartOnboarding.unpack(incoming.action):
         await ctx.go(FLOW, "consent")
-    elif incoming.action == "ob:continue" and ctx.person is not None:
+    elif ContinueOnboarding.unpack(incoming.action) and ctx.person is not None:
         ctx.state.history = []
         await ctx.go(FLOW, first_missing_step(ctx.person))
-    elif incoming.action == "ob:link":
+    elif LinkAccount.unpack(incoming.action):
         await ctx.go("linking", "enter")
     else:
         ctx.invalid("Нажмите «Начать», чтобы познакомиться, или «В меню».")
 
 
 def _consent_buttons(with_details: bool) -> list[list[Button]]:
-    rows = [[Button("✅ Согласен(на)", "ob:consent:yes")]]
+    rows = [[ConsentAnswer("yes").button("✅ Согласен(на)")]]
     if with_details:
-        rows.append([Button("Что именно хранится?", "ob:consent:what")])
-    rows += [[Button("Не согласен(на)", "ob:consent:no")], nav_row()]
+        rows.append([ConsentAnswer("what").button("Что именно хранится?")])
+    rows += [[ConsentAnswer("no").button("Не согласен(на)")], nav_row()]
     return rows
 
 
@@ -298,7 +400,10 @@ async def show_consent_details(ctx: Ctx) -> None:
 @flow.on("consent")
 @flow.on("consent_details")
 async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ob:consent:yes":
+    answer = ConsentAnswer.unpack(incoming.action)
+    if answer is None:
+        ctx.invalid("Чтобы продолжить, нужно ваше решение: нажмите «Согласен(на)» или «Не согласен(на)».")
+    elif answer.answer == "yes":
         consent = load_consent()
         ctx.person = await profiles.create_person_on_consent(
             ctx.session, ctx.account, consent.version, ctx.now
@@ -306,82 +411,46 @@ async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
         ctx.state.history = []
         ctx.say("Спасибо! Теперь несколько вопросов о вас — на каждом можно вернуться «Назад».")
         await ctx.go(FLOW, first_missing_step(ctx.person), remember=False)
-    elif incoming.action == "ob:consent:what":
+    elif answer.answer == "what":
         await ctx.go(FLOW, "consent_details")
-    elif incoming.action == "ob:consent:no":
-        await ctx.go(FLOW, "declined", remember=False)
     else:
-        ctx.invalid("Чтобы продолжить, нужно ваше решение: нажмите «Согласен(на)» или «Не согласен(на)».")
+        await ctx.go(FLOW, "declined", remember=False)
 
 
 @flow.show("declined")
 async def show_declined(ctx: Ctx) -> None:
-    ctx.say(DECLINED, [[Button("Я передумал(а)", "ob:restart")], nav_row()])
+    ctx.say(DECLINED, [[Restart().button("Я передумал(а)")], nav_row()])
 
 
 @flow.on("declined")
 async def on_declined(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "ob:restart":
+    if Restart.unpack(incoming.action):
         await ctx.go(FLOW, "consent")
     else:
         ctx.invalid("Без согласия я не сохраняю ваши ответы. Чтобы начать заново, отправьте /start.")
 
 
 # --- name, age, experience ------------------------------------------------------------------------------------
-@flow.show("name")
-async def show_name(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is not None:
-        ctx.say("Как вас зовут? " + NAME_HINT, [_keep_row(person.full_name), nav_row()])
+_field_step(
+    "name",
+    text="Как вас зовут? " + NAME_HINT,
+    parse=_checked(
+        lambda _ctx, text: profiles.normalize_full_name(text),
+        lambda reason: ERRORS["bad_characters"] if reason == "bad_characters" else NAME_HINT,
+    ),
+    attribute="full_name",
+    hint=NAME_HINT,
+)
+_field_step(
+    "age",
+    text="Сколько вам лет? Напишите возраст (например, 27) или год рождения (например, 1998).",
+    parse=_checked(lambda ctx, text: profiles.birth_year_from_answer(text, ctx.now)),
+    attribute="birth_year",
+    hint=ERRORS["not_a_number"],
+    keep=lambda person: f"{person.birth_year} г. р." if person.birth_year else None,
+)
 
-
-@flow.on("name")
-async def on_name(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    if incoming.action == "ob:keep" and person.full_name:
-        await advance(ctx, "name")
-        return
-    if not _text(incoming):
-        ctx.invalid(NAME_HINT)
-        return
-    try:
-        person.full_name = profiles.normalize_full_name(_text(incoming))
-    except ProfileValueError as exc:
-        ctx.invalid(ERRORS["bad_characters"] if exc.reason == "bad_characters" else NAME_HINT)
-        return
-    await advance(ctx, "name")
-
-
-@flow.show("age")
-async def show_age(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is not None:
-        keep = str(person.birth_year) + " г. р." if person.birth_year else None
-        ctx.say(
-            "Сколько вам лет? Напишите возраст (например, 27) или год рождения (например, 1998).",
-            [_keep_row(keep), nav_row()],
-        )
-
-
-@flow.on("age")
-async def on_age(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    if incoming.action == "ob:keep" and person.birth_year:
-        await advance(ctx, "age")
-        return
-    try:
-        person.birth_year = profiles.birth_year_from_answer(_text(incoming), ctx.now)
-    except ProfileValueError as exc:
-        ctx.invalid(ERRORS[exc.reason])
-        return
-    await advance(ctx, "age")
-
-
-EXPERIENCE_BUTTONS = (
+EXPERIENCE_BUTTONS: tuple[tuple[str, ExperienceValue], ...] = (
     ("0 (первый год)", "0"),
     ("1", "1"),
     ("2", "2"),
@@ -389,432 +458,303 @@ EXPERIENCE_BUTTONS = (
     ("4–5", "4-5"),
     ("6 и больше", "6+"),
 )
+EXPERIENCE_RANGES = ("4-5", "6+")  # a button that asks to be more precise
 
 
 @flow.show("experience")
 async def show_experience(ctx: Ctx) -> None:
-    if await _person(ctx) is None:
+    if not await _has_person(ctx):
         return
     refine = ctx.data.get("exp_range")
     if refine == "4-5":
         ctx.say(
             "Уточните, сколько полных лет: 4 или 5?",
-            [[Button("4", "ob:exp:4"), Button("5", "ob:exp:5")], nav_row()],
+            [[Experience("4").button("4"), Experience("5").button("5")], nav_row()],
         )
         return
     if refine == "6+":
         ctx.say("Напишите число полных лет педагогического стажа (от 6 до 60), например: 12.", [nav_row()])
         return
-    buttons = [Button(label, f"ob:exp:{value}") for label, value in EXPERIENCE_BUTTONS]
+    buttons = [Experience(value).button(label) for label, value in EXPERIENCE_BUTTONS]
     ctx.say(
         "Какой у вас педагогический стаж (полных лет)? Выберите кнопку или напишите число.",
-        [*_chunks(buttons, 3), nav_row()],
+        [*chunks(buttons, 3), nav_row()],
     )
 
 
 @flow.on("experience")
 async def on_experience(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
+    if not await _has_person(ctx):
         return
-    action = incoming.action or ""
-    if action in ("ob:exp:4-5", "ob:exp:6+"):
-        ctx.set_data(exp_range=action.removeprefix("ob:exp:"))
+    pressed = Experience.unpack(incoming.action)
+    if pressed is not None and pressed.value in EXPERIENCE_RANGES:
+        ctx.set_data(exp_range=pressed.value)
         await ctx.show_current()
         return
     try:
-        if action.startswith("ob:exp:"):
-            years = profiles.check_experience(int(action.removeprefix("ob:exp:")))
+        if pressed is not None:
+            years = profiles.check_experience(int(pressed.value))
         else:
-            years = profiles.experience_from_answer(_text(incoming))
+            years = profiles.experience_from_answer(typed_text(incoming))
     except ProfileValueError as exc:
         ctx.invalid(ERRORS[exc.reason])
         return
-    person.experience_years = years
+    ctx.me.experience_years = years
     ctx.set_data(exp_range=None)
     await advance(ctx, "experience")
 
 
 # --- position and subjects -------------------------------------------------------------------------------------
-@flow.show("position")
-async def show_position(ctx: Ctx) -> None:
-    if await _person(ctx) is None:
-        return
-    buttons = [Button(label.capitalize(), f"ob:pos:{i}") for i, label in enumerate(POSITIONS)]
-    buttons.append(Button("Другое", "ob:pos:other"))
-    ctx.say("Ваша должность?", [*_chunks(buttons, 2), nav_row()])
+OTHER_POSITION = "other"
 
 
-@flow.on("position")
-async def on_position(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    action = incoming.action or ""
-    if action == "ob:pos:other":
+async def _pick_position(ctx: Ctx, value: str) -> None:
+    if value == OTHER_POSITION:
         await ctx.go(FLOW, "position_other")
         return
-    if action.startswith("ob:pos:"):
-        person.position = POSITIONS[int(action.removeprefix("ob:pos:"))]
-        await advance(ctx, "position")
-        return
-    typed = _text(incoming).lower()
-    if typed in POSITIONS:
-        person.position = typed
-        await advance(ctx, "position")
-        return
-    ctx.invalid("Выберите должность кнопкой. Если вашей нет в списке — нажмите «Другое» и напишите её.")
-
-
-@flow.show("position_other")
-async def show_position_other(ctx: Ctx) -> None:
-    if await _person(ctx) is not None:
-        ctx.say("Напишите вашу должность, например: учитель-логопед.", [nav_row()])
-
-
-@flow.on("position_other")
-async def on_position_other(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    try:
-        person.position = profiles.check_free_text(_text(incoming), max_length=200)
-    except ProfileValueError as exc:
-        ctx.invalid(ERRORS[exc.reason])
-        return
+    ctx.me.position = value
     await advance(ctx, "position")
 
 
-@flow.show("subjects")
-async def show_subjects(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    chosen = set(person.subjects or [])
-    buttons = [Button(("✅ " if s in chosen else "") + s, f"ob:subj:{i}") for i, s in enumerate(SUBJECTS)]
-    custom = [s for s in person.subjects or [] if s not in SUBJECTS]
-    buttons += [Button(_short(f"✅ {s}"), f"ob:subjc:{i}") for i, s in enumerate(custom)]
-    ctx.say(
-        "Какие предметы вы ведёте? Отметьте все подходящие (повторное нажатие снимает отметку) "
-        "и нажмите «Готово».",
-        [
-            *_chunks(buttons, 3),
-            [Button("Другой предмет", "ob:subj:other"), Button("Готово", "ob:subj:done")],
-            nav_row(),
-        ],
-    )
+Choice(
+    flow,
+    "position",
+    text="Ваша должность?",
+    options=[
+        *(Option(position, position.capitalize()) for position in POSITIONS),
+        Option(OTHER_POSITION, "Другое"),
+    ],
+    on_pick=_pick_position,
+    columns=2,
+    guard=_has_person,
+    invalid="Выберите должность кнопкой. Если вашей нет в списке — нажмите «Другое» и напишите её.",
+)
+_field_step(
+    "position_other",
+    text="Напишите вашу должность, например: учитель-логопед.",
+    parse=_free_text(200),
+    attribute="position",
+    hint=ERRORS["too_short"],
+    keep=lambda _person: None,  # no «Оставить» for a typed position
+    field="position",
+)
 
 
-@flow.on("subjects")
-async def on_subjects(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    action = incoming.action or ""
-    current = list(person.subjects or [])
-    if action == "ob:subj:done":
-        if not current:
-            ctx.invalid("Отметьте хотя бы один предмет (или нажмите «Другой предмет»).")
-            return
-        await advance(ctx, "subjects")
-        return
-    if action == "ob:subj:other":
-        await ctx.go(FLOW, "subject_other")
-        return
-    if action.startswith("ob:subjc:"):
-        custom = [s for s in current if s not in SUBJECTS]
-        index = int(action.removeprefix("ob:subjc:"))
-        if index < len(custom):
-            current.remove(custom[index])
-        person.subjects = current
-        await ctx.show_current()
-        return
-    if action.startswith("ob:subj:"):
-        subject = SUBJECTS[int(action.removeprefix("ob:subj:"))]
-    else:
-        typed = {s.lower(): s for s in SUBJECTS}.get(_text(incoming).lower())
-        if typed is None:
-            ctx.invalid("Отмечайте предметы кнопками. Если вашего нет — нажмите «Другой предмет».")
-            return
-        subject = typed
-    person.subjects = [s for s in current if s != subject] if subject in current else [*current, subject]
-    await ctx.show_current()
+def _subject_options(ctx: Ctx) -> list[Option]:
+    """The listed subjects, then the person's own ones (ticked; pressing unticks and drops them)."""
+    custom = [s for s in ctx.me.subjects or [] if s not in SUBJECTS]
+    return [Option(s, s) for s in (*SUBJECTS, *custom)]
 
 
-@flow.show("subject_other")
-async def show_subject_other(ctx: Ctx) -> None:
-    if await _person(ctx) is not None:
-        ctx.say("Напишите название предмета, например: Астрономия.", [nav_row()])
+async def _save_subjects(ctx: Ctx, chosen: list[str]) -> None:
+    """Subjects stay in the order they were ticked."""
+    before = list(ctx.me.subjects or [])
+    ctx.me.subjects = [s for s in before if s in chosen] + [s for s in chosen if s not in before]
 
 
-@flow.on("subject_other")
-async def on_subject_other(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    try:
-        subject = profiles.check_free_text(_text(incoming), max_length=60)
-    except ProfileValueError as exc:
-        ctx.invalid(ERRORS[exc.reason])
-        return
-    current = list(person.subjects or [])
-    if len(current) >= MAX_SUBJECTS:
-        ctx.invalid(f"Можно отметить не больше {MAX_SUBJECTS} предметов.")
-        return
-    known = {s.lower(): s for s in SUBJECTS}.get(subject.lower(), subject)
-    if known not in current:
-        person.subjects = [*current, known]
+async def _other_subject(ctx: Ctx, incoming: Incoming) -> bool:
+    if OtherSubject.unpack(incoming.action) is None:
+        return False
+    await ctx.go(FLOW, "subject_other")
+    return True
+
+
+async def _subjects_done(ctx: Ctx) -> None:
+    await advance(ctx, "subjects")
+
+
+MultiSelect(
+    flow,
+    "subjects",
+    text="Какие предметы вы ведёте? Отметьте все подходящие (повторное нажатие снимает отметку) "
+    "и нажмите «Готово».",
+    options=_subject_options,
+    selected=lambda ctx: ctx.me.subjects or [],
+    save=_save_subjects,
+    on_done=_subjects_done,
+    too_few="Отметьте хотя бы один предмет (или нажмите «Другой предмет»).",
+    max_selected=MAX_SUBJECTS,
+    too_many=f"Можно отметить не больше {MAX_SUBJECTS} предметов.",
+    extra=[[OtherSubject().button("Другой предмет")]],
+    on_other=_other_subject,
+    guard=_has_person,
+    invalid="Отмечайте предметы кнопками. Если вашего нет — нажмите «Другой предмет».",
+)
+
+
+def _new_subject(ctx: Ctx, text: str) -> str:
+    subject = _free_text(60)(ctx, text)
+    if len(ctx.me.subjects or []) >= MAX_SUBJECTS:
+        raise FieldError(f"Можно отметить не больше {MAX_SUBJECTS} предметов.")
+    return {s.lower(): s for s in SUBJECTS}.get(subject.lower(), subject)
+
+
+async def _add_subject(ctx: Ctx, subject: str) -> None:
+    current = list(ctx.me.subjects or [])
+    if subject not in current:
+        ctx.me.subjects = [*current, subject]
     if not await ctx.back():
         await ctx.go(FLOW, "subjects", remember=False)
 
 
+TextField(
+    flow,
+    "subject_other",
+    text="Напишите название предмета, например: Астрономия.",
+    parse=_new_subject,
+    on_value=_add_subject,
+    hint=ERRORS["too_short"],
+    guard=_has_person,
+)
+
+
 # --- levels -------------------------------------------------------------------------------------------------------
-@flow.show("levels")
-async def show_levels(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    chosen = set(person.levels or [])
-    legend = "\n".join(f"• {code} — {title}" for code, title in LEVELS)
-    buttons = [
-        Button(("✅ " if code in chosen else "") + code, f"ob:lvl:{i}") for i, (code, _) in enumerate(LEVELS)
-    ]
-    ctx.say(
-        "На каких уровнях образования вы работаете? Отметьте все подходящие и нажмите «Готово».\n" + legend,
-        [*_chunks(buttons, 3), [Button("Готово", "ob:lvl:done")], nav_row()],
-    )
+async def _save_levels(ctx: Ctx, chosen: list[str]) -> None:
+    ctx.me.levels = chosen
 
 
-@flow.on("levels")
-async def on_levels(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    action = incoming.action or ""
-    current = list(person.levels or [])
-    if action == "ob:lvl:done":
-        if not current:
-            ctx.invalid("Отметьте хотя бы один уровень образования.")
-            return
-        await advance(ctx, "levels")
-        return
-    if not action.startswith("ob:lvl:"):
-        ctx.invalid("Уровни отмечаются кнопками (ДОО, НОО, ООО, СОО, СПО, ДО), затем — «Готово».")
-        return
-    code = LEVELS[int(action.removeprefix("ob:lvl:"))][0]
-    chosen = [c for c in current if c != code] if code in current else [*current, code]
-    person.levels = [c for c, _ in LEVELS if c in chosen]
-    await ctx.show_current()
+async def _levels_done(ctx: Ctx) -> None:
+    await advance(ctx, "levels")
+
+
+MultiSelect(
+    flow,
+    "levels",
+    text="На каких уровнях образования вы работаете? Отметьте все подходящие и нажмите «Готово».\n"
+    + "\n".join(f"• {code} — {title}" for code, title in LEVELS),
+    options=[Option(code, code) for code, _ in LEVELS],
+    selected=lambda ctx: ctx.me.levels or [],
+    save=_save_levels,
+    on_done=_levels_done,
+    too_few="Отметьте хотя бы один уровень образования.",
+    guard=_has_person,
+    invalid="Уровни отмечаются кнопками (ДОО, НОО, ООО, СОО, СПО, ДО), затем — «Готово».",
+)
 
 
 # --- region and municipality ---------------------------------------------------------------------------------------
-def _pager(prefix: str, page: int, pages: int) -> list[Button]:
-    row = []
-    if page > 0:
-        row.append(Button("◀", f"{prefix}:{page - 1}"))
-    if page + 1 < pages:
-        row.append(Button("▶", f"{prefix}:{page + 1}"))
-    return row
+def _region_options(regions: Sequence[Region]) -> list[Option]:
+    return [Option(r.code, r.name) for r in regions]
 
 
-def _page_of(items: Sequence[object], page: int, size: int) -> tuple[int, int]:
-    pages = max(1, -(-len(items) // size))
-    return min(max(page, 0), pages - 1), pages
+def _region_text(_ctx: Ctx, page: PageInfo) -> str:
+    where = f"стр. {page.page + 1} из {page.pages}"
+    if page.query:
+        return f"Регионы по запросу «{page.query}» ({where}):"
+    return f"В каком регионе вы работаете? Выберите кнопкой ({where}) или напишите часть названия, например: тюм."
 
 
-@flow.show("region")
-async def show_region(ctx: Ctx) -> None:
-    if await _person(ctx) is None:
-        return
-    query = str(ctx.data.get("region_query") or "")
-    matches: list[Region] = search_regions(query)
-    page, pages = _page_of(matches, int(ctx.data.get("region_page") or 0), REGIONS_PER_PAGE)
-    shown = matches[page * REGIONS_PER_PAGE : (page + 1) * REGIONS_PER_PAGE]
-    header = (
-        f"Регионы по запросу «{query}» (стр. {page + 1} из {pages}):"
-        if query
-        else f"В каком регионе вы работаете? Выберите кнопкой (стр. {page + 1} из {pages}) "
-        "или напишите часть названия, например: тюм."
-    )
-    rows = _chunks([Button(r.name, f"ob:reg:{r.code}") for r in shown], 2)
-    extra = [Button("Показать все регионы", "ob:rall")] if query else []
-    ctx.say(header, [*rows, _pager("ob:rpage", page, pages), extra, nav_row()])
-
-
-@flow.on("region")
-async def on_region(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    action = incoming.action or ""
-    if action.startswith("ob:rpage:"):
-        ctx.set_data(region_page=int(action.removeprefix("ob:rpage:")))
-        await ctx.show_current()
-        return
-    if action == "ob:rall":
-        ctx.set_data(region_query=None, region_page=0)
-        await ctx.show_current()
-        return
-    if action.startswith("ob:reg:"):
-        await _choose_region(ctx, person, action.removeprefix("ob:reg:"))
-        return
-    query = _text(incoming)
-    if not query:
-        ctx.invalid("Выберите регион кнопкой или напишите часть названия.")
-        return
-    matches = search_regions(query)
-    exact = [r for r in matches if r.name.lower() == query.lower()]
-    if len(matches) == 1 or len(exact) == 1:
-        await _choose_region(ctx, person, (exact or matches)[0].code)
-        return
-    if not matches:
-        ctx.invalid(
-            f"Не нашёл регион по запросу «{query[:50]}». Попробуйте короче, например: «тюм» или «моск»."
-        )
-        return
-    ctx.set_data(region_query=query[:50], region_page=0)
-    await ctx.show_current()
-
-
-async def _choose_region(ctx: Ctx, person: Person, code: str) -> None:
-    if region_by_code(code) is None:
-        ctx.invalid(ERRORS["unknown_region"])
-        return
-    profiles.apply_region(person, code)
-    ctx.set_data(region_query=None, region_page=0)
+async def _pick_region(ctx: Ctx, code: str) -> None:
+    profiles.apply_region(ctx.me, code)
     await advance(ctx, "region")
 
 
-@flow.show("municipality")
-async def show_municipality(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    if person.region_code is None:
+Pager(
+    flow,
+    "region",
+    text=_region_text,
+    items=lambda _ctx: _region_options(load_regions()),
+    search=lambda query: _region_options(search_regions(query)),
+    on_pick=_pick_region,
+    not_found=lambda query: (
+        f"Не нашёл регион по запросу «{query}». Попробуйте короче, например: «тюм» или «моск»."
+    ),
+    per_page=REGIONS_PER_PAGE,
+    guard=_has_person,
+    invalid="Выберите регион кнопкой или напишите часть названия.",
+)
+
+NO_SUCH_MUNICIPALITY = (
+    "В Тюменской области нет муниципалитета с таким названием. Выберите кнопкой "
+    "или напишите часть названия, например: «Тобольск» или «Уват»."
+)
+
+
+def _municipality_options(items: Sequence[Municipality]) -> list[Option]:
+    return [Option(m.id, m.name) for m in items]
+
+
+async def _in_region(ctx: Ctx, *, tyumen: bool) -> bool:
+    """Region 72 picks its municipality from a list (step ``municipality``), any other region types it
+    (``municipality_name``); without a region, the region comes first."""
+    if not await _has_person(ctx):
+        return False
+    code = ctx.me.region_code
+    if code is None:
         await ctx.go(FLOW, "region", remember=False)
-        return
-    if person.region_code != TYUMEN_REGION:
-        ctx.say(
-            "В каком муниципалитете (город или район) вы работаете? Напишите название.",
-            [_keep_row(person.municipality), nav_row()],
-        )
-        return
-    query = str(ctx.data.get("mun_query") or "")
-    items: list[Municipality] = search_municipalities(query) if query else list(load_municipalities())
-    page, pages = _page_of(items, int(ctx.data.get("mun_page") or 0), MUNICIPALITIES_PER_PAGE)
-    shown = items[page * MUNICIPALITIES_PER_PAGE : (page + 1) * MUNICIPALITIES_PER_PAGE]
-    rows = _chunks([Button(m.name, f"ob:mun:{m.id}") for m in shown], 2)
-    extra = [Button("Показать все", "ob:mall")] if query else []
-    ctx.say(
-        f"Выберите ваш муниципалитет (стр. {page + 1} из {pages}) или напишите часть названия:",
-        [*rows, _pager("ob:mpage", page, pages), extra, nav_row()],
-    )
+        return False
+    if (code == TYUMEN_REGION) != tyumen:
+        await ctx.go(FLOW, "municipality_name" if tyumen else "municipality", remember=False)
+        return False
+    return True
 
 
-@flow.on("municipality")
-async def on_municipality(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
+async def _pick_municipality(ctx: Ctx, municipality_id: str) -> None:
+    chosen = municipality_by_id(municipality_id)
+    if chosen is None:
+        ctx.invalid(CHOOSE_BUTTON)
         return
-    action = incoming.action or ""
-    if person.region_code != TYUMEN_REGION:
-        if action == "ob:keep" and person.municipality:
-            await advance(ctx, "municipality")
-            return
-        try:
-            person.municipality = profiles.check_free_text(_text(incoming), max_length=200)
-        except ProfileValueError as exc:
-            ctx.invalid(ERRORS[exc.reason])
-            return
-        await advance(ctx, "municipality")
-        return
-    if action.startswith("ob:mpage:"):
-        ctx.set_data(mun_page=int(action.removeprefix("ob:mpage:")))
-        await ctx.show_current()
-        return
-    if action == "ob:mall":
-        ctx.set_data(mun_query=None, mun_page=0)
-        await ctx.show_current()
-        return
-    if action.startswith("ob:mun:"):
-        chosen = municipality_by_id(action.removeprefix("ob:mun:"))
-        if chosen is None:
-            ctx.invalid(CHOOSE_BUTTON)
-            return
-        await _choose_municipality(ctx, person, chosen)
-        return
-    query = _text(incoming)
-    matches = search_municipalities(query) if query else []
-    exact = [m for m in matches if m.name.lower() == query.lower()]
-    if len(matches) == 1 or len(exact) == 1:
-        await _choose_municipality(ctx, person, (exact or matches)[0])
-        return
-    if not matches:
-        ctx.invalid(
-            "В Тюменской области нет муниципалитета с таким названием. Выберите кнопкой "
-            "или напишите часть названия, например: «Тобольск» или «Уват»."
-        )
-        return
-    ctx.set_data(mun_query=query[:50], mun_page=0)
-    await ctx.show_current()
-
-
-async def _choose_municipality(ctx: Ctx, person: Person, item: Municipality) -> None:
-    person.municipality = item.name
-    ctx.set_data(mun_query=None, mun_page=0)
+    ctx.me.municipality = chosen.name
     await advance(ctx, "municipality")
 
 
+Pager(
+    flow,
+    "municipality",
+    text=lambda _ctx, page: (
+        f"Выберите ваш муниципалитет (стр. {page.page + 1} из {page.pages}) или напишите часть названия:"
+    ),
+    items=lambda _ctx: _municipality_options(load_municipalities()),
+    search=lambda query: _municipality_options(search_municipalities(query)),
+    on_pick=_pick_municipality,
+    not_found=lambda _query: NO_SUCH_MUNICIPALITY,
+    per_page=MUNICIPALITIES_PER_PAGE,
+    guard=lambda ctx: _in_region(ctx, tyumen=True),
+    invalid=NO_SUCH_MUNICIPALITY,
+)
+_field_step(
+    "municipality_name",
+    text="В каком муниципалитете (город или район) вы работаете? Напишите название.",
+    parse=_free_text(200),
+    attribute="municipality",
+    hint=ERRORS["too_short"],
+    field="municipality",
+    guard=lambda ctx: _in_region(ctx, tyumen=False),
+)
+
+
 # --- school, summary, completion ------------------------------------------------------------------------------------
-@flow.show("school")
-async def show_school(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is not None:
-        ctx.say(
-            "Где вы работаете? Напишите название образовательной организации, например: МАОУ СОШ № 5.",
-            [_keep_row(person.school), nav_row()],
-        )
-
-
-@flow.on("school")
-async def on_school(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
-        return
-    if incoming.action == "ob:keep" and person.school:
-        await advance(ctx, "school")
-        return
-    try:
-        person.school = profiles.check_free_text(_text(incoming), max_length=300)
-    except ProfileValueError as exc:
-        ctx.invalid(ERRORS[exc.reason])
-        return
-    await advance(ctx, "school")
+_field_step(
+    "school",
+    text="Где вы работаете? Напишите название образовательной организации, например: МАОУ СОШ № 5.",
+    parse=_free_text(300),
+    attribute="school",
+    hint=ERRORS["too_short"],
+)
 
 
 @flow.show("summary")
 async def show_summary(ctx: Ctx) -> None:
-    person = await _person(ctx)
-    if person is None:
+    if not await _has_person(ctx):
         return
     ctx.say(
-        "Проверьте, всё ли верно:\n\n" + profile_text(person, ctx.now),
-        [[Button("✅ Всё верно", "ob:ok"), Button("✏️ Изменить", "ob:edit")], nav_row()],
+        "Проверьте, всё ли верно:\n\n" + profile_text(ctx.me, ctx.now),
+        [[ConfirmProfile().button("✅ Всё верно"), EditAnswers().button("✏️ Изменить")], nav_row()],
     )
 
 
 @flow.on("summary")
 async def on_summary(ctx: Ctx, incoming: Incoming) -> None:
-    person = await _person(ctx)
-    if person is None:
+    if not await _has_person(ctx):
         return
-    if incoming.action == "ob:edit":
+    if EditAnswers.unpack(incoming.action):
         ctx.set_data(editing=True, edit_base=len(ctx.state.history))
         await ctx.go(FLOW, "edit")
         return
-    if incoming.action != "ob:ok":
+    if not ConfirmProfile.unpack(incoming.action):
         ctx.invalid("Нажмите «Всё верно», чтобы сохранить профиль, или «Изменить».")
         return
+    person = ctx.me
     missing = profiles.missing_fields(person)
     if missing:
         ctx.say("Не хватает ответа на вопрос «" + FIELD_LABELS[_STEP_OF_FIELD[missing[0]]] + "».")
@@ -847,16 +787,8 @@ def _completion_text(person: Person, now: datetime) -> str:
     )
 
 
-@flow.show("edit")
-async def show_edit(ctx: Ctx) -> None:
-    if await _person(ctx) is not None:
-        ctx.say("Что изменить?", [*edit_field_buttons("ob:ef"), nav_row()])
-
-
-@flow.on("edit")
-async def on_edit(ctx: Ctx, incoming: Incoming) -> None:
-    step = (incoming.action or "").removeprefix("ob:ef:")
-    if step not in FIELD_STEPS:
-        ctx.invalid("Выберите кнопкой, что изменить.")
-        return
+async def _open_field(ctx: Ctx, step: str) -> None:
     await ctx.go(FLOW, step)
+
+
+field_menu(flow, "edit", _open_field, guard=_has_person)

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from bot.services.personal_data import erase_person
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.linking import open_link_code
-from handlers.messages import Button, Incoming
+from handlers.messages import Incoming
 from handlers.navigation import nav_row
-from handlers.onboarding import (
-    FIELD_STEPS,
-    edit_field_buttons,
-    edit_from_profile,
-    profile_text,
-    young_status_text,
-)
+from handlers.onboarding import edit_from_profile, field_menu, profile_text, young_status_text
 from handlers.registry import Flow, MenuItem
+from handlers.widgets import Choice, Option
 
 flow = Flow("profile")
 registry.menu_item(MenuItem("profile", "Профиль", "profile", "view", roles=None, order=90))
@@ -25,6 +21,22 @@ ERASED = (
     "Ваши данные удалены, согласие отозвано. Спасибо, что были с нами! "
     "Если захотите вернуться — отправьте /start."
 )
+
+
+class EditProfile(Action, prefix="pf:edit"):
+    """«Изменить»: choose a field to change."""
+
+
+class LinkMessenger(Action, prefix="pf:link"):
+    """«Связать с VK/Telegram»: show a one-time link code."""
+
+
+class OpenMyData(Action, prefix="pf:data"):
+    """«Мои данные»."""
+
+
+class EraseProfile(Action, prefix="pf:erase"):
+    """«Удалить мои данные»: asks for a confirmation first."""
 
 
 @flow.show("view")
@@ -36,9 +48,9 @@ async def show_view(ctx: Ctx) -> None:
     ctx.say(
         "Ваш профиль:\n\n" + profile_text(person, ctx.now) + "\n\n" + young_status_text(person, ctx.now),
         [
-            [Button("✏️ Изменить", "pf:edit")],
-            [Button("🔗 Связать с VK/Telegram", "pf:link")],
-            [Button("📄 Мои данные", "pf:data"), Button("Удалить мои данные", "pf:erase")],
+            [EditProfile().button("✏️ Изменить")],
+            [LinkMessenger().button("🔗 Связать с VK/Telegram")],
+            [OpenMyData().button("📄 Мои данные"), EraseProfile().button("Удалить мои данные")],
             nav_row(),
         ],
     )
@@ -46,50 +58,38 @@ async def show_view(ctx: Ctx) -> None:
 
 @flow.on("view")
 async def on_view(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "pf:edit":
+    if EditProfile.unpack(incoming.action):
         await ctx.go("profile", "edit")
-    elif incoming.action == "pf:link":
+    elif LinkMessenger.unpack(incoming.action):
         await open_link_code(ctx)
-    elif incoming.action == "pf:erase":
+    elif EraseProfile.unpack(incoming.action):
         await ctx.go("profile", "erase")
-    elif incoming.action == "pf:data":
+    elif OpenMyData.unpack(incoming.action):
         await ctx.go("mydata", "main")
     else:
         ctx.invalid("Выберите действие кнопкой.")
 
 
-@flow.show("edit")
-async def show_edit(ctx: Ctx) -> None:
-    ctx.say("Что изменить?", [*edit_field_buttons("pf:ef"), nav_row()])
+field_menu(flow, "edit", edit_from_profile)
 
 
-@flow.on("edit")
-async def on_edit(ctx: Ctx, incoming: Incoming) -> None:
-    step = (incoming.action or "").removeprefix("pf:ef:")
-    if step not in FIELD_STEPS:
-        ctx.invalid("Выберите кнопкой, что изменить.")
-        return
-    await edit_from_profile(ctx, step)
-
-
-@flow.show("erase")
-async def show_erase(ctx: Ctx) -> None:
-    ctx.say(
-        "Удалить ваш профиль и сведения о вас? Связанные аккаунты мессенджеров будут отвязаны. "
-        "Отменить это нельзя.",
-        [[Button("Да, удалить", "pf:erase:yes"), Button("Нет", "pf:erase:no")], nav_row()],
-    )
-
-
-@flow.on("erase")
-async def on_erase(ctx: Ctx, incoming: Incoming) -> None:
-    if incoming.action == "pf:erase:no":
+async def _answer_erase(ctx: Ctx, answer: str) -> None:
+    if answer == "no":
         await ctx.go("profile", "view", remember=False)
         return
-    if incoming.action != "pf:erase:yes" or ctx.person is None:
-        ctx.invalid("Нажмите «Да, удалить» или «Нет».")
-        return
-    await erase_person(ctx.session, ctx.person.id, ctx.now)
+    await erase_person(ctx.session, ctx.me.id, ctx.now)
     ctx.person = None
     ctx.forget_account = True
     ctx.say(ERASED)
+
+
+Choice(
+    flow,
+    "erase",
+    text="Удалить ваш профиль и сведения о вас? Связанные аккаунты мессенджеров будут отвязаны. "
+    "Отменить это нельзя.",
+    options=[Option("yes", "Да, удалить"), Option("no", "Нет")],
+    on_pick=_answer_erase,
+    columns=2,
+    invalid="Нажмите «Да, удалить» или «Нет».",
+)

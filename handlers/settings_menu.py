@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.services import preferences
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.navigation import nav_row
@@ -20,11 +21,23 @@ flow = Flow("settings")
 registry.menu_item(MenuItem("settings", "Настройки", "settings", "main", roles=None, order=80))
 
 PULSE_LABEL = "Еженедельный вопрос «Как вы?»"
+CHECKIN_WEEKS = (2, 4)
 
 
-def _person(ctx: Ctx) -> Person:
-    assert ctx.person is not None
-    return ctx.person
+class ToggleReminder(Action, prefix="st:r"):
+    """Switch one kind of reminder on or off."""
+
+    kind: str
+
+
+class CheckinWeeks(Action, prefix="st:w"):
+    """How often the check-in comes."""
+
+    weeks: int
+
+
+class TogglePulse(Action, prefix="st:p"):
+    """Switch the weekly pulse question on or off."""
 
 
 def _snoozed_until(person: Person, kind: str, now: datetime) -> datetime | None:
@@ -39,18 +52,23 @@ def _is_on(person: Person, kind: str) -> bool:
 
 @flow.show("main")
 async def show_main(ctx: Ctx) -> None:
-    person = _person(ctx)
+    person = ctx.me
     rows: list[list[Button]] = []
     for kind, label in preferences.REMINDER_KINDS.items():
         mark = "✅" if _is_on(person, kind) else "❌"
         until = _snoozed_until(person, kind, ctx.now)
         suffix = f" (отложено до {until:%d.%m})" if until and _is_on(person, kind) else ""
-        rows.append([Button(f"{mark} {label}{suffix}", f"st:r:{kind}")])
+        rows.append([ToggleReminder(kind).button(f"{mark} {label}{suffix}")])
     weeks = preferences.checkin_weeks(person)
     rows.append(
-        [Button(f"{'✅ ' if weeks == w else ''}Самочувствие: раз в {w} недели", f"st:w:{w}") for w in (2, 4)]
+        [
+            CheckinWeeks(w).button(f"{'✅ ' if weeks == w else ''}Самочувствие: раз в {w} недели")
+            for w in CHECKIN_WEEKS
+        ]
     )
-    rows.append([Button(f"{'✅' if preferences.pulse_enabled(person) else '❌'} {PULSE_LABEL}", "st:p")])
+    rows.append(
+        [TogglePulse().button(f"{'✅' if preferences.pulse_enabled(person) else '❌'} {PULSE_LABEL}")]
+    )
     rows.append(nav_row(back=False))
     ctx.say(
         "Настройки уведомлений. Нажмите на пункт, чтобы включить (✅) или выключить (❌) его.\n"
@@ -61,18 +79,19 @@ async def show_main(ctx: Ctx) -> None:
 
 @flow.on("main")
 async def on_main(ctx: Ctx, incoming: Incoming) -> None:
-    person = _person(ctx)
-    parts = (incoming.action or "").split(":")
-    if len(parts) == 3 and parts[:2] == ["st", "r"] and parts[2] in preferences.REMINDER_KINDS:
-        kind = parts[2]
+    person = ctx.me
+    reminder = ToggleReminder.unpack(incoming.action)
+    weeks = CheckinWeeks.unpack(incoming.action)
+    if reminder is not None and reminder.kind in preferences.REMINDER_KINDS:
+        kind = reminder.kind
         enabled = not _is_on(person, kind)
         preferences.set_reminder_enabled(person, kind, enabled)
         state = "включены" if enabled else "выключены"
         ctx.say(f"Готово: «{preferences.REMINDER_KINDS[kind]}» — {state}.")
-    elif len(parts) == 3 and parts[:2] == ["st", "w"] and parts[2] in {"2", "4"}:
-        preferences.set_checkin_weeks(person, int(parts[2]))
-        ctx.say(f"Готово: проверка самочувствия — раз в {parts[2]} недели.")
-    elif parts == ["st", "p"]:
+    elif weeks is not None and weeks.weeks in CHECKIN_WEEKS:
+        preferences.set_checkin_weeks(person, weeks.weeks)
+        ctx.say(f"Готово: проверка самочувствия — раз в {weeks.weeks} недели.")
+    elif TogglePulse.unpack(incoming.action):
         enabled = not preferences.pulse_enabled(person)
         preferences.set_pulse(person, enabled)
         ctx.say(f"Готово: еженедельный вопрос {'включён' if enabled else 'выключен'}.")

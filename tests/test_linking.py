@@ -209,8 +209,8 @@ async def test_codeish_text_not_in_db_reaches_the_current_step(
     await start_and_consent(vk)
     await vk.say("Сидорова Анна")
     await vk.say("24")
-    for action in ("ob:exp:0", "ob:pos:0", "ob:subj:0", "ob:subj:done", "ob:lvl:2", "ob:lvl:done"):
-        await vk.press(action)
+    await vk.press("ob:exp:0")
+    await vk.tap("Учитель", "Русский язык", "Готово", "ООО", "Готово")
     await vk.say("Москва")
     await vk.say("ZELENGRAD")  # 9 letters: not even the code's shape
     await vk.say("KRASNYY8")  # the code's exact shape, but no such code: it is the school's name

@@ -160,13 +160,14 @@ async def _onboard(talk: Talk) -> None:
     await talk.send(NAME)
     await talk.send("27")
     await talk.send(action="ob:exp:1")
-    await talk.send(action="ob:pos:0")
-    await talk.send(action="ob:subj:2")
-    await talk.send(action="ob:subj:done")
-    await talk.send(action="ob:lvl:2")
-    await talk.send(action="ob:lvl:done")
+    await talk.send(action="w:pick:0")  # учитель
+    await talk.send(action="w:tog:2")  # Математика
+    await talk.send(action="w:done")
+    await talk.send(action="w:tog:2")  # ООО
+    await talk.send(action="w:done")
     await talk.send("тюм")
-    await talk.send(action="ob:mun:tobolsk")
+    await talk.send(action="w:yes")  # «Тюменская область»
+    await talk.send(action="w:pick:1")  # г. Тобольск
     assert (await talk.send(SCHOOL)).startswith("Проверьте, всё ли верно")
     await talk.send(action="ob:ok")
 

@@ -59,6 +59,20 @@ class Talk:
                     return await self.press(button.action)
         raise AssertionError(f"no button {label!r} in {self.last.buttons}")
 
+    async def tap(self, *labels: str) -> list[Reply]:
+        """Press the buttons with these labels, one after another."""
+        for label in labels:
+            await self.press_label(label)
+        return self.replies
+
+    async def keep(self) -> list[Reply]:
+        """Press «Оставить: …»."""
+        return await self.press_label(next(label for label in self.labels if label.startswith("Оставить: ")))
+
+    @property
+    def labels(self) -> list[str]:
+        return [button.label for row in self.last.buttons for button in row]
+
     @property
     def last(self) -> Reply:
         return self.replies[-1]
@@ -127,7 +141,7 @@ async def onboard(
     age: str = "27",
     experience: str = "ob:exp:1",
     region_text: str = "тюм",
-    municipality: str = "ob:mun:tobolsk",
+    municipality: str = "г. Тобольск",
 ) -> list[Reply]:
     """The whole happy path; returns the replies to "Всё верно"."""
     await start_and_consent(talk)
@@ -137,19 +151,20 @@ async def onboard(
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
     await talk.press(experience)
     assert talk.last.text == "Ваша должность?"
-    await talk.press("ob:pos:0")
+    await talk.press_label("Учитель")
     assert talk.last.text.startswith("Какие предметы")
-    await talk.press("ob:subj:2")
-    assert any(b.label == "✅ Математика" for row in talk.last.buttons for b in row)
-    await talk.press("ob:subj:done")
+    await talk.press_label("Математика")
+    assert "✅ Математика" in talk.labels
+    await talk.press_label("Готово")
     assert talk.last.text.startswith("На каких уровнях")
     assert "ООО — основное общее" in talk.last.text
-    await talk.press("ob:lvl:2")
-    await talk.press("ob:lvl:done")
+    await talk.tap("ООО", "Готово")
     assert talk.last.text.startswith("В каком регионе")
     await talk.say(region_text)
-    if municipality.startswith("ob:"):
-        await talk.press(municipality)
+    if talk.last.text.startswith("Вы имели в виду"):  # a part of the name: the one match is confirmed
+        await talk.press_label("Да")
+    if talk.last.text.startswith("Выберите ваш муниципалитет"):
+        await talk.press_label(municipality)
     else:
         await talk.say(municipality)
     assert talk.last.text.startswith("Где вы работаете?")
@@ -254,8 +269,8 @@ async def test_back_and_menu_at_several_steps(
     assert any(b.label == "Оставить: 2001 г. р." for row in talk.last.buttons for b in row)
     await talk.press("nav:back")
     assert talk.last.text.startswith("Как вас зовут?")
-    await talk.press("ob:keep")  # keep the stored name
-    await talk.press("ob:keep")  # keep the stored age
+    await talk.keep()  # keep the stored name
+    await talk.keep()  # keep the stored age
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
     # "В меню" with an unfinished profile: the menu is not open yet, the current question is shown again
     await talk.press("nav:menu")
@@ -263,7 +278,7 @@ async def test_back_and_menu_at_several_steps(
     await talk.say("/menu")
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
     await talk.press("ob:exp:2")
-    await talk.press("ob:pos:other")
+    await talk.press_label("Другое")
     await talk.press("nav:back")
     assert talk.last.text == "Ваша должность?"
     person = await person_of(sessions)
@@ -300,7 +315,7 @@ async def test_invalid_answers_keep_the_step(
     await talk.say("директор")  # button-only step: not one of the positions
     assert "Выберите должность кнопкой" in talk.texts[0] and talk.last.text == "Ваша должность?"
     await talk.say("Педагог-психолог")  # typing an offered label works
-    await talk.press("ob:subj:done")
+    await talk.press_label("Готово")
     assert "хотя бы один предмет" in talk.texts[0]
     await talk.say("Астрономия")
     assert "Другой предмет" in talk.texts[0]
@@ -308,10 +323,14 @@ async def test_invalid_answers_keep_the_step(
     await talk.say("Астрономия")
     assert any(b.label == "✅ Астрономия" for row in talk.last.buttons for b in row)
     await talk.say("физика")  # a listed subject typed: toggled on
-    await talk.press("ob:subj:done")
-    await talk.say("ООО")  # levels are button-only
+    await talk.press_label("Готово")
+    await talk.say("основное")  # not a level
     assert "кнопками" in talk.texts[0] and talk.last.text.startswith("На каких уровнях")
-    await talk.press("ob:lvl:done")
+    await talk.say("ООО")  # a level's label typed: ticked, and typed again: unticked
+    assert "✅ ООО" in talk.labels
+    await talk.say("ооо")
+    assert "ООО" in talk.labels
+    await talk.press_label("Готово")
     assert "хотя бы один уровень" in talk.texts[0]
     person = await person_of(sessions)
     assert person is not None
@@ -330,11 +349,15 @@ async def test_stale_and_forged_buttons_change_nothing(
     await talk.press("ob:exp:2")
     assert talk.last.text == "Ваша должность?"
     before = await snapshot(sessions)
-    for action in (old_experience_buttons[0], "ob:consent:yes", "ob:reg:77", "ob:lvl:0", "ob:pos:99"):
+    for action in (old_experience_buttons[0], "ob:consent:yes", "w:page:1", "w:tog:0", "w:pick:99"):
         replies = await dispatcher.handle(inc(action=action))
         assert replies[0].text == STALE_BUTTON
         assert replies[-1].text == "Ваша должность?"
     assert await snapshot(sessions) == before
+
+
+def _region_labels(reply: Reply) -> list[str]:
+    return [b.label for row in reply.buttons for b in row if b.action.startswith("w:pick:")]
 
 
 async def test_region_paging_and_filter(
@@ -345,41 +368,57 @@ async def test_region_paging_and_filter(
     await talk.say("Иванова Мария")
     await talk.say("27")
     await talk.press("ob:exp:1")
-    await talk.press("ob:pos:0")
-    await talk.press("ob:subj:0")
-    await talk.press("ob:subj:done")
-    await talk.press("ob:lvl:1")
-    await talk.press("ob:lvl:done")
-    region_buttons = [a for a in talk.last.actions if a.startswith("ob:reg:")]
-    assert region_buttons == [f"ob:reg:0{i}" for i in range(1, 9)]
+    await talk.tap("Учитель", "Русский язык", "Готово", "НОО", "Готово")
+    first = _region_labels(talk.last)
+    assert len(first) == 8 and first[0] == "Республика Адыгея"
     assert "стр. 1 из 12" in talk.last.text
-    assert "ob:rpage:1" in talk.last.actions and not any(a == "ob:rpage:-1" for a in talk.last.actions)
-    await talk.press("ob:rpage:1")
-    assert next(a for a in talk.last.actions if a.startswith("ob:reg:")) == "ob:reg:09"
-    assert "ob:rpage:0" in talk.last.actions and "ob:rpage:2" in talk.last.actions
-    seen = [a for a in talk.last.actions if a.startswith("ob:reg:")]
+    assert "▶" in talk.labels and "◀" not in talk.labels
+    await talk.press_label("▶")
+    assert "◀" in talk.labels and "▶" in talk.labels
+    seen = _region_labels(talk.last)
     page = 1
-    while f"ob:rpage:{page + 1}" in talk.last.actions:  # walk forward to the last page
+    while "▶" in talk.labels:  # walk forward to the last page
         page += 1
-        await talk.press(f"ob:rpage:{page}")
-        seen += [a for a in talk.last.actions if a.startswith("ob:reg:")]
+        await talk.press_label("▶")
+        seen += _region_labels(talk.last)
     assert page == 11 and "стр. 12 из 12" in talk.last.text
-    assert len(seen) == len(set(seen)) == 89 - 8  # every region once (page 1 was checked above)
-    assert seen[-1] == "ob:reg:92"
+    assert len(seen) == len(set(seen)) == 89 - 8 and not set(seen) & set(first)  # every region once
     await talk.say("моск")
     assert "по запросу «моск»" in talk.last.text
-    assert {a for a in talk.last.actions if a.startswith("ob:reg:")} == {"ob:reg:50", "ob:reg:77"}
+    assert set(_region_labels(talk.last)) == {"Московская область", "Москва"}
     await talk.say("нетландия")
     assert "Не нашёл регион" in talk.texts[0]
-    assert {a for a in talk.last.actions if a.startswith("ob:reg:")} == {"ob:reg:50", "ob:reg:77"}
-    await talk.press("ob:rall")
-    assert len([a for a in talk.last.actions if a.startswith("ob:reg:")]) == 8
+    assert set(_region_labels(talk.last)) == {"Московская область", "Москва"}
+    await talk.press_label("Показать весь список")
+    assert _region_labels(talk.last) == first
     await talk.say("моск")
-    await talk.press("ob:reg:77")
+    await talk.press_label("Москва")
     assert talk.last.text.startswith("В каком муниципалитете")  # not 72: free text
-    assert not any(a.startswith("ob:mun:") for a in talk.last.actions)
+    assert not _region_labels(talk.last)
     person = await person_of(sessions)
     assert person is not None and (person.region_code, person.timezone) == ("77", "Europe/Moscow")
+
+
+async def test_region_partial_name_is_confirmed(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    talk = Talk(dispatcher)
+    await start_and_consent(talk)
+    await talk.say("Иванова Мария")
+    await talk.say("27")
+    await talk.press("ob:exp:1")
+    await talk.tap("Учитель", "Русский язык", "Готово", "НОО", "Готово")
+    await talk.say("свердл")
+    assert talk.last.text == "Вы имели в виду «Свердловская область»?"
+    await talk.press_label("Нет, выбрать из списка")
+    assert "по запросу «свердл»" in talk.last.text
+    assert _region_labels(talk.last) == ["Свердловская область"]
+    person = await person_of(sessions)
+    assert person is not None and person.region_code is None  # nothing picked silently
+    await talk.say("Свердловская область")  # the full name: picked at once
+    assert talk.last.text.startswith("В каком муниципалитете")
+    person = await person_of(sessions)
+    assert person is not None and person.region_code == "66"
 
 
 async def test_municipality_buttons_for_region_72(
@@ -389,19 +428,23 @@ async def test_municipality_buttons_for_region_72(
     await start_and_consent(talk)
     for answer in ("Иванова Мария", "27"):
         await talk.say(answer)
-    for action in ("ob:exp:1", "ob:pos:0", "ob:subj:0", "ob:subj:done", "ob:lvl:1", "ob:lvl:done"):
-        await talk.press(action)
+    await talk.press("ob:exp:1")
+    await talk.tap("Учитель", "Русский язык", "Готово", "НОО", "Готово")
     await talk.say("72")  # the region code works as well
-    first = [a for a in talk.last.actions if a.startswith("ob:mun:")]
-    assert first[:4] == ["ob:mun:tyumen", "ob:mun:tobolsk", "ob:mun:ishim", "ob:mun:yalutorovsk"]
-    await talk.press("ob:mpage:1")
-    second = [a for a in talk.last.actions if a.startswith("ob:mun:")]
+    assert talk.last.text == "Вы имели в виду «Тюменская область»?"
+    await talk.press_label("Да")
+    first = _region_labels(talk.last)
+    assert first[:4] == ["г. Тюмень", "г. Тобольск", "г. Ишим", "г. Ялуторовск"]
+    await talk.press_label("▶")
+    second = _region_labels(talk.last)
     assert len(first) + len(second) == TYUMEN_MUNICIPALITY_IDS and not set(first) & set(second)
     await talk.say("Сочи")
     assert "нет муниципалитета" in talk.texts[0]
     await talk.say("тобол")
-    assert [a for a in talk.last.actions if a.startswith("ob:mun:")] == ["ob:mun:tobolsk", "ob:mun:tobolsky"]
+    assert _region_labels(talk.last) == ["г. Тобольск", "Тобольский район"]
     await talk.say("уват")
+    assert talk.last.text == "Вы имели в виду «Уватский район»?"
+    await talk.press_label("Да")
     assert talk.last.text.startswith("Где вы работаете?")
     person = await person_of(sessions)
     assert person is not None and person.municipality == "Уватский район"
@@ -415,15 +458,14 @@ async def test_restart_mid_onboarding_continues(
     await talk.say("Иванова Мария")
     await talk.say("27")
     await talk.press("ob:exp:0")
-    await talk.press("ob:pos:1")
-    await talk.press("ob:subj:3")
+    await talk.tap("Педагог дополнительного образования", "Информатика")
     assert await state_of(sessions) == ("onboarding", "subjects")
     restarted = Talk(Dispatcher(sessions, dispatcher.deps))  # nothing in memory survives
     await restarted.say("что дальше?")
     assert "кнопками" in restarted.texts[0]
     assert restarted.last.text.startswith("Какие предметы")
     assert any(b.label == "✅ Информатика" for row in restarted.last.buttons for b in row)
-    await restarted.press("ob:subj:done")
+    await restarted.press_label("Готово")
     assert restarted.last.text.startswith("На каких уровнях")
     # /start in the middle: a welcome back that continues at the first unanswered question
     await restarted.say("/start")
@@ -446,20 +488,21 @@ async def test_summary_edit_returns_to_summary(
     await start_and_consent(talk)
     await talk.say("Иванова Мария")
     await talk.say("27")
-    for action in ("ob:exp:1", "ob:pos:0", "ob:subj:0", "ob:subj:done", "ob:lvl:1", "ob:lvl:done"):
-        await talk.press(action)
+    await talk.press("ob:exp:1")
+    await talk.tap("Учитель", "Русский язык", "Готово", "НОО", "Готово")
     await talk.say("тюм")
-    await talk.press("ob:mun:ishim")
+    await talk.tap("Да", "г. Ишим")
     await talk.say("СОШ № 2")
     assert "Муниципалитет: г. Ишим" in talk.last.text
     await talk.press("ob:edit")
     assert talk.last.text == "Что изменить?"
-    await talk.press("ob:ef:name")
+    await talk.press_label("ФИО")
     await talk.say("Петрова Анна")
     assert talk.last.text.startswith("Проверьте") and "ФИО: Петрова Анна" in talk.last.text
     await talk.press("ob:edit")
-    await talk.press("ob:ef:region")
+    await talk.press_label("Регион")
     await talk.say("Свердловская")
+    await talk.press_label("Да")
     assert talk.last.text.startswith("В каком муниципалитете")  # a new region asks its municipality
     await talk.say("Екатеринбург")
     assert talk.last.text.startswith("Проверьте")
@@ -468,7 +511,7 @@ async def test_summary_edit_returns_to_summary(
     )
     await talk.press("nav:back")  # back from the summary: the school, not the edit screens
     assert talk.last.text.startswith("Где вы работаете?")
-    await talk.press("ob:keep")
+    await talk.keep()
     replies = await talk.press("ob:ok")
     assert replies[-1].text.startswith("Главное меню")
     person = await person_of(sessions)

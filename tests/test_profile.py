@@ -40,11 +40,11 @@ async def test_edit_experience_from_profile_changes_status(
     await talk.press("m:profile")
     await talk.press("pf:edit")
     assert talk.last.text == "Что изменить?"
-    await talk.press("pf:ef:experience")
+    await talk.press_label("Стаж")
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
     await talk.press("nav:back")  # back to the list of fields
     assert talk.last.text == "Что изменить?"
-    await talk.press("pf:ef:experience")
+    await talk.press_label("Стаж")
     await talk.say("7")
     assert talk.last.text.startswith("Ваш профиль") and "Стаж: 7 лет" in talk.last.text
     assert "к вам не относится" in talk.last.text
@@ -61,8 +61,10 @@ async def test_edit_region_from_profile_asks_municipality_then_returns(
     await talk.say("/menu")
     await talk.press("m:profile")
     await talk.press("pf:edit")
-    await talk.press("pf:ef:region")
+    await talk.press_label("Регион")
     await talk.say("Калининград")
+    assert talk.last.text == "Вы имели в виду «Калининградская область»?"  # a partial name: confirmed
+    await talk.press_label("Да")
     assert talk.last.text.startswith("В каком муниципалитете")
     await talk.say("Калининград")
     assert talk.last.text.startswith("Ваш профиль")
@@ -81,13 +83,13 @@ async def test_edit_subjects_from_profile(
     await talk.say("/menu")
     await talk.press("m:profile")
     await talk.press("pf:edit")
-    await talk.press("pf:ef:subjects")
+    await talk.press_label("Предметы")
     assert any(b.label == "✅ Математика" for row in talk.last.buttons for b in row)
-    await talk.press("ob:subj:4")  # Физика
-    await talk.press("ob:subj:done")
+    await talk.press_label("Физика")
+    await talk.press_label("Готово")
     assert "Предметы: Математика, Физика" in talk.last.text
     await talk.press("pf:edit")
-    await talk.press("pf:ef:name")
+    await talk.press_label("ФИО")
     await talk.say("Х")  # invalid: the step stays, nothing changes
     assert talk.last.text.startswith("Как вас зовут?")
     person = await person_of(sessions)
@@ -102,10 +104,10 @@ async def test_erase_my_data(
     await talk.say("/menu")
     await talk.press("m:profile")
     await talk.press("pf:erase")
-    await talk.press("pf:erase:no")
+    await talk.press_label("Нет")
     assert talk.last.text.startswith("Ваш профиль")
     await talk.press("pf:erase")
-    await talk.press("pf:erase:yes")
+    await talk.press_label("Да, удалить")
     assert "данные удалены" in talk.last.text
     async with sessions() as session:
         person = await session.scalar(select(Person))

@@ -332,7 +332,9 @@ async def onboard(chat: Chat, *, region_by: str = "typing", name: str = TEACHER_
     if region_by == "paging":
         municipality = await choose_region_by_paging(chat, "Тюменская область")
     else:
-        municipality = await chat.send("Тюменская")
+        confirm = await chat.send("Тюменская")  # a part of the name: the one match is offered
+        assert confirm.last.text == "Вы имели в виду «Тюменская область»?"
+        municipality = await chat.tap("Да", exact=True)
     assert municipality.last.text.startswith("Выберите ваш муниципалитет")
     assert (await chat.tap("г. Тобольск", exact=True)).last.text.startswith("Где вы работаете?")
     summary = await chat.send(TEACHER_SCHOOL)
