@@ -48,13 +48,14 @@ ONBOARDING = (
     ("text", "Иванова Мария Петровна"),
     ("text", "27"),
     ("cb", "ob:exp:1"),
-    ("cb", "ob:pos:0"),
-    ("cb", "ob:subj:2"),
-    ("cb", "ob:subj:done"),
-    ("cb", "ob:lvl:2"),
-    ("cb", "ob:lvl:done"),
-    ("text", "тюм"),
-    ("cb", "ob:mun:tobolsk"),
+    ("cb", "w:pick:0"),  # position: the first option («Учитель»)
+    ("cb", "w:tog:2"),  # subjects: the third option, then «Готово»
+    ("cb", "w:done"),
+    ("cb", "w:tog:2"),  # levels: ООО, then «Готово»
+    ("cb", "w:done"),
+    ("text", "тюм"),  # one partial match: «Да»
+    ("cb", "w:yes"),
+    ("text", "г. Тобольск"),  # an exact name is picked at once
     ("text", "МАОУ СОШ № 5"),
     ("cb", "ob:ok"),
 )
