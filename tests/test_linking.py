@@ -12,16 +12,17 @@ from bot.clock import FakeClock
 from bot.services import linking
 from handlers.dispatcher import Dispatcher
 from storage.models import ChannelAccount, LinkCode, Person
+from tests.client import DispatcherClient
 from tests.factories import make_person
-from tests.test_onboarding import Talk, onboard, person_of, snapshot, start_and_consent
+from tests.test_onboarding import onboard, person_of, snapshot, start_and_consent
 
 CODE_IN_TEXT = re.compile(r"Ваш код: ([A-Z0-9]{8})")
 
 
-async def _code_from_profile(talk: Talk) -> str:
-    await talk.say("/menu")
-    await talk.press("m:profile")
-    await talk.press("pf:link")
+async def _code_from_profile(talk: DispatcherClient) -> str:
+    await talk.send("/menu")
+    await talk.press("Профиль")
+    await talk.press("🔗 Связать с VK/Telegram")
     assert "в течение 10 минут" in talk.last.text and "другом мессенджере" in talk.last.text
     assert "(до 14:10)" in talk.last.text  # 09:00 UTC + 10 min, in the region's zone (Asia/Yekaterinburg)
     match = CODE_IN_TEXT.search(talk.last.text)
@@ -82,25 +83,25 @@ def test_normalize_code() -> None:
 async def test_link_console_profile_to_vk(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    console = Talk(dispatcher)
+    console = DispatcherClient(dispatcher)
     await onboard(console)
     code = await _code_from_profile(console)
-    vk = Talk(dispatcher, uid="id500", channel="vk")
-    await vk.say(code)
+    vk = DispatcherClient(dispatcher, "id500", channel="vk")
+    await vk.send(code)
     assert "Аккаунт связан" in vk.texts[0]
     assert vk.last.text.startswith("Главное меню")
     owner = await person_of(sessions)
     linked = await person_of(sessions, "id500", "vk")
     assert owner is not None and linked is not None and owner.id == linked.id
-    await vk.press("m:profile")
+    await vk.press("Профиль")
     assert "ФИО: Иванова Мария Петровна" in vk.last.text and "Муниципалитет: г. Тобольск" in vk.last.text
     # the code works once
-    other = Talk(dispatcher, uid="id501", channel="vk")
-    await other.say(code)
+    other = DispatcherClient(dispatcher, "id501", channel="vk")
+    await other.send(code)
     assert "уже использован" in other.texts[0]
     assert await person_of(sessions, "id501", "vk") is None
     # sending it again from the linked account itself changes nothing
-    await vk.say(code)
+    await vk.send(code)
     assert "уже использован" in vk.texts[0]
 
 
@@ -108,10 +109,10 @@ async def test_expired_code_is_refused(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    code = await _code_from_profile(Talk(dispatcher))
+    code = await _code_from_profile(DispatcherClient(dispatcher))
     clock.advance(timedelta(minutes=10, seconds=1))
-    vk = Talk(dispatcher, uid="id7", channel="vk")
-    await vk.say(code)
+    vk = DispatcherClient(dispatcher, "id7", channel="vk")
+    await vk.send(code)
     assert "Срок действия кода истёк" in vk.texts[0]
     assert "Навигатор молодого педагога" in vk.last.text  # then the welcome for a new person
     assert await person_of(sessions, "id7", "vk") is None
@@ -120,14 +121,14 @@ async def test_expired_code_is_refused(
 async def test_unknown_code_on_the_enter_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    vk = Talk(dispatcher, uid="id8", channel="vk")
-    await vk.say("/start")
-    await vk.press("ob:link")
+    vk = DispatcherClient(dispatcher, "id8", channel="vk")
+    await vk.send("/start")
+    await vk.press("Уже есть профиль в Telegram/VK")
     assert "отправьте сюда полученный код" in vk.last.text
-    await vk.say("ZZZZ2345")
+    await vk.send("ZZZZ2345")
     assert "Такой код не найден" in vk.texts[0]
     assert "отправьте сюда полученный код" in vk.last.text
-    await vk.press("nav:back")
+    await vk.press("⬅️ Назад")
     assert "Навигатор молодого педагога" in vk.last.text
     async with sessions() as session:
         assert (await session.scalars(select(Person))).all() == []
@@ -137,11 +138,11 @@ async def test_code_entered_on_the_enter_step_links(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    code = await _code_from_profile(Talk(dispatcher))
-    tg = Talk(dispatcher, uid="77", channel="telegram")
-    await tg.say("/start")
-    await tg.press("ob:link")
-    await tg.say(code.lower())
+    code = await _code_from_profile(DispatcherClient(dispatcher))
+    tg = DispatcherClient(dispatcher, "77", channel="telegram")
+    await tg.send("/start")
+    await tg.press("Уже есть профиль в Telegram/VK")
+    await tg.send(code.lower())
     assert "Аккаунт связан" in tg.texts[0] and tg.last.text.startswith("Главное меню")
     linked = await person_of(sessions, "77", "telegram")
     assert linked is not None and linked.id == owner_id
@@ -151,15 +152,15 @@ async def test_start_deep_link(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    code = await _code_from_profile(Talk(dispatcher))
-    tg = Talk(dispatcher, uid="42", channel="telegram")
-    await tg.say(f"/start {code}")
+    code = await _code_from_profile(DispatcherClient(dispatcher))
+    tg = DispatcherClient(dispatcher, "42", channel="telegram")
+    await tg.send(f"/start {code}")
     assert "Аккаунт связан" in tg.texts[0] and tg.last.text.startswith("Главное меню")
     linked = await person_of(sessions, "42", "telegram")
     assert linked is not None and linked.id == owner_id
     # an unrelated /start argument is not taken for a code
-    stranger = Talk(dispatcher, uid="43", channel="telegram")
-    await stranger.say("/start ABCD2345")
+    stranger = DispatcherClient(dispatcher, "43", channel="telegram")
+    await stranger.send("/start ABCD2345")
     assert "Навигатор молодого педагога" in stranger.last.text
 
 
@@ -168,10 +169,10 @@ async def test_account_of_another_completed_profile_is_refused(
 ) -> None:
     await _teacher(sessions, clock)
     await _teacher(sessions, clock, platform="vk", external_id="id9", full_name="Петров Пётр")
-    code = await _code_from_profile(Talk(dispatcher))
+    code = await _code_from_profile(DispatcherClient(dispatcher))
     before = await snapshot(sessions)
-    vk = Talk(dispatcher, uid="id9", channel="vk")
-    await vk.say(code)
+    vk = DispatcherClient(dispatcher, "id9", channel="vk")
+    await vk.send(code)
     assert "уже привязан к другому заполненному профилю" in vk.texts[0]
     assert vk.last.text.startswith("Главное меню")
     after = await snapshot(sessions)
@@ -185,13 +186,13 @@ async def test_unfinished_profile_is_replaced_by_the_linked_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    vk = Talk(dispatcher, uid="id10", channel="vk")
+    vk = DispatcherClient(dispatcher, "id10", channel="vk")
     await start_and_consent(vk)
-    await vk.say("Сидорова Анна")
+    await vk.send("Сидорова Анна")
     unfinished = await person_of(sessions, "id10", "vk")
     assert unfinished is not None
-    code = await _code_from_profile(Talk(dispatcher))
-    await vk.say(code)
+    code = await _code_from_profile(DispatcherClient(dispatcher))
+    await vk.send(code)
     assert "Аккаунт связан" in vk.texts[0] and vk.last.text.startswith("Главное меню")
     async with sessions() as session:
         left = await session.get(Person, unfinished.id)
@@ -204,16 +205,16 @@ async def test_codeish_text_not_in_db_reaches_the_current_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    await _code_from_profile(Talk(dispatcher))  # some code exists, just not this one
-    vk = Talk(dispatcher, uid="id11", channel="vk")
+    await _code_from_profile(DispatcherClient(dispatcher))  # some code exists, just not this one
+    vk = DispatcherClient(dispatcher, "id11", channel="vk")
     await start_and_consent(vk)
-    await vk.say("Сидорова Анна")
-    await vk.say("24")
-    for action in ("ob:exp:0", "ob:pos:0", "ob:subj:0", "ob:subj:done", "ob:lvl:2", "ob:lvl:done"):
-        await vk.press(action)
-    await vk.say("Москва")
-    await vk.say("ZELENGRAD")  # 9 letters: not even the code's shape
-    await vk.say("KRASNYY8")  # the code's exact shape, but no such code: it is the school's name
+    await vk.send("Сидорова Анна")
+    await vk.send("24")
+    for label in ("0 (первый год)", "Учитель", "Русский язык", "Готово", "ООО", "Готово"):
+        await vk.press(label)
+    await vk.send("Москва")
+    await vk.send("ZELENGRAD")  # 9 letters: not even the code's shape
+    await vk.send("KRASNYY8")  # the code's exact shape, but no such code: it is the school's name
     assert vk.last.text.startswith("Проверьте, всё ли верно")
     person = await person_of(sessions, "id11", "vk")
     assert person is not None and person.id != owner_id
@@ -224,13 +225,13 @@ async def test_new_code_button_and_text_on_code_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     first = await _code_from_profile(talk)
-    await talk.say("что делать?")
+    await talk.send("что делать?")
     assert "в другом мессенджере" in talk.texts[0]
-    await talk.press("ln:new")
+    await talk.press("Новый код")
     match = CODE_IN_TEXT.search(talk.last.text)
     assert match is not None and match.group(1) != first
-    vk = Talk(dispatcher, uid="id12", channel="vk")
-    await vk.say(first)
+    vk = DispatcherClient(dispatcher, "id12", channel="vk")
+    await vk.send(first)
     assert "Срок действия кода истёк" in vk.texts[0]  # the earlier code was replaced

@@ -8,64 +8,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
+from content.geography import region_name
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
-from handlers.messages import Incoming, Reply
 from storage.models import ChannelAccount, ConversationState, Person, RoleGrant
+from tests.client import DispatcherClient, Shown, Turn
 
 TYUMEN_MUNICIPALITY_IDS = 26
 
 
-def inc(
-    text: str | None = None, action: str | None = None, uid: str = "u1", channel: str = "console"
-) -> Incoming:
-    return Incoming(channel, uid, text=text, action=action)
+PAGING_AND_NAVIGATION = {"◀", "▶", "Показать все регионы", "Показать все", "⬅️ Назад", "🏠 В меню"}
 
 
-MAX_LABEL = 40  # VK's limit for a button label
-
-
-def _check_labels(replies: list[Reply]) -> list[Reply]:
-    for reply in replies:
-        for row in reply.buttons:
-            for button in row:
-                assert len(button.label) <= MAX_LABEL, button.label
-    return replies
-
-
-class Talk:
-    """One person talking to the bot; keeps the last replies (and checks every button label's length)."""
-
-    def __init__(self, dispatcher: Dispatcher, uid: str = "u1", channel: str = "console") -> None:
-        self.dispatcher, self.uid, self.channel = dispatcher, uid, channel
-        self.replies: list[Reply] = []
-
-    async def say(self, text: str) -> list[Reply]:
-        self.replies = _check_labels(
-            await self.dispatcher.handle(inc(text, uid=self.uid, channel=self.channel))
-        )
-        return self.replies
-
-    async def press(self, action: str) -> list[Reply]:
-        assert action in self.last.actions, f"{action} not offered: {self.last.actions}"
-        self.replies = _check_labels(
-            await self.dispatcher.handle(inc(action=action, uid=self.uid, channel=self.channel))
-        )
-        return self.replies
-
-    async def press_label(self, label: str) -> list[Reply]:
-        for row in self.last.buttons:
-            for button in row:
-                if button.label == label:
-                    return await self.press(button.action)
-        raise AssertionError(f"no button {label!r} in {self.last.buttons}")
-
-    @property
-    def last(self) -> Reply:
-        return self.replies[-1]
-
-    @property
-    def texts(self) -> list[str]:
-        return [r.text for r in self.replies]
+def choices(shown: Shown) -> list[str | None]:
+    """The labels of the options on a region or municipality page (no paging or navigation buttons)."""
+    return [label for label in shown.labels if label not in PAGING_AND_NAVIGATION]
 
 
 async def state_of(sessions: async_sessionmaker[AsyncSession], uid: str = "u1") -> tuple[str, str]:
@@ -112,61 +68,62 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]
         return {"persons": persons, "roles": roles, "accounts": accounts, "states": states}
 
 
-async def start_and_consent(talk: Talk) -> None:
-    await talk.say("/start")
+async def start_and_consent(talk: DispatcherClient) -> None:
+    await talk.send("/start")
     assert "Навигатор молодого педагога" in talk.last.text
-    await talk.press("ob:start")
+    await talk.press("Начать")
     assert "согласие" in talk.last.text
-    await talk.press("ob:consent:yes")
+    await talk.press("✅ Согласен(на)")
     assert talk.last.text.startswith("Как вас зовут?")
 
 
 async def onboard(
-    talk: Talk,
+    talk: DispatcherClient,
     *,
     age: str = "27",
-    experience: str = "ob:exp:1",
+    experience: str = "1",
     region_text: str = "тюм",
-    municipality: str = "ob:mun:tobolsk",
-) -> list[Reply]:
-    """The whole happy path; returns the replies to "Всё верно"."""
+    municipality: str = "г. Тобольск",
+) -> Turn:
+    """The whole happy path (``experience`` and ``municipality`` are button labels, a municipality not
+    offered is typed); returns the answer to "Всё верно"."""
     await start_and_consent(talk)
-    await talk.say("Иванова Мария Петровна")
+    await talk.send("Иванова Мария Петровна")
     assert talk.last.text.startswith("Сколько вам лет?")
-    await talk.say(age)
+    await talk.send(age)
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
     await talk.press(experience)
     assert talk.last.text == "Ваша должность?"
-    await talk.press("ob:pos:0")
+    await talk.press("Учитель")
     assert talk.last.text.startswith("Какие предметы")
-    await talk.press("ob:subj:2")
-    assert any(b.label == "✅ Математика" for row in talk.last.buttons for b in row)
-    await talk.press("ob:subj:done")
+    await talk.press("Математика")
+    assert "✅ Математика" in talk.last.labels
+    await talk.press("Готово")
     assert talk.last.text.startswith("На каких уровнях")
     assert "ООО — основное общее" in talk.last.text
-    await talk.press("ob:lvl:2")
-    await talk.press("ob:lvl:done")
+    await talk.press("ООО")
+    await talk.press("Готово")
     assert talk.last.text.startswith("В каком регионе")
-    await talk.say(region_text)
-    if municipality.startswith("ob:"):
+    await talk.send(region_text)
+    if talk.offers(municipality):
         await talk.press(municipality)
     else:
-        await talk.say(municipality)
+        await talk.send(municipality)
     assert talk.last.text.startswith("Где вы работаете?")
-    await talk.say("МАОУ СОШ № 5")
+    await talk.send("МАОУ СОШ № 5")
     assert talk.last.text.startswith("Проверьте, всё ли верно")
-    return await talk.press("ob:ok")
+    return await talk.press("✅ Всё верно")
 
 
 async def test_happy_path_young_teacher(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     replies = await onboard(talk)
     assert "Вы — молодой педагог" in replies[0].text
     assert "наставник" in replies[0].text and "ИОМ" in replies[0].text
     assert replies[-1].text.startswith("Главное меню")
-    assert "m:profile" in replies[-1].actions
+    assert "Профиль" in replies[-1].labels
     person = await person_of(sessions)
     assert person is not None
     assert person.profile_complete
@@ -186,9 +143,9 @@ async def test_happy_path_young_teacher(
 async def test_happy_path_not_young_teacher_elsewhere(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher, uid="u2")
+    talk = DispatcherClient(dispatcher, "u2")
     replies = await onboard(
-        talk, age="1980", experience="ob:exp:3", region_text="Приморский край", municipality="Владивосток"
+        talk, age="1980", experience="3", region_text="Приморский край", municipality="Владивосток"
     )
     assert "к вам не относится" in replies[0].text
     assert replies[-1].text.startswith("Главное меню")
@@ -199,38 +156,38 @@ async def test_happy_path_not_young_teacher_elsewhere(
 
 
 async def test_old_but_new_teacher_is_not_young(dispatcher: Dispatcher) -> None:
-    replies = await onboard(Talk(dispatcher), age="40", experience="ob:exp:0")
+    replies = await onboard(DispatcherClient(dispatcher), age="40", experience="0 (первый год)")
     assert "к вам не относится" in replies[0].text
 
 
 async def test_decline_stores_no_person(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
-    await talk.say("Привет")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("Привет")
     assert "Навигатор молодого педагога" in talk.last.text  # first contact: the welcome
-    await talk.press("ob:start")
-    await talk.press("ob:consent:what")
+    await talk.press("Начать")
+    await talk.press("Что именно хранится?")
     assert "Что именно хранится" in talk.last.text
-    await talk.press("ob:consent:no")
+    await talk.press("Не согласен(на)")
     assert "ничего о вас не сохранено" in talk.last.text and "/start" in talk.last.text
-    await talk.say("Иванова Мария")  # a name typed anyway is not stored
+    await talk.send("Иванова Мария")  # a name typed anyway is not stored
     assert "Без согласия" in talk.texts[0]
     async with sessions() as session:
         assert (await session.scalars(select(Person))).all() == []
         account = await session.scalar(select(ChannelAccount))
         assert account is not None and account.person_id is None
-    await talk.press("ob:restart")
+    await talk.press("Я передумал(а)")
     assert "согласие" in talk.last.text
 
 
 async def test_text_before_consent_is_not_stored(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
-    await talk.say("/start")
-    await talk.press("ob:start")
-    await talk.say("да, конечно")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/start")
+    await talk.press("Начать")
+    await talk.send("да, конечно")
     assert "нужно ваше решение" in talk.texts[0]
     assert "согласие" in talk.last.text
     async with sessions() as session:
@@ -240,31 +197,31 @@ async def test_text_before_consent_is_not_stored(
 async def test_back_and_menu_at_several_steps(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
-    await talk.say("/start")
-    await talk.press("ob:start")
-    await talk.press("nav:back")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/start")
+    await talk.press("Начать")
+    await talk.press("⬅️ Назад")
     assert "Навигатор молодого педагога" in talk.last.text  # consent → welcome
-    await talk.press("ob:start")
-    await talk.press("ob:consent:yes")
-    await talk.say("Иванова Мария")
-    await talk.say("25")
-    await talk.press("nav:back")
+    await talk.press("Начать")
+    await talk.press("✅ Согласен(на)")
+    await talk.send("Иванова Мария")
+    await talk.send("25")
+    await talk.press("⬅️ Назад")
     assert talk.last.text.startswith("Сколько вам лет?")
-    assert any(b.label == "Оставить: 2001 г. р." for row in talk.last.buttons for b in row)
-    await talk.press("nav:back")
+    assert "Оставить: 2001 г. р." in talk.last.labels
+    await talk.press("⬅️ Назад")
     assert talk.last.text.startswith("Как вас зовут?")
-    await talk.press("ob:keep")  # keep the stored name
-    await talk.press("ob:keep")  # keep the stored age
+    await talk.press("Оставить: Иванова Мария")  # keep the stored name
+    await talk.press("Оставить: 2001 г. р.")  # keep the stored age
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
     # "В меню" with an unfinished profile: the menu is not open yet, the current question is shown again
-    await talk.press("nav:menu")
+    await talk.press("🏠 В меню")
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
-    await talk.say("/menu")
+    await talk.send("/menu")
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
-    await talk.press("ob:exp:2")
-    await talk.press("ob:pos:other")
-    await talk.press("nav:back")
+    await talk.press("2")
+    await talk.press("Другое")
+    await talk.press("⬅️ Назад")
     assert talk.last.text == "Ваша должность?"
     person = await person_of(sessions)
     assert person is not None and (person.full_name, person.birth_year, person.experience_years) == (
@@ -277,41 +234,41 @@ async def test_back_and_menu_at_several_steps(
 async def test_invalid_answers_keep_the_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
-    await talk.say("Мария")
+    await talk.send("Мария")
     assert "фамилию и имя" in talk.texts[0] and talk.last.text.startswith("Как вас зовут?")
-    await talk.say("Иванова М2")
+    await talk.send("Иванова М2")
     assert "только буквы" in talk.texts[0]
-    await talk.say("Иванова Мария")
+    await talk.send("Иванова Мария")
     for bad, hint in (("17", "от 18 до 80"), ("2015", "от 18 до 80"), ("много", "цифрами")):
-        await talk.say(bad)
+        await talk.send(bad)
         assert hint in talk.texts[0], talk.texts
         assert talk.last.text.startswith("Сколько вам лет?")
-    await talk.say("1998")
+    await talk.send("1998")
     for bad, hint in (("61", "от 0 до 60"), ("пять", "цифрами")):
-        await talk.say(bad)
+        await talk.send(bad)
         assert hint in talk.texts[0]
         assert talk.last.text.startswith("Какой у вас педагогический стаж")
-    await talk.press("ob:exp:6+")
+    await talk.press("6 и больше")
     assert "от 6 до 60" in talk.last.text
-    await talk.say("12")
+    await talk.send("12")
     assert talk.last.text == "Ваша должность?"
-    await talk.say("директор")  # button-only step: not one of the positions
+    await talk.send("директор")  # button-only step: not one of the positions
     assert "Выберите должность кнопкой" in talk.texts[0] and talk.last.text == "Ваша должность?"
-    await talk.say("Педагог-психолог")  # typing an offered label works
-    await talk.press("ob:subj:done")
+    await talk.send("Педагог-психолог")  # typing an offered label works
+    await talk.press("Готово")
     assert "хотя бы один предмет" in talk.texts[0]
-    await talk.say("Астрономия")
+    await talk.send("Астрономия")
     assert "Другой предмет" in talk.texts[0]
-    await talk.press("ob:subj:other")
-    await talk.say("Астрономия")
-    assert any(b.label == "✅ Астрономия" for row in talk.last.buttons for b in row)
-    await talk.say("физика")  # a listed subject typed: toggled on
-    await talk.press("ob:subj:done")
-    await talk.say("ООО")  # levels are button-only
+    await talk.press("Другой предмет")
+    await talk.send("Астрономия")
+    assert "✅ Астрономия" in talk.last.labels
+    await talk.send("физика")  # a listed subject typed: toggled on
+    await talk.press("Готово")
+    await talk.send("ООО")  # levels are button-only
     assert "кнопками" in talk.texts[0] and talk.last.text.startswith("На каких уровнях")
-    await talk.press("ob:lvl:done")
+    await talk.press("Готово")
     assert "хотя бы один уровень" in talk.texts[0]
     person = await person_of(sessions)
     assert person is not None
@@ -322,16 +279,23 @@ async def test_invalid_answers_keep_the_step(
 async def test_stale_and_forged_buttons_change_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
-    await talk.say("Иванова Мария")
-    await talk.say("27")
-    old_experience_buttons = talk.last.actions
-    await talk.press("ob:exp:2")
+    await talk.send("Иванова Мария")
+    await talk.send("27")
+    experience_question = talk.turns[-1]
+    consent_question = next(turn for turn in talk.turns if turn.last.has("✅ Согласен(на)"))
+    first_experience = experience_question.last.labels[0]
+    await talk.press("2")
     assert talk.last.text == "Ваша должность?"
     before = await snapshot(sessions)
-    for action in (old_experience_buttons[0], "ob:consent:yes", "ob:reg:77", "ob:lvl:0", "ob:pos:99"):
-        replies = await dispatcher.handle(inc(action=action))
+    stale = [(first_experience, experience_question), ("✅ Согласен(на)", consent_question)]
+    for label, turn in stale:
+        replies = await talk.press(label, turn=turn)
+        assert replies[0].text == STALE_BUTTON
+        assert replies[-1].text == "Ваша должность?"
+    for forged in ("ob:reg:77", "ob:lvl:0", "ob:pos:99"):  # never shown to this person
+        replies = await talk.press_action(forged)
         assert replies[0].text == STALE_BUTTON
         assert replies[-1].text == "Ваша должность?"
     assert await snapshot(sessions) == before
@@ -340,44 +304,44 @@ async def test_stale_and_forged_buttons_change_nothing(
 async def test_region_paging_and_filter(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
-    await talk.say("Иванова Мария")
-    await talk.say("27")
-    await talk.press("ob:exp:1")
-    await talk.press("ob:pos:0")
-    await talk.press("ob:subj:0")
-    await talk.press("ob:subj:done")
-    await talk.press("ob:lvl:1")
-    await talk.press("ob:lvl:done")
-    region_buttons = [a for a in talk.last.actions if a.startswith("ob:reg:")]
-    assert region_buttons == [f"ob:reg:0{i}" for i in range(1, 9)]
+    await talk.send("Иванова Мария")
+    await talk.send("27")
+    await talk.press("1")
+    await talk.press("Учитель")
+    await talk.press("Русский язык")
+    await talk.press("Готово")
+    await talk.press("НОО")
+    await talk.press("Готово")
+    regions = choices(talk.last)
+    assert regions == [region_name(f"0{i}") for i in range(1, 9)]
     assert "стр. 1 из 12" in talk.last.text
-    assert "ob:rpage:1" in talk.last.actions and not any(a == "ob:rpage:-1" for a in talk.last.actions)
-    await talk.press("ob:rpage:1")
-    assert next(a for a in talk.last.actions if a.startswith("ob:reg:")) == "ob:reg:09"
-    assert "ob:rpage:0" in talk.last.actions and "ob:rpage:2" in talk.last.actions
-    seen = [a for a in talk.last.actions if a.startswith("ob:reg:")]
+    assert "▶" in talk.last.labels and "◀" not in talk.last.labels
+    await talk.press("▶")
+    assert choices(talk.last)[0] == region_name("09")
+    assert "◀" in talk.last.labels and "▶" in talk.last.labels
+    seen = choices(talk.last)
     page = 1
-    while f"ob:rpage:{page + 1}" in talk.last.actions:  # walk forward to the last page
+    while talk.offers("▶"):  # walk forward to the last page
         page += 1
-        await talk.press(f"ob:rpage:{page}")
-        seen += [a for a in talk.last.actions if a.startswith("ob:reg:")]
+        await talk.press("▶")
+        seen += choices(talk.last)
     assert page == 11 and "стр. 12 из 12" in talk.last.text
     assert len(seen) == len(set(seen)) == 89 - 8  # every region once (page 1 was checked above)
-    assert seen[-1] == "ob:reg:92"
-    await talk.say("моск")
+    assert seen[-1] == region_name("92")
+    await talk.send("моск")
     assert "по запросу «моск»" in talk.last.text
-    assert {a for a in talk.last.actions if a.startswith("ob:reg:")} == {"ob:reg:50", "ob:reg:77"}
-    await talk.say("нетландия")
+    assert set(choices(talk.last)) == {region_name("50"), region_name("77")}
+    await talk.send("нетландия")
     assert "Не нашёл регион" in talk.texts[0]
-    assert {a for a in talk.last.actions if a.startswith("ob:reg:")} == {"ob:reg:50", "ob:reg:77"}
-    await talk.press("ob:rall")
-    assert len([a for a in talk.last.actions if a.startswith("ob:reg:")]) == 8
-    await talk.say("моск")
-    await talk.press("ob:reg:77")
+    assert set(choices(talk.last)) == {region_name("50"), region_name("77")}
+    await talk.press("Показать все регионы")
+    assert len(choices(talk.last)) == 8
+    await talk.send("моск")
+    await talk.press("Москва")
     assert talk.last.text.startswith("В каком муниципалитете")  # not 72: free text
-    assert not any(a.startswith("ob:mun:") for a in talk.last.actions)
+    assert choices(talk.last) == []
     person = await person_of(sessions)
     assert person is not None and (person.region_code, person.timezone) == ("77", "Europe/Moscow")
 
@@ -385,23 +349,23 @@ async def test_region_paging_and_filter(
 async def test_municipality_buttons_for_region_72(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
     for answer in ("Иванова Мария", "27"):
-        await talk.say(answer)
-    for action in ("ob:exp:1", "ob:pos:0", "ob:subj:0", "ob:subj:done", "ob:lvl:1", "ob:lvl:done"):
-        await talk.press(action)
-    await talk.say("72")  # the region code works as well
-    first = [a for a in talk.last.actions if a.startswith("ob:mun:")]
-    assert first[:4] == ["ob:mun:tyumen", "ob:mun:tobolsk", "ob:mun:ishim", "ob:mun:yalutorovsk"]
-    await talk.press("ob:mpage:1")
-    second = [a for a in talk.last.actions if a.startswith("ob:mun:")]
+        await talk.send(answer)
+    for label in ("1", "Учитель", "Русский язык", "Готово", "НОО", "Готово"):
+        await talk.press(label)
+    await talk.send("72")  # the region code works as well
+    first = choices(talk.last)
+    assert first[:4] == ["г. Тюмень", "г. Тобольск", "г. Ишим", "г. Ялуторовск"]
+    await talk.press("▶")
+    second = choices(talk.last)
     assert len(first) + len(second) == TYUMEN_MUNICIPALITY_IDS and not set(first) & set(second)
-    await talk.say("Сочи")
+    await talk.send("Сочи")
     assert "нет муниципалитета" in talk.texts[0]
-    await talk.say("тобол")
-    assert [a for a in talk.last.actions if a.startswith("ob:mun:")] == ["ob:mun:tobolsk", "ob:mun:tobolsky"]
-    await talk.say("уват")
+    await talk.send("тобол")
+    assert choices(talk.last) == ["г. Тобольск", "Тобольский район"]
+    await talk.send("уват")
     assert talk.last.text.startswith("Где вы работаете?")
     person = await person_of(sessions)
     assert person is not None and person.municipality == "Уватский район"
@@ -410,25 +374,25 @@ async def test_municipality_buttons_for_region_72(
 async def test_restart_mid_onboarding_continues(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
-    await talk.say("Иванова Мария")
-    await talk.say("27")
-    await talk.press("ob:exp:0")
-    await talk.press("ob:pos:1")
-    await talk.press("ob:subj:3")
+    await talk.send("Иванова Мария")
+    await talk.send("27")
+    await talk.press("0 (первый год)")
+    await talk.press("Педагог дополнительного образования")
+    await talk.press("Информатика")
     assert await state_of(sessions) == ("onboarding", "subjects")
-    restarted = Talk(Dispatcher(sessions, dispatcher.deps))  # nothing in memory survives
-    await restarted.say("что дальше?")
+    restarted = DispatcherClient(Dispatcher(sessions, dispatcher.deps))  # nothing in memory survives
+    await restarted.send("что дальше?")
     assert "кнопками" in restarted.texts[0]
     assert restarted.last.text.startswith("Какие предметы")
-    assert any(b.label == "✅ Информатика" for row in restarted.last.buttons for b in row)
-    await restarted.press("ob:subj:done")
+    assert "✅ Информатика" in restarted.last.labels
+    await restarted.press("Готово")
     assert restarted.last.text.startswith("На каких уровнях")
     # /start in the middle: a welcome back that continues at the first unanswered question
-    await restarted.say("/start")
+    await restarted.send("/start")
     assert "С возвращением" in restarted.last.text
-    await restarted.press("ob:continue")
+    await restarted.press("Продолжить")
     assert restarted.last.text.startswith("На каких уровнях")
     person = await person_of(sessions)
     assert person is not None
@@ -442,34 +406,34 @@ async def test_restart_mid_onboarding_continues(
 async def test_summary_edit_returns_to_summary(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
-    await talk.say("Иванова Мария")
-    await talk.say("27")
-    for action in ("ob:exp:1", "ob:pos:0", "ob:subj:0", "ob:subj:done", "ob:lvl:1", "ob:lvl:done"):
-        await talk.press(action)
-    await talk.say("тюм")
-    await talk.press("ob:mun:ishim")
-    await talk.say("СОШ № 2")
+    await talk.send("Иванова Мария")
+    await talk.send("27")
+    for label in ("1", "Учитель", "Русский язык", "Готово", "НОО", "Готово"):
+        await talk.press(label)
+    await talk.send("тюм")
+    await talk.press("г. Ишим")
+    await talk.send("СОШ № 2")
     assert "Муниципалитет: г. Ишим" in talk.last.text
-    await talk.press("ob:edit")
+    await talk.press("✏️ Изменить")
     assert talk.last.text == "Что изменить?"
-    await talk.press("ob:ef:name")
-    await talk.say("Петрова Анна")
+    await talk.press("ФИО")
+    await talk.send("Петрова Анна")
     assert talk.last.text.startswith("Проверьте") and "ФИО: Петрова Анна" in talk.last.text
-    await talk.press("ob:edit")
-    await talk.press("ob:ef:region")
-    await talk.say("Свердловская")
+    await talk.press("✏️ Изменить")
+    await talk.press("Регион")
+    await talk.send("Свердловская")
     assert talk.last.text.startswith("В каком муниципалитете")  # a new region asks its municipality
-    await talk.say("Екатеринбург")
+    await talk.send("Екатеринбург")
     assert talk.last.text.startswith("Проверьте")
     assert (
         "Регион: Свердловская область" in talk.last.text and "Муниципалитет: Екатеринбург" in talk.last.text
     )
-    await talk.press("nav:back")  # back from the summary: the school, not the edit screens
+    await talk.press("⬅️ Назад")  # back from the summary: the school, not the edit screens
     assert talk.last.text.startswith("Где вы работаете?")
-    await talk.press("ob:keep")
-    replies = await talk.press("ob:ok")
+    await talk.press("Оставить: СОШ № 2")
+    replies = await talk.press("✅ Всё верно")
     assert replies[-1].text.startswith("Главное меню")
     person = await person_of(sessions)
     assert person is not None and person.timezone == "Asia/Yekaterinburg" and person.profile_complete
@@ -478,13 +442,13 @@ async def test_summary_edit_returns_to_summary(
 async def test_experience_range_buttons(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = Talk(dispatcher)
+    talk = DispatcherClient(dispatcher)
     await start_and_consent(talk)
-    await talk.say("Иванова Мария")
-    await talk.say("30")
-    await talk.press("ob:exp:4-5")
+    await talk.send("Иванова Мария")
+    await talk.send("30")
+    await talk.press("4–5")
     assert "4 или 5" in talk.last.text
-    await talk.press("ob:exp:5")
+    await talk.press("5")
     assert talk.last.text == "Ваша должность?"
     person = await person_of(sessions)
     assert person is not None and person.experience_years == 5

@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from handlers.dispatcher import Dispatcher
 from storage.models import ChannelAccount, Person
+from tests.client import DispatcherClient
 from tests.factories import make_person
-from tests.test_onboarding import Talk, person_of, state_of
+from tests.test_onboarding import person_of, state_of
 
 
 async def _teacher(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, **fields: object) -> None:
@@ -21,31 +22,33 @@ async def test_profile_shows_fields_and_young_status(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock, birth_year=1999, experience_years=1)
-    talk = Talk(dispatcher)
-    await talk.say("/menu")
-    await talk.press("m:profile")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/menu")
+    await talk.press("Профиль")
     text = talk.last.text
     assert "ФИО: Иванова Мария Петровна" in text and "Регион: Тюменская область" in text
     assert "Возраст: 27 (год рождения 1999)" in text and "Стаж: 1 год" in text
     assert "Вы — молодой педагог" in text
-    assert {"pf:edit", "pf:link", "pf:erase", "nav:back", "nav:menu"} <= set(talk.last.actions)
+    assert {"✏️ Изменить", "🔗 Связать с VK/Telegram", "Удалить мои данные", "⬅️ Назад", "🏠 В меню"} <= set(
+        talk.last.labels
+    )
 
 
 async def test_edit_experience_from_profile_changes_status(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock, birth_year=1999, experience_years=1)
-    talk = Talk(dispatcher)
-    await talk.say("/menu")
-    await talk.press("m:profile")
-    await talk.press("pf:edit")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/menu")
+    await talk.press("Профиль")
+    await talk.press("✏️ Изменить")
     assert talk.last.text == "Что изменить?"
-    await talk.press("pf:ef:experience")
+    await talk.press("Стаж")
     assert talk.last.text.startswith("Какой у вас педагогический стаж")
-    await talk.press("nav:back")  # back to the list of fields
+    await talk.press("⬅️ Назад")  # back to the list of fields
     assert talk.last.text == "Что изменить?"
-    await talk.press("pf:ef:experience")
-    await talk.say("7")
+    await talk.press("Стаж")
+    await talk.send("7")
     assert talk.last.text.startswith("Ваш профиль") and "Стаж: 7 лет" in talk.last.text
     assert "к вам не относится" in talk.last.text
     assert await state_of(sessions) == ("profile", "view")
@@ -57,14 +60,14 @@ async def test_edit_region_from_profile_asks_municipality_then_returns(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    talk = Talk(dispatcher)
-    await talk.say("/menu")
-    await talk.press("m:profile")
-    await talk.press("pf:edit")
-    await talk.press("pf:ef:region")
-    await talk.say("Калининград")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/menu")
+    await talk.press("Профиль")
+    await talk.press("✏️ Изменить")
+    await talk.press("Регион")
+    await talk.send("Калининград")
     assert talk.last.text.startswith("В каком муниципалитете")
-    await talk.say("Калининград")
+    await talk.send("Калининград")
     assert talk.last.text.startswith("Ваш профиль")
     assert (
         "Регион: Калининградская область" in talk.last.text and "Муниципалитет: Калининград" in talk.last.text
@@ -77,18 +80,18 @@ async def test_edit_subjects_from_profile(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock, subjects=["Математика"])
-    talk = Talk(dispatcher)
-    await talk.say("/menu")
-    await talk.press("m:profile")
-    await talk.press("pf:edit")
-    await talk.press("pf:ef:subjects")
-    assert any(b.label == "✅ Математика" for row in talk.last.buttons for b in row)
-    await talk.press("ob:subj:4")  # Физика
-    await talk.press("ob:subj:done")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/menu")
+    await talk.press("Профиль")
+    await talk.press("✏️ Изменить")
+    await talk.press("Предметы")
+    assert "✅ Математика" in talk.last.labels
+    await talk.press("Физика")  # Физика
+    await talk.press("Готово")
     assert "Предметы: Математика, Физика" in talk.last.text
-    await talk.press("pf:edit")
-    await talk.press("pf:ef:name")
-    await talk.say("Х")  # invalid: the step stays, nothing changes
+    await talk.press("✏️ Изменить")
+    await talk.press("ФИО")
+    await talk.send("Х")  # invalid: the step stays, nothing changes
     assert talk.last.text.startswith("Как вас зовут?")
     person = await person_of(sessions)
     assert person is not None and person.full_name == "Иванова Мария Петровна"
@@ -98,14 +101,14 @@ async def test_erase_my_data(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    talk = Talk(dispatcher)
-    await talk.say("/menu")
-    await talk.press("m:profile")
-    await talk.press("pf:erase")
-    await talk.press("pf:erase:no")
+    talk = DispatcherClient(dispatcher)
+    await talk.send("/menu")
+    await talk.press("Профиль")
+    await talk.press("Удалить мои данные")
+    await talk.press("Нет")
     assert talk.last.text.startswith("Ваш профиль")
-    await talk.press("pf:erase")
-    await talk.press("pf:erase:yes")
+    await talk.press("Удалить мои данные")
+    await talk.press("Да, удалить")
     assert "данные удалены" in talk.last.text
     async with sessions() as session:
         person = await session.scalar(select(Person))
@@ -113,5 +116,5 @@ async def test_erase_my_data(
         assert person is not None
         assert person.deleted_at is not None and person.full_name is None and person.school is None
         assert accounts == []  # messenger ids are erased too
-    await talk.say("/menu")
+    await talk.send("/menu")
     assert "Навигатор молодого педагога" in talk.last.text  # a stranger again: the welcome
