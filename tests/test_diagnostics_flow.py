@@ -20,6 +20,7 @@ from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.messages import Incoming, Reply
 from storage.models import ChannelAccount, ConversationState, DiagnosticAreaResult, DiagnosticAttempt
 from tests.factories import make_person
+from tests.probes import registered
 
 
 def inc(
@@ -79,9 +80,8 @@ async def _start(dispatcher: Dispatcher, action: str = "dg:all") -> list[Reply]:
 @contextmanager
 def _iom_flow(present: bool) -> Iterator[list[dict[str, object]]]:
     """Temporarily register (or hide) an "iom" flow with a "goal" step; yields the data it was entered with."""
-    saved = registry.FLOWS.pop("iom", None)
     seen: list[dict[str, object]] = []
-    try:
+    with registered(lambda: registry.FLOWS.pop("iom", None)):
         if present:
             fake = registry.Flow("iom")
 
@@ -91,10 +91,6 @@ def _iom_flow(present: bool) -> Iterator[list[dict[str, object]]]:
                 ctx.say("Цель ИОМ?")
 
         yield seen
-    finally:
-        registry.FLOWS.pop("iom", None)
-        if saved is not None:
-            registry.FLOWS["iom"] = saved
 
 
 async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(

@@ -1,7 +1,10 @@
-"""The brain's routing rules, with throwaway flows registered by this module."""
+"""The brain's routing rules, with a throwaway flow registered for this module's tests only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,16 +16,13 @@ from handlers.messages import Button, Incoming
 from handlers.navigation import nav_row
 from storage.models import ConversationState
 from tests.factories import make_person
+from tests.probes import registered
 
-probe = registry.Flow("probe") if "probe" not in registry.FLOWS else registry.FLOWS["probe"]
 
-
-@probe.show("ask")
 async def _show_ask(ctx: Ctx) -> None:
     ctx.say("Сколько будет 2+2?", [[Button("Четыре", "probe:4"), Button("Пять", "probe:5")], nav_row()])
 
 
-@probe.on("ask")
 async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action == "probe:4" or (incoming.text or "").strip() == "4":
         ctx.set_data(answer=4)
@@ -31,12 +31,23 @@ async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Неверно, попробуйте ещё раз.")
 
 
-@probe.show("done")
 async def _show_done(ctx: Ctx) -> None:
     ctx.say(f"Верно: {ctx.data.get('answer')}", [nav_row()])
 
 
-registry.menu_item(registry.MenuItem("probe", "Проба", "probe", "ask", order=1))
+def _register_probe() -> None:
+    probe = registry.Flow("probe")
+    probe.show("ask")(_show_ask)
+    probe.on("ask")(_on_ask)
+    probe.show("done")(_show_done)
+    registry.menu_item(registry.MenuItem("probe", "Проба", "probe", "ask", order=1))
+
+
+@pytest.fixture(autouse=True)
+def _probe_flow() -> Iterator[None]:
+    """The throwaway flow "probe" and its menu entry «Проба», for this module's tests only."""
+    with registered(_register_probe):
+        yield
 
 
 async def _person(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, uid: str = "u1") -> None:
@@ -136,6 +147,7 @@ async def test_failure_rolls_back_and_apologises(
         ctx.set_data(answer=999)
         raise RuntimeError("boom")
 
+    probe = registry.FLOWS["probe"]
     original = probe.steps["ask"].handle
     probe.steps["ask"].handle = boom
     try:
