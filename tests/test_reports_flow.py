@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from handlers.dispatcher import NOT_ALLOWED, STALE_BUTTON, Dispatcher
-from handlers.messages import Incoming, Reply
-from handlers.reports import NOT_AVAILABLE, SCOPE_REFUSED
+from handlers.reports import NOT_AVAILABLE, PERIOD_LABELS, SCOPE_REFUSED
 from storage.models import ChannelAccount, ConversationState, RoleGrant
+from tests.client import DispatcherClient, Shown
 from tests.report_fixtures import ARMIZONSKY, build_report_data
 
-
-def inc(uid: str, text: str | None = None, action: str | None = None) -> Incoming:
-    return Incoming("console", uid, text=text, action=action)
+REGION, MUNICIPALITIES, ALL_REGIONS = "Регион: Тюменская область", "Муниципалитет…", "Все регионы"
+MY_TEACHERS, SCHOOL_YEAR = "Мои педагоги", PERIOD_LABELS["school_year"]
+BACK, MENU = "⬅️ Назад", "🏠 В меню"
 
 
 async def _setup(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
@@ -34,28 +34,33 @@ async def _setup_ids(sessions: async_sessionmaker[AsyncSession], clock: FakeCloc
     return data.methodists["ME1"]
 
 
-def _attachments(replies: list[Reply]) -> list[tuple[str, str]]:
-    return [(r.attachment.kind, r.attachment.filename) for r in replies if r.attachment is not None]
+def _attachments(replies: list[Shown] | object) -> list[tuple[str, str]]:
+    return [
+        (r.reply.attachment.kind, r.reply.attachment.filename)
+        for r in replies  # type: ignore[attr-defined]
+        if r.reply is not None and r.reply.attachment is not None
+    ]
 
 
 async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    menu = await dispatcher.handle(inc("rep-ADM", "/menu"))
-    assert "m:reports" in menu[-1].actions
-    replies = await dispatcher.handle(inc("rep-ADM", "/report"))
+    adm = DispatcherClient(dispatcher, "rep-ADM")
+    menu = await adm.send("/menu")
+    assert "Отчёты" in menu[-1].labels
+    replies = await adm.send("/report")
     assert replies[-1].text == "Отчёт: выберите охват."
-    assert {"rp:region", "rp:munis", "rp:all", "nav:back", "nav:menu"} <= set(replies[-1].actions)
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:region"))
+    assert {REGION, MUNICIPALITIES, ALL_REGIONS, BACK, MENU} <= set(replies[-1].labels)
+    replies = await adm.press(REGION)
     assert replies[-1].text.startswith("Охват: Тюменская область (регион 72).")
-    assert replies[-1].actions[:4] == [
-        "rp:t:month",
-        "rp:t:quarter",
-        "rp:t:school_year",
-        "rp:t:last_12_months",
+    assert replies[-1].labels[:4] == [
+        PERIOD_LABELS["month"],
+        PERIOD_LABELS["quarter"],
+        PERIOD_LABELS["school_year"],
+        PERIOD_LABELS["last_12_months"],
     ]
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:t:school_year"))
+    replies = await adm.press(SCHOOL_YEAR)
     summary, chart, document, done = replies
     assert summary.text.startswith("Отчёт: Тюменская область (регион 72), учебный год (с 1 сентября)")
     assert "Период: 01.09.2026 – 01.09.2027 (не включая)" in summary.text
@@ -68,12 +73,12 @@ async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
     assert "⚠️ Методисты сверх нагрузки: Методист ME2 (4 при лимите 3)" in summary.text
     assert "Самочувствие (10 ответов): низкий риск — 4, умеренный — 3, высокий риск — 3" in summary.text
     assert _attachments(replies) == [("image", "otchet.png"), ("document", "otchet_20260901_20270901.xlsx")]
-    assert chart.attachment is not None and chart.attachment.data.startswith(b"\x89PNG")
-    assert document.attachment is not None
-    book = load_workbook(io.BytesIO(document.attachment.data))
+    assert chart.data is not None and chart.data.startswith(b"\x89PNG")
+    assert document.data is not None
+    book = load_workbook(io.BytesIO(document.data))
     assert book["Сводка"]["B2"].value == 12
-    assert done.actions == ["rp:again", "nav:menu"]
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:again"))
+    assert done.labels == ["Другой отчёт", MENU]
+    replies = await adm.press("Другой отчёт")
     assert replies[-1].text == "Отчёт: выберите охват."
 
 
@@ -81,22 +86,23 @@ async def test_admin_pages_municipalities_and_picks_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    await dispatcher.handle(inc("rep-ADM", "/report"))
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:munis"))
+    adm = DispatcherClient(dispatcher, "rep-ADM")
+    await adm.send("/report")
+    replies = await adm.press(MUNICIPALITIES)
     assert replies[-1].text == "Муниципалитет (страница 1 из 4):"
-    assert "rp:m:tyumen" in replies[-1].actions and "rp:pg:1" in replies[-1].actions
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:pg:1"))
+    assert "г. Тюмень" in replies[-1].labels and "Дальше ▶️" in replies[-1].labels
+    replies = await adm.press("Дальше ▶️")
     assert replies[-1].text == "Муниципалитет (страница 2 из 4):"
-    assert "rp:m:tyumen" not in replies[-1].actions and "rp:pg:0" in replies[-1].actions
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:pg:0"))
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:m:abatsky"))
+    assert "г. Тюмень" not in replies[-1].labels and "◀️ Раньше" in replies[-1].labels
+    replies = await adm.press("◀️ Раньше")
+    replies = await adm.press("Абатский район")
     assert replies[-1].text.startswith("Охват: Абатский район.")
-    replies = await dispatcher.handle(inc("rep-ADM", action="rp:t:school_year"))
+    replies = await adm.press(SCHOOL_YEAR)
     assert "— Зарегистрировано педагогов: 4" in replies[0].text
     assert "Самочувствие: скрыто (меньше 5 ответов)" in replies[0].text
     # text instead of a button: the step is shown again
-    await dispatcher.handle(inc("rep-ADM", action="rp:again"))
-    replies = await dispatcher.handle(inc("rep-ADM", "регион"))
+    await adm.press("Другой отчёт")
+    replies = await adm.send("регион")
     assert [r.text for r in replies] == ["Выберите охват кнопкой ниже.", "Отчёт: выберите охват."]
 
 
@@ -104,18 +110,20 @@ async def test_methodist_sees_only_their_municipalities_and_teachers(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    replies = await dispatcher.handle(inc("rep-ME1", action="m:reports"))
-    actions = set(replies[-1].actions)
-    assert {"rp:m:tyumen", "rp:m:abatsky", "rp:me"} <= actions
-    assert not actions & {"rp:region", "rp:all", "rp:munis", "rp:m:armizonsky"}
-    for forged in ("rp:m:armizonsky", "rp:region", "rp:all", "rp:munis"):
-        replies = await dispatcher.handle(inc("rep-ME1", action=forged))
+    me1 = DispatcherClient(dispatcher, "rep-ME1")
+    await me1.send("/menu")
+    replies = await me1.press("Отчёты")
+    labels = set(replies[-1].labels)
+    assert {"г. Тюмень", "Абатский район", MY_TEACHERS} <= labels
+    assert not labels & {REGION, ALL_REGIONS, MUNICIPALITIES, "Армизонский район"}
+    for forged in ("rp:m:armizonsky", "rp:region", "rp:all", "rp:munis"):  # what an admin's buttons carry
+        replies = await me1.press_action(forged)
         assert replies[0].text == STALE_BUTTON
         assert _attachments(replies) == []
         assert replies[-1].text == "Отчёт: выберите охват."
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:me"))
+    replies = await me1.press(MY_TEACHERS)
     assert replies[-1].text.startswith("Охват: мои педагоги.")
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:t:school_year"))
+    replies = await me1.press(SCHOOL_YEAR)
     assert "— Зарегистрировано педагогов: 9" in replies[0].text
     assert "сверх нагрузки" not in replies[0].text
     assert len(_attachments(replies)) == 2
@@ -125,8 +133,9 @@ async def test_a_forged_scope_in_the_state_is_refused_and_nothing_is_computed(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    await dispatcher.handle(inc("rep-ME1", "/report"))
-    await dispatcher.handle(inc("rep-ME1", action="rp:m:tyumen"))
+    me1 = DispatcherClient(dispatcher, "rep-ME1")
+    await me1.send("/report")
+    await me1.press("г. Тюмень")
     async with sessions() as session, session.begin():
         state = await session.scalar(
             select(ConversationState)
@@ -135,7 +144,7 @@ async def test_a_forged_scope_in_the_state_is_refused_and_nothing_is_computed(
         )
         assert state is not None and (state.flow, state.step) == ("reports", "period")
         state.data = {**state.data, "scope_value": ARMIZONSKY}
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:t:month"))
+    replies = await me1.press(PERIOD_LABELS["month"])
     assert replies[0].text == SCOPE_REFUSED
     assert replies[-1].text == "Отчёт: выберите охват."
     assert _attachments(replies) == []
@@ -146,23 +155,25 @@ async def test_teacher_gets_not_available(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    menu = await dispatcher.handle(inc("rep-T1", "/menu"))
-    assert "m:reports" not in menu[-1].actions
-    replies = await dispatcher.handle(inc("rep-T1", "/report"))
+    t1 = DispatcherClient(dispatcher, "rep-T1")
+    menu = await t1.send("/menu")
+    assert "Отчёты" not in menu[-1].labels
+    replies = await t1.send("/report")
     assert replies[0].text == NOT_ALLOWED and "недоступно" in replies[0].text
-    replies = await dispatcher.handle(inc("rep-T1", action="m:reports"))
+    replies = await t1.press_action("m:reports")  # forged: not in this teacher's menu
     assert replies[0].text == "Этот пункт меню вам недоступен."
-    assert all(r.attachment is None for r in replies)
+    assert _attachments(replies) == []
 
 
 async def test_a_revoked_methodist_inside_the_flow_gets_not_available(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     data_ids = await _setup_ids(sessions, clock)
-    await dispatcher.handle(inc("rep-ME1", "/report"))
+    me1 = DispatcherClient(dispatcher, "rep-ME1")
+    await me1.send("/report")
     async with sessions() as session, session.begin():
         await session.execute(delete(RoleGrant).where(RoleGrant.person_id == data_ids))
-    replies = await dispatcher.handle(inc("rep-ME1", action="rp:me"))
+    replies = await me1.press(MY_TEACHERS)
     assert [r.text for r in replies] == [SCOPE_REFUSED, NOT_AVAILABLE]
-    assert replies[-1].actions == ["nav:menu"]
+    assert replies[-1].labels == [MENU]
     assert _attachments(replies) == []
