@@ -157,6 +157,13 @@ class BotClient(ABC):
         """Send a raw button action (forged or stale presses; fuzzing). Normal tests use ``press``."""
         return await self._record(await self._press(action, None, timeout))
 
+    def label(self, start: str) -> str:
+        """The one shown label that starts with ``start`` (for labels with a changing tail, e.g. a count)."""
+        turn = self._keyboard()
+        found = [lb for m in (turn.messages if turn else []) for lb in m.labels if lb.startswith(start)]
+        assert len(found) == 1, f"{len(found)} buttons starting with {start!r}: {turn.labels if turn else []}"
+        return found[0]
+
     def offers(self, label: str) -> bool:
         """Whether the latest answer with buttons has a button ``label``."""
         keyboard = self._keyboard()
