@@ -14,7 +14,7 @@ from handlers.dispatcher import Dispatcher
 from storage.models import ChannelAccount, LinkCode, Person
 from tests.client import DispatcherClient
 from tests.factories import make_person
-from tests.test_onboarding import onboard, person_of, snapshot, start_and_consent
+from tests.test_onboarding import onboard, person_of, snapshot, start_and_consent, talk_to
 
 CODE_IN_TEXT = re.compile(r"Ваш код: ([A-Z0-9]{8})")
 
@@ -83,10 +83,10 @@ def test_normalize_code() -> None:
 async def test_link_console_profile_to_vk(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    console = DispatcherClient(dispatcher)
+    console = talk_to(dispatcher)
     await onboard(console)
     code = await _code_from_profile(console)
-    vk = DispatcherClient(dispatcher, "id500", channel="vk")
+    vk = talk_to(dispatcher, "id500", channel="vk")
     await vk.send(code)
     assert "Аккаунт связан" in vk.texts[0]
     assert vk.last.text.startswith("Главное меню")
@@ -96,7 +96,7 @@ async def test_link_console_profile_to_vk(
     await vk.press("Профиль")
     assert "ФИО: Иванова Мария Петровна" in vk.last.text and "Муниципалитет: г. Тобольск" in vk.last.text
     # the code works once
-    other = DispatcherClient(dispatcher, "id501", channel="vk")
+    other = talk_to(dispatcher, "id501", channel="vk")
     await other.send(code)
     assert "уже использован" in other.texts[0]
     assert await person_of(sessions, "id501", "vk") is None
@@ -109,9 +109,9 @@ async def test_expired_code_is_refused(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    code = await _code_from_profile(DispatcherClient(dispatcher))
+    code = await _code_from_profile(talk_to(dispatcher))
     clock.advance(timedelta(minutes=10, seconds=1))
-    vk = DispatcherClient(dispatcher, "id7", channel="vk")
+    vk = talk_to(dispatcher, "id7", channel="vk")
     await vk.send(code)
     assert "Срок действия кода истёк" in vk.texts[0]
     assert "Навигатор молодого педагога" in vk.last.text  # then the welcome for a new person
@@ -121,7 +121,7 @@ async def test_expired_code_is_refused(
 async def test_unknown_code_on_the_enter_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    vk = DispatcherClient(dispatcher, "id8", channel="vk")
+    vk = talk_to(dispatcher, "id8", channel="vk")
     await vk.send("/start")
     await vk.press("Уже есть профиль в Telegram/VK")
     assert "отправьте сюда полученный код" in vk.last.text
@@ -138,8 +138,8 @@ async def test_code_entered_on_the_enter_step_links(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    code = await _code_from_profile(DispatcherClient(dispatcher))
-    tg = DispatcherClient(dispatcher, "77", channel="telegram")
+    code = await _code_from_profile(talk_to(dispatcher))
+    tg = talk_to(dispatcher, "77", channel="telegram")
     await tg.send("/start")
     await tg.press("Уже есть профиль в Telegram/VK")
     await tg.send(code.lower())
@@ -152,14 +152,14 @@ async def test_start_deep_link(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    code = await _code_from_profile(DispatcherClient(dispatcher))
-    tg = DispatcherClient(dispatcher, "42", channel="telegram")
+    code = await _code_from_profile(talk_to(dispatcher))
+    tg = talk_to(dispatcher, "42", channel="telegram")
     await tg.send(f"/start {code}")
     assert "Аккаунт связан" in tg.texts[0] and tg.last.text.startswith("Главное меню")
     linked = await person_of(sessions, "42", "telegram")
     assert linked is not None and linked.id == owner_id
     # an unrelated /start argument is not taken for a code
-    stranger = DispatcherClient(dispatcher, "43", channel="telegram")
+    stranger = talk_to(dispatcher, "43", channel="telegram")
     await stranger.send("/start ABCD2345")
     assert "Навигатор молодого педагога" in stranger.last.text
 
@@ -169,9 +169,9 @@ async def test_account_of_another_completed_profile_is_refused(
 ) -> None:
     await _teacher(sessions, clock)
     await _teacher(sessions, clock, platform="vk", external_id="id9", full_name="Петров Пётр")
-    code = await _code_from_profile(DispatcherClient(dispatcher))
+    code = await _code_from_profile(talk_to(dispatcher))
     before = await snapshot(sessions)
-    vk = DispatcherClient(dispatcher, "id9", channel="vk")
+    vk = talk_to(dispatcher, "id9", channel="vk")
     await vk.send(code)
     assert "уже привязан к другому заполненному профилю" in vk.texts[0]
     assert vk.last.text.startswith("Главное меню")
@@ -186,12 +186,12 @@ async def test_unfinished_profile_is_replaced_by_the_linked_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    vk = DispatcherClient(dispatcher, "id10", channel="vk")
+    vk = talk_to(dispatcher, "id10", channel="vk")
     await start_and_consent(vk)
     await vk.send("Сидорова Анна")
     unfinished = await person_of(sessions, "id10", "vk")
     assert unfinished is not None
-    code = await _code_from_profile(DispatcherClient(dispatcher))
+    code = await _code_from_profile(talk_to(dispatcher))
     await vk.send(code)
     assert "Аккаунт связан" in vk.texts[0] and vk.last.text.startswith("Главное меню")
     async with sessions() as session:
@@ -205,8 +205,8 @@ async def test_codeish_text_not_in_db_reaches_the_current_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    await _code_from_profile(DispatcherClient(dispatcher))  # some code exists, just not this one
-    vk = DispatcherClient(dispatcher, "id11", channel="vk")
+    await _code_from_profile(talk_to(dispatcher))  # some code exists, just not this one
+    vk = talk_to(dispatcher, "id11", channel="vk")
     await start_and_consent(vk)
     await vk.send("Сидорова Анна")
     await vk.send("24")
@@ -225,13 +225,13 @@ async def test_new_code_button_and_text_on_code_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     first = await _code_from_profile(talk)
     await talk.send("что делать?")
     assert "в другом мессенджере" in talk.texts[0]
     await talk.press("Новый код")
     match = CODE_IN_TEXT.search(talk.last.text)
     assert match is not None and match.group(1) != first
-    vk = DispatcherClient(dispatcher, "id12", channel="vk")
+    vk = talk_to(dispatcher, "id12", channel="vk")
     await vk.send(first)
     assert "Срок действия кода истёк" in vk.texts[0]  # the earlier code was replaced

@@ -11,9 +11,14 @@ from bot.clock import FakeClock
 from content.geography import region_name
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from storage.models import ChannelAccount, ConversationState, Person, RoleGrant
-from tests.client import DispatcherClient, Shown, Turn
+from tests.client import MAX_LABEL, DispatcherClient, Shown, Turn
 
 TYUMEN_MUNICIPALITY_IDS = 26
+
+
+def talk_to(dispatcher: Dispatcher, uid: str = "u1", channel: str = "console") -> DispatcherClient:
+    """One person talking to the dispatcher; every button label must fit VK's limit."""
+    return DispatcherClient(dispatcher, uid, channel, max_label=MAX_LABEL)
 
 
 PAGING_AND_NAVIGATION = {"◀", "▶", "Показать все регионы", "Показать все", "⬅️ Назад", "🏠 В меню"}
@@ -118,7 +123,7 @@ async def onboard(
 async def test_happy_path_young_teacher(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     replies = await onboard(talk)
     assert "Вы — молодой педагог" in replies[0].text
     assert "наставник" in replies[0].text and "ИОМ" in replies[0].text
@@ -143,7 +148,7 @@ async def test_happy_path_young_teacher(
 async def test_happy_path_not_young_teacher_elsewhere(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher, "u2")
+    talk = talk_to(dispatcher, "u2")
     replies = await onboard(
         talk, age="1980", experience="3", region_text="Приморский край", municipality="Владивосток"
     )
@@ -156,14 +161,14 @@ async def test_happy_path_not_young_teacher_elsewhere(
 
 
 async def test_old_but_new_teacher_is_not_young(dispatcher: Dispatcher) -> None:
-    replies = await onboard(DispatcherClient(dispatcher), age="40", experience="0 (первый год)")
+    replies = await onboard(talk_to(dispatcher), age="40", experience="0 (первый год)")
     assert "к вам не относится" in replies[0].text
 
 
 async def test_decline_stores_no_person(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("Привет")
     assert "Навигатор молодого педагога" in talk.last.text  # first contact: the welcome
     await talk.press("Начать")
@@ -184,7 +189,7 @@ async def test_decline_stores_no_person(
 async def test_text_before_consent_is_not_stored(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/start")
     await talk.press("Начать")
     await talk.send("да, конечно")
@@ -197,7 +202,7 @@ async def test_text_before_consent_is_not_stored(
 async def test_back_and_menu_at_several_steps(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/start")
     await talk.press("Начать")
     await talk.press("⬅️ Назад")
@@ -234,7 +239,7 @@ async def test_back_and_menu_at_several_steps(
 async def test_invalid_answers_keep_the_step(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     await talk.send("Мария")
     assert "фамилию и имя" in talk.texts[0] and talk.last.text.startswith("Как вас зовут?")
@@ -279,7 +284,7 @@ async def test_invalid_answers_keep_the_step(
 async def test_stale_and_forged_buttons_change_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     await talk.send("Иванова Мария")
     await talk.send("27")
@@ -304,7 +309,7 @@ async def test_stale_and_forged_buttons_change_nothing(
 async def test_region_paging_and_filter(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     await talk.send("Иванова Мария")
     await talk.send("27")
@@ -349,7 +354,7 @@ async def test_region_paging_and_filter(
 async def test_municipality_buttons_for_region_72(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     for answer in ("Иванова Мария", "27"):
         await talk.send(answer)
@@ -374,7 +379,7 @@ async def test_municipality_buttons_for_region_72(
 async def test_restart_mid_onboarding_continues(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     await talk.send("Иванова Мария")
     await talk.send("27")
@@ -382,7 +387,7 @@ async def test_restart_mid_onboarding_continues(
     await talk.press("Педагог дополнительного образования")
     await talk.press("Информатика")
     assert await state_of(sessions) == ("onboarding", "subjects")
-    restarted = DispatcherClient(Dispatcher(sessions, dispatcher.deps))  # nothing in memory survives
+    restarted = talk_to(Dispatcher(sessions, dispatcher.deps))  # nothing in memory survives
     await restarted.send("что дальше?")
     assert "кнопками" in restarted.texts[0]
     assert restarted.last.text.startswith("Какие предметы")
@@ -406,7 +411,7 @@ async def test_restart_mid_onboarding_continues(
 async def test_summary_edit_returns_to_summary(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     await talk.send("Иванова Мария")
     await talk.send("27")
@@ -442,7 +447,7 @@ async def test_summary_edit_returns_to_summary(
 async def test_experience_range_buttons(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await start_and_consent(talk)
     await talk.send("Иванова Мария")
     await talk.send("30")

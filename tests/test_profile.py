@@ -8,9 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from handlers.dispatcher import Dispatcher
 from storage.models import ChannelAccount, Person
-from tests.client import DispatcherClient
 from tests.factories import make_person
-from tests.test_onboarding import person_of, state_of
+from tests.test_onboarding import person_of, state_of, talk_to
 
 
 async def _teacher(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, **fields: object) -> None:
@@ -22,7 +21,7 @@ async def test_profile_shows_fields_and_young_status(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock, birth_year=1999, experience_years=1)
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/menu")
     await talk.press("Профиль")
     text = talk.last.text
@@ -38,7 +37,7 @@ async def test_edit_experience_from_profile_changes_status(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock, birth_year=1999, experience_years=1)
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/menu")
     await talk.press("Профиль")
     await talk.press("✏️ Изменить")
@@ -60,7 +59,7 @@ async def test_edit_region_from_profile_asks_municipality_then_returns(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/menu")
     await talk.press("Профиль")
     await talk.press("✏️ Изменить")
@@ -80,7 +79,7 @@ async def test_edit_subjects_from_profile(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock, subjects=["Математика"])
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/menu")
     await talk.press("Профиль")
     await talk.press("✏️ Изменить")
@@ -101,7 +100,7 @@ async def test_erase_my_data(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _teacher(sessions, clock)
-    talk = DispatcherClient(dispatcher)
+    talk = talk_to(dispatcher)
     await talk.send("/menu")
     await talk.press("Профиль")
     await talk.press("Удалить мои данные")
