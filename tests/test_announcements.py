@@ -13,15 +13,20 @@ from bot.services.announcements import add_months
 from bot.ticks import load_ticks
 from handlers.announcements import NOT_YOURS, announce
 from handlers.dispatcher import Dispatcher
-from handlers.messages import Incoming
 from storage.models import AnnouncementSent, DiagnosticAttempt, Iom, IomStep, OutboxMessage, Program
+from tests.client import DispatcherClient, Turn
 from tests.factories import make_person
+from tests.mentoring_helpers import outbox_for
 
 DAYS_BEFORE = 14
 
 
-def inc(uid: str, text: str | None = None, action: str | None = None) -> Incoming:
-    return Incoming("console", uid, text=text, action=action)
+async def _announced(
+    client: DispatcherClient, sessions: async_sessionmaker[AsyncSession], person_id: int, code: str
+) -> Turn:
+    """The person reads the announcement of programme ``code`` that reached them (from the outbox)."""
+    [reply] = [r for r in await outbox_for(sessions, person_id, "announcement") if f"Программа {code}" in r.text]
+    return client.receive([reply])
 
 
 async def _teacher(
@@ -143,8 +148,8 @@ async def test_only_matching_teachers_once_even_if_the_tick_runs_twice(
     assert len(rows) == 4 and all(r.urgent is False for r in rows)
     t2_p2 = next(r for r in rows if r.dedupe_key == f"an:{ids['t2']}:{ids['P2']}")
     assert "Программа P2" in t2_p2.payload["text"]
-    actions = [b[1] for row in t2_p2.payload["buttons"] for b in row]
-    assert actions == [f"an:d:{ids['P2']}", f"an:a:{ids['P2']}", f"an:n:{ids['P2']}"]
+    labels = [b[0] for row in t2_p2.payload["buttons"] for b in row]
+    assert labels == ["Подробнее", "Добавить в ИОМ", "Не интересно"]
 
 
 async def test_programme_announced_days_before_its_start(
@@ -199,7 +204,9 @@ async def test_details_add_to_iom_and_not_interested(
         no_end.ends_on = None
     await _run(sessions, clock)
     # details: provider, hours, format, dates, link; recorded as "more"
-    replies = await dispatcher.handle(inc("t1", action=f"an:d:{ids['P1']}"))
+    t1, t2, t3 = (DispatcherClient(dispatcher, uid) for uid in ("t1", "t2", "t3"))
+    t1_p1 = await _announced(t1, sessions, ids["t1"], "P1")
+    replies = await t1.press("Подробнее")
     text = replies[0].text
     for part in (
         "ЦНППМ Тюменской области",
@@ -210,20 +217,23 @@ async def test_details_add_to_iom_and_not_interested(
         "https://example.org/dpp",
     ):
         assert part in text
-    assert f"an:a:{ids['P1']}" in replies[0].actions
+    assert "Добавить в ИОМ" in replies[0].labels
     # "Не интересно" is recorded and is not overwritten by a later "Подробнее"
-    await dispatcher.handle(inc("t1", action=f"an:n:{ids['P1']}"))
-    await dispatcher.handle(inc("t1", action=f"an:d:{ids['P1']}"))
-    # not announced to t1: the buttons do nothing
-    replies = await dispatcher.handle(inc("t1", action=f"an:a:{ids['P2']}"))
+    await t1.press("Не интересно", turn=t1_p1)
+    await t1.press("Подробнее", turn=t1_p1)
+    # not announced to t1: the buttons (t2's, pressed from t1's chat) do nothing
+    t2_p2 = await _announced(t2, sessions, ids["t2"], "P2")
+    replies = await t1.press_action(t2_p2.last.action_of("Добавить в ИОМ"))
     assert replies[0].text == NOT_YOURS
     # t2 has a ИОМ: a formal step with the programme's end as deadline, or +3 months when it has none
-    replies = await dispatcher.handle(inc("t2", action=f"an:a:{ids['P1']}"))
+    await _announced(t2, sessions, ids["t2"], "P1")
+    replies = await t2.press("Добавить в ИОМ")
     assert "Добавлено в ваш ИОМ" in replies[0].text
-    await dispatcher.handle(inc("t2", action=f"an:a:{ids['P2']}"))
-    await dispatcher.handle(inc("t2", action=f"an:a:{ids['P2']}"))  # twice: still one step
+    await t2.press("Добавить в ИОМ", turn=t2_p2)
+    await t2.press("Добавить в ИОМ", turn=t2_p2)  # twice: still one step
     # t3 has no ИОМ: explained, nothing recorded as added
-    replies = await dispatcher.handle(inc("t3", action=f"an:a:{ids['P1']}"))
+    await _announced(t3, sessions, ids["t3"], "P1")
+    replies = await t3.press("Добавить в ИОМ")
     assert "нет ИОМ" in replies[0].text and "диагностик" in replies[0].text
     async with sessions() as session:
         responses = {
@@ -248,7 +258,7 @@ async def test_garbage_action_is_refused(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    replies = await dispatcher.handle(inc("t1", action="an:x:abc"))
+    replies = await DispatcherClient(dispatcher, "t1").press_action("an:x:abc")  # forged
     assert "недействительна" in replies[0].text
     assert await _sent(sessions) == set()
 
