@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.staff_profiles import MentorData, MethodistData, save_mentor, save_methodist
 from handlers.messages import Incoming, Reply
 from storage.models import DiagnosticAttempt, Iom, OutboxMessage, Person
+from tests.client import Shown
 from tests.factories import make_person
 
 
@@ -124,10 +126,11 @@ async def outbox_for(
 VK_LABEL_LIMIT = 40
 
 
-def texts(replies: list[Reply]) -> str:
+def texts(replies: Iterable[Reply | Shown]) -> str:
     """The replies' texts; also checks every button label fits VK's 40 characters."""
+    replies = list(replies)
     for reply in replies:
-        for row in reply.buttons:
-            for button in row:
-                assert len(button.label) <= VK_LABEL_LIMIT, button.label
+        labels = reply.labels if isinstance(reply, Shown) else [b.label for row in reply.buttons for b in row]
+        for label in labels:
+            assert len(label) <= VK_LABEL_LIMIT, label
     return "\n".join(r.text for r in replies)

@@ -12,20 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from bot.services import diagnostics as svc
+from content.areas import area_label
 from content.diagnostics import AREAS, load_bank
 from handlers import registry
 from handlers.context import Ctx
 from handlers.diagnostics import NOT_YOURS, PAUSED
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
-from handlers.messages import Incoming, Reply
 from storage.models import ChannelAccount, ConversationState, DiagnosticAreaResult, DiagnosticAttempt
+from tests.client import DispatcherClient, Shown, Turn
 from tests.factories import make_person
+from tests.probes import registered
 
-
-def inc(
-    text: str | None = None, action: str | None = None, uid: str = "u1", channel: str = "console"
-) -> Incoming:
-    return Incoming(channel, uid, text=text, action=action)
+QUESTION_CONTROLS = {"⏭ Пропустить", "⬅️ Назад", "⏸ Пауза", "🏠 В меню"}
 
 
 async def _person(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> int:
@@ -45,12 +43,9 @@ async def _current(sessions: async_sessionmaker[AsyncSession]) -> DiagnosticAtte
     return attempts[0]
 
 
-def _option_actions(reply: Reply) -> list[str]:
-    return [a for a in reply.actions if a.startswith("dg:a:")]
-
-
-def _action(reply: Reply, prefix: str) -> str:
-    return next(a for a in reply.actions if a.startswith(prefix))
+def _options(question: Shown) -> list[str]:
+    """The answer buttons of a question, in order (letters, or the options' texts)."""
+    return [label for label in question.labels if label not in QUESTION_CONTROLS]
 
 
 def _best_option(item_id: str) -> int:
@@ -69,19 +64,19 @@ def _worst_option(item_id: str) -> int:
     return min(range(len(options)), key=lambda i: options[i].score)
 
 
-async def _start(dispatcher: Dispatcher, action: str = "dg:all") -> list[Reply]:
-    replies = await dispatcher.handle(inc(action="m:diag"))
+async def _start(client: DispatcherClient, area: str | None = None) -> Turn:
+    """Open «Диагностика» from the menu and start the whole set (or one ``area``)."""
+    await client.send("/menu")
+    replies = await client.press("Диагностика")
     assert replies[-1].text.startswith("Диагностика профессиональных дефицитов")
-    assert action in replies[-1].actions
-    return await dispatcher.handle(inc(action=action))
+    return await client.press(client.label("Вся диагностика") if area is None else area_label(area))
 
 
 @contextmanager
 def _iom_flow(present: bool) -> Iterator[list[dict[str, object]]]:
     """Temporarily register (or hide) an "iom" flow with a "goal" step; yields the data it was entered with."""
-    saved = registry.FLOWS.pop("iom", None)
     seen: list[dict[str, object]] = []
-    try:
+    with registered(lambda: registry.FLOWS.pop("iom", None)):
         if present:
             fake = registry.Flow("iom")
 
@@ -91,19 +86,16 @@ def _iom_flow(present: bool) -> Iterator[list[dict[str, object]]]:
                 ctx.say("Цель ИОМ?")
 
         yield seen
-    finally:
-        registry.FLOWS.pop("iom", None)
-        if saved is not None:
-            registry.FLOWS["iom"] = saved
 
 
 async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     person_id = await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     bank = load_bank()
     ids = bank.item_ids("all")
-    replies = await _start(dispatcher)
+    replies = await _start(u1)
     chosen: dict[str, int] = {}
     with _iom_flow(present=False):
         for position, item_id in enumerate(ids):
@@ -117,9 +109,9 @@ async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(
             option = _worst_option(item_id) if area == "methodical" else _best_option(item_id)
             chosen[item_id] = option
             if position % 2 == 0:
-                replies = await dispatcher.handle(inc(action=_option_actions(question)[option]))
+                replies = await u1.press(_options(question)[option])
             else:
-                replies = await dispatcher.handle(inc(text=str(option + 1)))
+                replies = await u1.send(str(option + 1))
             if position < len(ids) - 1:
                 async with sessions() as session:
                     attempt = await svc.active_attempt(session, person_id)
@@ -129,12 +121,12 @@ async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(
     assert table.text.startswith("Результаты диагностики от 01.09.2026 (вся диагностика)")
     assert "🟢 Предметные — 100 % (высокий)" in table.text
     assert "🔴 Методические — 0 % (дефицит)" in table.text
-    assert table.attachment is not None and table.attachment.kind == "image"
-    assert table.attachment.data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert table.kind == "photo" and table.data is not None
+    assert table.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert advice.text.startswith("Главное, над чем стоит поработать")
     assert load_bank().area("methodical").deficit_explanation in advice.text
-    assert "dg:iom" not in advice.actions  # no ИОМ flow registered
-    assert {"dg:again", "dg:hist", "nav:menu"} <= set(advice.actions)
+    assert "🧭 Составить ИОМ" not in advice.labels  # no ИОМ flow registered
+    assert {"🔁 Пройти ещё раз", "📊 Мои результаты", "🏠 В меню"} <= set(advice.labels)
     attempts = await _attempts(sessions)
     assert len(attempts) == 1 and attempts[0].status == "completed"
     assert attempts[0].answers == chosen and attempts[0].priority_areas == ["methodical"]
@@ -149,25 +141,26 @@ async def test_typed_letter_and_invalid_text(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    replies = await _start(dispatcher)
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1)
     question = replies[-1].text
     assert "А) " in question and "Б) " in question  # long situation options are listed with letters
-    replies = await dispatcher.handle(inc(text="что-то непонятное"))
+    replies = await u1.send("что-то непонятное")
     assert replies[0].text.startswith("Не удалось распознать ответ")
     assert replies[-1].text == question
     assert (await _current(sessions)).answers == {}
-    replies = await dispatcher.handle(inc(text="7"))
+    replies = await u1.send("7")
     assert replies[0].text.startswith("Не удалось распознать ответ")
-    replies = await dispatcher.handle(inc(text="б"))
+    replies = await u1.send("б")
     first, second, third, fourth = load_bank().item_ids("all")[:4]
     assert (await _current(sessions)).answers == {first: 1}
     assert replies[-1].text.startswith("Вопрос 2 из")
-    replies = await dispatcher.handle(inc(text="Пропустить"))
+    replies = await u1.send("Пропустить")
     assert replies[-1].text.startswith("Вопрос 3 из")
-    replies = await dispatcher.handle(inc(text="В)"))
+    replies = await u1.send("В)")
     assert replies[-1].text.startswith("Вопрос 4 из")
     assert "Скорее умею" in str(replies[-1].buttons)  # a self-assessment: short options as full-text buttons
-    await dispatcher.handle(inc(text="скорее умею"))
+    await u1.send("скорее умею")
     assert (await _current(sessions)).answers == {first: 1, second: None, third: 2, fourth: 2}
 
 
@@ -175,27 +168,28 @@ async def test_skip_and_back_change_the_previous_answer(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     ids = load_bank().item_ids("all")
-    replies = await _start(dispatcher)
-    replies = await dispatcher.handle(inc(action=_option_actions(replies[-1])[0]))
-    replies = await dispatcher.handle(inc(action=_action(replies[-1], "dg:skip:")))
+    replies = await _start(u1)
+    replies = await u1.press(_options(replies[-1])[0])
+    replies = await u1.press("⏭ Пропустить")
     assert replies[-1].text.startswith("Вопрос 3 из")
     assert (await _current(sessions)).answers == {ids[0]: 0, ids[1]: None}
-    replies = await dispatcher.handle(inc(action=_action(replies[-1], "dg:prev:")))
+    replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Вопрос 2 из")
     assert "Этот вопрос вы пропустили." in replies[-1].text
-    replies = await dispatcher.handle(inc(action=_action(replies[-1], "dg:prev:")))
+    replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Вопрос 1 из")
     assert "Ваш прошлый ответ: А)" in replies[-1].text
-    replies = await dispatcher.handle(inc(action=_option_actions(replies[-1])[2]))
+    replies = await u1.press(_options(replies[-1])[2])
     attempt = await _current(sessions)
     assert attempt.answers == {ids[0]: 2, ids[1]: None} and attempt.current_index == 1
     assert replies[-1].text.startswith("Вопрос 2 из")
     # "Назад" on the first question leads back to the start screen, the attempt stays open
-    replies = await dispatcher.handle(inc(action=_action(replies[-1], "dg:prev:")))
-    replies = await dispatcher.handle(inc(action=_action(replies[-1], "dg:prev:")))
+    replies = await u1.press("⬅️ Назад")
+    replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Диагностика профессиональных дефицитов")
-    assert "пройдено 0 из 25" in replies[-1].text and "dg:resume" in replies[-1].actions
+    assert "пройдено 0 из 25" in replies[-1].text and "▶️ Продолжить" in replies[-1].labels
     assert (await _current(sessions)).answers == {ids[0]: 2, ids[1]: None}
 
 
@@ -203,20 +197,21 @@ async def test_pause_then_resume_after_restart(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     ids = load_bank().item_ids("all")
-    replies = await _start(dispatcher)
+    replies = await _start(u1)
     for _ in range(3):
-        replies = await dispatcher.handle(inc(text="1"))
+        replies = await u1.send("1")
     assert replies[-1].text.startswith("Вопрос 4 из")
-    replies = await dispatcher.handle(inc(action="dg:pause"))
+    replies = await u1.press("⏸ Пауза")
     assert replies[0].text == PAUSED
     assert replies[-1].text.startswith("Главное меню")
-    fresh = Dispatcher(sessions, dispatcher.deps)  # a restart: nothing in memory survives
-    replies = await fresh.handle(inc(action="m:diag"))
+    fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps))  # a restart: nothing in memory survives
+    replies = await fresh.press("Диагностика", turn=replies)  # the menu shown before the restart
     assert "У вас есть незавершённая диагностика (вся диагностика): пройдено 3 из 25" in replies[-1].text
-    replies = await fresh.handle(inc(action="dg:resume"))
+    replies = await fresh.press("▶️ Продолжить")
     assert replies[-1].text.startswith("Вопрос 4 из 25")
-    replies = await fresh.handle(inc(text="2"))
+    replies = await fresh.send("2")
     assert replies[-1].text.startswith("Вопрос 5 из 25")
     attempt = await _current(sessions)
     assert attempt.answers == {ids[0]: 0, ids[1]: 0, ids[2]: 0, ids[3]: 1}
@@ -226,13 +221,14 @@ async def test_restart_mid_question_and_menu_pauses(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     ids = load_bank().item_ids("all")
-    await _start(dispatcher)
-    await dispatcher.handle(inc(text="3"))
-    fresh = Dispatcher(sessions, dispatcher.deps)
-    replies = await fresh.handle(inc(text="1"))  # the state row still says "question 2"
+    await _start(u1)
+    await u1.send("3")
+    fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps))
+    replies = await fresh.send("1")  # the state row still says "question 2"
     assert replies[-1].text.startswith("Вопрос 3 из 25")
-    replies = await fresh.handle(inc(action="nav:menu"))
+    replies = await fresh.press("🏠 В меню", turn=replies)
     assert replies[-1].text.startswith("Главное меню")
     attempt = await _current(sessions)
     assert attempt.answers == {ids[0]: 2, ids[1]: 0} and attempt.current_index == 2
@@ -242,11 +238,12 @@ async def test_stale_option_button_changes_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    replies = await _start(dispatcher)
-    old_buttons = _option_actions(replies[-1])
-    await dispatcher.handle(inc(action=old_buttons[0]))
+    u1 = DispatcherClient(dispatcher)
+    first_question = await _start(u1)
+    old_buttons = _options(first_question[-1])
+    await u1.press(old_buttons[0])
     before = await _current(sessions)
-    replies = await dispatcher.handle(inc(action=old_buttons[1]))  # from question 1, now on question 2
+    replies = await u1.press(old_buttons[1], turn=first_question)  # from question 1, now on question 2
     assert replies[0].text == STALE_BUTTON
     assert replies[-1].text.startswith("Вопрос 2 из")
     after = await _current(sessions)
@@ -257,27 +254,30 @@ async def test_button_from_another_account_of_the_same_person_changes_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     person_id = await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     async with sessions() as session, session.begin():
         session.add(
             ChannelAccount(platform="vk", external_id="v1", person_id=person_id, created_at=clock.now())
         )
-    replies = await _start(dispatcher)
-    console_buttons = _option_actions(replies[-1])  # question 1, still "latest" for the console account
-    vk = await dispatcher.handle(inc(action="m:diag", uid="v1", channel="vk"))
-    vk = await dispatcher.handle(inc(action="dg:resume", uid="v1", channel="vk"))
+    replies = await _start(u1)
+    console_buttons = _options(replies[-1])  # question 1, still "latest" for the console account
+    v1 = DispatcherClient(dispatcher, "v1", "vk")
+    await v1.send("/menu")
+    vk = await v1.press("Диагностика")
+    vk = await v1.press("▶️ Продолжить")
     assert vk[-1].text.startswith("Вопрос 1 из")
-    await dispatcher.handle(inc(text="2", uid="v1", channel="vk"))
+    await v1.send("2")
     before = await _current(sessions)
-    replies = await dispatcher.handle(inc(action=console_buttons[0]))
+    replies = await u1.press(console_buttons[0])
     assert replies[0].text.startswith("Эта кнопка относится к другому вопросу")
     assert replies[-1].text.startswith("Вопрос 2 из")
     after = await _current(sessions)
     assert (after.answers, after.current_index) == (before.answers, before.current_index)
 
 
-async def _finish_area(dispatcher: Dispatcher, replies: list[Reply], answer: str = "1") -> list[Reply]:
+async def _finish_area(u1: DispatcherClient, replies: Turn, answer: str = "1") -> Turn:
     while replies[-1].text.startswith("Вопрос"):
-        replies = await dispatcher.handle(inc(text=answer))
+        replies = await u1.send(answer)
     return replies
 
 
@@ -285,32 +285,33 @@ async def test_one_area_then_retake_keeps_history(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    replies = await _start(dispatcher, "dg:area:ict")
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1, "ict")
     assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
-    replies = await _finish_area(dispatcher, replies, "1")
+    replies = await _finish_area(u1, replies, "1")
     table, advice = replies
     assert "(область «ИКТ»)" in table.text
     assert "🔴 ИКТ — 16,7 % (дефицит)" in table.text and "Предметные" not in table.text
     assert load_bank().area("ict").deficit_explanation in advice.text
-    assert table.attachment is not None and table.attachment.data[:4] == b"\x89PNG"
+    assert table.data is not None and table.data[:4] == b"\x89PNG"
     clock.advance(timedelta(days=60))
-    replies = await dispatcher.handle(inc(action="dg:again"))
+    replies = await u1.press("🔁 Пройти ещё раз")
     assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
-    replies = await _finish_area(dispatcher, replies, "2")
+    replies = await _finish_area(u1, replies, "2")
     attempts = await _attempts(sessions)
     assert [(a.scope, a.status) for a in attempts] == [("ict", "completed"), ("ict", "completed")]
     async with sessions() as session:
         rows = list(await session.scalars(select(DiagnosticAreaResult).order_by(DiagnosticAreaResult.id)))
         assert [(r.attempt_id, r.area) for r in rows] == [(attempts[0].id, "ict"), (attempts[1].id, "ict")]
-    replies = await dispatcher.handle(inc(action="dg:hist"))
+    replies = await u1.press("📊 Мои результаты")
     history = replies[-1]
     assert history.text.startswith("Ваши результаты")
     assert "1) 31.10.2026 — область «ИКТ»" in history.text
     assert "2) 01.09.2026 — область «ИКТ»" in history.text
-    replies = await dispatcher.handle(inc(action=f"dg:view:{attempts[0].id}"))
+    replies = await u1.press("2) 01.09.2026")  # the older attempt
     assert replies[0].text.startswith("Результаты диагностики от 01.09.2026")
-    assert replies[0].attachment is not None
-    replies = await dispatcher.handle(inc(action="nav:back"))
+    assert replies[0].data is not None
+    replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Ваши результаты")
 
 
@@ -318,11 +319,12 @@ async def test_compose_iom_button_enters_the_iom_flow(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     with _iom_flow(present=True) as seen:
-        replies = await _start(dispatcher, "dg:area:subject")
-        replies = await _finish_area(dispatcher, replies, "1")
-        assert "dg:iom" in replies[-1].actions
-        replies = await dispatcher.handle(inc(action="dg:iom"))
+        replies = await _start(u1, "subject")
+        replies = await _finish_area(u1, replies, "1")
+        assert "🧭 Составить ИОМ" in replies[-1].labels
+        replies = await u1.press("🧭 Составить ИОМ")
         attempt = (await _attempts(sessions))[0]
         assert replies[-1].text == "Цель ИОМ?"
         assert seen == [{"attempt_id": attempt.id}]
@@ -332,15 +334,16 @@ async def test_all_skipped_gives_no_result_and_history_is_empty(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    replies = await _start(dispatcher, "dg:area:communicative")
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1, "communicative")
     while replies[-1].text.startswith("Вопрос"):
-        replies = await dispatcher.handle(inc(action=_action(replies[-1], "dg:skip:")))
+        replies = await u1.press("⏭ Пропустить")
     assert replies[0].text.startswith("Вы пропустили все вопросы")
     assert replies[-1].text.startswith("Диагностика профессиональных дефицитов")
     assert [a.status for a in await _attempts(sessions)] == ["abandoned"]
-    replies = await dispatcher.handle(inc(action="dg:hist"))
+    replies = await u1.press("📊 Мои результаты")
     assert replies[-1].text.startswith("Вы ещё не проходили диагностику")
-    replies = await dispatcher.handle(inc(text="хочу результаты"))
+    replies = await u1.send("хочу результаты")
     assert replies[0].text.startswith("Выберите попытку")
 
 
@@ -348,16 +351,18 @@ async def test_results_of_someone_else_are_not_shown(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     async with sessions() as session, session.begin():
         other = await make_person(session, clock.now(), external_id="u2")
         attempt = await svc.start_attempt(session, other.id, "ict", clock.now())
         while svc.current_item(attempt) is not None:
             svc.answer(attempt, attempt.current_index, 0)
         await svc.finish(session, attempt, clock.now())
-    await dispatcher.handle(inc(action="m:diag"))
-    replies = await dispatcher.handle(inc(action="dg:hist"))
+    await u1.send("/menu")
+    await u1.press("Диагностика")
+    replies = await u1.press("📊 Мои результаты")
     assert replies[-1].text.startswith("Вы ещё не проходили диагностику")
-    replies = await dispatcher.handle(inc(action=f"dg:view:{attempt.id}"))  # forged: never shown to u1
+    replies = await u1.press_action(f"dg:view:{attempt.id}")  # forged: never shown to u1
     assert replies[0].text == STALE_BUTTON
 
 
@@ -365,21 +370,23 @@ async def test_results_step_with_someone_elses_attempt_in_state_shows_nothing_of
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     async with sessions() as session, session.begin():
         other = await make_person(session, clock.now(), external_id="u2")
         attempt = await svc.start_attempt(session, other.id, "ict", clock.now())
         while svc.current_item(attempt) is not None:
             svc.answer(attempt, attempt.current_index, 0)
         await svc.finish(session, attempt, clock.now())
-    await dispatcher.handle(inc(action="m:diag"))
+    await u1.send("/menu")
+    await u1.press("Диагностика")
     async with sessions() as session, session.begin():
         state = await session.scalar(select(ConversationState))
         assert state is not None
         state.step, state.data = "results", {"attempt_id": attempt.id}
-    replies = await dispatcher.handle(inc(text="покажи"))
+    replies = await u1.send("покажи")
     texts = [r.text for r in replies]
     assert NOT_YOURS in texts
-    assert all(r.attachment is None for r in replies)
+    assert all(r.data is None for r in replies)
     assert texts[-1].startswith("Диагностика профессиональных дефицитов")
 
 
@@ -387,17 +394,17 @@ async def test_two_accounts_answering_the_same_question_at_once(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, db_url: str
 ) -> None:
     person_id = await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
     async with sessions() as session, session.begin():
         session.add(
             ChannelAccount(platform="vk", external_id="v1", person_id=person_id, created_at=clock.now())
         )
-    console = await _start(dispatcher)
-    await dispatcher.handle(inc(action="m:diag", uid="v1", channel="vk"))
-    vk = await dispatcher.handle(inc(action="dg:resume", uid="v1", channel="vk"))
-    both = await asyncio.gather(
-        dispatcher.handle(inc(action=_option_actions(console[-1])[0])),
-        dispatcher.handle(inc(action=_option_actions(vk[-1])[1], uid="v1", channel="vk")),
-    )
+    console = await _start(u1)
+    v1 = DispatcherClient(dispatcher, "v1", "vk")
+    await v1.send("/menu")
+    await v1.press("Диагностика")
+    vk = await v1.press("▶️ Продолжить")
+    both = await asyncio.gather(u1.press(_options(console[-1])[0]), v1.press(_options(vk[-1])[1]))
     attempt = await _current(sessions)
     assert attempt.current_index == 1 and len(attempt.answers) == 1  # never two steps for one question
     refused = [r for r in both if r[0].text.startswith("Эта кнопка относится к другому вопросу")]

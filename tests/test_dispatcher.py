@@ -1,7 +1,10 @@
-"""The brain's routing rules, with throwaway flows registered by this module."""
+"""The brain's routing rules, with a throwaway flow registered for this module's tests only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,17 +15,15 @@ from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.messages import Button, Incoming
 from handlers.navigation import nav_row
 from storage.models import ConversationState
+from tests.client import DispatcherClient
 from tests.factories import make_person
+from tests.probes import registered
 
-probe = registry.Flow("probe") if "probe" not in registry.FLOWS else registry.FLOWS["probe"]
 
-
-@probe.show("ask")
 async def _show_ask(ctx: Ctx) -> None:
     ctx.say("Сколько будет 2+2?", [[Button("Четыре", "probe:4"), Button("Пять", "probe:5")], nav_row()])
 
 
-@probe.on("ask")
 async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action == "probe:4" or (incoming.text or "").strip() == "4":
         ctx.set_data(answer=4)
@@ -31,12 +32,23 @@ async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Неверно, попробуйте ещё раз.")
 
 
-@probe.show("done")
 async def _show_done(ctx: Ctx) -> None:
     ctx.say(f"Верно: {ctx.data.get('answer')}", [nav_row()])
 
 
-registry.menu_item(registry.MenuItem("probe", "Проба", "probe", "ask", order=1))
+def _register_probe() -> None:
+    probe = registry.Flow("probe")
+    probe.show("ask")(_show_ask)
+    probe.on("ask")(_on_ask)
+    probe.show("done")(_show_done)
+    registry.menu_item(registry.MenuItem("probe", "Проба", "probe", "ask", order=1))
+
+
+@pytest.fixture(autouse=True)
+def _probe_flow() -> Iterator[None]:
+    """The throwaway flow "probe" and its menu entry «Проба», for this module's tests only."""
+    with registered(_register_probe):
+        yield
 
 
 async def _person(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, uid: str = "u1") -> None:
@@ -51,18 +63,20 @@ async def _state(sessions: async_sessionmaker[AsyncSession]) -> ConversationStat
         return state
 
 
-def inc(text: str | None = None, action: str | None = None, uid: str = "u1") -> Incoming:
-    return Incoming("console", uid, text=text, action=action)
+async def _open_probe(client: DispatcherClient) -> None:
+    await client.send("/menu")
+    await client.press("Проба")
 
 
 async def test_menu_lists_registered_items_and_opens_them(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    replies = await dispatcher.handle(inc("/menu"))
+    u1 = DispatcherClient(dispatcher)
+    replies = await u1.send("/menu")
     assert replies[-1].text.startswith("Главное меню")
-    assert "m:probe" in replies[-1].actions
-    replies = await dispatcher.handle(inc(action="m:probe"))
+    assert "Проба" in replies[-1].labels
+    replies = await u1.press("Проба")
     assert replies[-1].text == "Сколько будет 2+2?"
     state = await _state(sessions)
     assert (state.flow, state.step) == ("probe", "ask")
@@ -73,8 +87,9 @@ async def test_invalid_text_reshows_step_and_keeps_state(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    await dispatcher.handle(inc(action="m:probe"))
-    replies = await dispatcher.handle(inc("пять"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_probe(u1)
+    replies = await u1.send("пять")
     assert [r.text for r in replies] == ["Неверно, попробуйте ещё раз.", "Сколько будет 2+2?"]
     state = await _state(sessions)
     assert (state.flow, state.step, state.data) == ("probe", "ask", {})
@@ -84,10 +99,11 @@ async def test_step_button_then_back(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    await dispatcher.handle(inc(action="m:probe"))
-    replies = await dispatcher.handle(inc(action="probe:4"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_probe(u1)
+    replies = await u1.press("Четыре")
     assert replies[-1].text == "Верно: 4"
-    replies = await dispatcher.handle(inc(action="nav:back"))
+    replies = await u1.press("⬅️ Назад")
     assert replies[-1].text == "Сколько будет 2+2?"
 
 
@@ -95,10 +111,12 @@ async def test_stale_button_changes_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    await dispatcher.handle(inc(action="m:probe"))
-    await dispatcher.handle(inc(action="probe:4"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_probe(u1)
+    question = u1.turns[-1]
+    await u1.press("Четыре")
     before = await _state(sessions)
-    replies = await dispatcher.handle(inc(action="probe:5"))  # a button from the earlier message
+    replies = await u1.press("Пять", turn=question)  # a button from the earlier message
     assert replies[0].text == STALE_BUTTON
     assert replies[-1].text == "Верно: 4"
     after = await _state(sessions)
@@ -109,10 +127,11 @@ async def test_forged_action_and_unknown_command(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    await dispatcher.handle(inc("/menu"))
-    replies = await dispatcher.handle(inc(action="zz:1:2:3"))
+    u1 = DispatcherClient(dispatcher)
+    await u1.send("/menu")
+    replies = await u1.press_action("zz:1:2:3")
     assert replies[0].text == STALE_BUTTON
-    replies = await dispatcher.handle(inc("/nosuch"))
+    replies = await u1.send("/nosuch")
     assert "Такой команды нет" in replies[0].text
 
 
@@ -120,9 +139,10 @@ async def test_state_survives_a_new_dispatcher(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    await dispatcher.handle(inc(action="m:probe"))
-    fresh = Dispatcher(sessions, dispatcher.deps)  # a restart: nothing in memory survives
-    replies = await fresh.handle(inc("4"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_probe(u1)
+    fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps))  # a restart: nothing in memory survives
+    replies = await fresh.send("4")
     assert replies[-1].text == "Верно: 4"
 
 
@@ -130,16 +150,18 @@ async def test_failure_rolls_back_and_apologises(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
-    await dispatcher.handle(inc(action="m:probe"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_probe(u1)
 
     async def boom(ctx: Ctx, incoming: Incoming) -> None:
         ctx.set_data(answer=999)
         raise RuntimeError("boom")
 
+    probe = registry.FLOWS["probe"]
     original = probe.steps["ask"].handle
     probe.steps["ask"].handle = boom
     try:
-        replies = await dispatcher.handle(inc("4"))
+        replies = await u1.send("4")
     finally:
         probe.steps["ask"].handle = original
     assert "что-то пошло не так" in replies[0].text
@@ -155,12 +177,14 @@ async def test_flood_is_answered_once_then_dropped_and_recovers(
     from handlers.dispatcher import TOO_FAST
 
     await _person(sessions, clock)
-    dispatcher = Dispatcher(sessions, dispatcher.deps, throttle_limit=20, throttle_window=10.0)
-    answers = [await dispatcher.handle(inc("/menu")) for _ in range(25)]
+    u1 = DispatcherClient(dispatcher)
+    throttled = Dispatcher(sessions, dispatcher.deps, throttle_limit=20, throttle_window=10.0)
+    u1 = DispatcherClient(throttled)
+    answers = [await u1.send("/menu") for _ in range(25)]
     assert all(a and a[-1].text.startswith("Главное меню") for a in answers[:20])
     assert [r.text for r in answers[20]] == [TOO_FAST]
-    assert answers[21:] == [[], [], [], []]
-    other = await dispatcher.handle(inc("/help", uid="someone-else"))
+    assert [len(a) for a in answers[21:]] == [0, 0, 0, 0]
+    other = await DispatcherClient(throttled, "someone-else").send("/help")
     assert other, "another person is not throttled by someone else's flood"
     clock.advance(timedelta(seconds=11))
-    assert (await dispatcher.handle(inc("/menu")))[-1].text.startswith("Главное меню")
+    assert (await u1.send("/menu"))[-1].text.startswith("Главное меню")

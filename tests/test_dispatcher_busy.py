@@ -16,6 +16,7 @@ from handlers.context import Ctx
 from handlers.dispatcher import BUSY_RETRIES, SORRY, Dispatcher
 from handlers.messages import Incoming
 from storage.models import ChannelAccount, ConversationState
+from tests.probes import registered
 
 
 class FailingHook:
@@ -33,10 +34,10 @@ class FailingHook:
 
 @pytest.fixture
 def failing_hook() -> Iterator[list[FailingHook]]:
+    """Hooks installed with ``install`` are removed at the end of the test (``registry.scoped``)."""
     installed: list[FailingHook] = []
-    yield installed
-    for hook in installed:
-        registry.CONTEXT_HOOKS.remove(hook)
+    with registered(lambda: None):
+        yield installed
 
 
 def install(installed: list[FailingHook], hook: FailingHook) -> FailingHook:

@@ -1,6 +1,7 @@
 """Hostile and odd input: thousands of random ``Incoming`` values across several people.
 
-Per run: 8,000 updates on SQLite and 2,000 on PostgreSQL (10,000 in all) (``FUZZ_UPDATES`` scales both). Invariants after
+Per run: 1,500 updates on SQLite and 500 on PostgreSQL; with ``SOAK=1`` 8,000 and 2,000 (10,000 in all).
+``FUZZ_UPDATES_SCALE`` scales both. Invariants after
 every update: no internal failure (the apology reply never appears), every account's state points at a
 registered step, and a stale, forged or foreign button (another person's action, random ids) changes nobody
 else's data.
@@ -13,6 +14,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from handlers.dispatcher import SORRY, Dispatcher
 from handlers.messages import Incoming, Reply
 from storage.models import Base, ConversationState
 from tests.factories import make_person
+from tests.soak import SOAK
 
 SCALE = float(os.environ.get("FUZZ_UPDATES_SCALE", "1"))
 PER_EXAMPLE = 100
@@ -64,10 +67,12 @@ async def _snapshot(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def fuzz_count(backend: str) -> int:
-    base = 8_000 if backend == "sqlite" else 2_000
+    sqlite, postgresql = (8_000, 2_000) if SOAK else (1_500, 500)
+    base = sqlite if backend == "sqlite" else postgresql
     return max(PER_EXAMPLE, int(base * SCALE))
 
 
+@pytest.mark.timeout(1800 if SOAK else 180)
 async def test_random_updates_never_break_anything(
     request: Any, dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:

@@ -15,7 +15,6 @@ from bot.services.iom_lifecycle import return_with_comment
 from handlers import registry
 from handlers.context import Ctx
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
-from handlers.messages import Incoming, Reply
 from storage.models import (
     ChannelAccount,
     ConversationState,
@@ -25,12 +24,18 @@ from storage.models import (
     OutboxMessage,
     Program,
 )
+from tests.client import DispatcherClient, Turn
 from tests.factories import make_person
 from tests.iom_data import make_attempt, make_program
 
+FGOS_GOAL = "Уверенно вести уроки по обновлённым ФГОС"
+SUBMIT = "Отправить на согласование"
+STEP_CONTROLS = ("✅ Отметить выполненным", "🔁 Заменить программу", "🗑 Удалить шаг")
 
-def inc(text: str | None = None, action: str | None = None, uid: str = "u1") -> Incoming:
-    return Incoming("console", uid, text=text, action=action)
+
+async def _open_iom(client: DispatcherClient) -> Turn:
+    await client.send("/menu")
+    return await client.press("Мой ИОМ")
 
 
 async def _teacher(
@@ -84,18 +89,15 @@ async def _state_of(session: AsyncSession, uid: str) -> ConversationState | None
     )
 
 
-def _actions(replies: list[Reply]) -> list[str]:
-    return [a for r in replies for a in r.actions]
-
-
 async def _drafted(
-    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, uid: str = "u1"
+    client: DispatcherClient, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> tuple[int, Iom]:
+    uid = str(client.user_id)
     person_id = await _teacher(sessions, clock, uid)
     if uid == "u1":  # one catalogue for everybody
         await _catalogue(sessions, clock)
-    await dispatcher.handle(inc(action="m:iom", uid=uid))
-    await dispatcher.handle(inc(action="iom:goal:fgos", uid=uid))
+    await _open_iom(client)
+    await client.press(FGOS_GOAL)
     iom = await _current(sessions, person_id)
     assert iom is not None
     return person_id, iom
@@ -106,12 +108,13 @@ async def test_goal_then_draft_with_document(
 ) -> None:
     person_id = await _teacher(sessions, clock)
     await _catalogue(sessions, clock)
-    replies = await dispatcher.handle(inc(action="m:iom"))
+    u1 = DispatcherClient(dispatcher)
+    replies = await _open_iom(u1)
     assert "составим его по результатам вашей диагностики" in replies[0].text
     assert replies[-1].text.startswith("Чего вы хотите достичь в этом году?")
-    assert {"iom:goal:fgos", "iom:goal:other", "nav:menu"} <= set(replies[-1].actions)
+    assert {FGOS_GOAL, "Другое — напишу сам(а)", "🏠 В меню"} <= set(replies[-1].labels)
 
-    replies = await dispatcher.handle(inc(action="iom:goal:fgos"))
+    replies = await u1.press(FGOS_GOAL)
     summary = replies[0]
     assert summary.text.startswith("Я составил черновик")
     assert "Статус: черновик. Выполнено: 0 %." in summary.text
@@ -124,25 +127,26 @@ async def test_goal_then_draft_with_document(
     ):
         assert aspect in summary.text
     assert "Уверенно вести уроки по обновлённым ФГОС" in summary.text
-    assert summary.attachment is not None and summary.attachment.filename.endswith(".docx")
+    assert summary.file_name is not None and summary.file_name.endswith(".docx") and summary.data
     iom = await _current(sessions, person_id)
     assert (
         iom is not None and iom.status == "draft" and iom.goal == "Уверенно вести уроки по обновлённым ФГОС"
     )
-    table = Document(io.BytesIO(summary.attachment.data)).tables[1]
+    table = Document(io.BytesIO(summary.data)).tables[1]
     assert len(table.rows) == 1 + len(iom.steps)
     steps_text = replies[-1].text
     assert steps_text.startswith("Шаги маршрута:")
     for step in iom.steps:
         assert f"до {step.deadline:%d.%m.%Y}" in steps_text
-    assert {f"iom:step:{s.id}" for s in iom.steps} <= set(replies[-1].actions)
-    assert "iom:submit" in replies[-1].actions
+    assert {str(n) for n in range(1, len(iom.steps) + 1)} <= set(replies[-1].labels)
+    assert SUBMIT in replies[-1].labels
     # the catalogue was used: the methodical programme, nothing for communicative
     assert [s.program_id is not None for s in iom.steps if s.track == "formal"] == [True]
 
     # opening «Мой ИОМ» again shows the same route (fresh .docx, no aspects)
-    replies = await dispatcher.handle(inc(action="m:iom"))
-    assert replies[0].attachment is not None and "Целевой аспект" not in replies[0].text
+    replies = await u1.press("🏠 В меню")
+    replies = await u1.press("Мой ИОМ")
+    assert replies[0].data is not None and "Целевой аспект" not in replies[0].text
     assert (await _current(sessions, person_id)).id == iom.id  # type: ignore[union-attr]
 
 
@@ -150,13 +154,14 @@ async def test_free_text_goal(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     person_id = await _teacher(sessions, clock)
-    await dispatcher.handle(inc(action="m:iom"))
-    replies = await dispatcher.handle(inc(action="iom:goal:other"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_iom(u1)
+    replies = await u1.press("Другое — напишу сам(а)")
     assert replies[-1].text.startswith("Напишите одной-двумя фразами")
-    replies = await dispatcher.handle(inc("а"))
+    replies = await u1.send("а")
     assert "хотя бы несколько слов" in replies[0].text
     assert await _current(sessions, person_id) is None
-    await dispatcher.handle(inc("Научиться вести уроки геометрии интересно"))
+    await u1.send("Научиться вести уроки геометрии интересно")
     iom = await _current(sessions, person_id)
     assert iom is not None and iom.goal == "Научиться вести уроки геометрии интересно"
     assert iom.aspects["target"]["goal"] == iom.goal
@@ -169,10 +174,11 @@ async def test_no_results_explains_and_offers_diagnostic(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await _teacher(sessions, clock, with_results=False)
+    u1 = DispatcherClient(dispatcher)
     if "diagnostics" not in registry.FLOWS:
-        replies = await dispatcher.handle(inc(action="m:iom"))
+        replies = await _open_iom(u1)
         assert "по результатам диагностики" in replies[-1].text
-        assert "пока недоступна" in replies[-1].text and "iom:diag" not in replies[-1].actions
+        assert "пока недоступна" in replies[-1].text and "Пройти диагностику" not in replies[-1].labels
         # a stand-in for the diagnostics flow (another part of the bot), removed after the test
         stand_in = registry.Flow.__new__(registry.Flow)
         stand_in.name, stand_in.public = "diagnostics", False
@@ -182,9 +188,9 @@ async def test_no_results_explains_and_offers_diagnostic(
 
         stand_in.steps = {"start": registry.Step(show=show_start)}
         monkeypatch.setitem(registry.FLOWS, "diagnostics", stand_in)
-    replies = await dispatcher.handle(inc(action="m:iom"))
-    assert "iom:diag" in replies[-1].actions
-    await dispatcher.handle(inc(action="iom:diag"))
+    replies = await _open_iom(u1)
+    assert "Пройти диагностику" in replies[-1].labels
+    await u1.press("Пройти диагностику")
     async with sessions() as session:
         state = await session.scalar(select(ConversationState))
         assert state is not None and (state.flow, state.step) == ("diagnostics", "start")
@@ -193,24 +199,25 @@ async def test_no_results_explains_and_offers_diagnostic(
 async def test_mark_steps_done_with_and_without_evidence(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    person_id, iom = await _drafted(u1, sessions, clock)
     first, second = iom.steps[0], iom.steps[1]
-    replies = await dispatcher.handle(inc("99"))
+    replies = await u1.send("99")
     assert replies[0].text == "Шага с номером 99 нет. Выберите шаг кнопкой."
-    replies = await dispatcher.handle(inc("2"))
+    replies = await u1.send("2")
     assert replies[-1].text.startswith(f"Шаг 2. {second.task}")
-    await dispatcher.handle(inc(action="nav:back"))
-    replies = await dispatcher.handle(inc(action=f"iom:step:{first.id}"))
+    await u1.press("⬅️ Назад")
+    replies = await u1.press("1")
     assert replies[-1].text.startswith(f"Шаг 1. {first.task}")
-    await dispatcher.handle(inc(action=f"iom:done:{first.id}"))
-    replies = await dispatcher.handle(inc("https://example.org/my-lesson"))
+    await u1.press("✅ Отметить выполненным")
+    replies = await u1.send("https://example.org/my-lesson")
     expected = round(100 / len(iom.steps))
     assert replies[0].text == f"Шаг 1 отмечен выполненным. Маршрут выполнен на {expected} %."
     assert f"Выполнено: {expected} %" in replies[1].text
 
-    await dispatcher.handle(inc(action=f"iom:step:{second.id}"))
-    await dispatcher.handle(inc(action=f"iom:done:{second.id}"))
-    replies = await dispatcher.handle(inc(action=f"iom:noproof:{second.id}"))
+    await u1.press("2")
+    await u1.press("✅ Отметить выполненным")
+    replies = await u1.press("Без подтверждения")
     assert "Маршрут выполнен на" in replies[0].text
     async with sessions() as session:
         done = {s.id: s for s in await session.scalars(select(IomStep).where(IomStep.iom_id == iom.id))}
@@ -220,26 +227,27 @@ async def test_mark_steps_done_with_and_without_evidence(
     current = await _current(sessions, person_id)
     assert current is not None and current.progress_percent == round(200 / len(iom.steps))
     # a done step offers no "done" button any more
-    replies = await dispatcher.handle(inc(action=f"iom:step:{first.id}"))
-    assert f"iom:done:{first.id}" not in replies[-1].actions and "✅ Выполнено" in replies[-1].text
+    replies = await u1.press("1")
+    assert "✅ Отметить выполненным" not in replies[-1].labels and "✅ Выполнено" in replies[-1].text
 
 
 async def test_remove_step_with_confirmation(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    person_id, iom = await _drafted(u1, sessions, clock)
     step = iom.steps[2]
-    await dispatcher.handle(inc(action=f"iom:step:{step.id}"))
-    replies = await dispatcher.handle(inc(action=f"iom:remove:{step.id}"))
+    await u1.press("3")
+    replies = await u1.press("🗑 Удалить шаг")
     assert replies[-1].text.startswith("Удалить шаг 3")
-    replies = await dispatcher.handle(inc(action="iom:rmno"))
+    replies = await u1.press("Нет, оставить")
     assert replies[-1].text.startswith("Шаг 3.")
     async with sessions() as session:
         assert not (await session.get(IomStep, step.id)).removed  # type: ignore[union-attr]
-    await dispatcher.handle(inc(action=f"iom:remove:{step.id}"))
-    replies = await dispatcher.handle(inc(action=f"iom:rmyes:{step.id}"))
+    await u1.press("🗑 Удалить шаг")
+    replies = await u1.press("Да, удалить")
     assert replies[0].text == "Шаг 3 удалён из маршрута."
-    assert f"iom:step:{step.id}" not in _actions(replies)
+    assert str(len(iom.steps)) not in replies.labels  # one step fewer
     current = await _current(sessions, person_id)
     assert current is not None
     assert [s.id for s in current.steps if s.removed] == [step.id]
@@ -249,17 +257,18 @@ async def test_remove_step_with_confirmation(
 async def test_replace_programme_with_another_matching_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    _person_id, iom = await _drafted(dispatcher, sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    _person_id, iom = await _drafted(u1, sessions, clock)
     formal = next(s for s in iom.steps if s.track == "formal")
     async with sessions() as session:
         codes = {p.id: p.code for p in await session.scalars(select(Program))}
     assert codes[formal.program_id] == "F-1"  # type: ignore[index]
     other_id = next(pid for pid, code in codes.items() if code == "F-2")
-    await dispatcher.handle(inc(action=f"iom:step:{formal.id}"))
-    replies = await dispatcher.handle(inc(action=f"iom:replace:{formal.id}"))
+    await u1.press(str(next(n for n, s in enumerate(iom.steps, start=1) if s.id == formal.id)))
+    replies = await u1.press("🔁 Заменить программу")
     assert "Формирующее оценивание" in replies[-1].text
-    assert replies[-1].actions[0] == f"iom:pick:{formal.id}:{other_id}"
-    replies = await dispatcher.handle(inc(action=f"iom:pick:{formal.id}:{other_id}"))
+    assert replies[-1].labels[0] == "1. Формирующее оценивание"
+    replies = await u1.press("1. Формирующее оценивание")
     assert replies[0].text.startswith("Готово: в шаге 2 теперь программа «Формирующее оценивание»")
     async with sessions() as session:
         step = await session.get(IomStep, formal.id)
@@ -269,32 +278,33 @@ async def test_replace_programme_with_another_matching_one(
 async def test_submit_without_methodist_is_agreed_with_school(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    person_id, _iom = await _drafted(dispatcher, sessions, clock)
-    replies = await dispatcher.handle(inc(action="iom:submit"))
+    u1 = DispatcherClient(dispatcher)
+    person_id, _iom = await _drafted(u1, sessions, clock)
+    replies = await u1.press(SUBMIT)
     assert "«согласован со школой»" in replies[0].text
     assert "Статус: согласован." in replies[1].text
-    assert "iom:submit" not in _actions(replies)
-    assert "iom:goal_edit" not in _actions(replies)
+    assert SUBMIT not in replies.labels and "Отправить снова" not in replies.labels
+    assert "✏️ Изменить цель" not in replies.labels
     current = await _current(sessions, person_id)
     assert current is not None and current.status == "approved"
     assert current.review_comment == "согласован со школой"
     # no editing of an approved route
-    step = current.steps[0]
-    replies = await dispatcher.handle(inc(action=f"iom:step:{step.id}"))
-    assert f"iom:remove:{step.id}" not in replies[-1].actions
-    assert f"iom:done:{step.id}" in replies[-1].actions
+    replies = await u1.press("1")
+    assert "🗑 Удалить шаг" not in replies[-1].labels
+    assert "✅ Отметить выполненным" in replies[-1].labels
 
 
 async def test_methodist_review_return_and_resubmit(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    person_id, iom = await _drafted(u1, sessions, clock)
     async with sessions() as session, session.begin():
         methodist = await make_person(session, clock.now(), external_id="m1", roles=("methodist",))
         row = await session.get(Iom, iom.id)
         assert row is not None
         row.methodist_id = methodist.id
-    replies = await dispatcher.handle(inc(action="iom:submit"))
+    replies = await u1.press(SUBMIT)
     assert "отправлен вашему методисту" in replies[0].text
     async with sessions() as session:
         message = await session.scalar(select(OutboxMessage).where(OutboxMessage.person_id == methodist.id))
@@ -304,13 +314,13 @@ async def test_methodist_review_return_and_resubmit(
         row = await session.get(Iom, iom.id)
         assert row is not None and row.status == "on_approval"
         return_with_comment(row, methodist.id, "Добавьте выступление на МО", clock.now())
-    replies = await dispatcher.handle(inc(action="m:iom"))
+    replies = await _open_iom(u1)
     assert "«Добавьте выступление на МО»" in replies[0].text
-    assert "iom:submit" in replies[-1].actions and "iom:goal_edit" in replies[-1].actions
-    await dispatcher.handle(inc(action="iom:goal_edit"))
-    replies = await dispatcher.handle(inc("Вести уроки по ФГОС и выступить на МО"))
+    assert "Отправить снова" in replies[-1].labels and "✏️ Изменить цель" in replies[-1].labels
+    await u1.press("✏️ Изменить цель")
+    replies = await u1.send("Вести уроки по ФГОС и выступить на МО")
     assert replies[0].text == "Цель маршрута обновлена."
-    await dispatcher.handle(inc(action="iom:submit"))
+    await u1.press("Отправить снова")
     current = await _current(sessions, person_id)
     assert current is not None and current.status == "on_approval"
     assert current.goal == "Вести уроки по ФГОС и выступить на МО"
@@ -319,11 +329,19 @@ async def test_methodist_review_return_and_resubmit(
 async def test_forged_step_of_someone_else_changes_nothing(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    _victim_id, victim_iom = await _drafted(dispatcher, sessions, clock, uid="u1")
-    await _drafted(dispatcher, sessions, clock, uid="u2")
+    u1, u2 = DispatcherClient(dispatcher), DispatcherClient(dispatcher, "u2")
+    _victim_id, victim_iom = await _drafted(u1, sessions, clock)
+    await _drafted(u2, sessions, clock)
     foreign = victim_iom.steps[0]
-    for action in (f"iom:step:{foreign.id}", f"iom:done:{foreign.id}", f"iom:rmyes:{foreign.id}"):
-        replies = await dispatcher.handle(inc(action=action, uid="u2"))
+    # the victim's own buttons for the step: open it, "done", and "yes, remove"
+    victims = [u1.keyboard.action_of("1")]
+    await u1.press("1")
+    victims.append(u1.keyboard.action_of("✅ Отметить выполненным"))
+    await u1.press("🗑 Удалить шаг")
+    victims.append(u1.keyboard.action_of("Да, удалить"))
+    await u1.press("Нет, оставить")
+    for action in victims:  # pressed from the attacker's chat
+        replies = await u2.press_action(action)
         assert replies[0].text == STALE_BUTTON
     # even a forged action that slipped into the expected list is checked against ownership
     async with sessions() as session, session.begin():
@@ -331,16 +349,18 @@ async def test_forged_step_of_someone_else_changes_nothing(
         assert attacker is not None
         attacker.flow, attacker.step = "iom", "remove"
         attacker.data = {"step_id": foreign.id}
-        attacker.expected = [f"iom:rmyes:{foreign.id}"]
-    replies = await dispatcher.handle(inc(action=f"iom:rmyes:{foreign.id}", uid="u2"))
+        attacker.expected = [victims[2]]
+    replies = await u2.press_action(victims[2])
     assert replies[0].text == "Этот шаг не относится к вашему текущему маршруту."
+    await u1.press("✅ Отметить выполненным")  # back at step 1 after "Нет, оставить"
+    noproof = u1.keyboard.action_of("Без подтверждения")  # the victim's "no evidence" button for the step
     async with sessions() as session, session.begin():
         attacker = await _state_of(session, "u2")
         assert attacker is not None
         attacker.flow, attacker.step = "iom", "evidence"
         attacker.data = {"step_id": foreign.id}
-        attacker.expected = [f"iom:noproof:{foreign.id}"]
-    replies = await dispatcher.handle(inc(action=f"iom:noproof:{foreign.id}", uid="u2"))
+        attacker.expected = [noproof]
+    replies = await u2.press_action(noproof)
     assert replies[0].text == "Этот шаг не относится к вашему текущему маршруту."
     async with sessions() as session:
         step = await session.get(IomStep, foreign.id)
@@ -360,14 +380,14 @@ async def test_entry_from_the_diagnostic_uses_the_given_attempt(
             )
         )
         assert chosen is not None
-    await dispatcher.handle(inc("/menu"))
+    u1 = DispatcherClient(dispatcher)
+    await _open_iom(u1)  # the goal question (for the newest attempt) ...
     async with sessions() as session, session.begin():
         state = await _state_of(session, "u1")
-        assert state is not None
+        assert state is not None  # ... as the diagnostics flow enters it, for the chosen attempt
         state.flow, state.step, state.data = "iom", "goal", {"attempt_id": chosen.id}
-        state.expected = ["iom:goal:other"]
-    await dispatcher.handle(inc(action="iom:goal:other"))
-    await dispatcher.handle(inc("Разобраться с цифровыми сервисами"))
+    await u1.press("Другое — напишу сам(а)")
+    await u1.send("Разобраться с цифровыми сервисами")
     iom = await _current(sessions, person_id)
     assert iom is not None and iom.attempt_id == chosen.id
     assert iom.aspects["diagnostic"]["priority_areas"] == ["ict"]

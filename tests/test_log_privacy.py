@@ -36,6 +36,7 @@ from handlers.messages import Incoming, Reply
 from storage.models import CheckinResult, Iom, OutboxMessage, Pair, Person
 from tests.iom_data import make_attempt
 from tests.mentoring_helpers import methodist
+from tests.probes import registered
 from tests.recording_sender import RecordingSender
 
 NAME = "Зюзюкина Евлампия Аристарховна"
@@ -101,7 +102,7 @@ def logs() -> Iterator[Logs]:
 
 
 # --- a step that fails on purpose, with the person's text in its exception -------------------------------
-# registered only for the scenario test (a module-level registration would break other tests, e.g. the fuzz)
+# registered only for the scenario test, inside registry.scoped() (tests/probes.py)
 async def _show_leaky(ctx: Ctx) -> None:
     ctx.say("Напишите что-нибудь")
 
@@ -114,15 +115,17 @@ async def _open_leaky(ctx: Ctx, args: list[str]) -> None:
     await ctx.go("leaky", "ask", remember=False)
 
 
-@pytest.fixture
-def leaky_flow() -> Iterator[None]:
+def _register_leaky() -> None:
     flow = registry.Flow("leaky")
     flow.show("ask")(_show_leaky)
     flow.on("ask")(_on_leaky)
     registry.global_action("leaky")(_open_leaky)
-    yield
-    del registry.FLOWS["leaky"]
-    del registry.ACTIONS["leaky"]
+
+
+@pytest.fixture
+def leaky_flow() -> Iterator[None]:
+    with registered(_register_leaky):
+        yield
 
 
 class FailingSender(RecordingSender):

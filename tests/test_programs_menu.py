@@ -11,7 +11,8 @@ from bot.clock import FakeClock
 from content.programs import sample_programs
 from handlers.dispatcher import Dispatcher
 from storage.models import IomStep, Program
-from tests.mentoring_helpers import inc, make_iom, teacher, texts
+from tests.client import DispatcherClient, Shown
+from tests.mentoring_helpers import make_iom, teacher, texts
 
 
 def _program(code: str, title: str, start: date, **fields: object) -> Program:
@@ -29,6 +30,16 @@ def _program(code: str, title: str, start: date, **fields: object) -> Program:
     }
     values.update(fields)
     return Program(code=code, title=title, **values)
+
+
+def _options(shown: Shown) -> list[str]:
+    """The programme buttons of a page («1. Подходит 1» …)."""
+    return [label for label in shown.labels if label[:1].isdigit() and ". " in label]
+
+
+async def _programs(client: DispatcherClient) -> None:
+    await client.send("/menu")
+    await client.press("Программы ДПП")
 
 
 async def _setup(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> dict[str, int]:
@@ -69,34 +80,35 @@ async def test_matching_programmes_by_default_paging_and_show_all(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _setup(sessions, clock)
-    menu = await dispatcher.handle(inc("t1", action="nav:menu"))
-    assert "m:programs" in menu[-1].actions
-    first = await dispatcher.handle(inc("t1", action="m:programs"))
+    t1 = DispatcherClient(dispatcher, "t1")
+    menu = await t1.send("/menu")
+    assert "Программы ДПП" in menu[-1].labels
+    first = await t1.press("Программы ДПП")
     page1 = first[-1]
     for n in range(1, 6):
         assert f"Подходит {n}" in page1.text
     for alien in ("Подходит 6", "Чужое направление", "Начальная школа", "История", "Уже закончилась"):
         assert alien not in page1.text
     assert "Страница 1 из 2 (всего 7)" in page1.text
-    assert "pg:p:1" in page1.actions and "pg:p:0" not in page1.actions
-    assert len([a for a in page1.actions if a.startswith("pg:o:")]) == 5
+    assert "▶" in page1.labels and "◀" not in page1.labels
+    assert len(_options(page1)) == 5
 
-    page2 = (await dispatcher.handle(inc("t1", action="pg:p:1")))[-1]
+    page2 = (await t1.press("▶"))[-1]
     assert "Подходит 6" in page2.text and "Подходит 7" in page2.text and "Подходит 1" not in page2.text
-    assert "pg:p:0" in page2.actions and "pg:p:2" not in page2.actions
-    back = (await dispatcher.handle(inc("t1", action="pg:p:0")))[-1]
+    assert "◀" in page2.labels and "▶" not in page2.labels
+    back = (await t1.press("◀"))[-1]
     assert "Подходит 1" in back.text
 
-    everything = (await dispatcher.handle(inc("t1", action="pg:all")))[-1]
+    everything = (await t1.press("Показать все"))[-1]
     assert "Страница 1 из 2 (всего 10)" in everything.text
     assert "Чужое направление" in everything.text, "sorted by start: the ICT one starts on day 2"
-    assert "pg:mine" in everything.actions
-    last = (await dispatcher.handle(inc("t1", action="pg:p:1")))[-1]
+    assert "Только подходящие" in everything.labels
+    last = (await t1.press("▶"))[-1]
     assert "Уже закончилась" not in last.text
-    mine = (await dispatcher.handle(inc("t1", action="pg:mine")))[-1]
+    mine = (await t1.press("Только подходящие"))[-1]
     assert "всего 7" in mine.text
 
-    forged = texts(await dispatcher.handle(inc("t1", action="pg:p:7")))
+    forged = texts(await t1.press_action("pg:p:7"))
     assert "неактуальна" in forged
 
 
@@ -104,26 +116,27 @@ async def test_details_and_add_to_iom(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     ids = await _setup(sessions, clock)
-    await dispatcher.handle(inc("t1", action="m:programs"))
-    detail = (await dispatcher.handle(inc("t1", action=f"pg:o:{ids['fit1']}")))[-1]
+    t1 = DispatcherClient(dispatcher, "t1")
+    await _programs(t1)
+    detail = (await t1.press("1. Подходит 1"))[-1]
     for part in ("«Подходит 1»", "Региональный ЦНППМ", "36 ч", "дистанционно", "https://example.org/FIT-1"):
         assert part in detail.text
     start = clock.now().date() + timedelta(days=1)
     assert f"{start:%d.%m.%Y} — {start + timedelta(days=30):%d.%m.%Y}" in detail.text
 
-    no_iom = await dispatcher.handle(inc("t1", action=f"pg:add:{ids['fit1']}"))
+    no_iom = await t1.press("Добавить в ИОМ")
     assert "пока нет ИОМ" in texts(no_iom)
-    assert "m:diag" in no_iom[-1].actions and "m:iom" in no_iom[-1].actions
+    assert "Диагностика" in no_iom[-1].labels and "Мой ИОМ" in no_iom[-1].labels
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(IomStep)) == 0
 
     async with sessions() as session, session.begin():
         await make_iom(session, clock.now(), ids["t1"], status="approved")
-    await dispatcher.handle(inc("t1", action="m:programs"))
-    await dispatcher.handle(inc("t1", action=f"pg:o:{ids['fit1']}"))
-    added = texts(await dispatcher.handle(inc("t1", action=f"pg:add:{ids['fit1']}")))
+    await _programs(t1)
+    detail_turn = await t1.press("1. Подходит 1")
+    added = texts(await t1.press("Добавить в ИОМ"))
     assert "Добавлено в ваш ИОМ: «Пройти программу «Подходит 1»»" in added
-    again = await dispatcher.handle(inc("t1", action=f"pg:add:{ids['fit1']}"))
+    again = await t1.press("Добавить в ИОМ", turn=detail_turn)
     assert "Добавлено" in texts(again)
     async with sessions() as session:
         [step] = (await session.scalars(select(IomStep))).all()
@@ -137,10 +150,12 @@ async def test_teacher_without_diagnostic_sees_all_and_empty_catalogue_gets_samp
     now = clock.now()
     async with sessions() as session, session.begin():
         await teacher(session, now, "t5")
-    replies = await dispatcher.handle(inc("t5", action="m:programs"))
+    t5 = DispatcherClient(dispatcher, "t5")
+    await t5.send("/menu")
+    replies = await t5.press("Программы ДПП")
     page = replies[-1]
     assert "Пройдите диагностику" in page.text
-    assert "m:diag" in page.actions and "pg:all" not in page.actions
+    assert "Диагностика" in page.labels and "Показать все" not in page.labels
     async with sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Program))
         assert count == len(sample_programs().programs)
@@ -156,11 +171,12 @@ async def test_programme_gone_and_typed_text(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     ids = await _setup(sessions, clock)
-    await dispatcher.handle(inc("t1", action="m:programs"))
-    typed = texts(await dispatcher.handle(inc("t1", text="хочу всё")))
+    t1 = DispatcherClient(dispatcher, "t1")
+    await _programs(t1)
+    typed = texts(await t1.send("хочу всё"))
     assert "Выберите программу" in typed
     async with sessions() as session, session.begin():
         program = await session.get(Program, ids["fit1"])
         await session.delete(program)
-    gone = texts(await dispatcher.handle(inc("t1", action=f"pg:o:{ids['fit1']}")))
+    gone = texts(await t1.press("1. Подходит 1"))
     assert "больше нет в каталоге" in gone

@@ -10,17 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from bot.services import preferences
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
-from handlers.messages import Incoming, Reply
+from handlers.settings_menu import PULSE_LABEL
 from storage.models import Person
+from tests.client import DispatcherClient, Shown
 from tests.factories import make_person
 
-
-def inc(uid: str, text: str | None = None, action: str | None = None) -> Incoming:
-    return Incoming("console", uid, text=text, action=action)
+PERIOD = "Самочувствие: раз в {} недели"
 
 
-def _labels(reply: Reply) -> dict[str, str]:
-    return {b.action: b.label for row in reply.buttons for b in row}
+def _state_of(shown: Shown, name: str) -> str:
+    """The label of the toggle for ``name`` (a reminder kind's label, ``PULSE_LABEL`` or a period label),
+    with its "✅ " / "❌ " mark and any note."""
+    found = [label for label in shown.labels if label.removeprefix("✅ ").removeprefix("❌ ").startswith(name)]
+    assert len(found) == 1, (name, shown.labels)
+    return found[0]
 
 
 async def _settings(sessions: async_sessionmaker[AsyncSession], uid: str = "t1") -> dict[str, object]:
@@ -39,21 +42,23 @@ async def test_every_reminder_kind_toggles_and_persists(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _make(sessions, clock, "t1")
-    replies = await dispatcher.handle(inc("t1", action="m:settings"))
-    labels = _labels(replies[-1])
-    for kind, label in preferences.REMINDER_KINDS.items():
-        assert labels[f"st:r:{kind}"] == f"✅ {label}"
-    assert "nav:menu" in labels
-    for kind in preferences.REMINDER_KINDS:
-        replies = await dispatcher.handle(inc("t1", action=f"st:r:{kind}"))
+    t1 = DispatcherClient(dispatcher, "t1")
+    await t1.send("/menu")
+    replies = await t1.press("Настройки")
+    for label in preferences.REMINDER_KINDS.values():
+        assert _state_of(replies[-1], label) == f"✅ {label}"
+    assert "🏠 В меню" in replies[-1].labels
+    for label in preferences.REMINDER_KINDS.values():
+        replies = await t1.press(f"✅ {label}")
         assert "выключены" in replies[0].text
-        assert _labels(replies[-1])[f"st:r:{kind}"].startswith("❌")
+        assert _state_of(replies[-1], label).startswith("❌")
     stored = await _settings(sessions)
     assert sorted(stored["reminders_off"]) == sorted(preferences.REMINDER_KINDS)  # type: ignore[arg-type]
-    fresh = Dispatcher(sessions, dispatcher.deps)
-    replies = await fresh.handle(inc("t1", action="m:settings"))
-    assert all(_labels(replies[-1])[f"st:r:{k}"].startswith("❌") for k in preferences.REMINDER_KINDS)
-    replies = await fresh.handle(inc("t1", action="st:r:announcements"))
+    fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps), "t1")
+    await fresh.send("/menu")
+    replies = await fresh.press("Настройки")
+    assert all(_state_of(replies[-1], k).startswith("❌") for k in preferences.REMINDER_KINDS.values())
+    replies = await fresh.press(f"❌ {preferences.REMINDER_KINDS['announcements']}")
     assert "включены" in replies[0].text
     stored = await _settings(sessions)
     assert "announcements" not in stored["reminders_off"]  # type: ignore[operator]
@@ -63,17 +68,19 @@ async def test_checkin_period_and_pulse(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _make(sessions, clock, "t1")
-    replies = await dispatcher.handle(inc("t1", action="m:settings"))
-    labels = _labels(replies[-1])
-    assert labels["st:w:2"].startswith("✅") and not labels["st:w:4"].startswith("✅")
-    assert labels["st:p"].startswith("❌")
-    replies = await dispatcher.handle(inc("t1", action="st:w:4"))
-    assert _labels(replies[-1])["st:w:4"].startswith("✅")
-    replies = await dispatcher.handle(inc("t1", action="st:p"))
-    assert _labels(replies[-1])["st:p"].startswith("✅")
+    t1 = DispatcherClient(dispatcher, "t1")
+    await t1.send("/menu")
+    replies = await t1.press("Настройки")
+    assert _state_of(replies[-1], PERIOD.format(2)).startswith("✅")
+    assert not _state_of(replies[-1], PERIOD.format(4)).startswith("✅")
+    assert _state_of(replies[-1], PULSE_LABEL).startswith("❌")
+    replies = await t1.press(PERIOD.format(4))
+    assert _state_of(replies[-1], PERIOD.format(4)).startswith("✅")
+    replies = await t1.press(f"❌ {PULSE_LABEL}")
+    assert _state_of(replies[-1], PULSE_LABEL).startswith("✅")
     stored = await _settings(sessions)
     assert stored["checkin_weeks"] == 4 and stored["pulse"] is True
-    await dispatcher.handle(inc("t1", action="st:p"))
+    await t1.press(f"✅ {PULSE_LABEL}")
     assert (await _settings(sessions))["pulse"] is False
 
 
@@ -82,14 +89,17 @@ async def test_bad_input_changes_nothing_and_others_settings_are_untouched(
 ) -> None:
     await _make(sessions, clock, "t1")
     await _make(sessions, clock, "t2")
-    await dispatcher.handle(inc("t1", action="m:settings"))
-    replies = await dispatcher.handle(inc("t1", "выключи всё"))
+    t1, t2 = DispatcherClient(dispatcher, "t1"), DispatcherClient(dispatcher, "t2")
+    await t1.send("/menu")
+    settings_menu = await t1.press("Настройки")
+    replies = await t1.send("выключи всё")
     assert "Нажмите на пункт" in replies[0].text
-    replies = await dispatcher.handle(inc("t1", action="st:w:3"))  # forged: not among the shown buttons
+    replies = await t1.press_action("st:w:3")  # forged: not among the shown buttons
     assert replies[0].text == STALE_BUTTON
     assert await _settings(sessions) == {}
     # t2 pressing t1's buttons from their own chat: stale, nothing changes for anyone
-    replies = await dispatcher.handle(inc("t2", action="st:r:checkin"))
+    checkin = _state_of(settings_menu.last, preferences.REMINDER_KINDS["checkin"])
+    replies = await t2.press_action(settings_menu.last.action_of(checkin))
     assert replies[0].text == STALE_BUTTON
     assert await _settings(sessions, "t1") == {} and await _settings(sessions, "t2") == {}
 
@@ -102,5 +112,7 @@ async def test_snoozed_kind_is_marked(
         person = await session.scalar(select(Person))
         assert person is not None
         preferences.snooze(person, "iom_deadline", clock.now() + timedelta(days=3))
-    replies = await dispatcher.handle(inc("t1", action="m:settings"))
-    assert "отложено до 04.09" in _labels(replies[-1])["st:r:iom_deadline"]
+    t1 = DispatcherClient(dispatcher, "t1")
+    await t1.send("/menu")
+    replies = await t1.press("Настройки")
+    assert "отложено до 04.09" in _state_of(replies[-1], preferences.REMINDER_KINDS["iom_deadline"])

@@ -3,7 +3,7 @@
 The fake Telegram server lives in the test process, so it outlives every bot process: it keeps what each user
 was sent and it confirms an update only when a later ``getUpdates`` offset passes it (Telegram's semantics).
 
-- Conversations: 50 users go through the first onboarding steps at once while the bot is killed at seeded
+- Conversations: 20 users (50 with ``SOAK=1``) go through the first onboarding steps at once while the bot is killed at seeded
   random moments and restarted. Every step gets its answer, every person ends in the expected state in the
   database, and an update is handled twice only if it was handed out but unconfirmed at a kill.
 - Broadcast: outbox rows are being sent by the bot's worker when it is killed; after the restart every
@@ -11,8 +11,8 @@ was sent and it confirms an update only when a later ``getUpdates`` offset passe
   at most ``DELIVERY_CLAIM_BATCH`` of them.
 
 The conversations run on SQLite and on PostgreSQL (``db_url``), the broadcast on PostgreSQL only. Starting the
-bot costs several seconds of imports, so the number of kills is small (2 for the conversations, 1 for the
-broadcast).
+bot costs several seconds of imports, so the number of kills is small (1 for the conversations, 2 with
+``SOAK=1``; 1 for the broadcast).
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ from tests.e2e.bot_process import BotProcess, bot_env
 from tests.e2e.conftest import TelegramBot
 from tests.factories import make_person
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.soak import SOAK
 
 SEED = 20261123
-USERS = 50
-KILLS = 2
+USERS = 50 if SOAK else 20
+KILLS = 2 if SOAK else 1
 STEP_TIMEOUT = 240.0  # one step may wait for a kill and a restart
 CLAIM_BATCH = 4
 NAME = "Петрова Анна Сергеевна"
@@ -91,6 +92,7 @@ async def converse(tg: FakeTelegramServer, user_id: int, index: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900 if SOAK else 400)  # a step may wait STEP_TIMEOUT for a kill and a restart
 async def test_conversations_survive_kills(
     bot_process: BotProcess,
     tg_server: FakeTelegramServer,

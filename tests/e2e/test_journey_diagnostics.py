@@ -18,11 +18,11 @@ from sqlalchemy import select
 from bot.services.programs import program_matches
 from content.diagnostics import AREAS, area_label, level_label
 from storage.models import DiagnosticAreaResult, DiagnosticAttempt, Iom, IomStep, Person, Program
+from tests.client import TURN_TIMEOUT
 from tests.e2e.journey_fixtures import *  # noqa: F403  (the fixtures: journey, both_bots)
 from tests.e2e.journey_fixtures import (
     PNG_MAGIC,
     SLOW_TURN_TIMEOUT,
-    TURN_TIMEOUT,
     Chat,
     Journey,
     Msg,
@@ -68,7 +68,7 @@ async def answer_questions(chat: Chat, count: int, total: int, chosen: list[int]
         chosen.append(position % len(options))
         # the last answer renders the results and the chart: give it longer
         timeout = SLOW_TURN_TIMEOUT if position + 1 == total else TURN_TIMEOUT
-        turn = await chat.tap(options[chosen[-1]], exact=True, timeout=timeout)
+        turn = await chat.press(options[chosen[-1]], timeout=timeout)
     return turn
 
 
@@ -107,9 +107,9 @@ def plan_table(document: Any) -> list[list[str]]:
 async def test_diagnostic_then_iom_from_start(journey: Journey) -> None:
     chat = journey.chat(TEACHER)
     await onboard(chat)
-    start = await chat.tap("Диагностика")
+    start = await chat.press("Диагностика")
     assert start.last.text.startswith("Диагностика профессиональных дефицитов")
-    first = await chat.tap("Вся диагностика")
+    first = await chat.press(chat.label("Вся диагностика"))
     found = re.match(r"Вопрос 1 из (\d+)", first.last.text)
     assert found is not None, first.last.text
     total = int(found.group(1))
@@ -147,9 +147,9 @@ async def test_diagnostic_then_iom_from_start(journey: Journey) -> None:
         assert area_label(area) in results.last.text
 
     # --- the ИОМ: a goal, the summary with the five aspects and the .docx ---
-    goal = await chat.tap("Составить ИОМ")
+    goal = await chat.press("🧭 Составить ИОМ")
     assert goal.last.text.startswith("Чего вы хотите достичь в этом году?")
-    drafted = await chat.tap("Уверенно вести уроки по обновлённым ФГОС", timeout=SLOW_TURN_TIMEOUT)
+    drafted = await chat.press("Уверенно вести уроки по обновлённым ФГОС", timeout=SLOW_TURN_TIMEOUT)
     assert "Я составил черновик вашего индивидуального образовательного маршрута" in drafted.text
     for aspect in ASPECTS:
         assert aspect in drafted.text
@@ -211,15 +211,15 @@ async def test_pause_restart_and_resume_keeps_every_answer(journey: Journey) -> 
     person_id = await journey.make_user(TEACHER)
     chat = journey.chat(TEACHER)
     assert (await chat.send("/menu")).last.text.startswith("Главное меню")
-    await chat.tap("Диагностика")
-    first = await chat.tap("Вся диагностика")
+    await chat.press("Диагностика")
+    first = await chat.press(chat.label("Вся диагностика"))
     found = re.match(r"Вопрос 1 из (\d+)", first.last.text)
     assert found is not None
     total = int(found.group(1))
     chosen: list[int] = []
     await answer_questions(chat, 6, total, chosen)
 
-    paused = await chat.tap("Пауза")
+    paused = await chat.press("⏸ Пауза")
     assert paused.first.text.startswith("Пауза. Все ответы сохранены")
     assert paused.last.text.startswith("Главное меню")
     before = await attempt_of(journey, person_id)
@@ -227,15 +227,15 @@ async def test_pause_restart_and_resume_keeps_every_answer(journey: Journey) -> 
     assert (before.status, before.current_index, before.answers) == ("in_progress", 6, expected)
 
     await journey.restart()
-    back = await chat.tap("Диагностика")  # the menu shown before the restart still works
+    back = await chat.press("Диагностика")  # the menu shown before the restart still works
     assert f"пройдено 6 из {total}" in back.last.text
-    resumed = await chat.tap("Продолжить")
+    resumed = await chat.press("▶️ Продолжить")
     assert resumed.last.text.startswith(f"Вопрос 7 из {total}")  # the same question
     after = await attempt_of(journey, person_id)
     assert (after.id, after.current_index, after.answers) == (before.id, 6, expected)
 
     await answer_questions(chat, 1, total, chosen)
-    previous = await chat.tap("⬅️ Назад", exact=True)  # the answer just given is shown, not lost
+    previous = await chat.press("⬅️ Назад")  # the answer just given is shown, not lost
     assert previous.last.text.startswith(f"Вопрос 7 из {total}")
     assert "Ваш прошлый ответ" in previous.last.text
     latest = await attempt_of(journey, person_id)

@@ -60,7 +60,7 @@ async def test_new_teacher_completes_onboarding(journey: Journey) -> None:
     flow, step, _, _ = await state_of(journey.sessions, journey.platform, TEACHER)
     assert (flow, step) == ("menu", "main")
 
-    profile = await chat.tap("Профиль")  # the main menu works with the new profile
+    profile = await chat.press("Профиль")  # the main menu works with the new profile
     assert f"ФИО: {TEACHER_NAME}" in profile.last.text and "Вы — молодой педагог" in profile.last.text
 
 
@@ -69,7 +69,7 @@ async def test_restart_mid_onboarding_continues_at_the_same_step(journey: Journe
     await start_and_consent(chat)
     await chat.send("Петрова Анна Сергеевна")
     await chat.send("24")
-    position = await chat.tap("2", exact=True)
+    position = await chat.press("2")
     assert position.last.text == "Ваша должность?"
     before = await person_row(journey.sessions, journey.platform, TEACHER)
     assert (before["full_name"], before["birth_year"], before["experience_years"]) == (
@@ -83,13 +83,13 @@ async def test_restart_mid_onboarding_continues_at_the_same_step(journey: Journe
     again = await chat.send("что дальше?")
     assert "Выберите должность кнопкой" in again.first.text
     assert again.last.text == "Ваша должность?"  # the same step, shown again
-    subjects = await chat.tap("Педагог дополнительного образования")
+    subjects = await chat.press("Педагог дополнительного образования")
     assert subjects.last.text.startswith("Какие предметы")
 
     await journey.restart()
     back = await chat.send("/start")
     assert "С возвращением" in back.last.text
-    resumed = await chat.tap("Продолжить")
+    resumed = await chat.press("Продолжить")
     assert resumed.last.text.startswith("Какие предметы")  # the first unanswered question
 
     after = await person_row(journey.sessions, journey.platform, TEACHER)
@@ -101,15 +101,16 @@ async def test_stale_and_forged_buttons_change_nothing(journey: Journey) -> None
     chat, other = journey.chat(TEACHER), journey.chat(OTHER)
     await start_and_consent(chat)
     await chat.send("Иванова Мария")
-    experience = (await chat.send("27")).last
+    experience_turn = await chat.send("27")
+    experience = experience_turn.last
     assert experience.text.startswith("Какой у вас педагогический стаж")
-    assert (await chat.tap("1", exact=True)).last.text == "Ваша должность?"
+    assert (await chat.press("1")).last.text == "Ваша должность?"
 
     await start_and_consent(other)  # a second teacher, further on
     await other.send("Сидорова Ольга")
     await other.send("30")
-    await other.tap("3", exact=True)
-    others_subjects = (await other.tap("Учитель", exact=True)).last
+    await other.press("3")
+    others_subjects = (await other.press("Учитель")).last
     assert others_subjects.text.startswith("Какие предметы")
 
     sessions, platform = journey.sessions, journey.platform
@@ -125,19 +126,19 @@ async def test_stale_and_forged_buttons_change_nothing(journey: Journey) -> None
     before = await snapshot()
 
     # a button of an earlier message: the experience "3" instead of the stored 1
-    stale = await chat.press(experience.action_for("3"), message_id=experience.message_id)
+    stale = await chat.press("3", turn=experience_turn)
     assert stale.first.text == STALE_BUTTON
     assert stale.last.text == "Ваша должность?"
     for forged in (
         "zz:7f3a:forged",  # no such action anywhere
-        others_subjects.action_for("Математика"),  # another person's current button
+        others_subjects.action_of("Математика"),  # another person's current button
         "ob:consent:yes",  # an old step's action replayed
         "ob:pos:99",  # a made-up choice
     ):
-        answer = await chat.press(forged)
+        answer = await chat.press_action(forged)
         assert answer.first.text == STALE_BUTTON, forged
         assert answer.last.text == "Ваша должность?"
-    menu_entry = await chat.press("m:diag")  # a menu entry before the profile is complete
+    menu_entry = await chat.press_action("m:diag")  # a menu entry before the profile is complete
     assert menu_entry.first.text == FINISH_PROFILE_FIRST
     assert menu_entry.last.text == "Ваша должность?"
 
@@ -145,14 +146,14 @@ async def test_stale_and_forged_buttons_change_nothing(journey: Journey) -> None
     mine, others = await person_row(sessions, platform, TEACHER), await person_row(sessions, platform, OTHER)
     assert (mine["experience_years"], mine["position"], others["subjects"]) == (1, None, [])
     # the current buttons still work
-    assert (await chat.tap("Учитель", exact=True)).last.text.startswith("Какие предметы")
+    assert (await chat.press("Учитель")).last.text.startswith("Какие предметы")
 
 
 async def test_refusing_consent_stores_no_person(journey: Journey) -> None:
     chat = journey.chat(TEACHER)
     await chat.send("/start")
-    await chat.tap("Начать")
-    declined = await chat.tap("Не согласен")
+    await chat.press("Начать")
+    declined = await chat.press("Не согласен(на)")
     assert "ничего о вас не сохранено" in declined.last.text
     typed = await chat.send(TEACHER_NAME)  # a name written anyway is not stored
     assert "Без согласия" in typed.first.text
@@ -172,8 +173,8 @@ async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
     # a teacher with a completed profile in Telegram (onboarding itself is the journey above)
     await both_bots.telegram.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
     assert (await tg.send("/menu")).last.text.startswith("Главное меню")
-    await tg.tap("Профиль")
-    code_turn = await tg.tap("Связать с VK/Telegram")
+    await tg.press("Профиль")
+    code_turn = await tg.press("🔗 Связать с VK/Telegram")
     code = code_in(code_turn.last.text)
 
     linked = await vk.send(code)  # the first message of this VK user: the code
@@ -194,10 +195,10 @@ async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
         ).all()
         assert {a.platform for a in accounts} == {"telegram", "vk"}
 
-    profile = await vk.tap("Профиль")  # VK's menu works with the profile filled in Telegram
+    profile = await vk.press("Профиль")  # VK's menu works with the profile filled in Telegram
     assert f"ФИО: {TEACHER_NAME}" in profile.last.text
     assert f"Школа: {TEACHER_SCHOOL}" in profile.last.text
-    menu = await vk.tap("В меню")
+    menu = await vk.press("🏠 В меню")
     assert "Диагностика" in menu.last.labels
 
     stranger = both_bots.vk_chat(TEACHER + 200)  # the code works once
@@ -210,8 +211,8 @@ async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: B
     vk, tg = both_bots.vk_chat(TEACHER), both_bots.tg_chat(TEACHER + 300)
     owner_id = await both_bots.vk.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
     await vk.send("/menu")
-    await vk.tap("Профиль")
-    code = code_in((await vk.tap("Связать с VK/Telegram")).last.text)
+    await vk.press("Профиль")
+    code = code_in((await vk.press("🔗 Связать с VK/Telegram")).last.text)
 
     # in Telegram the same teacher began onboarding anew before remembering the VK profile
     await start_and_consent(tg)
@@ -228,5 +229,5 @@ async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: B
         left_behind = await session.get(Person, unfinished.id)
         assert left_behind is not None and left_behind.deleted_at is not None  # the unfinished one is erased
         assert left_behind.full_name is None
-    profile = await tg.tap("Профиль")
+    profile = await tg.press("Профиль")
     assert f"ФИО: {TEACHER_NAME}" in profile.last.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -19,19 +20,15 @@ from handlers.navigation import nav_row
 from storage.models import ChannelAccount, ConversationState
 from tests.e2e.conftest import TelegramBot
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.probes import registered
 
 USER = 5001
 
 # --- a small flow that exists only for these tests --------------------------------------------------------
-tgprobe = registry.FLOWS.get("tgprobe") or registry.Flow("tgprobe")
-
-
-@tgprobe.show("ask")
 async def _show_ask(ctx: Ctx) -> None:
     ctx.say("Сколько будет 2+2?", [[Button("Четыре", "tgp:4"), Button("Пять", "tgp:5")], nav_row()])
 
 
-@tgprobe.on("ask")
 async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action == "tgp:4" or (incoming.text or "").strip() == "4":
         ctx.set_data(answer=4)
@@ -40,14 +37,12 @@ async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Неверно, попробуйте ещё раз.")
 
 
-@tgprobe.show("confirm")
 async def _show_confirm(ctx: Ctx) -> None:
     ctx.say(
         f"Ваш ответ: {ctx.data.get('answer')}. Сохранить?", [[Button("Сохранить", "tgp:save")], nav_row()]
     )
 
 
-@tgprobe.on("confirm")
 async def _on_confirm(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action == "tgp:save":
         await ctx.go("tgprobe", "done")
@@ -55,28 +50,41 @@ async def _on_confirm(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Нажмите «Сохранить» или «Назад».")
 
 
-@tgprobe.show("done")
 async def _show_done(ctx: Ctx) -> None:
     ctx.say(f"Сохранено: {ctx.data.get('answer')}", [nav_row()])
 
 
-registry.menu_item(registry.MenuItem("tgprobe", "Проба Telegram", "tgprobe", "ask", order=2))
 
 LONG_TEXT = "\n".join(f"Строка {i}: " + "текст " * 30 for i in range(60))  # ≈ 11 000 characters
 
-if "tgx" not in registry.ACTIONS:
+async def _extras(ctx: Ctx, args: list[str]) -> None:
+    kind = args[0] if args else ""
+    if kind == "long":
+        ctx.say(LONG_TEXT, [nav_row(back=False)])
+    elif kind == "doc":
+        ctx.say("Ваш ИОМ", attachment=Attachment("iom.docx", b"PK\x03\x04docx-bytes"))
+    elif kind == "png":
+        ctx.say("График", attachment=Attachment("chart.png", b"\x89PNG-bytes", kind="image"))
+    else:
+        ctx.say("Неизвестно.")
 
-    @registry.global_action("tgx")
-    async def _extras(ctx: Ctx, args: list[str]) -> None:
-        kind = args[0] if args else ""
-        if kind == "long":
-            ctx.say(LONG_TEXT, [nav_row(back=False)])
-        elif kind == "doc":
-            ctx.say("Ваш ИОМ", attachment=Attachment("iom.docx", b"PK\x03\x04docx-bytes"))
-        elif kind == "png":
-            ctx.say("График", attachment=Attachment("chart.png", b"\x89PNG-bytes", kind="image"))
-        else:
-            ctx.say("Неизвестно.")
+
+def _register_probe() -> None:
+    tgprobe = registry.Flow("tgprobe")
+    tgprobe.show("ask")(_show_ask)
+    tgprobe.on("ask")(_on_ask)
+    tgprobe.show("confirm")(_show_confirm)
+    tgprobe.on("confirm")(_on_confirm)
+    tgprobe.show("done")(_show_done)
+    registry.menu_item(registry.MenuItem("tgprobe", "Проба Telegram", "tgprobe", "ask", order=2))
+    registry.global_action("tgx")(_extras)
+
+
+@pytest.fixture(autouse=True)
+def _probe_flow() -> Iterator[None]:
+    """The flow "tgprobe" (menu entry «Проба Telegram») and the action "tgx", for this module only."""
+    with registered(_register_probe):
+        yield
 
 
 async def _state(bot: TelegramBot, user_id: int = USER) -> ConversationState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,18 +23,16 @@ from handlers.navigation import nav_row
 from storage.models import ChannelAccount, OutboxMessage
 from tests.e2e.vk_fixtures import VkBot, vk_settings_for
 from tests.fakes.vk_server import LONGPOLL_METHOD, FakeVkServer
+from tests.probes import registered
 
 # --- a small test-only flow, opened by the global action "vkp:start" ---------------------------------------
-vkprobe = registry.FLOWS["vkprobe"] if "vkprobe" in registry.FLOWS else registry.Flow("vkprobe")
 DOC_BYTES = b"PK\x03\x04 fake docx body \x00\x01\x02"
 
 
-@vkprobe.show("ask")
 async def _show_ask(ctx: Ctx) -> None:
     ctx.say("Сколько будет 2+2?", [[Button("Четыре", "vkq:4"), Button("Пять", "vkq:5")], nav_row()])
 
 
-@vkprobe.on("ask")
 async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action == "vkq:4" or (incoming.text or "").strip() == "4":
         await ctx.go("vkprobe", "done")
@@ -41,12 +40,10 @@ async def _on_ask(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Неверно, попробуйте ещё раз.")
 
 
-@vkprobe.show("done")
 async def _show_done(ctx: Ctx) -> None:
     ctx.say("Верно: 4", [[Button("Много кнопок", "vkq:many"), Button("Файл", "vkq:file")], nav_row()])
 
 
-@vkprobe.on("done")
 async def _on_done(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action == "vkq:many":
         await ctx.go("vkprobe", "many")
@@ -56,13 +53,11 @@ async def _on_done(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Выберите кнопку.")
 
 
-@vkprobe.show("many")
 async def _show_many(ctx: Ctx) -> None:
     numbers = [Button(f"Вариант {n}", f"vkq:n{n}") for n in range(1, 13)]
     ctx.say("Выберите вариант:", [numbers[i : i + 3] for i in range(0, 12, 3)] + [nav_row()])
 
 
-@vkprobe.on("many")
 async def _on_many(ctx: Ctx, incoming: Incoming) -> None:
     action = incoming.action or ""
     if action.startswith("vkq:n"):
@@ -72,21 +67,36 @@ async def _on_many(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Выберите вариант кнопкой.")
 
 
-@vkprobe.show("picked")
 async def _show_picked(ctx: Ctx) -> None:
     ctx.say(f"Выбрано: {ctx.data.get('picked')}", [nav_row()])
 
 
-@vkprobe.show("file")
 async def _show_file(ctx: Ctx) -> None:
     ctx.say("Ваш план", [nav_row()], attachment=Attachment("plan.docx", DOC_BYTES))
 
 
-if "vkp" not in registry.ACTIONS:
+async def _open_probe(ctx: Ctx, args: list[str]) -> None:
+    await ctx.go("vkprobe", "ask", remember=False)
 
-    @registry.global_action("vkp")
-    async def _open_probe(ctx: Ctx, args: list[str]) -> None:
-        await ctx.go("vkprobe", "ask", remember=False)
+
+def _register_probe() -> None:
+    vkprobe = registry.Flow("vkprobe")
+    vkprobe.show("ask")(_show_ask)
+    vkprobe.on("ask")(_on_ask)
+    vkprobe.show("done")(_show_done)
+    vkprobe.on("done")(_on_done)
+    vkprobe.show("many")(_show_many)
+    vkprobe.on("many")(_on_many)
+    vkprobe.show("picked")(_show_picked)
+    vkprobe.show("file")(_show_file)
+    registry.global_action("vkp")(_open_probe)
+
+
+@pytest.fixture(autouse=True)
+def _probe_flow() -> Iterator[None]:
+    """The flow "vkprobe", opened by the action "vkp:start", for this module only."""
+    with registered(_register_probe):
+        yield
 
 
 def _check_limits(server: FakeVkServer) -> None:
@@ -101,11 +111,8 @@ def _check_limits(server: FakeVkServer) -> None:
 
 # --- conversations ----------------------------------------------------------------------------------------
 async def test_menu_keyboard_and_pressing_a_button(
-    vk_bot: VkBot, vk: FakeVkServer, monkeypatch: pytest.MonkeyPatch
+    vk_bot: VkBot, vk: FakeVkServer
 ) -> None:
-    # probe entries other test modules register would push the real menu past VK's inline limit
-    for probe in ("probe", "tgprobe"):
-        monkeypatch.delitem(registry.MENU, probe, raising=False)
     await vk_bot.make_user(101)
     mark = await vk.send_text(101, "/menu")
     [menu] = await vk.wait_for_messages(101, 1, after=mark)
