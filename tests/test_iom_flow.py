@@ -397,7 +397,7 @@ async def test_a_long_route_keeps_submit_and_menu_on_vk_pages(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     """VK shows 40 buttons: a route of 45 steps is paged with «Ещё ▶», and nothing is cut."""
-    person_id, iom = await _drafted(dispatcher, sessions, clock)
+    person_id, iom = await _drafted(DispatcherClient(dispatcher), sessions, clock)
     async with sessions() as session, session.begin():
         session.add(
             ChannelAccount(platform="vk", external_id="v1", person_id=person_id, created_at=clock.now())
@@ -418,17 +418,19 @@ async def test_a_long_route_keeps_submit_and_menu_on_vk_pages(
                     result_product=model.result_product,
                 )
             )
-    replies = await dispatcher.handle(Incoming("vk", "v1", action="m:iom"))
+    vk = DispatcherClient(dispatcher, "v1", channel="vk")
+    await vk.send("/menu")
+    await vk.press("Мой ИОМ")
     seen: list[str] = []
     for _ in range(5):
-        screen = replies[-1]
-        assert sum(len(row) for row in screen.buttons) <= 40 and "nav:menu" in screen.actions
-        seen += screen.actions
-        more = [b.action for row in screen.buttons for b in row if b.label.startswith("Ещё ▶")]
+        screen = vk.keyboard
+        assert len(screen.labels) <= 40 and "🏠 В меню" in screen.labels
+        seen += screen.labels
+        more = [label for label in screen.labels if label.startswith("Ещё ▶")]
         if not more:
             break
-        replies = await dispatcher.handle(Incoming("vk", "v1", action=more[0]))
-    assert "iom:submit" in seen and "iom:goal_edit" in seen
-    assert len([a for a in seen if a.startswith("iom:step:")]) == 45
-    replies = await dispatcher.handle(Incoming("vk", "v1", action="iom:submit"))
-    assert "согласован" in replies[0].text
+        await vk.press(more[0])
+    assert "Отправить на согласование" in seen and "✏️ Изменить цель" in seen
+    assert [label for label in seen if label.isdigit()] == [str(n) for n in range(1, 46)]
+    await vk.press("Отправить на согласование")
+    assert "согласован" in vk.replies[0].text

@@ -160,7 +160,7 @@ async def onboard(chat: Chat, *, region_by: str = "typing", name: str = TEACHER_
     else:
         confirm = await chat.send("Тюменская")  # a part of the name: the one match is offered
         assert confirm.last.text == "Вы имели в виду «Тюменская область»?"
-        municipality = await chat.tap("Да", exact=True)
+        municipality = await chat.press("Да")
     assert municipality.last.text.startswith("Выберите ваш муниципалитет")
     assert (await chat.press("г. Тобольск")).last.text.startswith("Где вы работаете?")
     summary = await chat.send(TEACHER_SCHOOL)
