@@ -108,9 +108,40 @@ async def vk_wait_text(
             await vk.wait_for_messages(user_id, len(sent) + 1, timeout=left, after=after)
 
 
-async def tg_answer(tg: FakeTelegramServer, user_id: int, action: str, fragment: str) -> TgMessage:
-    """Press ``action`` in Telegram, check the callback query is answered, wait for a reply with ``fragment``."""
-    query = await tg.press(user_id, action)
+def tg_button(tg: FakeTelegramServer, user_id: int, label: str) -> tuple[str, int]:
+    """The newest message to ``user_id`` with a button labelled exactly ``label``: (its action, message id)."""
+    for message in reversed(tg.messages_to(user_id)):
+        for row in message.buttons:
+            for text, action in row:
+                if text == label:
+                    return action, message.message_id
+    shown = [m.buttons for m in tg.messages_to(user_id)[-3:]]
+    raise AssertionError(f"no button {label!r} shown to {user_id}; the last keyboards: {shown}")
+
+
+def vk_button(vk: FakeVkServer, user_id: int, label: str) -> str:
+    """The action of the newest button labelled exactly ``label`` shown to ``user_id`` in VK."""
+    for message in reversed(vk.messages_to(user_id)):
+        for row in message.buttons:
+            for button in row:
+                if button.label == label:
+                    return button.action
+    shown = [[[b.label for b in row] for row in m.buttons] for m in vk.messages_to(user_id)[-3:]]
+    raise AssertionError(f"no button {label!r} shown to {user_id}; the last keyboards: {shown}")
+
+
+async def tg_answer(tg: FakeTelegramServer, user_id: int, label: str, fragment: str) -> TgMessage:
+    """Press the button ``label`` in Telegram (on the newest message that has it), check the callback query
+    is answered, wait for a reply with ``fragment``."""
+    action, message_id = tg_button(tg, user_id, label)
+    return await tg_press_action(tg, user_id, action, fragment, message_id)
+
+
+async def tg_press_action(
+    tg: FakeTelegramServer, user_id: int, action: str, fragment: str, message_id: int | None = None
+) -> TgMessage:
+    """A raw button action (a forged or foreign press); normal tests use ``tg_answer`` with a label."""
+    query = await tg.press(user_id, action, message_id=message_id)
     await tg.wait_for_callback_answer(query)
     return await tg.wait_for_text(user_id, fragment)
 
@@ -120,8 +151,18 @@ async def tg_say(tg: FakeTelegramServer, user_id: int, text: str, fragment: str)
     return await tg.wait_for_text(user_id, fragment)
 
 
-async def vk_answer(vk: FakeVkServer, user_id: int, action: str, fragment: str) -> VkMessage:
-    """Press ``action`` in VK and wait for a reply (after the press) containing ``fragment``."""
+async def vk_say(vk: FakeVkServer, user_id: int, text: str, fragment: str) -> VkMessage:
+    mark = await vk.send_text(user_id, text)
+    return await vk_wait_text(vk, user_id, fragment, after=mark)
+
+
+async def vk_answer(vk: FakeVkServer, user_id: int, label: str, fragment: str) -> VkMessage:
+    """Press the button ``label`` in VK and wait for a reply (after the press) containing ``fragment``."""
+    return await vk_press_action(vk, user_id, vk_button(vk, user_id, label), fragment)
+
+
+async def vk_press_action(vk: FakeVkServer, user_id: int, action: str, fragment: str) -> VkMessage:
+    """A raw button action in VK (forged or foreign presses only)."""
     mark = await vk.press(user_id, action)
     return await vk_wait_text(vk, user_id, fragment, after=mark)
 

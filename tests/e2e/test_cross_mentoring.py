@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from bot.scheduler import Scheduler
 from bot.services.iom_drafting import draft_iom
 from bot.services.programs import ensure_sample_programs
+from handlers.mentoring_notices import KIND_GENITIVE
+from handlers.staff import KEEP
 from storage.models import (
     Invitation,
     Iom,
@@ -30,8 +32,13 @@ from tests.e2e.cross_fixtures import (
     Cross,
     cross_fixture,  # noqa: F401
     tg_answer,
+    tg_button,
+    tg_press_action,
     tg_say,
     vk_answer,
+    vk_button,
+    vk_press_action,
+    vk_say,
     vk_wait_text,
 )
 from tests.iom_data import make_attempt
@@ -77,8 +84,9 @@ async def _undelivered(cross: Cross) -> int:
 
 
 async def _teacher_asks(cross: Cross, vk_id: int, kind: str, expect: str) -> None:
-    await vk_answer(cross.vk, vk_id, "m:match", "Наставник помогает освоиться")
-    await vk_answer(cross.vk, vk_id, f"mnt:ask:{kind}", expect)
+    await vk_say(cross.vk, vk_id, "/menu", "Главное меню")
+    await vk_answer(cross.vk, vk_id, "Наставник и методист", "Наставник помогает освоиться")
+    await vk_answer(cross.vk, vk_id, f"Найти {KIND_GENITIVE[kind]}", expect)
 
 
 async def _deliver_to_vk(cross: Cross, vk_id: int, fragment: str) -> str:
@@ -107,9 +115,9 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
 
     # the admin (Telegram) creates a one-time invitation for a mentor
     menu = await tg_say(tg, 300, "/menu", "Главное меню")
-    assert "m:invite" in menu.actions
-    await tg_answer(tg, 300, "m:invite", "Кого пригласить?")
-    created = await tg_answer(tg, 300, "inv:new:mentor", "Приглашение для наставника создано")
+    assert "Приглашения" in [label for row in menu.buttons for label, _ in row]
+    await tg_answer(tg, 300, "Приглашения", "Кого пригласить?")
+    created = await tg_answer(tg, 300, "Пригласить наставника", "Приглашение для наставника создано")
     match = re.search(r"https://t\.me/navigator_test_bot\?start=(INV[A-Z0-9]{8})", created.text or "")
     assert match is not None, created.text
     code = match.group(1)
@@ -118,18 +126,18 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     # the future mentor redeems it with the deep link's /start CODE and fills the mentor profile
     await tg_say(tg, 301, f"/start {code}", "Приглашение принято: теперь вы наставник")
     await tg.wait_for_text(301, "Профиль наставника. Какие предметы")
-    for action, next_question in (
-        ("mpf:keep", "На каких уровнях"),  # subjects as in the teacher profile
-        ("mpf:ok", "В какой школе"),  # levels preset from the profile (ООО)
-        ("mpf:keep", "Муниципалитет"),
-        ("mpf:keep", "Сколько лет"),
-        ("mpf:keep", "В каких областях"),
-        ("mpf:ar:3", "В каких областях"),  # communicative
-        ("mpf:ok", "Скольких подопечных"),
-        ("mpf:cap:2", "Можно ли показывать ваш контакт"),
-        ("mpf:sc:yes", "Напишите контакт"),
+    for label, next_question in (
+        (KEEP, "На каких уровнях"),  # subjects as in the teacher profile
+        ("Готово", "В какой школе"),  # levels preset from the profile (ООО)
+        (KEEP, "Муниципалитет"),
+        (KEEP, "Сколько лет"),
+        (KEEP, "В каких областях"),
+        ("▫️ коммуникативные", "В каких областях"),
+        ("Готово", "Скольких подопечных"),
+        ("2 (по умолчанию)", "Можно ли показывать ваш контакт"),
+        ("Да, показывать", "Напишите контакт"),
     ):
-        await tg_answer(tg, 301, action, next_question)
+        await tg_answer(tg, 301, label, next_question)
     await tg_say(tg, 301, "+7 900 111-22-33", "Профиль наставника сохранён")
     async with cross.tg_bot.sessions() as session:
         profile = await session.get(MentorProfile, mentor_id)
@@ -156,14 +164,14 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     # the outbox carries the offer to Telegram, with «Принять» / «Отклонить»
     assert await cross.deliver() >= 1
     note = await tg.wait_for_text(301, "Педагог просит вас стать наставником")
-    assert note.buttons == [[("✅ Принять", f"of:a:{offer.id}"), ("❌ Отклонить", f"of:d:{offer.id}")]]
+    assert [[label for label, _ in row] for row in note.buttons] == [["✅ Принять", "❌ Отклонить"]]
     assert TEACHER_NAME in (note.text or "")
     assert "Приоритетные дефициты: коммуникативные" in (note.text or "")
     assert "ваша сильная область совпадает с дефицитом педагога: коммуникативные" in (note.text or "")
     assert await _pairs(cross) == []
 
     cross.clock.advance(timedelta(hours=3))
-    accepted = await tg_answer(tg, 301, f"of:a:{offer.id}", "Пара сформирована")
+    accepted = await tg_answer(tg, 301, "✅ Принять", "Пара сформирована")
     assert f"Вы — наставник педагога {TEACHER_NAME}" in (accepted.text or "")
     [pair] = await _pairs(cross)
     assert (pair.teacher_id, pair.mentor_id, pair.methodist_id, pair.kind) == (
@@ -184,13 +192,14 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     # the teacher is told in VK once the outbox is delivered
     told = await _deliver_to_vk(cross, 201, "Ваш наставник: Соколова Ирина Львовна — предложение принято")
     assert "Этап: подготовительный" in told and "Связаться: +7 900 111-22-33" in told
-    assert vk.messages_to(201)[-1].actions == ["m:match"]
+    assert [b.label for row in vk.messages_to(201)[-1].buttons for b in row] == ["Наставник и методист"]
     assert await _undelivered(cross) == 0
-    home = await vk_answer(vk, 201, "m:match", "Наставник помогает освоиться")
+    home = await vk_answer(vk, 201, "Наставник и методист", "Наставник помогает освоиться")
     assert "Наставник: Соколова Ирина Львовна (этап «подготовительный»)" in home.text
 
     # the mentor sees the teacher in «Мои подопечные»
-    mentees = await tg_answer(tg, 301, "m:my_mentees", "Мои подопечные. Нагрузка: 1 из 2")
+    await tg_say(tg, 301, "/menu", "Главное меню")
+    mentees = await tg_answer(tg, 301, "Мои подопечные", "Мои подопечные. Нагрузка: 1 из 2")
     assert f"1. {TEACHER_NAME} — этап «подготовительный»" in (mentees.text or "")
 
 
@@ -215,7 +224,7 @@ async def test_declined_offer_goes_to_the_next_candidate_and_the_teacher_is_told
     await cross.deliver()
     await tg.wait_for_text(311, "Педагог просит вас стать наставником")
     assert tg.messages_to(312) == [], "only the best candidate is asked"
-    await tg_answer(tg, 311, f"of:d:{offer1.id}", "Почему отказываетесь?")
+    await tg_answer(tg, 311, "❌ Отклонить", "Почему отказываетесь?")
     await tg_say(tg, 311, "Веду выпускные классы до мая", "Понятно, спасибо за ответ")
 
     declined, offer2 = await _offers(cross)
@@ -226,11 +235,11 @@ async def test_declined_offer_goes_to_the_next_candidate_and_the_teacher_is_told
     update = await _deliver_to_vk(cross, 202, "Кандидат в наставники не сможет взяться")
     assert "Подобрали вам: наставник Зайцев Олег Ильич" in update
     note = await tg.wait_for_text(312, "Педагог просит вас стать наставником")
-    assert note.actions == [f"of:a:{offer2.id}", f"of:d:{offer2.id}"]
+    assert [label for row in note.buttons for label, _ in row] == ["✅ Принять", "❌ Отклонить"]
 
     # the second declines by a reason button; nobody is left, the teacher waits and is told so
-    await tg_answer(tg, 312, f"of:d:{offer2.id}", "Почему отказываетесь?")
-    await tg_answer(tg, 312, "mnt:dr:busy", "Понятно, спасибо за ответ")
+    await tg_answer(tg, 312, "❌ Отклонить", "Почему отказываетесь?")
+    await tg_answer(tg, 312, "Нет времени", "Понятно, спасибо за ответ")
     waiting = await _deliver_to_vk(cross, 202, "Кандидат в наставники не сможет взяться")
     assert "вы в листе ожидания" in waiting
     offers = await _offers(cross)
@@ -244,10 +253,10 @@ async def test_declined_offer_goes_to_the_next_candidate_and_the_teacher_is_told
     assert await _pairs(cross) == []
 
     # the first candidate's old button no longer works
-    late = await tg_answer(tg, 311, f"of:a:{offer1.id}", "уже ответили")
+    late = await tg_answer(tg, 311, "✅ Принять", "уже ответили")
     assert "срок ответа истёк" in (late.text or "")
     assert await _pairs(cross) == []
-    home = await vk_answer(cross.vk, 202, "m:match", "Наставник помогает освоиться")
+    home = await vk_answer(cross.vk, 202, "Наставник и методист", "Наставник помогает освоиться")
     assert "вы в листе ожидания" in home.text
 
 
@@ -277,13 +286,13 @@ async def test_unanswered_offer_expires_by_the_tick_and_goes_to_the_next_candida
     update = await _deliver_to_vk(cross, 203, "Кандидат в наставники не ответил вовремя")
     assert "Подобрали вам: наставник Зайцев Олег Ильич" in update
     note = await tg.wait_for_text(312, "Педагог просит вас стать наставником")
-    assert note.actions == [f"of:a:{offer2.id}", f"of:d:{offer2.id}"]
+    assert [label for row in note.buttons for label, _ in row] == ["✅ Принять", "❌ Отклонить"]
     assert await _run_expire_tick(cross) == 0, "an expired offer is expired once"
 
     # too late for the first; the second accepts and the teacher hears about it in VK
-    late = await tg_answer(tg, 311, f"of:a:{expired.id}", "срок ответа истёк")
+    late = await tg_answer(tg, 311, "✅ Принять", "срок ответа истёк")
     assert "Пара" not in (late.text or "")
-    await tg_answer(tg, 312, f"of:a:{offer2.id}", "Пара сформирована")
+    await tg_answer(tg, 312, "✅ Принять", "Пара сформирована")
     [pair] = await _pairs(cross)
     assert (pair.mentor_id, pair.stage) == (second, "подготовительный")
     await _deliver_to_vk(cross, 203, "Ваш наставник: Зайцев Олег Ильич — предложение принято")
@@ -315,26 +324,28 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
         cross, 204, "methodist", "Подобрали вам: региональный методист Кузнецова Ольга Викторовна"
     )
     await cross.deliver()
-    [offer] = await _offers(cross)
+    [_offer] = await _offers(cross)
     await tg.wait_for_text(321, "Педагог просит вас стать региональным методистом")
-    await tg_answer(tg, 321, f"of:a:{offer.id}", "Пара сформирована")
+    await tg_answer(tg, 321, "✅ Принять", "Пара сформирована")
     await _deliver_to_vk(cross, 204, "Ваш региональный методист: Кузнецова Ольга Викторовна")
     assert (await _iom(cross, teacher_id)).methodist_id == methodist_id
 
     # the teacher sends the ИОМ for approval (VK); the methodist is told (Telegram)
-    await vk_answer(vk, 204, "m:iom", "Шаги маршрута")
-    await vk_answer(vk, 204, "iom:submit", "Маршрут отправлен вашему методисту на согласование")
+    await vk_say(vk, 204, "/menu", "Главное меню")
+    await vk_answer(vk, 204, "Мой ИОМ", "Шаги маршрута")
+    await vk_answer(vk, 204, "Отправить на согласование", "Маршрут отправлен вашему методисту на согласование")
     assert (await _iom(cross, teacher_id)).status == "on_approval"
     await cross.deliver()
     await tg.wait_for_text(321, "отправил(а) индивидуальный образовательный маршрут на согласование")
 
     # «Мои педагоги» → the teacher → «Вернуть с комментарием» → the comment
-    listing = await tg_answer(tg, 321, "m:my_teachers", "Мои педагоги. Нагрузка: 1 из 250")
+    await tg_say(tg, 321, "/menu", "Главное меню")
+    listing = await tg_answer(tg, 321, "Мои педагоги", "Мои педагоги. Нагрузка: 1 из 250")
     assert TEACHER_NAME in (listing.text or "") and "ИОМ: на согласовании" in (listing.text or "")
-    card = await tg_answer(tg, 321, f"cse:t:{teacher_id}", "ИОМ — на согласовании")
-    assert {"cse:approve", "cse:return"} <= set(card.actions)
+    card = await tg_answer(tg, 321, f"1. {TEACHER_NAME}", "ИОМ — на согласовании")
+    assert {"✅ Согласовать", "↩️ Вернуть с комментарием"} <= {label for row in card.buttons for label, _ in row}
     assert "Освоить современные методики урока" in (card.text or "")
-    await tg_answer(tg, 321, "cse:return", "Напишите комментарий")
+    await tg_answer(tg, 321, "↩️ Вернуть с комментарием", "Напишите комментарий")
     comment = "Добавьте стажировку в школе-наставнике и сократите срок до 6 месяцев"
     await tg_say(tg, 321, comment, "ИОМ возвращён с комментарием, педагог получил уведомление")
     iom = await _iom(cross, teacher_id)
@@ -344,19 +355,20 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     assert f"«{comment}»" in returned
 
     # the teacher sends it again; the methodist approves; the teacher is told
-    mark = await vk.press(204, "m:iom")
+    await vk_say(vk, 204, "/menu", "Главное меню")
+    mark = await vk.press(204, vk_button(vk, 204, "Мой ИОМ"))
     view = await vk_wait_text(vk, 204, "Методист вернул маршрут с комментарием", after=mark)
     assert comment in view.text
     steps = await vk_wait_text(vk, 204, "Шаги маршрута", after=mark)
-    assert ("Отправить снова", "iom:submit") in [(b.label, b.action) for row in steps.buttons for b in row]
-    await vk_answer(vk, 204, "iom:submit", "Маршрут отправлен вашему методисту на согласование")
+    assert "Отправить снова" in [b.label for row in steps.buttons for b in row]
+    await vk_answer(vk, 204, "Отправить снова", "Маршрут отправлен вашему методисту на согласование")
     assert (await _iom(cross, teacher_id)).status == "on_approval"
     await cross.deliver()
     await tg.wait_for_text(321, "отправил(а) индивидуальный образовательный маршрут на согласование")
 
-    await tg_answer(tg, 321, "m:my_teachers", "Мои педагоги")
-    await tg_answer(tg, 321, f"cse:t:{teacher_id}", "ИОМ — на согласовании")
-    await tg_answer(tg, 321, "cse:approve", "ИОМ согласован, педагог получил уведомление")
+    await tg_answer(tg, 321, "Мои педагоги", "Мои педагоги")
+    await tg_answer(tg, 321, f"1. {TEACHER_NAME}", "ИОМ — на согласовании")
+    await tg_answer(tg, 321, "✅ Согласовать", "ИОМ согласован, педагог получил уведомление")
     iom = await _iom(cross, teacher_id)
     assert (iom.status, iom.review_comment, iom.methodist_id) == ("approved", None, methodist_id)
     approved = await _deliver_to_vk(cross, 204, "Ваш ИОМ согласован методистом Кузнецова Ольга Викторовна")
@@ -364,8 +376,8 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     assert await _undelivered(cross) == 0
 
     # approving twice changes nothing: the button is gone from the card
-    card = await tg_answer(tg, 321, f"cse:t:{teacher_id}", "ИОМ — согласован")
-    assert "cse:approve" not in card.actions
+    card = await tg_answer(tg, 321, f"1. {TEACHER_NAME}", "ИОМ — согласован")
+    assert "✅ Согласовать" not in [label for row in card.buttons for label, _ in row]
 
 
 async def _iom(cross: Cross, teacher_id: int) -> Iom:
@@ -386,10 +398,11 @@ async def test_another_mentor_pressing_the_offer_button_changes_nothing(cross: C
     await tg_say(tg, 312, "/menu", "Главное меню")
     outbox_before = await _outbox_count(cross)
 
-    for action in (f"of:a:{offer.id}", f"of:d:{offer.id}"):
-        refusal = await tg_answer(tg, 312, action, "Это предложение адресовано не вам")
+    offered = [tg_button(tg, 311, label)[0] for label in ("✅ Принять", "❌ Отклонить")]  # 311's buttons
+    for action in offered:
+        refusal = await tg_press_action(tg, 312, action, "Это предложение адресовано не вам")
         assert TEACHER_NAME not in (refusal.text or "")
-    unknown = await tg_answer(tg, 312, f"of:a:{offer.id + 1000}", "Такого предложения нет")
+    unknown = await tg_press_action(tg, 312, f"of:a:{offer.id + 1000}", "Такого предложения нет")  # forged
     assert TEACHER_NAME not in (unknown.text or "")
     # the refused «Отклонить» did not open the reason question: a typed text is not a decline reason
     await tg_say(tg, 312, "Нет времени", "Я понимаю кнопки и команды")
@@ -401,12 +414,12 @@ async def test_another_mentor_pressing_the_offer_button_changes_nothing(cross: C
         assert request is not None and request.status == "open"
 
     # the teacher cannot answer their own offer from VK either
-    await vk_answer(cross.vk, 205, f"of:a:{offer.id}", "Это предложение адресовано не вам")
+    await vk_press_action(cross.vk, 205, offered[0], "Это предложение адресовано не вам")
     assert [o.status for o in await _offers(cross)] == ["pending"]
 
     # the addressed mentor still can; afterwards the stranger is still refused the same way
-    await tg_answer(tg, 311, f"of:a:{offer.id}", "Пара сформирована")
-    await tg_answer(tg, 312, f"of:a:{offer.id}", "Это предложение адресовано не вам")
+    await tg_answer(tg, 311, "✅ Принять", "Пара сформирована")
+    await tg_press_action(tg, 312, offered[0], "Это предложение адресовано не вам")
     [pair] = await _pairs(cross)
     assert (pair.teacher_id, pair.mentor_id) == (teacher_id, first)
     assert [(o.candidate_id, o.status) for o in await _offers(cross)] == [(first, "accepted")]
