@@ -53,20 +53,20 @@ async def start_via_admin_flow(tg: FakeTelegramServer, admin: int, expected: int
     """The admin opens «Рассылка» in Telegram, writes the text, picks «По роли → педагоги», sends now."""
     await tg.send_text(admin, "/menu")
     await tg.wait_for_text(admin, "Главное меню")
-    await tg.press(admin, "m:broadcast")
+    await tg.press_label(admin, "Рассылка")
     await tg.wait_for_text(admin, "Активных рассылок нет")
-    await tg.press(admin, "bc:new")
+    await tg.press_label(admin, "✉️ Новая рассылка")
     await tg.wait_for_text(admin, "Напишите текст рассылки")
     await tg.send_text(admin, TEXT)
     await tg.wait_for_text(admin, "Кому отправить?")
-    await tg.press(admin, "bc:k:role")
+    await tg.press_label(admin, "По роли…")
     values = await tg.wait_for_text(admin, "выберите значение")
-    assert values.buttons[0] == [(f"педагоги ({expected})", "bc:v:0")]
-    await tg.press(admin, "bc:v:0")
+    assert [label for label, _ in values.buttons[0]] == [f"педагоги ({expected})"]
+    await tg.press_label(admin, f"педагоги ({expected})")
     await tg.wait_for_text(admin, f"— {expected} чел. Что дальше?")
-    await tg.press(admin, "bc:now")
+    await tg.press_label(admin, "🚀 Отправить сейчас")
     await tg.wait_for_text(admin, f"сейчас это {expected} чел.) — сейчас?")
-    await tg.press(admin, "bc:yes")
+    await tg.press_label(admin, "✅ Подтвердить")
     await tg.wait_for_text(admin, "Рассылка №1 запущена")
 
 

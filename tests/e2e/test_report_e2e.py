@@ -8,11 +8,17 @@ from datetime import UTC, datetime
 from openpyxl import load_workbook
 
 from bot.services.report_xlsx import SHEETS
+from handlers.reports import PERIOD_LABELS
 from tests.e2e.conftest import TelegramBot
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram_server import FakeTelegramServer, SentMessage
 from tests.report_fixtures import build_report_data
 
 ADMIN = 7201
+REGION = "Регион: Тюменская область"
+
+
+def labels(message: SentMessage) -> list[str]:
+    return [label for row in message.buttons for label, _ in row]
 
 
 async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: TelegramBot) -> None:
@@ -23,10 +29,10 @@ async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: Telegr
 
     await tg.send_text(ADMIN, "/report")
     scope = await tg.wait_for_text(ADMIN, "Отчёт: выберите охват.")
-    assert "rp:region" in scope.actions
-    await tg.press(ADMIN, "rp:region")
+    assert REGION in labels(scope)
+    await tg.press_label(ADMIN, REGION)
     await tg.wait_for_text(ADMIN, "За какой период?")
-    await tg.press(ADMIN, "rp:t:school_year")
+    await tg.press_label(ADMIN, PERIOD_LABELS["school_year"])
     summary, photo, document, done = await tg.wait_for_messages(ADMIN, 4)
 
     assert summary.kind == "text"
@@ -42,4 +48,4 @@ async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: Telegr
     book = load_workbook(io.BytesIO(document.file_bytes))
     assert book.sheetnames == list(SHEETS)
     assert book["Сводка"]["B2"].value == 12
-    assert done.text == "Отчёт готов." and "rp:again" in done.actions
+    assert done.text == "Отчёт готов." and "Другой отчёт" in labels(done)
