@@ -19,16 +19,18 @@ from bot.settings import Settings
 from handlers.deps import Deps
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from handlers.flows import load_flows
-from handlers.messages import Reply
+from handlers.invitations import ROLE_LABEL
 from storage.models import ChannelAccount, Invitation, MentorProfile, MethodistProfile, Person
+from tests.client import DispatcherClient, Turn
 from tests.factories import make_person
-from tests.mentoring_helpers import inc, texts
+from tests.mentoring_helpers import texts
+
+KEEP = "Оставить как в профиле"
 
 
-def seen(replies: list[Reply]) -> str:
+def seen(replies: Turn) -> str:
     """Texts and button labels, as a person sees them."""
-    labels = [b.label for r in replies for row in r.buttons for b in row]
-    return texts(replies) + "\n" + "\n".join(labels)
+    return texts(replies) + "\n" + "\n".join(replies.labels)
 
 
 CODE = re.compile(r"\?start=(INV[A-Z0-9]{8})")
@@ -71,13 +73,13 @@ async def test_configured_admin_gets_role_once_person_exists(
         session.add(person)
         await session.flush()
         account.person_id = person.id
-    menu = await dispatcher.handle(inc("boss", "/menu"))
-    assert "m:invite" in menu[-1].actions and "m:distribute" in menu[-1].actions
+    menu = await DispatcherClient(dispatcher, "boss").send("/menu")
+    assert "Приглашения" in menu[-1].labels and "Распределить всех ожидающих" in menu[-1].labels
     assert "admin" in await _role_names(sessions, "boss")
     # an unlisted account does not become admin
     async with sessions() as session, session.begin():
         await make_person(session, clock.now(), external_id="other")
-    await dispatcher.handle(inc("other", "/menu"))
+    await DispatcherClient(dispatcher, "other").send("/menu")
     assert "admin" not in await _role_names(sessions, "other")
 
 
@@ -99,8 +101,10 @@ async def test_grant_role_command(
 
 
 async def _invite(dispatcher: Dispatcher, admin_uid: str, role: str) -> str:
-    await dispatcher.handle(inc(admin_uid, action="m:invite"))
-    replies = await dispatcher.handle(inc(admin_uid, action=f"inv:new:{role}"))
+    admin = DispatcherClient(dispatcher, admin_uid)
+    await admin.send("/menu")
+    await admin.press("Приглашения")
+    replies = await admin.press(f"Пригласить {ROLE_LABEL[role]}")
     text = replies[-1].text
     match = CODE.search(text)
     assert match is not None, text
@@ -116,28 +120,29 @@ async def test_admin_invites_mentor_who_redeems_and_onboards(
         await make_person(session, clock.now(), external_id="boss", roles=("admin",))
         await make_person(session, clock.now(), platform="telegram", external_id="42", experience_years=11)
     code = await _invite(dispatcher, "boss", "mentor")
-    replies = await dispatcher.handle(inc("42", f"/start {code}", channel="telegram"))
+    mentor42 = DispatcherClient(dispatcher, "42", "telegram")
+    replies = await mentor42.send(f"/start {code}")
     assert "теперь вы наставник" in texts(replies)
     assert "Какие предметы" in replies[-1].text
     steps = [
-        ("mpf:keep", None, "уровнях"),
-        ("mpf:lv:1", None, "✅ НОО"),
-        ("mpf:ok", None, "школе"),
-        ("mpf:keep", None, "Муниципалитет"),
-        ("mpf:keep", None, "Сколько лет"),
+        (KEEP, None, "уровнях"),
+        ("▫️ НОО — 1–4 классы", None, "✅ НОО"),
+        ("Готово", None, "школе"),
+        (KEEP, None, "Муниципалитет"),
+        (KEEP, None, "Сколько лет"),
         (None, "сорок", "числом"),
-        ("mpf:keep", None, "особенно сильны"),
-        ("mpf:ok", None, "хотя бы одну"),
-        ("mpf:ar:3", None, "✅ коммуникативные"),
-        ("mpf:ok", None, "Скольких подопечных"),
+        (KEEP, None, "особенно сильны"),
+        ("Готово", None, "хотя бы одну"),
+        ("▫️ коммуникативные", None, "✅ коммуникативные"),
+        ("Готово", None, "Скольких подопечных"),
         (None, "9", "от 1 до 5"),
-        ("mpf:cap:3", None, "контакт"),
-        ("mpf:sc:yes", None, "Напишите контакт"),
+        ("3", None, "контакт"),
+        ("Да, показывать", None, "Напишите контакт"),
         (None, "@mentor42", "Профиль наставника сохранён"),
     ]
-    for action, text, expected in steps:
-        replies = await dispatcher.handle(inc("42", text, action, channel="telegram"))
-        assert expected in seen(replies), (action, text, seen(replies))
+    for label, text, expected in steps:
+        replies = await (mentor42.press(label) if label is not None else mentor42.send(text or ""))
+        assert expected in seen(replies), (label, text, seen(replies))
     async with sessions() as session:
         profile = await session.scalar(select(MentorProfile))
         assert profile is not None
@@ -151,7 +156,7 @@ async def test_admin_invites_mentor_who_redeems_and_onboards(
     # one-time: a second person cannot use it
     async with sessions() as session, session.begin():
         await make_person(session, clock.now(), platform="vk", external_id="7")
-    replies = await dispatcher.handle(inc("7", code.lower(), channel="vk"))
+    replies = await DispatcherClient(dispatcher, "7", "vk").send(code.lower())
     assert "уже использован" in texts(replies)
     assert "mentor" not in await _role_names(sessions, "7", "vk")
 
@@ -164,26 +169,27 @@ async def test_typed_code_in_vk_and_methodist_onboarding_caps_250(
         await make_person(session, clock.now(), platform="vk", external_id="77")
     code = await _invite(dispatcher, "boss", "methodist")
     # ordinary text is never taken for a code
-    normal = await dispatcher.handle(inc("77", "INVAAAAAAAA", channel="vk"))
+    methodist77 = DispatcherClient(dispatcher, "77", "vk")
+    normal = await methodist77.send("INVAAAAAAAA")
     assert "методист" not in texts(normal)
-    replies = await dispatcher.handle(inc("77", f"  {code}  ", channel="vk"))
+    replies = await methodist77.send(f"  {code}  ")
     assert "теперь вы региональный методист" in texts(replies)
-    assert "dpf:mu:0" in replies[-1].actions  # region 72: a list of municipalities
-    for action, text, expected in [
-        ("dpf:mu:0", None, "✅ г. Тюмень"),  # pre-selected from the profile: pressing removes it
-        ("dpf:ok", None, "хотя бы один"),
-        ("dpf:mu:2", None, "✅ г. Ишим"),
-        ("dpf:ok", None, "областями"),
-        ("dpf:ar:1", None, "✅ методические"),
-        ("dpf:ok", None, "Скольких педагогов"),
+    assert "✅ г. Тюмень" in replies[-1].labels  # region 72: a list of municipalities
+    for label, text, expected in [
+        ("✅ г. Тюмень", None, "✅ г. Тюмень"),  # pre-selected from the profile: pressing removes it
+        ("Готово", None, "хотя бы один"),
+        ("▫️ г. Ишим", None, "✅ г. Ишим"),
+        ("Готово", None, "областями"),
+        ("▫️ методические", None, "✅ методические"),
+        ("Готово", None, "Скольких педагогов"),
         (None, "300", "больше 250"),
         (None, "0", "от 1 до 250"),
         (None, "120", "контакт"),
-        ("dpf:sc:no", None, "Профиль методиста сохранён"),
+        ("Нет, только через бота", None, "Профиль методиста сохранён"),
     ]:
-        replies = await dispatcher.handle(inc("77", text, action, channel="vk"))
+        replies = await (methodist77.press(label) if label is not None else methodist77.send(text or ""))
         got = seen(replies)
-        assert expected in got or (expected == "✅ г. Тюмень" and "▫️ г. Тюмень" in got), (action, got)
+        assert expected in got or (expected == "✅ г. Тюмень" and "▫️ г. Тюмень" in got), (label, got)
     async with sessions() as session:
         profile = await session.scalar(select(MethodistProfile))
         assert profile is not None
@@ -197,13 +203,18 @@ async def test_methodist_may_invite_mentors_only(
     async with sessions() as session, session.begin():
         await make_person(session, clock.now(), external_id="d1", roles=("methodist",))
         await make_person(session, clock.now(), external_id="t1")
-    replies = await dispatcher.handle(inc("d1", action="m:invite"))
-    assert replies[-1].actions[0] == "inv:new:mentor" and "inv:new:methodist" not in replies[-1].actions
-    forged = await dispatcher.handle(inc("d1", action="inv:new:methodist"))
+    d1 = DispatcherClient(dispatcher, "d1")
+    await d1.send("/menu")
+    replies = await d1.press("Приглашения")
+    assert replies[-1].labels[0] == "Пригласить наставника"
+    assert "Пригласить регионального методиста" not in replies[-1].labels
+    forged = await d1.press_action("inv:new:methodist")  # forged: never shown to a methodist
     assert forged[0].text == STALE_BUTTON
     code = await _invite(dispatcher, "d1", "mentor")
     assert code.startswith("INV")
-    teacher_menu = await dispatcher.handle(inc("t1", action="m:invite"))
+    teacher_menu = await DispatcherClient(dispatcher, "t1").press_action(
+        d1.turns[0].last.action_of("Приглашения")
+    )  # the methodist's menu entry, pressed from a teacher's chat
     assert "недоступен" in teacher_menu[0].text
     async with sessions() as session:
         assert len((await session.scalars(select(Invitation))).all()) == 1
@@ -215,7 +226,8 @@ async def test_code_before_profile_is_remembered_and_redeemed_after_onboarding(
     async with sessions() as session, session.begin():
         await make_person(session, clock.now(), external_id="boss", roles=("admin",))
     code = await _invite(dispatcher, "boss", "mentor")
-    replies = await dispatcher.handle(inc("newbie", f"/start {code}", channel="telegram"))
+    newbie = DispatcherClient(dispatcher, "newbie", "telegram")
+    replies = await newbie.send(f"/start {code}")
     assert "Сначала заполните" in texts(replies)
     async with sessions() as session, session.begin():
         invitation = await session.get(Invitation, code)
@@ -229,10 +241,10 @@ async def test_code_before_profile_is_remembered_and_redeemed_after_onboarding(
         session.add(person)
         await session.flush()
         account.person_id = person.id
-    replies = await dispatcher.handle(inc("newbie", "/menu", channel="telegram"))
-    assert "Приглашение принято" in replies[0].text and "rolep:mentor" in replies[0].actions
+    replies = await newbie.send("/menu")
+    assert "Приглашение принято" in replies[0].text and "Заполнить профиль" in replies[0].labels
     assert "mentor" in await _role_names(sessions, "newbie", "telegram")
-    replies = await dispatcher.handle(inc("newbie", action="rolep:mentor", channel="telegram"))
+    replies = await newbie.press("Заполнить профиль")
     assert "Какие предметы" in replies[-1].text
 
 
@@ -246,7 +258,7 @@ async def test_expired_code(
         await make_person(session, clock.now(), external_id="late")
     code = await _invite(dispatcher, "boss", "mentor")
     clock.advance(timedelta(days=15))
-    replies = await dispatcher.handle(inc("late", code))
+    replies = await DispatcherClient(dispatcher, "late").send(code)
     assert "истёк" in texts(replies)
     assert "mentor" not in await _role_names(sessions, "late")
 
