@@ -182,16 +182,6 @@ class Dispatcher:
                 return
             await typed_handler(ctx, typed)
             return
-        prefix, _, rest = action.partition(":")
-        handler = registry.ACTIONS.get(prefix)
-        if handler is not None:
-            if not self._profile_ready(ctx):
-                # menu entries and notification buttons need a completed profile
-                ctx.say(FINISH_PROFILE_FIRST)
-                await self._show_menu(ctx)
-                return
-            await handler(ctx, rest.split(":") if rest else [])
-            return
         step = self._current_step(ctx)
         if action in ctx.state.expected and step is not None and step.handle is not None:
             await step.handle(ctx, ctx.incoming)

@@ -2,9 +2,10 @@
 
 A flow module creates a ``Flow`` and decorates its step functions; ``handlers.flows.load_flows`` imports the
 modules so they register. Periodic work registers with ``@flow.tick(name, every_seconds)`` (or
-``@registry.tick`` in a module without a flow): ``TICKS`` is what the scheduler runs. Step buttons are only accepted while they are the latest shown to that account;
-*global* actions (menu entries, notification buttons such as "accept offer") are routed by prefix at any time
-and must check by themselves that the person may do what the action says.
+``@registry.tick`` in a module without a flow): ``TICKS`` is what the scheduler runs. Step buttons are only
+accepted while they are the latest shown to that account; *global* actions (typed actions registered with
+``on_global``: menu entries, notification buttons such as "accept offer") are accepted at any time and must
+check by themselves that the person may do what the action says.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 ShowFn = Callable[["Ctx"], Awaitable[None]]
 HandleFn = Callable[["Ctx", "Incoming"], Awaitable[None]]
-ActionFn = Callable[["Ctx", list[str]], Awaitable[None]]
 InterceptFn = Callable[["Ctx", str], Awaitable[bool]]
 A = TypeVar("A", bound=Action)
 TypedActionFn = Callable[["Ctx", A], Awaitable[None]]
@@ -87,7 +87,6 @@ class Command:
 FLOWS: dict[str, Flow] = {}
 MENU: dict[str, MenuItem] = {}
 COMMANDS: dict[str, Command] = {}
-ACTIONS: dict[str, ActionFn] = {}
 GLOBAL_ACTIONS: dict[type[Action], TypedActionFn[Any]] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
@@ -98,7 +97,6 @@ _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
     FLOWS,
     MENU,
     COMMANDS,
-    ACTIONS,
     GLOBAL_ACTIONS,
     START_ARG_HANDLERS,
     TEXT_INTERCEPTORS,
@@ -128,18 +126,6 @@ def menu_item(item: MenuItem) -> None:
 
 def command(cmd: Command) -> None:
     COMMANDS[cmd.name] = cmd
-
-
-def global_action(prefix: str) -> Callable[[ActionFn], ActionFn]:
-    """Register a handler for actions ``prefix:arg1:arg2`` valid at any time (it checks access itself)."""
-
-    def register(fn: ActionFn) -> ActionFn:
-        if prefix in ACTIONS:
-            raise ValueError(f"global action prefix {prefix!r} registered twice")
-        ACTIONS[prefix] = fn
-        return fn
-
-    return register
 
 
 def on_global(action: type[A]) -> Callable[[TypedActionFn[A]], TypedActionFn[A]]:

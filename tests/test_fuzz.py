@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
-from handlers import registry
+from handlers import actions, registry
 from handlers.dispatcher import SORRY, Dispatcher
 from handlers.messages import Incoming, Reply
 from storage.models import Base, ConversationState
@@ -83,7 +83,7 @@ async def test_random_updates_never_break_anything(
                 await make_person(session, clock.now(), platform=platform, external_id=uid, roles=roles)
     last_actions: dict[int, list[str]] = {i: [] for i in range(len(PEOPLE))}
     all_seen: list[str] = []
-    prefixes = sorted({*registry.ACTIONS, "nav", "m", "zz", "iom", "of", "ci", "an", "rem", "md", "diag"})
+    prefixes = sorted({*(p.split(":")[0] for p in actions.PREFIXES), "nav", "m", "zz", "iom", "of", "ci", "an", "rem", "md", "diag"})
     rng = random.Random(1234)
     counter = {"updates": 0}
     cache: dict[str, dict[str, list[tuple[Any, ...]]] | None] = {"snapshot": None}

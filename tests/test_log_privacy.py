@@ -30,6 +30,7 @@ from bot.delivery.errors import PermanentError, TransientError
 from bot.delivery.worker import OutboxWorker
 from bot.logging_setup import HIDDEN, PrivateFormatter, configure_logging
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.dispatcher import Dispatcher
 from handlers.messages import Incoming, Reply
@@ -111,7 +112,11 @@ async def _on_leaky(ctx: Ctx, incoming: Incoming) -> None:
     raise ValueError(f"cannot parse {incoming.text!r} of {ctx.person.full_name if ctx.person else ''}")
 
 
-async def _open_leaky(ctx: Ctx, args: list[str]) -> None:
+class OpenLeaky(Action, prefix="leaky"):
+    """Opens the test-only flow «leaky»."""
+
+
+async def _open_leaky(ctx: Ctx, action: OpenLeaky) -> None:
     await ctx.go("leaky", "ask", remember=False)
 
 
@@ -119,7 +124,7 @@ def _register_leaky() -> None:
     flow = registry.Flow("leaky")
     flow.show("ask")(_show_leaky)
     flow.on("ask")(_on_leaky)
-    registry.global_action("leaky")(_open_leaky)
+    registry.on_global(OpenLeaky)(_open_leaky)
 
 
 @pytest.fixture
@@ -220,7 +225,7 @@ async def test_a_whole_scenario_logs_no_personal_data(
         assert await s.scalar(select(Iom.goal).where(Iom.person_id == person_id)) == GOAL
         assert await s.scalar(select(CheckinResult.id).where(CheckinResult.person_id == person_id))
     # a failure of ours while handling the person's text
-    await dispatcher.handle(Incoming("console", UID, action="leaky:open"))
+    await dispatcher.handle(Incoming("console", UID, action=OpenLeaky().pack()))
     sorry = await dispatcher.handle(Incoming("console", UID, text=BROKEN_INPUT))
     assert "что-то пошло не так" in sorry[0].text
     # delivery: the queued messages meet a sender failing in every way

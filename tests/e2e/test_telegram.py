@@ -12,6 +12,7 @@ from bot.channels.telegram import NOT_TEXT, TEXT_LIMIT, split_text
 from bot.clock import FakeClock
 from bot.settings import Settings
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.dispatcher import STALE_BUTTON
 from handlers.menu import HELP_TEXT
@@ -57,8 +58,14 @@ async def _show_done(ctx: Ctx) -> None:
 
 LONG_TEXT = "\n".join(f"Строка {i}: " + "текст " * 30 for i in range(60))  # ≈ 11 000 characters
 
-async def _extras(ctx: Ctx, args: list[str]) -> None:
-    kind = args[0] if args else ""
+class Extras(Action, prefix="tgx"):
+    """Test-only: a long text, a document or a photo."""
+
+    kind: str
+
+
+async def _extras(ctx: Ctx, action: Extras) -> None:
+    kind = action.kind
     if kind == "long":
         ctx.say(LONG_TEXT, [nav_row(back=False)])
     elif kind == "doc":
@@ -77,7 +84,7 @@ def _register_probe() -> None:
     tgprobe.on("confirm")(_on_confirm)
     tgprobe.show("done")(_show_done)
     registry.menu_item(registry.MenuItem("tgprobe", "Проба Telegram", "tgprobe", "ask", order=2))
-    registry.global_action("tgx")(_extras)
+    registry.on_global(Extras)(_extras)
 
 
 @pytest.fixture(autouse=True)

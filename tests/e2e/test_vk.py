@@ -15,6 +15,7 @@ from bot.delivery.errors import PermanentError, RetryAfter, TransientError, Unre
 from bot.services.outbox import notify
 from bot.settings import SettingsError
 from handlers import registry
+from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.dispatcher import STALE_BUTTON
 from handlers.menu import HELP_TEXT
@@ -75,7 +76,11 @@ async def _show_file(ctx: Ctx) -> None:
     ctx.say("Ваш план", [nav_row()], attachment=Attachment("plan.docx", DOC_BYTES))
 
 
-async def _open_probe(ctx: Ctx, args: list[str]) -> None:
+class OpenProbe(Action, prefix="vkp:start"):
+    """Test-only: opens the flow «vkprobe»."""
+
+
+async def _open_probe(ctx: Ctx, action: OpenProbe) -> None:
     await ctx.go("vkprobe", "ask", remember=False)
 
 
@@ -89,7 +94,7 @@ def _register_probe() -> None:
     vkprobe.on("many")(_on_many)
     vkprobe.show("picked")(_show_picked)
     vkprobe.show("file")(_show_file)
-    registry.global_action("vkp")(_open_probe)
+    registry.on_global(OpenProbe)(_open_probe)
 
 
 @pytest.fixture(autouse=True)
