@@ -26,8 +26,26 @@ LEVEL_LABELS: dict[str, str] = {
     DEFICIT: "дефицит",
 }
 
-# Education levels a teacher works at and a programme addresses (ДОО … ДО).
-EDUCATION_LEVELS: tuple[str, ...] = ("ДОО", "НОО", "ООО", "СОО", "СПО", "ДО")
+# Education levels a teacher works at and a programme addresses (ДОО … ДО), with what each means: the one
+# source of these labels (onboarding's legend, staff profiles).
+EDUCATION_LEVEL_TITLES: dict[str, str] = {
+    "ДОО": "дошкольное образование (детский сад)",
+    "НОО": "начальное общее (1–4 классы)",
+    "ООО": "основное общее (5–9 классы)",
+    "СОО": "среднее общее (10–11 классы)",
+    "СПО": "среднее профессиональное (колледж, техникум)",
+    "ДО": "дополнительное образование детей (кружки, секции)",
+}
+EDUCATION_LEVELS: tuple[str, ...] = tuple(EDUCATION_LEVEL_TITLES)
+# short button labels: «НОО — 1–4 классы»
+EDUCATION_LEVEL_BUTTONS: dict[str, str] = {
+    "ДОО": "ДОО — детский сад",
+    "НОО": "НОО — 1–4 классы",
+    "ООО": "ООО — 5–9 классы",
+    "СОО": "СОО — 10–11 классы",
+    "СПО": "СПО — колледж, техникум",
+    "ДО": "ДО — кружки, секции",
+}
 
 
 def area_label(code: str) -> str:

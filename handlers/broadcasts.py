@@ -22,9 +22,9 @@ from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.widgets import Choice, FieldError, Option, TextField
 
-flow = registry.Flow("broadcast")
+flow = registry.Flow("broadcasts", former_names=("broadcast",))
 registry.menu_item(
-    registry.MenuItem("broadcast", "Рассылка", "broadcast", "home", roles=frozenset({"admin"}), order=60)
+    registry.MenuItem("broadcast", "Рассылка", flow.name, "home", roles=frozenset({"admin"}), order=60)
 )
 
 KIND_LABELS = {
@@ -132,7 +132,7 @@ def _segment(ctx: Ctx) -> Segment:
 
 
 async def _home(ctx: Ctx) -> None:
-    await ctx.go("broadcast", "home", data={}, remember=False)
+    await ctx.go(flow.name, "home", data={}, remember=False)
 
 
 # --- home: active broadcasts and "new" ---------------------------------------------------------------------
@@ -158,10 +158,10 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
     if not await _ensure_admin(ctx):
         return
     if NewBroadcast.unpack(incoming.action) is not None:
-        await ctx.go("broadcast", "text", data={})
+        await ctx.go(flow.name, "text", data={})
     elif (cancel := CancelBroadcast.unpack(incoming.action)) is not None:
         ctx.set_data(cancel_id=cancel.broadcast_id)
-        await ctx.go("broadcast", "cancel")
+        await ctx.go(flow.name, "cancel")
     else:
         ctx.invalid(CHOOSE_ACTION)
 
@@ -185,7 +185,7 @@ def _parse_text(ctx: Ctx, text: str) -> str:
 
 async def _on_text(ctx: Ctx, text: str) -> None:
     ctx.set_data(text=text)
-    await ctx.go("broadcast", "preview" if "segment" in ctx.data else "segment")
+    await ctx.go(flow.name, "preview" if "segment" in ctx.data else "segment")
 
 
 TextField(
@@ -216,10 +216,10 @@ async def _on_kind(ctx: Ctx, kind: str) -> None:
         # the values are fixed here, so that the buttons of the next step keep meaning what they showed
         values = await segment_values(ctx.session, kind, ctx.now)
         ctx.set_data(kind=kind, values=[[value, count] for value, count in values])
-        await ctx.go("broadcast", "value")
+        await ctx.go(flow.name, "value")
         return
     ctx.set_data(segment=Segment(kind).to_json())
-    await ctx.go("broadcast", "preview")
+    await ctx.go(flow.name, "preview")
 
 
 Choice(
@@ -250,7 +250,7 @@ def _value_options(ctx: Ctx) -> list[Option]:
 
 async def _on_value(ctx: Ctx, value: str) -> None:
     ctx.set_data(segment=Segment(ctx.data["kind"], value).to_json())
-    await ctx.go("broadcast", "preview")
+    await ctx.go(flow.name, "preview")
 
 
 Choice(
@@ -288,13 +288,13 @@ async def on_preview(ctx: Ctx, incoming: Incoming) -> None:
     action = incoming.action
     if SendNow.unpack(action) is not None:
         ctx.set_data(at=None)
-        await ctx.go("broadcast", "confirm")
+        await ctx.go(flow.name, "confirm")
     elif Plan.unpack(action) is not None:
-        await ctx.go("broadcast", "schedule")
+        await ctx.go(flow.name, "schedule")
     elif EditText.unpack(action) is not None:
-        await ctx.go("broadcast", "text")
+        await ctx.go(flow.name, "text")
     elif EditSegment.unpack(action) is not None:
-        await ctx.go("broadcast", "segment")
+        await ctx.go(flow.name, "segment")
     else:
         ctx.invalid(CHOOSE_ACTION)
 
@@ -324,7 +324,7 @@ def _parse_moment(ctx: Ctx, text: str) -> datetime:
 
 async def _on_moment(ctx: Ctx, moment: datetime) -> None:
     ctx.set_data(at=moment.isoformat())
-    await ctx.go("broadcast", "confirm")
+    await ctx.go(flow.name, "confirm")
 
 
 TextField(
@@ -370,7 +370,7 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
     when = _when(ctx)
     if when is not None and when <= ctx.now:
         ctx.say("Выбранное время уже прошло — укажите новое.")
-        await ctx.go("broadcast", "schedule")
+        await ctx.go(flow.name, "schedule")
         return
     broadcast = await service.create_broadcast(
         ctx.session,

@@ -26,8 +26,8 @@ from storage.models import CheckinResult
 
 log = logging.getLogger(__name__)
 
-flow = Flow("checkin")
-registry.menu_item(MenuItem("wellbeing", "Самочувствие", "checkin", "start", roles=None, order=40))
+flow = Flow("checkins", former_names=("checkin",))
+registry.menu_item(MenuItem("wellbeing", "Самочувствие", flow.name, "start", roles=None, order=40))
 
 
 # --- actions --------------------------------------------------------------------------------------------------
@@ -182,9 +182,9 @@ async def on_start(ctx: Ctx, incoming: Incoming) -> None:
     resume = ResumeDraft.unpack(action) is not None
     if resume or Begin.unpack(action) is not None or Restart.unpack(action) is not None:
         await svc.start_draft(ctx.session, ctx.me.id, ctx.now, restart=not resume)
-        await ctx.go("checkin", "q")
+        await ctx.go(flow.name, "q")
     elif OpenHistory.unpack(action) is not None:
-        await ctx.go("checkin", "history")
+        await ctx.go(flow.name, "history")
     else:
         ctx.invalid("Нажмите «Начать», чтобы пройти проверку, или «История».")
 
@@ -218,16 +218,16 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
     draft = await svc.get_draft(ctx.session, person.id)
     action = incoming.action
     if draft is None:
-        await ctx.go("checkin", "start", remember=False)
+        await ctx.go(flow.name, "start", remember=False)
         return
     if PauseDraft.unpack(action) is not None:
-        await ctx.go("checkin", "paused", remember=False)
+        await ctx.go(flow.name, "paused", remember=False)
         return
     if PrevItem.unpack(action) is not None:
         if svc.step_back(draft, ctx.now):
             await ctx.show_current()
         else:
-            await ctx.go("checkin", "start", remember=False)
+            await ctx.go(flow.name, "start", remember=False)
         return
     choice: int | None
     answer = AnswerItem.unpack(action)
@@ -253,9 +253,9 @@ async def _finish(ctx: Ctx) -> None:
     result = await svc.finish_draft(ctx.session, draft, ctx.now) if draft is not None else None
     if result is None:
         ctx.say("Вы пропустили все вопросы, поэтому результат не посчитан. Можно вернуться к проверке позже.")
-        await ctx.go("checkin", "start", remember=False)
+        await ctx.go(flow.name, "start", remember=False)
         return
-    await ctx.go("checkin", "result", data={"result_id": result.id}, remember=False)
+    await ctx.go(flow.name, "result", data={"result_id": result.id}, remember=False)
 
 
 @flow.show("paused")
@@ -271,7 +271,7 @@ async def show_paused(ctx: Ctx) -> None:
 async def on_paused(ctx: Ctx, incoming: Incoming) -> None:
     if ResumeDraft.unpack(incoming.action) is not None:
         await svc.start_draft(ctx.session, ctx.me.id, ctx.now)
-        await ctx.go("checkin", "q", remember=False)
+        await ctx.go(flow.name, "q", remember=False)
     else:
         ctx.invalid("Нажмите «Продолжить», когда будете готовы.")
 
@@ -289,7 +289,7 @@ async def show_result(ctx: Ctx) -> None:
     person = ctx.me
     result = await _own_result(ctx)
     if result is None:
-        await ctx.go("checkin", "start", remember=False)
+        await ctx.go(flow.name, "start", remember=False)
         return
     band = result.band
     suggestions = SUGGESTIONS[band]
@@ -345,7 +345,7 @@ def _after_buttons() -> list[list[Button]]:
 @flow.on("result")
 async def on_result(ctx: Ctx, incoming: Incoming) -> None:
     if DeclineSupport.unpack(incoming.action) is not None:
-        await ctx.go("checkin", "declined", remember=False)
+        await ctx.go(flow.name, "declined", remember=False)
         return
     tell = TellSupport.unpack(incoming.action)
     if tell is not None:
@@ -372,7 +372,7 @@ async def _tell(ctx: Ctx, role: str) -> None:
         "иногда достаточно короткой встречи или звонка. Сообщение отправлено по просьбе педагога."
     )
     await ctx.notify(target, Reply(text), kind="checkin_support", dedupe_key=f"cisupport:{result.id}:{role}")
-    await ctx.go("checkin", "told", data={"result_id": result.id, "role": role}, remember=False)
+    await ctx.go(flow.name, "told", data={"result_id": result.id, "role": role}, remember=False)
 
 
 @flow.show("told")
@@ -396,7 +396,7 @@ async def show_declined(ctx: Ctx) -> None:
 
 async def _history_or_invalid(ctx: Ctx, incoming: Incoming) -> None:
     if OpenHistory.unpack(incoming.action) is not None:
-        await ctx.go("checkin", "history")
+        await ctx.go(flow.name, "history")
     else:
         ctx.invalid("Выберите вариант кнопкой.")
 
@@ -430,7 +430,7 @@ async def show_history(ctx: Ctx) -> None:
 async def on_history(ctx: Ctx, incoming: Incoming) -> None:
     if Begin.unpack(incoming.action) is not None:
         await svc.start_draft(ctx.session, ctx.me.id, ctx.now, restart=True)
-        await ctx.go("checkin", "q")
+        await ctx.go(flow.name, "q")
     else:
         ctx.invalid("Выберите вариант кнопкой.")
 
@@ -440,7 +440,7 @@ async def on_history(ctx: Ctx, incoming: Incoming) -> None:
 @registry.on_global(OpenCheckin)
 async def open_checkin(ctx: Ctx, action: OpenCheckin) -> None:
     await svc.start_draft(ctx.session, ctx.me.id, ctx.now)
-    await ctx.go("checkin", "q", remember=False)
+    await ctx.go(flow.name, "q", remember=False)
 
 
 @registry.on_global(Pulse)

@@ -71,6 +71,7 @@ class Ctx:
         """Move to ``flow/step`` and show it. ``remember`` pushes the current step for "Назад"."""
         if flow not in FLOWS or step not in FLOWS[flow].steps:
             raise FlowError(f"unknown step {flow}/{step}")
+        flow = FLOWS[flow].name  # a former name is stored under the current one
         if remember and self.state.flow and (self.state.flow, self.state.step) != (flow, step):
             history = [*self.state.history, [self.state.flow, self.state.step]][-MAX_HISTORY:]
             self.state.history = history
@@ -91,7 +92,7 @@ class Ctx:
             flow, step = history.pop()
             self.state.history = history
             if flow in FLOWS and step in FLOWS[flow].steps:
-                self.state.flow, self.state.step = flow, step
+                self.state.flow, self.state.step = FLOWS[flow].name, step
                 await self.show_current()
                 return True
         return False

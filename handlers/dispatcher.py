@@ -72,6 +72,9 @@ class Dispatcher:
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
             ctx = await self._context(session, incoming)
+            stored = registry.FLOWS.get(ctx.state.flow)
+            if stored is not None and stored.name != ctx.state.flow:  # stored under a former name
+                ctx.state.flow = stored.name
             for hook in registry.CONTEXT_HOOKS:
                 await hook(ctx)
             with _logging_context(incoming, ctx):

@@ -19,7 +19,7 @@ from handlers.messages import Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
-flow = Flow("invite")
+flow = Flow("invitations", former_names=("invite",))
 
 ROLE_LABEL = {"mentor": "наставника", "methodist": "регионального методиста"}
 ROLE_NOMINATIVE = {"mentor": "наставник", "methodist": "региональный методист"}
@@ -48,7 +48,7 @@ class OpenRoleProfile(Action, prefix="rolep"):
 
 
 registry.menu_item(
-    MenuItem("invite", "Приглашения", "invite", "choose", roles=frozenset({"admin", "methodist"}), order=61)
+    MenuItem("invite", "Приглашения", flow.name, "choose", roles=frozenset({"admin", "methodist"}), order=61)
 )
 
 

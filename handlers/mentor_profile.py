@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bot.services.staff_profiles import MentorData, save_mentor
-from content.areas import EDUCATION_LEVELS
+from content.areas import EDUCATION_LEVEL_BUTTONS, EDUCATION_LEVELS
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
@@ -21,15 +21,6 @@ from storage.models import Person
 
 T = TypeVar("T")
 
-# the same codes as the teacher onboarding stores in Person.levels
-LEVEL_LABELS = {
-    "ДОО": "ДОО — детский сад",
-    "НОО": "НОО — 1–4 классы",
-    "ООО": "ООО — 5–9 классы",
-    "СОО": "СОО — 10–11 классы",
-    "СПО": "СПО — колледж, техникум",
-    "ДО": "ДО — кружки, секции",
-}
 KEEP = "Оставить как в профиле"
 
 flow = Flow("mentor_profile")
@@ -97,7 +88,7 @@ checklist(
     "levels",
     text="На каких уровнях образования вы работаете? Отметьте и нажмите «Готово».",
     key="levels",
-    options=[Option(level, LEVEL_LABELS.get(level, level)) for level in EDUCATION_LEVELS],
+    options=[Option(level, EDUCATION_LEVEL_BUTTONS.get(level, level)) for level in EDUCATION_LEVELS],
     invalid="Отметьте хотя бы один уровень и нажмите «Готово».",
     then="school",
 )

@@ -12,7 +12,7 @@ from handlers.messages import Attachment, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
-flow = Flow("mydata")
+flow = Flow("my_data", former_names=("mydata",))
 
 
 class ExportData(Action, prefix="md:export"):
@@ -79,7 +79,7 @@ async def on_main(ctx: Ctx, incoming: Incoming) -> None:
         )
         await ctx.show_current()
     elif EraseData.unpack(incoming.action):
-        await ctx.go("mydata", "confirm")
+        await ctx.go(flow.name, "confirm")
     else:
         ctx.invalid("Выберите действие кнопкой.")
 
@@ -101,9 +101,9 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
         ctx.say("Ваши данные удалены. Спасибо, что были с нами! Чтобы начать заново, отправьте /start.")
     elif CancelErase.unpack(incoming.action):
         ctx.say("Хорошо, ничего не удалено.")
-        await ctx.go("mydata", "main", remember=False)
+        await ctx.go(flow.name, "main", remember=False)
     else:
         ctx.invalid("Нажмите «Да, удалить» или «Нет, оставить».")
 
 
-registry.menu_item(MenuItem("mydata", "Мои данные", "mydata", "main", order=95))
+registry.menu_item(MenuItem("mydata", "Мои данные", flow.name, "main", order=95))

@@ -14,6 +14,7 @@ from typing import Literal, TypeAlias, TypeVar
 
 from bot.services import profiles
 from bot.services.profiles import ProfileValueError
+from content.areas import EDUCATION_LEVEL_TITLES
 from content.consent import load_consent
 from content.geography import (
     TYUMEN_REGION,
@@ -144,14 +145,7 @@ SUBJECTS = (
     "Труд (технология)",
 )
 MAX_SUBJECTS = 20
-LEVELS = (
-    ("ДОО", "дошкольное образование (детский сад)"),
-    ("НОО", "начальное общее (1–4 классы)"),
-    ("ООО", "основное общее (5–9 классы)"),
-    ("СОО", "среднее общее (10–11 классы)"),
-    ("СПО", "среднее профессиональное (колледж, техникум)"),
-    ("ДО", "дополнительное образование детей (кружки, секции)"),
-)
+LEVELS = tuple(EDUCATION_LEVEL_TITLES.items())
 REGIONS_PER_PAGE = 8
 MUNICIPALITIES_PER_PAGE = 13
 

@@ -65,7 +65,7 @@ async def on_view(ctx: Ctx, incoming: Incoming) -> None:
     elif EraseProfile.unpack(incoming.action):
         await ctx.go("profile", "erase")
     elif OpenMyData.unpack(incoming.action):
-        await ctx.go("mydata", "main")
+        await ctx.go("my_data", "main")
     else:
         ctx.invalid("Выберите действие кнопкой.")
 

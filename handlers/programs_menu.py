@@ -20,8 +20,8 @@ from handlers.navigation import menu_item_button, nav_row
 from handlers.registry import Flow, MenuItem
 from storage.models import Program
 
-flow = Flow("programs")
-registry.menu_item(MenuItem("programs", "Программы ДПП", "programs", "list", order=50))
+flow = Flow("programs_menu", former_names=("programs",))
+registry.menu_item(MenuItem("programs", "Программы ДПП", flow.name, "list", order=50))
 
 
 class OpenProgram(Action, prefix="pg:o"):
@@ -121,7 +121,7 @@ async def on_list(ctx: Ctx, incoming: Incoming) -> None:
         if await ctx.session.get(Program, opened.program_id) is None:
             ctx.invalid("Такой программы больше нет в каталоге.")
             return
-        await ctx.go("programs", "detail", data={**ctx.data, "program_id": opened.program_id})
+        await ctx.go(flow.name, "detail", data={**ctx.data, "program_id": opened.program_id})
     else:
         ctx.invalid("Выберите программу или действие кнопкой ниже.")
 

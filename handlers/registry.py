@@ -40,11 +40,14 @@ class Flow:
     name: str
     public: bool = False  # usable before the profile is complete (onboarding, account linking)
     steps: dict[str, Step] = field(default_factory=dict)
+    # names this flow had before it was renamed: conversation states stored under them still resolve
+    former_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.name in FLOWS:
-            raise ValueError(f"flow {self.name!r} registered twice")
-        FLOWS[self.name] = self
+        for name in (self.name, *self.former_names):
+            if name in FLOWS:
+                raise ValueError(f"flow {name!r} registered twice")
+            FLOWS[name] = self
 
     def show(self, step: str) -> Callable[[ShowFn], ShowFn]:
         def register(fn: ShowFn) -> ShowFn:

@@ -17,8 +17,8 @@ from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 from storage.models import Person
 
-flow = Flow("settings")
-registry.menu_item(MenuItem("settings", "Настройки", "settings", "main", roles=None, order=80))
+flow = Flow("settings_menu", former_names=("settings",))
+registry.menu_item(MenuItem("settings", "Настройки", flow.name, "main", roles=None, order=80))
 
 PULSE_LABEL = "Еженедельный вопрос «Как вы?»"
 CHECKIN_WEEKS = (2, 4)
