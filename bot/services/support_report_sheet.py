@@ -1,0 +1,38 @@
+"""The «Формы поддержки» sheet of the .xlsx report (bot.services.support_report's figures)."""
+
+from __future__ import annotations
+
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.services.support_report import SupportFigures, SupportShare
+
+SHEET_TITLE = "Формы поддержки"
+BOLD = Font(bold=True)
+
+
+def _row(sheet: Worksheet, share: SupportShare) -> None:
+    sheet.append([share.label, share.involved, share.share, share.received, share.received_share])
+
+
+def write_support_sheet(sheet: Worksheet, figures: SupportFigures) -> None:
+    sheet.append(
+        [
+            "Доля молодых педагогов в формах поддержки (интерес или получение), молодых педагогов:",
+            figures.young,
+        ]
+    )
+    sheet["A1"].font = BOLD
+    sheet.append(["Группа / форма", "Вовлечены", "Доля, %", "Получили", "Доля получивших, %"])
+    _row(sheet, figures.total)
+    for share in figures.by_group:
+        _row(sheet, share)
+    sheet.append([])
+    for share in figures.by_form:
+        _row(sheet, share)
+    sheet.append([])
+    sheet.append(["Закрепление субъекта РС НМС за форматом"])
+    sheet.cell(sheet.max_row, 1).font = BOLD
+    sheet.append(["Группа", "Формат", "Субъект РС НМС", "Организации", "Мер"])
+    for fmt in figures.formats:
+        sheet.append([fmt.group, fmt.form, ", ".join(fmt.bodies), "; ".join(fmt.organisations), fmt.measures])
