@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.services.support_report import SupportFigures, SupportShare
 
 SHEET_TITLE = "Формы поддержки"
 BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")  # as the other sheets of the report
 
 
 def _row(sheet: Worksheet, share: SupportShare) -> None:
@@ -16,14 +17,12 @@ def _row(sheet: Worksheet, share: SupportShare) -> None:
 
 
 def write_support_sheet(sheet: Worksheet, figures: SupportFigures) -> None:
-    sheet.append(
-        [
-            "Доля молодых педагогов в формах поддержки (интерес или получение), молодых педагогов:",
-            figures.young,
-        ]
-    )
-    sheet["A1"].font = BOLD
-    sheet.append(["Группа / форма", "Вовлечены", "Доля, %", "Получили", "Доля получивших, %"])
+    sheet.append(["Группа / форма поддержки", "Вовлечены", "Доля, %", "Получили", "Доля получивших, %"])
+    for cell in sheet[1]:
+        cell.font, cell.fill = BOLD, HEADER_FILL
+        cell.alignment = Alignment(vertical="center")
+    sheet.freeze_panes = "A2"
+    sheet.append([f"Молодых педагогов в отчёте: {figures.young}"])
     _row(sheet, figures.total)
     for share in figures.by_group:
         _row(sheet, share)
