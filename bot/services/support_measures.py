@@ -112,9 +112,7 @@ async def measures_for(session: AsyncSession, person: Person, now: datetime) -> 
                     SupportInterest.person_id == person.id
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     group_order, form_order = list(GROUPS), list(FORMS)
     found = []
@@ -274,9 +272,7 @@ async def plan_new_measure_notices(session: AsyncSession, now: datetime) -> list
                     SupportNotice.measure_id.in_([m.id for m in fresh])
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     planned = []
     for person in teachers:

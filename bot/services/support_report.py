@@ -67,21 +67,17 @@ async def support_figures(session: AsyncSession, people: Sequence[Person], end: 
     """The figures for the report's population ``people`` (teachers), counting records made before ``end``."""
     young_ids = {p.id for p in people if person_young_status(p, end).is_young}
     rows = (
-        (
-            await session.execute(
-                select(
-                    SupportInterest.person_id,
-                    SupportMeasure.group,
-                    SupportMeasure.form,
-                    SupportInterest.status,
-                )
-                .join(SupportMeasure, SupportMeasure.id == SupportInterest.measure_id)
-                .where(SupportInterest.created_at < end)
+        await session.execute(
+            select(
+                SupportInterest.person_id,
+                SupportMeasure.group,
+                SupportMeasure.form,
+                SupportInterest.status,
             )
+            .join(SupportMeasure, SupportMeasure.id == SupportInterest.measure_id)
+            .where(SupportInterest.created_at < end)
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     records = [(p, g, f, s) for p, g, f, s in rows if p in young_ids]
     young = len(young_ids)
     by_group = [
