@@ -32,4 +32,7 @@ def load_flows() -> None:
     from handlers import reports  # noqa: F401
     from handlers import pair_health  # noqa: F401
     from handlers import programs_menu  # noqa: F401
+    from handlers import support  # noqa: F401
+    from handlers import practices  # noqa: F401
+    from handlers import attestation  # noqa: F401
     # isort: on

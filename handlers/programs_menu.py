@@ -1,4 +1,4 @@
-"""«Программы ДПП»: the catalogue filtered for the teacher (priority areas, subjects, levels) or all of it.
+"""«Программы ДПП» (from the «Программы и поддержка» hub, handlers/support.py): the catalogue filtered for the teacher (priority areas, subjects, levels) or all of it.
 
 Steps ``programs/list`` (5 per page, ◀ ▶, «Показать все» / «Только подходящие») and ``programs/detail``
 (provider, hours, format, dates, link, «Добавить в ИОМ» — a formal-track step via ``announcements.add_to_iom``).
@@ -17,11 +17,10 @@ from handlers.context import Ctx
 from handlers.mentoring_notices import AREA_LABELS
 from handlers.messages import Button, Incoming
 from handlers.navigation import menu_item_button, nav_row
-from handlers.registry import Flow, MenuItem
+from handlers.registry import Flow
 from storage.models import Program
 
 flow = Flow("programs_menu", former_names=("programs",))
-registry.menu_item(MenuItem("programs", "Программы ДПП", flow.name, "list", order=50))
 
 
 class OpenProgram(Action, prefix="pg:o"):

@@ -1,4 +1,4 @@
-"""«Программы ДПП»: matching programmes by default, «Показать все», paging, details, «Добавить в ИОМ»."""
+"""«Программы и поддержка» → «Программы ДПП»: matching programmes by default, «Показать все», paging, details, «Добавить в ИОМ»."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def _options(shown: Shown) -> list[str]:
 
 async def _programs(client: DispatcherClient) -> None:
     await client.send("/menu")
+    await client.press("Программы и поддержка")
     await client.press("Программы ДПП")
 
 
@@ -82,7 +83,9 @@ async def test_matching_programmes_by_default_paging_and_show_all(
     await _setup(sessions, clock)
     t1 = DispatcherClient(dispatcher, "t1")
     menu = await t1.send("/menu")
-    assert "Программы ДПП" in menu[-1].labels
+    assert "Программы и поддержка" in menu[-1].labels, "ДПП live in the hub (the menu keeps its size)"
+    hub = await t1.press("Программы и поддержка")
+    assert "Меры поддержки" in hub[-1].labels
     first = await t1.press("Программы ДПП")
     page1 = first[-1]
     for n in range(1, 6):
@@ -152,6 +155,7 @@ async def test_teacher_without_diagnostic_sees_all_and_empty_catalogue_gets_samp
         await teacher(session, now, "t5")
     t5 = DispatcherClient(dispatcher, "t5")
     await t5.send("/menu")
+    await t5.press("Программы и поддержка")
     replies = await t5.press("Программы ДПП")
     page = replies[-1]
     assert "Пройдите диагностику" in page.text

@@ -18,6 +18,7 @@ from bot.commands.report import parse_period, write_report
 from bot.services.report_chart import render_report_chart
 from bot.services.report_xlsx import SHEETS, build_report_xlsx
 from bot.services.reports import Report, Scope, build_report
+from bot.services.support_report_sheet import SHEET_TITLE as SUPPORT_SHEET
 from bot.settings import Settings
 from tests.report_fixtures import ABATSKY, PERIOD, TYUMEN, build_report_data
 
@@ -34,7 +35,7 @@ async def _region_report(sessions: async_sessionmaker[AsyncSession]) -> Report:
 async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_sessionmaker[AsyncSession]) -> None:
     report = await _region_report(sessions)
     book = load_workbook(io.BytesIO(build_report_xlsx(report, "Тюменская область")))
-    assert book.sheetnames == list(SHEETS)
+    assert book.sheetnames == [*SHEETS, SUPPORT_SHEET]  # the last one: bot/services/support_report_sheet.py
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
         assert sheet["A1"].font.bold
@@ -123,7 +124,7 @@ async def test_cli_writes_the_file_and_prints_a_summary(
     assert "Доля педагогов с ИОМ: 33.3% (4 из 12); норма ≥ 30%, норма выполнена" in text
     assert "Методистов сверх нагрузки: 1" in text
     book = load_workbook(out)
-    assert book.sheetnames == list(SHEETS)
+    assert book.sheetnames == [*SHEETS, SUPPORT_SHEET]  # the last one: bot/services/support_report_sheet.py
     code, text = await write_report(settings, f"municipality:{ABATSKY}", "2026-09-01:2027-06-01", out)
     assert code == 0 and "Зарегистрировано педагогов: 4" in text
 

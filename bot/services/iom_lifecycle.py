@@ -180,3 +180,29 @@ def replace_step_program(iom: Iom, step: IomStep, program: Program, now: datetim
         step.deadline = program.ends_on
     step.done_at, step.evidence = None, None
     iom.updated_at = now
+
+
+def add_informal_step(
+    iom: Iom, *, area: str, task: str, content: str, form: str, deadline: date, product: str, now: datetime
+) -> IomStep:
+    """Add an informal-track step (an event, a community, a contest — seed 000: «неформальный трек (ППС)»).
+
+    A step with the same task already in the route (and not removed) is returned instead of a duplicate.
+    """
+    for existing in iom.steps:
+        if existing.task == task and not existing.removed:
+            return existing
+    step = IomStep(
+        position=max((s.position for s in iom.steps), default=0) + 1,
+        area=area,
+        task=task,
+        content=content,
+        form=form,
+        track="informal",
+        hours=0,
+        deadline=deadline,
+        result_product=product,
+    )
+    iom.steps.append(step)
+    iom.updated_at = now
+    return step

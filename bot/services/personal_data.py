@@ -5,7 +5,8 @@ Personal columns are marked in the models with ``info={"personal": True}``; ever
 Erasure: personal columns are cleared, messenger accounts, conversation states and link codes are deleted,
 queued messages are cancelled and emptied, roles are revoked; what remains (region, municipality, levels,
 subjects, experience, birth year, diagnostic levels, ИОМ statuses, check-in bands) feeds aggregate reports and
-can no longer be tied to a messenger account or a name.
+can no longer be tied to a messenger account or a name. Tables marked ``info={"erase": "delete"}`` (what a
+person asked for, e.g. interest in a support measure) lose the person's rows altogether.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime) -> 
     A flow calling this for the person who is talking must set ``ctx.forget_account`` so the dispatcher does
     not write the (deleted) conversation state back.
     """
+    for table, column in _person_columns():
+        if table.info.get("erase") == "delete" and _owned_by(table, column):
+            await session.execute(delete(table).where(column == person_id))
     for table, column in [(t, c) for t, c in _person_columns() if _owned_by(t, c)] + [
         (Base.metadata.tables["persons"], Base.metadata.tables["persons"].c.id)
     ]:

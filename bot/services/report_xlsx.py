@@ -34,6 +34,8 @@ from bot.services.reports import (
     Figure,
     Report,
 )
+from bot.services.support_report_sheet import SHEET_TITLE as SUPPORT_SHEET
+from bot.services.support_report_sheet import write_support_sheet
 from content.areas import AREA_LABELS, AREAS, LEVEL_LABELS, LEVELS
 from content.geography import CLUSTER_LABELS
 
@@ -100,6 +102,8 @@ def build_report_xlsx(report: Report, scope_title: str) -> bytes:
     _ioms(book.create_sheet(SHEETS[2]), report)
     _pairs(book.create_sheet(SHEETS[3]), report)
     _deficits(book.create_sheet(SHEETS[4]), report)
+    if report.support is not None:
+        write_support_sheet(book.create_sheet(SUPPORT_SHEET), report.support)
     for sheet in book.worksheets:
         _fit_columns(sheet)
     out = io.BytesIO()

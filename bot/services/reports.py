@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.support_report import SupportFigures, support_figures
 from content.areas import AREAS, DEFICIT, LEVELS
 from content.geography import municipality_by_name
 from storage.models import (
@@ -239,6 +240,7 @@ class Report:
     by_provision: list[CutRow] = field(default_factory=list)
     iom_rows: list[IomRow] = field(default_factory=list)
     pair_rows: list[PairRow] = field(default_factory=list)
+    support: SupportFigures | None = None  # bot/services/support_report.py (issue 17)
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
@@ -408,7 +410,9 @@ async def build_report(session: AsyncSession, scope: Scope, period: Period, now:
     totals = aggregate(facts.values())
     per_methodist = len(people) / len(methodists) if methodists else None
     figures = _figures(totals, per_methodist, len(announced), announced)
+    support = await support_figures(session, people, end)
     return Report(
+        support=support,
         scope=scope,
         start=start,
         end=end,

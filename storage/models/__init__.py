@@ -32,6 +32,7 @@ from storage.models.mentoring import (
     Pair,
 )
 from storage.models.pair_health import PairSurvey
+from storage.models.support import EffectivePractice, SupportInterest, SupportMeasure, SupportNotice
 
 __all__ = [
     "AnnouncementSent",
@@ -43,6 +44,7 @@ __all__ = [
     "ConversationState",
     "DiagnosticAreaResult",
     "DiagnosticAttempt",
+    "EffectivePractice",
     "Invitation",
     "Iom",
     "IomStep",
@@ -58,4 +60,7 @@ __all__ = [
     "Program",
     "PulseAnswer",
     "RoleGrant",
+    "SupportInterest",
+    "SupportMeasure",
+    "SupportNotice",
 ]

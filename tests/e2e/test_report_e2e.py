@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from openpyxl import load_workbook
 
 from bot.services.report_xlsx import SHEETS
+from bot.services.support_report_sheet import SHEET_TITLE as SUPPORT_SHEET
 from tests.e2e.conftest import TelegramBot
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.report_fixtures import build_report_data
@@ -39,6 +40,6 @@ async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: Telegr
     assert (document.kind, document.file_name) == ("document", "otchet_20260901_20270901.xlsx")
     assert document.file_bytes is not None
     book = load_workbook(io.BytesIO(document.file_bytes))
-    assert book.sheetnames == list(SHEETS)
+    assert book.sheetnames == [*SHEETS, SUPPORT_SHEET]  # «Формы поддержки», issue 17
     assert book["Сводка"]["B2"].value == 12
     assert done.text == "Отчёт готов." and "rp:again" in done.actions

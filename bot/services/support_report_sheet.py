@@ -1,0 +1,43 @@
+"""The «Формы поддержки» sheet of the .xlsx report (bot.services.support_report's figures)."""
+
+from __future__ import annotations
+
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.services.support_report import SupportFigures, SupportShare
+
+SHEET_TITLE = "Формы поддержки"
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")  # as the other sheets of the report
+
+
+def _row(sheet: Worksheet, share: SupportShare) -> None:
+    sheet.append([share.label, share.involved, share.share, share.received, share.received_share])
+
+
+def write_support_sheet(sheet: Worksheet, figures: SupportFigures) -> None:
+    sheet.append(["Группа / форма поддержки", "Вовлечены", "Доля, %", "Получили", "Доля получивших, %"])
+    for cell in sheet[1]:
+        cell.font, cell.fill = BOLD, HEADER_FILL
+        cell.alignment = Alignment(vertical="center")
+    sheet.freeze_panes = "A2"
+    sheet.page_setup.orientation = "landscape"  # printed on one page wide
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.append([f"Молодых педагогов в отчёте: {figures.young}"])
+    _row(sheet, figures.total)
+    for share in figures.by_group:
+        _row(sheet, share)
+    sheet.append([])
+    for share in figures.by_form:
+        _row(sheet, share)
+    sheet.append([])
+    sheet.append(["Закрепление субъекта РС НМС за форматом"])
+    sheet.cell(sheet.max_row, 1).font = BOLD
+    sheet.append(["Формат", "Группа", "Субъект РС НМС", "Организации", "Мер"])
+    for fmt in figures.formats:
+        sheet.append([fmt.form, fmt.group, ", ".join(fmt.bodies), "; ".join(fmt.organisations), fmt.measures])
+        for cell in sheet[sheet.max_row]:
+            cell.alignment = WRAP  # the columns are sized for the shares above
