@@ -30,7 +30,7 @@ from content.geography import (
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
-from handlers.navigation import nav_row
+from handlers.navigation import NavMenu, nav_row
 from handlers.registry import Flow
 from handlers.widgets import (
     CHOOSE_BUTTON,
@@ -167,7 +167,7 @@ WELCOME_BACK = (
 )
 DECLINED = (
     "Понимаем. Без согласия мы не можем вести ваш профиль, поэтому ничего о вас не сохранено.\n\n"
-    "Если передумаете, отправьте /start — начнём заново."
+    "Если передумаете, нажмите «Начать заново» или отправьте /start."
 )
 
 ERRORS = {
@@ -414,7 +414,7 @@ async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
         # nothing is kept: not even the messenger account and its conversation position
         await forget_unconsented(ctx.session, ctx.account.id)
         ctx.forget_account = True
-        ctx.say(DECLINED)
+        ctx.say(DECLINED, [[NavMenu().button("Начать заново")]])  # «В меню» of a new account: the welcome
 
 
 # --- name, age, experience ------------------------------------------------------------------------------------

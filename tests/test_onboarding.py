@@ -237,6 +237,10 @@ async def test_decline_stores_no_person(
     assert "Навигатор молодого педагога" in talk.last.text
     async with sessions() as session:
         assert (await session.scalars(select(Person))).all() == []
+    await talk.press("ob:start")
+    await talk.press("ob:consent:no")
+    await talk.press("nav:menu")  # «Начать заново»
+    assert "Навигатор молодого педагога" in talk.last.text
 
 
 async def test_text_before_consent_is_not_stored(
