@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.logging_setup import configure_logging, quiet_personal_loggers
+from bot.logging_setup import configure_logging, install_loop_handler, quiet_personal_loggers
 from bot.settings import Settings, SettingsError, load_settings
 from bot.subcommands import SUBCOMMANDS, subcommand
 
@@ -70,4 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     _help, _configure, fn = SUBCOMMANDS[args.command]
-    return asyncio.run(fn(settings, args))
+
+    async def run() -> int:
+        install_loop_handler()  # "Task exception was never retrieved" without the task's repr
+        return await fn(settings, args)
+
+    return asyncio.run(run())

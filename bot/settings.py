@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     inactivity_days: int = Field(default=14, ge=1)
     approval_wait_days: int = Field(default=2, ge=1)
     broadcast_max_text: int = Field(default=3500, ge=1, le=4000)
+    # finished outbox rows (their text is cut at delivery) and handled-update ids are deleted after this
+    outbox_retention_days: int = Field(default=30, ge=1, le=3650)
     # --- VK Callback API (instead of the long poll when the confirmation string is set) ---
     vk_callback_confirmation: str | None = None  # the string VK shows in the community's Callback API page
     vk_callback_secret: SecretStr | None = Field(default=None, validate_default=True)

@@ -129,7 +129,16 @@ class Ctx:
         due_at: datetime | None = None,
         dedupe_key: str | None = None,
     ) -> OutboxMessage | None:
-        """Queue a message for someone else (a methodist, a mentor, a teacher) through the outbox."""
+        """Queue a message for someone else (a methodist, a mentor, a teacher) through the outbox; it is
+        marked as carrying the sender's words, so erasing the sender empties it."""
+        about = self.person.id if self.person is not None and self.person.id != person_id else None
         return await outbox.notify(
-            self.session, person_id, reply, kind=kind, now=self.now, due_at=due_at, dedupe_key=dedupe_key
+            self.session,
+            person_id,
+            reply,
+            kind=kind,
+            now=self.now,
+            due_at=due_at,
+            dedupe_key=dedupe_key,
+            about_person_id=about,
         )

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.services import linking
+from bot.services import linking, outbox
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.messages import Incoming
+from handlers.messages import Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.registry import Flow
 from handlers.widgets import typed_text
@@ -36,7 +36,21 @@ FAILURES = {
     linking.OTHER_PERSON: "Этот аккаунт уже привязан к другому заполненному профилю, поэтому связать его "
     "нельзя. Если это ошибка — удалите лишний профиль («Профиль» → «Удалить мои данные») и повторите.",
     linking.OWNER_GONE: "Профиль, для которого выдан этот код, удалён.",
+    linking.SAME_PLATFORM: "Код связывает профиль только с другим мессенджером: в этом мессенджере у профиля "
+    "уже есть аккаунт. Если вы сменили аккаунт, удалите старый профиль или напишите с прежнего аккаунта.",
+    linking.TOO_MANY: "Слишком много попыток ввести код. Подождите час и получите новый код в профиле.",
 }
+
+PLATFORM_LABELS = {"telegram": "Telegram", "vk": "ВКонтакте", "console": "консоли"}
+
+
+def linked_notice(platform: str) -> Reply:
+    where = PLATFORM_LABELS.get(platform, platform)
+    return Reply(
+        f"К вашему профилю только что привязан аккаунт в {where}. Если это были не вы, удалите данные "
+        "(«Мои данные» → «Удалить мои данные») и сообщите методисту ЦНППМ.",
+        urgent=True,
+    )
 
 
 async def open_link_code(ctx: Ctx) -> None:
@@ -104,6 +118,15 @@ async def redeem(ctx: Ctx, code: str) -> None:
         ctx.say("Этот аккаунт уже связан с вашим профилем.")
     else:
         ctx.say("Готово! Аккаунт связан с вашим профилем — здесь всё то же, что и в другом мессенджере.")
+        assert result.person_id is not None
+        for other in await linking.other_accounts(ctx.session, result.person_id, ctx.account.id):
+            await outbox.enqueue(
+                ctx.session,
+                account=other,
+                reply=linked_notice(ctx.account.platform),
+                kind="linked",
+                now=ctx.now,
+            )
     if person is not None and person.profile_complete:
         await ctx.go("menu", "main", remember=False)
     else:

@@ -20,7 +20,7 @@ from bot.services.offers import NextStep
 from content import areas
 from handlers.actions import Action
 from handlers.messages import Button, Reply
-from handlers.navigation import menu_item_button
+from handlers.navigation import NavMenu, menu_item_button
 from storage.models import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
@@ -204,7 +204,14 @@ async def offer_summary_for_teacher(session: AsyncSession, offer: Offer) -> str:
 
 async def announce_offer(session: AsyncSession, offer: Offer, now: datetime) -> None:
     """Queue the offer for the candidate."""
-    await outbox.notify(session, offer.candidate_id, await offer_reply(session, offer), kind="offer", now=now)
+    await outbox.notify(
+        session,
+        offer.candidate_id,
+        await offer_reply(session, offer),
+        kind="offer",
+        now=now,
+        about_person_id=offer.teacher_id,
+    )
 
 
 async def tell_teacher_next(session: AsyncSession, step: NextStep, now: datetime) -> None:
@@ -238,6 +245,19 @@ async def _tell_teacher(
 ) -> None:
     """A notice about their pair, with «Наставник и методист»."""
     await outbox.notify(session, teacher_id, Reply(text=text, buttons=((PAIRS_BUTTON,),)), kind=kind, now=now)
+
+
+PARTNER_ERASED = (
+    "Одна из ваших пар (или ожидавших ответа предложений) завершена: второй участник удалил свои "
+    "персональные данные из бота, поэтому его сведения больше не показываются."
+)
+
+
+async def tell_partners_erased(session: AsyncSession, partners: Sequence[int], now: datetime) -> None:
+    """After an erasure: the other side of each ended pair or withdrawn offer is told, without a name."""
+    for partner_id in partners:
+        reply = Reply(text=PARTNER_ERASED, buttons=((NavMenu().button("В меню"),),))
+        await outbox.notify(session, partner_id, reply, kind="pair_ended", now=now)
 
 
 def timeout_of(hours: int) -> timedelta:

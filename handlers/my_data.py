@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import timedelta
 
+from bot.periodic import TickRun
+from bot.services import outbox
 from bot.services.personal_data import ExportSection, erase_person, export_person
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
+from handlers.mentoring_notices import tell_partners_erased
 from handlers.messages import Attachment, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
 flow = Flow("my_data", former_names=("mydata",))
+log = logging.getLogger(__name__)
 
 
 class ExportData(Action, prefix="md:export"):
@@ -96,7 +102,8 @@ async def show_confirm(ctx: Ctx) -> None:
 @flow.on("confirm")
 async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
     if ConfirmErase.unpack(incoming.action):
-        await erase_person(ctx.session, ctx.me.id, ctx.now)
+        erasure = await erase_person(ctx.session, ctx.me.id, ctx.now)
+        await tell_partners_erased(ctx.session, erasure.partners, ctx.now)
         ctx.forget_account = True
         ctx.say("Ваши данные удалены. Спасибо, что были с нами! Чтобы начать заново, отправьте /start.")
     elif CancelErase.unpack(incoming.action):
@@ -107,3 +114,14 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
 
 
 registry.menu_item(MenuItem("mydata", "Мои данные", flow.name, "main", order=95))
+
+
+@flow.tick("outbox_retention", 3600)
+async def purge_old_messages(run: TickRun) -> int:
+    """Finished outbox rows are kept ``OUTBOX_RETENTION_DAYS`` for delivery statistics, then deleted."""
+    purged = await outbox.purge_finished(
+        run.session, run.now - timedelta(days=run.settings.outbox_retention_days)
+    )
+    if purged:
+        log.info("purged %d finished outbox rows and handled-update ids", purged)
+    return purged

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal, TypeAlias, TypeVar
 
 from bot.services import profiles
+from bot.services.personal_data import forget_unconsented
 from bot.services.profiles import ProfileValueError
 from content.areas import EDUCATION_LEVEL_TITLES
 from content.consent import load_consent
@@ -30,7 +31,7 @@ from content.geography import (
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
-from handlers.navigation import nav_row
+from handlers.navigation import NavMenu, nav_row
 from handlers.registry import Flow
 from handlers.widgets import (
     CHOOSE_BUTTON,
@@ -67,10 +68,6 @@ class LinkAccount(Action, prefix="ob:link"):
 
 class ConsentAnswer(Action, prefix="ob:consent"):
     answer: Literal["yes", "what", "no"]
-
-
-class Restart(Action, prefix="ob:restart"):
-    """«Я передумал(а)» after declining consent."""
 
 
 class Experience(Action, prefix="ob:exp"):
@@ -164,7 +161,7 @@ WELCOME_BACK = (
 )
 DECLINED = (
     "Понимаем. Без согласия мы не можем вести ваш профиль, поэтому ничего о вас не сохранено.\n\n"
-    "Если передумаете, отправьте /start или нажмите кнопку ниже — начнём заново."
+    "Если передумаете, нажмите «Начать заново» или отправьте /start."
 )
 
 ERRORS = {
@@ -408,20 +405,10 @@ async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
     elif answer.answer == "what":
         await ctx.go(FLOW, "consent_details")
     else:
-        await ctx.go(FLOW, "declined", remember=False)
-
-
-@flow.show("declined")
-async def show_declined(ctx: Ctx) -> None:
-    ctx.say(DECLINED, [[Restart().button("Я передумал(а)")], nav_row()])
-
-
-@flow.on("declined")
-async def on_declined(ctx: Ctx, incoming: Incoming) -> None:
-    if Restart.unpack(incoming.action):
-        await ctx.go(FLOW, "consent")
-    else:
-        ctx.invalid("Без согласия я не сохраняю ваши ответы. Чтобы начать заново, отправьте /start.")
+        # nothing is kept: not even the messenger account and its conversation position
+        await forget_unconsented(ctx.session, ctx.account.id)
+        ctx.forget_account = True
+        ctx.say(DECLINED, [[NavMenu().button("Начать заново")]])  # «В меню» of a new account: the welcome
 
 
 # --- name, age, experience ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.linking import open_link_code
+from handlers.mentoring_notices import tell_partners_erased
 from handlers.messages import Incoming
 from handlers.navigation import nav_row
 from handlers.onboarding import edit_from_profile, field_menu, profile_text, young_status_text
@@ -77,7 +78,8 @@ async def _answer_erase(ctx: Ctx, answer: str) -> None:
     if answer == "no":
         await ctx.go("profile", "view", remember=False)
         return
-    await erase_person(ctx.session, ctx.me.id, ctx.now)
+    erasure = await erase_person(ctx.session, ctx.me.id, ctx.now)
+    await tell_partners_erased(ctx.session, erasure.partners, ctx.now)
     ctx.person = None
     ctx.forget_account = True
     ctx.say(ERASED)

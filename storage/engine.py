@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -16,7 +17,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased values are overwritten, not left in free space
     cursor.close()
+
+
+CHECKPOINT_AFTER_COMMIT = "sqlite_checkpoint_after_commit"
+
+
+def checkpoint_after_commit(session: AsyncSession) -> None:
+    """Ask for a truncating WAL checkpoint once ``session`` commits (SQLite only): after an erasure the old
+    page images in the write-ahead log would still hold the erased values."""
+    session.sync_session.info[CHECKPOINT_AFTER_COMMIT] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint(session: Session) -> None:
+    if not session.info.pop(CHECKPOINT_AFTER_COMMIT, False):
+        return
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from bot.services import linking
 from handlers.dispatcher import Dispatcher
-from storage.models import ChannelAccount, LinkCode, Person
+from storage.models import ChannelAccount, LinkCode, OutboxMessage, Person
 from tests.factories import make_person
 from tests.test_onboarding import Talk, onboard, person_of, snapshot, start_and_consent
 
@@ -234,3 +234,72 @@ async def test_new_code_button_and_text_on_code_step(
     vk = Talk(dispatcher, uid="id12", channel="vk")
     await vk.say(first)
     assert "Срок действия кода истёк" in vk.texts[0]  # the earlier code was replaced
+
+
+async def test_a_second_account_of_the_same_messenger_cannot_take_the_profile_over(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    owner = Talk(dispatcher)
+    await onboard(owner)
+    code = await _code_from_profile(owner)
+    thief = Talk(dispatcher, uid="u-second")  # another console account: the owner's own messenger
+    await thief.say(code)
+    assert "только с другим мессенджером" in thief.texts[0]
+    assert await person_of(sessions, "u-second") is None
+    async with sessions() as session:
+        row = await session.get(LinkCode, code)
+        assert row is not None and row.used_at is None and row.tries == 1
+    # the real other messenger still links, and the owner is told on their own account
+    vk = Talk(dispatcher, uid="id700", channel="vk")
+    await vk.say(code)
+    assert "Аккаунт связан" in vk.texts[0]
+    async with sessions() as session:
+        console = await session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == "u1"))
+        assert console is not None
+        notices = (await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "linked"))).all()
+        assert [n.account_id for n in notices] == [console.id]
+        assert "привязан аккаунт в ВКонтакте" in notices[0].payload["text"]
+
+
+async def test_wrong_codes_per_account_and_tries_per_code_are_limited(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    owner = Talk(dispatcher)
+    await onboard(owner)
+    code = await _code_from_profile(owner)
+    guesser = Talk(dispatcher, uid="id800", channel="vk")
+    async with sessions() as session, session.begin():
+        session.add(
+            LinkCode(
+                code="ZZZZ2345",
+                person_id=(await person_of(sessions)).id,  # type: ignore[union-attr]
+                created_at=clock.now(),
+                expires_at=clock.now(),
+            )
+        )
+    for _ in range(linking.MAX_ACCOUNT_FAILURES):
+        await guesser.say("ZZZZ2345")  # an expired code: a wrong try
+        assert "истёк" in guesser.texts[0]
+    await guesser.say(code)  # even the right code is refused now
+    assert "Слишком много попыток" in guesser.texts[0]
+    assert await person_of(sessions, "id800", "vk") is None
+    clock.advance(linking.FAILURE_WINDOW + timedelta(minutes=1))
+    code = await _code_from_profile_later(owner)
+    await guesser.say(code)
+    assert "Аккаунт связан" in guesser.texts[0]
+    # one code refused to same-messenger accounts three times stops working
+    code = await _code_from_profile_later(owner)
+    for uid in ("u-a", "u-b", "u-c"):
+        await Talk(dispatcher, uid=uid).say(code)
+    async with sessions() as session:
+        row = await session.get(LinkCode, code)
+        assert row is not None and row.tries == linking.MAX_CODE_TRIES and row.expires_at <= clock.now()
+
+
+async def _code_from_profile_later(talk: Talk) -> str:
+    await talk.say("/menu")
+    await talk.press("m:profile")
+    await talk.press("pf:link")
+    match = CODE_IN_TEXT.search(talk.last.text)
+    assert match is not None
+    return match.group(1)

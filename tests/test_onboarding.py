@@ -229,14 +229,18 @@ async def test_decline_stores_no_person(
     assert "Что именно хранится" in talk.last.text
     await talk.press("ob:consent:no")
     assert "ничего о вас не сохранено" in talk.last.text and "/start" in talk.last.text
-    await talk.say("Иванова Мария")  # a name typed anyway is not stored
-    assert "Без согласия" in talk.texts[0]
+    async with sessions() as session:  # not even the account and its conversation position are kept
+        assert (await session.scalars(select(Person))).all() == []
+        assert (await session.scalars(select(ChannelAccount))).all() == []
+        assert (await session.scalars(select(ConversationState))).all() == []
+    await talk.say("Иванова Мария")  # a name typed anyway is not stored: a fresh start
+    assert "Навигатор молодого педагога" in talk.last.text
     async with sessions() as session:
         assert (await session.scalars(select(Person))).all() == []
-        account = await session.scalar(select(ChannelAccount))
-        assert account is not None and account.person_id is None
-    await talk.press("ob:restart")
-    assert "согласие" in talk.last.text
+    await talk.press("ob:start")
+    await talk.press("ob:consent:no")
+    await talk.press("nav:menu")  # «Начать заново»
+    assert "Навигатор молодого педагога" in talk.last.text
 
 
 async def test_text_before_consent_is_not_stored(

@@ -37,6 +37,7 @@ from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, Trans
 from bot.delivery.limits import DEFAULT_LIMITS, ChannelLimits, Throttle
 from bot.delivery.retry import RetryPolicy
 from bot.delivery.sender import Sender, supports_batches
+from bot.services.outbox import CUT_PAYLOAD
 from bot.services.quiet_hours import next_allowed_time, zone
 from bot.settings import Settings
 from storage.models import ChannelAccount, OutboxMessage, Person
@@ -367,7 +368,14 @@ class ChannelWorker:
                     .where(
                         OutboxMessage.id.in_(delivered), OutboxMessage.status.in_(("sending", "cancelled"))
                     )
-                    .values(status="delivered", finished_at=now, lease_until=None, last_error=None)
+                    # the text is cut at once: statistics need the kind, status and times, not the words
+                    .values(
+                        status="delivered",
+                        finished_at=now,
+                        lease_until=None,
+                        last_error=None,
+                        payload=CUT_PAYLOAD,
+                    )
                 )
                 self.stats.delivered += len(delivered)
             for reason, ids in failed.items():

@@ -30,6 +30,12 @@ EXPIRED = "expired"
 USED = "used"
 OTHER_PERSON = "other_person"  # the account already belongs to another person with a completed profile
 OWNER_GONE = "owner_gone"  # the person who asked for the code deleted their profile
+SAME_PLATFORM = "same_platform"  # the owner already has an account on this messenger: a code links the other
+TOO_MANY = "too_many"  # this account sent too many wrong codes, or this code was tried too often
+
+MAX_ACCOUNT_FAILURES = 5  # wrong codes per account ...
+FAILURE_WINDOW = timedelta(hours=1)  # ... within this time
+MAX_CODE_TRIES = 3  # redemptions refused for one code before it stops working
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,23 @@ async def code_exists(session: AsyncSession, code: str) -> bool:
 async def redeem_link_code(
     session: AsyncSession, code: str, account: ChannelAccount, now: datetime
 ) -> LinkResult:
-    """Link ``account`` to the code's owner. Refused with a reason: unknown, expired, used, other_person."""
+    """Link ``account`` to the code's owner. Refused with a reason: unknown, expired, used, other_person,
+    same_platform (a code links only a messenger the owner has no account on: a second Telegram account cannot
+    take the profile over), too_many (wrong codes per account and refused tries per code are limited)."""
+    recent = account.link_failed_at is not None and account.link_failed_at > now - FAILURE_WINDOW
+    if recent and account.link_failures >= MAX_ACCOUNT_FAILURES:
+        return LinkResult(False, TOO_MANY)
+    result = await _redeem(session, code, account, now)
+    if result.ok:
+        account.link_failures, account.link_failed_at = 0, None
+    elif result.reason != OTHER_PERSON:
+        account.link_failures = (account.link_failures if recent else 0) + 1
+        account.link_failed_at = now
+    await session.flush()
+    return result
+
+
+async def _redeem(session: AsyncSession, code: str, account: ChannelAccount, now: datetime) -> LinkResult:
     normalized = normalize_code(code)
     row = await session.get(LinkCode, normalized) if normalized else None
     if row is None:
@@ -82,9 +104,20 @@ async def redeem_link_code(
         return LinkResult(False, OWNER_GONE)
     if account.person_id == owner.id:
         return LinkResult(True, ALREADY_LINKED, owner.id)
+    platforms = set(
+        await session.scalars(select(ChannelAccount.platform).where(ChannelAccount.person_id == owner.id))
+    )
     previous = await session.get(Person, account.person_id) if account.person_id is not None else None
-    if previous is not None and previous.deleted_at is None and previous.profile_complete:
-        return LinkResult(False, OTHER_PERSON, None)
+    refusal = None
+    if account.platform in platforms:
+        refusal = SAME_PLATFORM
+    elif previous is not None and previous.deleted_at is None and previous.profile_complete:
+        refusal = OTHER_PERSON
+    if refusal is not None:
+        row.tries += 1
+        if row.tries >= MAX_CODE_TRIES:
+            row.expires_at = now  # tried too often: the owner asks for a new one
+        return LinkResult(False, refusal, None)
     # one-time: only one redeemer wins even if two accounts send the code at the same moment
     claimed = await session.execute(
         update(LinkCode)
@@ -99,6 +132,14 @@ async def redeem_link_code(
         await _drop_unfinished(session, previous, now)
     await session.flush()
     return LinkResult(True, LINKED, owner.id)
+
+
+async def other_accounts(session: AsyncSession, person_id: int, except_id: int) -> list[ChannelAccount]:
+    """The person's accounts but ``except_id`` (the one just linked): where the owner is told."""
+    rows = await session.scalars(
+        select(ChannelAccount).where(ChannelAccount.person_id == person_id, ChannelAccount.id != except_id)
+    )
+    return list(rows)
 
 
 async def _drop_unfinished(session: AsyncSession, person: Person, now: datetime) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, overload
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import Reply
-from storage.models import ChannelAccount, OutboxMessage
+from storage.models import ChannelAccount, OutboxMessage, SeenUpdate
 
 ReplyFor = Callable[[int], Reply]  # the new row's id -> the message (buttons that name the row)
 
@@ -34,6 +34,7 @@ class Outgoing(NamedTuple):
     due_at: datetime | None = None
     dedupe_key: str | None = None
     batch_key: str | None = None
+    about_person_id: int | None = None  # whose words or data it carries (erased with them)
 
 
 @overload
@@ -86,6 +87,7 @@ async def enqueue_many(
                 "dedupe_key": message.dedupe_key,
                 "batch_key": message.batch_key,
                 "urgent": urgent,
+                "about_person_id": message.about_person_id,
             }
         )
     if not ids and not later:
@@ -117,6 +119,7 @@ async def enqueue(
     person_id: int | None = None,
     dedupe_key: str | None = None,
     batch_key: str | None = None,
+    about_person_id: int | None = None,
 ) -> OutboxMessage:
     """Queue one message on ``account``; returns its row."""
     (row_id,) = await enqueue_many(
@@ -130,6 +133,7 @@ async def enqueue(
                 due_at=due_at,
                 dedupe_key=dedupe_key,
                 batch_key=batch_key,
+                about_person_id=about_person_id,
             )
         ],
         now=now,
@@ -160,8 +164,9 @@ async def notify(
     now: datetime,
     due_at: datetime | None = None,
     dedupe_key: str | None = None,
+    about_person_id: int | None = None,
 ) -> OutboxMessage | None:
-    """Queue ``reply`` for ``person_id``. Returns None when the person has no reachable account, and the row
+    """Queue ``reply`` for ``person_id`` (``about_person_id``: the person whose words or data it carries). Returns None when the person has no reachable account, and the row
     already queued under ``dedupe_key`` if there is one."""
     account = await preferred_account(session, person_id)
     if account is None:
@@ -179,6 +184,7 @@ async def notify(
         due_at=due_at,
         person_id=person_id,
         dedupe_key=dedupe_key,
+        about_person_id=about_person_id,
     )
 
 
@@ -237,3 +243,20 @@ async def notify_many(
         if person_id in accounts
     ]
     return await enqueue_many(session, messages, now=now)
+
+
+FINISHED = ("delivered", "failed", "cancelled", "unreachable")
+# the payload of a delivered or erased row: no words, still a valid (empty) Reply
+CUT_PAYLOAD: dict[str, Any] = {"text": "", "buttons": []}
+
+
+async def purge_finished(session: AsyncSession, before: datetime) -> int:
+    """Delete outbox rows finished before ``before`` and handled-update ids seen before it; returns the rows
+    deleted. (Delivered rows already lost their text at delivery; what is left feeds delivery statistics.)"""
+    ended = await session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.status.in_(FINISHED), OutboxMessage.finished_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    seen = await session.execute(delete(SeenUpdate).where(SeenUpdate.seen_at < before))
+    return int(ended.rowcount or 0) + int(seen.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from storage.base import Base
 from storage.models.broadcasts import Broadcast
+from storage.models.channel_state import ChannelCursor, SeenUpdate
 from storage.models.checkins import (
     AnnouncementSent,
     CheckinDraft,
@@ -39,6 +40,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "ChannelAccount",
+    "ChannelCursor",
     "CheckinDraft",
     "CheckinResult",
     "ConversationState",
@@ -60,6 +62,7 @@ __all__ = [
     "Program",
     "PulseAnswer",
     "RoleGrant",
+    "SeenUpdate",
     "SupportInterest",
     "SupportMeasure",
     "SupportNotice",

@@ -60,6 +60,10 @@ class ChannelAccount(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    link_failures: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )  # wrong link codes sent in a row
+    link_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     person: Mapped[Person | None] = relationship(back_populates="accounts")
 
@@ -103,6 +107,13 @@ class LinkCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tries: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )  # redemptions attempted with this code
+    # the account of the other messenger that sent the code and waits for the owner's confirmation
+    claimed_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="SET NULL")
+    )
 
 
 class OutboxMessage(Base):
@@ -126,3 +137,5 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     batch_key: Mapped[str | None] = mapped_column(String(64), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the person the message is about (who wrote it, whose offer it is): erased with them
+    about_person_id: Mapped[int | None] = mapped_column(Integer, index=True)

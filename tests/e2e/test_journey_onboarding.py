@@ -155,8 +155,9 @@ async def test_refusing_consent_stores_no_person(journey: Journey) -> None:
     await chat.press("Начать")
     declined = await chat.press("Не согласен(на)")
     assert "ничего о вас не сохранено" in declined.last.text
-    typed = await chat.send(TEACHER_NAME)  # a name written anyway is not stored
-    assert "Без согласия" in typed.first.text
+    assert await account_of(journey.sessions, journey.platform, TEACHER) is None  # the account is gone too
+    typed = await chat.send(TEACHER_NAME)  # a name written anyway is not stored: a fresh start
+    assert "Навигатор молодого педагога" in typed.last.text
 
     async with journey.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Person)) == 0
