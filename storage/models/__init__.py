@@ -32,6 +32,7 @@ from storage.models.mentoring import (
     Pair,
 )
 from storage.models.pair_health import PairSurvey
+from storage.models.schools import School, StaffProfile
 
 __all__ = [
     "AnnouncementSent",
@@ -58,4 +59,6 @@ __all__ = [
     "Program",
     "PulseAnswer",
     "RoleGrant",
+    "School",
+    "StaffProfile",
 ]
