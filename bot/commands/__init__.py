@@ -5,4 +5,10 @@ from __future__ import annotations
 
 
 def load_commands() -> None:
-    from bot.commands import grant_role, import_programs, import_staff, report  # noqa: F401  (they register)
+    from bot.commands import (  # noqa: F401  (they register)
+        grant_role,
+        import_programs,
+        import_schools,
+        import_staff,
+        report,
+    )

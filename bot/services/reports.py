@@ -78,6 +78,7 @@ from storage.models import (
     Person,
     RoleGrant,
     School,
+    StaffProfile,
 )
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
@@ -752,24 +753,49 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 # --- who may see what -----------------------------------------------------------------------------------------
 async def allowed_municipalities(session: AsyncSession, person_id: int, roles: set[str]) -> list[str] | None:
-    """Municipalities whose reports this person may read: None = any (admin); a methodist: their profile's."""
+    """Municipalities whose reports this person may read: None = any (admin); a methodist: their profile's;
+    a municipal coordinator (ММС): their own municipality."""
     if "admin" in roles:
         return None
-    if "methodist" not in roles:
-        return []
-    profile = await session.get(MethodistProfile, person_id)
-    return list(profile.municipalities) if profile is not None else []
+    allowed: list[str] = []
+    if "methodist" in roles:
+        profile = await session.get(MethodistProfile, person_id)
+        allowed += list(profile.municipalities) if profile is not None else []
+    if "mms" in roles:
+        staff = await session.get(StaffProfile, person_id)
+        if staff is not None and staff.municipality and staff.municipality not in allowed:
+            allowed.append(staff.municipality)
+    return allowed
+
+
+async def curator_school(session: AsyncSession, person_id: int, roles: set[str]) -> School | None:
+    """The registry school a curator answers for (their staff profile), if any."""
+    if "curator" not in roles:
+        return None
+    staff = await session.get(StaffProfile, person_id)
+    if staff is None or staff.school_id is None:
+        return None
+    return await session.get(School, staff.school_id)
 
 
 async def may_view(session: AsyncSession, person_id: int, roles: set[str], scope: Scope) -> bool:
-    """An admin sees every scope; a methodist only their municipalities and their own teachers."""
+    """An admin sees every scope; a methodist their municipalities and their own teachers; a municipal
+    coordinator their municipality and its schools; a school curator their school."""
     if "admin" in roles:
         return True
-    if "methodist" not in roles:
-        return False
     if scope.kind == METHODIST:
-        return scope.value == str(person_id)
+        return "methodist" in roles and scope.value == str(person_id)
     if scope.kind == MUNICIPALITY:
         allowed = await allowed_municipalities(session, person_id, roles)
         return allowed is not None and scope.value in allowed
+    if scope.kind == SCHOOL and str(scope.value).isdigit():
+        school = await session.get(School, int(str(scope.value)))
+        if school is None:
+            return False
+        mine = await curator_school(session, person_id, roles)
+        if mine is not None and mine.id == school.id:
+            return True
+        if "mms" in roles:
+            staff = await session.get(StaffProfile, person_id)
+            return staff is not None and staff.municipality == school.municipality
     return False
