@@ -40,7 +40,8 @@ Definitions (all computed for the teachers of the scope, "the population"):
   reached, and the distinct teachers who answered "added" (put the programme into their ИОМ).
 
 Staff are not teachers: only people holding the ``teacher`` role are counted, whatever other roles they
-have; an invited mentor, methodist, curator, ММС coordinator or admin gets no teacher role (handlers/staff_onboarding.py).
+have. (Staff who went through the teacher onboarding before issue 14's staff onboarding hold the teacher
+role and are counted; that onboarding is still to be built.)
 
 Norms come from ``content/norms.yaml`` (each default with its seed), so a region can set its own.
 
