@@ -36,10 +36,13 @@ from handlers.widgets import Choice, Option, PageInfo, Pager
 log = logging.getLogger(__name__)
 
 flow = Flow("reports")
-ROLES = frozenset({"methodist", "admin"})
+ROLES = frozenset({"methodist", "mms", "curator", "admin"})
 PAGE = 8
-NOT_AVAILABLE = "Отчёты недоступны: они открыты только методистам и администраторам."
-SCOPE_REFUSED = "Этот охват вам недоступен: методист видит только свои муниципалитеты и своих педагогов."
+NOT_AVAILABLE = "Отчёты недоступны: они открыты методистам, муниципальным координаторам, кураторам школ и администраторам."
+SCOPE_REFUSED = (
+    "Этот охват вам недоступен: методист видит свои муниципалитеты и своих педагогов, координатор ММС — "
+    "свой муниципалитет, куратор — свою школу."
+)
 CHOOSE_SCOPE = "Выберите охват кнопкой ниже."
 PERIOD_LABELS = {
     "month": "Этот месяц",
@@ -48,8 +51,9 @@ PERIOD_LABELS = {
     "last_12_months": "Последние 12 месяцев",
 }
 MARKS = {True: "✅", False: "⚠️", None: "—"}
-# scope options: the region, all regions, «Мои педагоги», the municipality list, a municipality by id
-REGION, ALL, MINE, MUNIS, MUNI = "region", "all", "me", "munis", "muni:"
+# scope options: the region, all regions, «Мои педагоги», the municipality list, a municipality by id,
+# the curator's school
+REGION, ALL, MINE, MUNIS, MUNI, MY_SCHOOL = "region", "all", "me", "munis", "muni:", "school"
 
 registry.menu_item(MenuItem("reports", "Отчёты", "reports", "scope", roles=ROLES, order=70))
 registry.command(Command("report", "reports", "scope", roles=ROLES, description="отчёты и мониторинг"))
@@ -80,11 +84,17 @@ async def _scope_options(ctx: Ctx) -> list[Option]:
             Option(MUNIS, "Муниципалитет…"),
             Option(ALL, "Все регионы"),
         ]
-    if "methodist" in ctx.roles:
-        allowed = await reports.allowed_municipalities(ctx.session, ctx.me.id, {"methodist"}) or []
+    if "admin" in ctx.roles:
+        return options
+    if {"methodist", "mms"} & ctx.roles:
+        allowed = await reports.allowed_municipalities(ctx.session, ctx.me.id, ctx.roles) or []
         items = [item for item in map(municipality_by_name, allowed) if item is not None]
         options += [Option(MUNI + item.id, item.name) for item in items]
+    if "methodist" in ctx.roles:
         options.append(Option(MINE, "Мои педагоги"))
+    school = await reports.curator_school(ctx.session, ctx.me.id, ctx.roles)
+    if school is not None:
+        options.append(Option(MY_SCHOOL, f"Моя школа: {school.name}"))
     return options
 
 
@@ -103,11 +113,17 @@ def _scope_for(ctx: Ctx, value: str) -> Scope | None:
         return Scope(reports.ALL)
     if value == MINE:
         return Scope(reports.METHODIST, str(ctx.me.id))
+    if value == MY_SCHOOL:
+        return Scope(reports.SCHOOL, str(ctx.me.id))  # resolved to the curator's school in _pick_scope
     item = municipality_by_id(value.removeprefix(MUNI))
     return Scope(reports.MUNICIPALITY, item.name) if item else None
 
 
 async def _pick_scope(ctx: Ctx, scope: Scope | None) -> None:
+    if scope is not None and scope.kind == reports.SCHOOL:
+        school = await reports.curator_school(ctx.session, ctx.me.id, ctx.roles)
+        scope = Scope(reports.SCHOOL, str(school.id)) if school is not None else None
+        ctx.set_data(scope_name=school.name if school is not None else None)
     if scope is None:
         ctx.invalid(CHOOSE_SCOPE)
         return
@@ -217,7 +233,7 @@ def _scope_title(data: dict[str, object]) -> str:
     if kind == reports.METHODIST:
         return "мои педагоги"
     if kind == reports.SCHOOL:
-        return f"школа «{value}»"
+        return f"школа «{data.get('scope_name') or value}»"
     return "все регионы"
 
 

@@ -30,3 +30,18 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database to ``revision`` (all heads by default: parallel feature branches may each add one)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
+
+
+def _is_current(connection: Connection) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    applied = set(MigrationContext.configure(connection).get_current_heads())
+    return applied == heads
+
+
+async def is_current(engine: AsyncEngine) -> bool:
+    """True when the database has every migration applied (and nothing unknown)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_is_current)

@@ -337,7 +337,9 @@ class TelegramClient(_ServerClient):
         ]
 
     async def _wait_for_count(self, count: int, timeout: float) -> None:
-        await self.server.wait_until(lambda: len(self.server.messages_to(int(self.user_id))) >= count, timeout)
+        await self.server.wait_until(
+            lambda: len(self.server.messages_to(int(self.user_id))) >= count, timeout
+        )
 
 
 class VkClient(_ServerClient):

@@ -450,3 +450,43 @@ async def test_access_matrix(
         assert not changed, (role, changed)
         outcome[role] = "denied"
     assert outcome == {r: "allowed" if r in row.allowed else "denied" for r in ROLES}
+
+
+# --- the school and municipal levels (issue 14): who is offered which report scope, and what it shows --------
+# The world is tests/school_fixtures.py; every person talks by pressing buttons. «offered»: the scope buttons
+# the role sees in «Отчёты»; «teachers»: the count the first offered scope reports for the school year
+# (None: the role gets no reports at all). Hand counts from the fixture's table.
+SCOPE_MATRIX: dict[str, tuple[tuple[str, ...] | None, int | None]] = {
+    "C1": (("Моя школа: МАОУ СОШ S1",), 2),  # S1: T1, M2
+    "C3": (("Моя школа: МАОУ СОШ S3",), 1),  # S3: T3
+    "MM": (("Абатский район",), 1),  # T3 only
+    "ME": (("г. Тюмень", "Абатский район", "Мои педагоги"), 4),  # Тюмень: T1 T2 T4 M2
+    "AD": (("Регион: Тюменская область", "Муниципалитет…", "Все регионы"), 5),
+    "T1": (None, None),
+    "M1": (None, None),
+}
+
+
+@pytest.mark.parametrize("who", sorted(SCOPE_MATRIX))
+async def test_report_scopes_of_curators_and_coordinators(
+    who: str, dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from tests.client import DispatcherClient
+    from tests.school_fixtures import build_school_world
+
+    clock.set(datetime(2027, 5, 15, 10, 0, tzinfo=clock.now().tzinfo))
+    async with sessions() as s, s.begin():
+        await build_school_world(s)
+    offered, teachers = SCOPE_MATRIX[who]
+    client = DispatcherClient(dispatcher, f"sch-{who}")
+    turn = await client.send("/report")
+    if offered is None:
+        assert "Отчёты недоступны" in turn.text or "недоступ" in turn.text, turn.text
+        return
+    scope_labels = [label for label in turn.last.labels if label not in ("⬅️ Назад", "🏠 В меню")]
+    assert tuple(scope_labels) == offered, scope_labels
+    turn = await client.press(offered[0])
+    turn = await client.press("Учебный год (с 1 сентября)")
+    summary = turn.first.text
+    assert f"Зарегистрировано педагогов: {teachers}" in summary, summary
+    assert "Сотрудник" not in summary

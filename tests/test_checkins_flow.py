@@ -169,7 +169,9 @@ async def test_low_result_gets_light_suggestions_and_no_offer(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _people(sessions, clock, with_iom=True)
-    replies = await _answer_all(DispatcherClient(dispatcher, "t1"), 4)  # "never" everywhere; reverse item: 100
+    replies = await _answer_all(
+        DispatcherClient(dispatcher, "t1"), 4
+    )  # "never" everywhere; reverse item: 100
     texts = "\n".join(r.text for r in replies)
     assert "14 из 100" in texts and "0 из 100" in texts  # work: 100 / 7 = 14.29
     assert "признаков выгорания немного" in texts and "не ваша вина" not in texts

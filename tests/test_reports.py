@@ -210,6 +210,9 @@ async def test_empty_scope_gives_zeros_and_none(sessions: async_sessionmaker[Asy
         "iom_completed": (None, None),
         "per_methodist": (None, None),
         "young_mentored": (None, None),
+        "mentor_pairs": (0, None),
+        "methodist_links": (0, None),
+        "schools_cmn": (None, None),
         "announced": (0, None),
         "announce_added": (0, None),
     }

@@ -37,14 +37,26 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
     book = load_workbook(io.BytesIO(build_report_xlsx(report, "Тюменская область")))
     assert book.sheetnames == [*SHEETS, SUPPORT_SHEET]  # the last one: bot/services/support_report_sheet.py
     for sheet in book.worksheets:
-        assert sheet.freeze_panes == "A2"
-        assert sheet["A1"].font.bold
-        assert sheet["A1"].fill.fgColor.rgb.endswith("DDEBF7")
+        assert sheet.freeze_panes == "A4"
+        assert sheet["A3"].font.bold
+        assert sheet["A3"].fill.fgColor.rgb.endswith("DDEBF7")
         assert sheet.column_dimensions["A"].width >= 10
 
+    for sheet in book.worksheets:  # title and period on top, print setup for paper
+        assert sheet["A1"].value.startswith("Мониторинг сопровождения молодых педагогов")
+        assert "Тюменская область" in sheet["A1"].value
+        assert sheet["A2"].value.startswith("Период: 01.09.2026 – 01.06.2027")
+        assert sheet.page_setup.orientation == "landscape"
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$3:$3"
+        headers = [str(c.value) for c in sheet[3] if c.value is not None]
+        assert headers and not [h for h in headers if any(ch.isdigit() for ch in h) or h.isascii()], headers
+    assert book["Диаграмма"]._charts
+
     summary = book["Сводка"]
-    assert [c.value for c in summary[1]] == ["Показатель", "Значение", "Норма", "Статус"]
-    rows = {row[0].value: row for row in summary.iter_rows(min_row=2) if row[0].value}
+    assert [c.value for c in summary[3]] == ["Показатель", "Значение", "Норма", "Статус"]
+    rows = {row[0].value: row for row in summary.iter_rows(min_row=4) if row[0].value}
     assert rows["Зарегистрировано педагогов"][1].value == 12
     supported = rows["Доля молодых педагогов в формах поддержки"]
     assert abs(supported[1].value - 5 / 7) < 1e-9
@@ -60,16 +72,16 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
     assert summary.column_dimensions["A"].width >= len("Доля диагностированных на базовом уровне и выше")
 
     munis = book["Муниципалитеты"]
-    assert [c.value for c in munis[1]][:4] == ["Муниципалитет", "Кластер (003)", "Педагогов", "Молодых"]
-    assert [munis.cell(r, 1).value for r in (2, 3, 4)] == [ABATSKY, "Армизонский район", TYUMEN]
-    assert [munis.cell(r, 2).value for r in (2, 3, 4)] == ["сельские", "сельские отдалённые", "городские"]
-    assert munis.cell(2, 3).value == 4
-    assert munis.cell(2, 5).value == 0.5 and munis.cell(2, 5).number_format == "0.0%"
-    assert munis.cell(2, 10).value == "скрыто (меньше 5 ответов)"
-    assert [munis.cell(4, c).value for c in (10, 11, 12)] == [2, 2, 1]  # Тюмень: 5 answers shown
+    assert [c.value for c in munis[3]][:4] == ["Муниципалитет", "Кластер", "Педагогов", "Молодых"]
+    assert [munis.cell(r, 1).value for r in (4, 5, 6)] == [ABATSKY, "Армизонский район", TYUMEN]
+    assert [munis.cell(r, 2).value for r in (4, 5, 6)] == ["сельские", "сельские отдалённые", "городские"]
+    assert munis.cell(4, 3).value == 4
+    assert munis.cell(4, 5).value == 0.5 and munis.cell(4, 5).number_format == "0.0%"
+    assert munis.cell(4, 10).value == "скрыто (меньше 5 ответов)"
+    assert [munis.cell(6, c).value for c in (10, 11, 12)] == [2, 2, 1]  # Тюмень: 5 answers shown
 
     ioms = book["Реестр ИОМ"]
-    assert [c.value for c in ioms[1]] == [
+    assert [c.value for c in ioms[3]] == [
         "Педагог",
         "Школа",
         "Муниципалитет",
@@ -78,21 +90,27 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
         "Выполнено",
         "Методист",
     ]
-    t3 = next(row for row in ioms.iter_rows(min_row=2) if row[0].value == "Педагог T3")
+    t3 = next(row for row in ioms.iter_rows(min_row=4) if row[0].value == "Педагог T3")
     assert (t3[3].value, t3[4].value, t3[6].value, t3[5].number_format) == (
         "Предметные",
         "выполнен",
         "Методист ME1",
         "0%",
     )
-    assert ioms.max_row == 8  # 7 ИОМ
+    assert ioms.max_row == 10  # 7 ИОМ
 
     pairs = book["Наставничество"]
-    assert [c.value for c in pairs[1]][:5] == ["Педагог", "Партнёр", "Вид", "Форма ЦМН", "Этап"]
-    assert sum(1 for row in pairs.iter_rows(min_row=2, max_row=8) if row[0].value) == 7
+    assert [c.value for c in pairs[3]][:5] == [
+        "Педагог",
+        "Наставник или методист",
+        "Вид",
+        "Форма ЦМН",
+        "Этап",
+    ]
+    assert sum(1 for row in pairs.iter_rows(min_row=4, max_row=10) if row[0].value) == 7
 
     deficits = book["Дефициты"]
-    assert [c.value for c in deficits[1]] == [
+    assert [c.value for c in deficits[3]] == [
         "Направление",
         "высокий",
         "повышенный",
@@ -100,9 +118,9 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
         "дефицит",
         "Базовый и выше, %",
     ]
-    assert [c.value for c in deficits[2]][:5] == ["Предметные", 1, 1, 3, 1]
-    assert deficits.cell(2, 6).number_format == "0.0%"
-    assert abs(deficits.cell(2, 6).value - 5 / 6) < 1e-9
+    assert [c.value for c in deficits[4]][:5] == ["Предметные", 1, 1, 3, 1]
+    assert deficits.cell(4, 6).number_format == "0.0%"
+    assert abs(deficits.cell(4, 6).value - 5 / 6) < 1e-9
 
 
 async def test_chart_is_a_png(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -132,7 +150,7 @@ async def test_cli_writes_the_file_and_prints_a_summary(
 async def test_cli_rejects_bad_parameters(settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "x.xlsx"
     code, text = await write_report(settings, "planet:3", "2026-09-01:2027-06-01", out)
-    assert code == 2 and text.startswith("Неверные параметры")
+    assert code == 2 and text.startswith("Неверный охват «planet:3»")
     code, text = await write_report(settings, "all", "2027-06-01:2026-09-01", out)
     assert code == 2
     code, text = await write_report(settings, "all", "вчера", out)
@@ -170,4 +188,57 @@ async def test_python_m_bot_report_writes_the_file(
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Зарегистрировано педагогов: 12" in result.stdout
     assert f"Файл: {out}" in result.stdout
-    assert load_workbook(out)["Сводка"]["B2"].value == 12
+    assert load_workbook(out)["Сводка"]["B4"].value == 12
+
+
+def _cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("VK_GROUP_TOKEN", None)
+    return env
+
+
+async def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "report", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_on_a_fresh_database_prints_one_russian_line(tmp_path: Path) -> None:
+    env = _cli_env(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+    result = await _run_cli([], env, tmp_path)
+    assert result.returncode == 3
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines == ["База данных не подготовлена: выполните «python -m bot migrate» и повторите."]
+    assert not list(tmp_path.glob("*.xlsx"))
+
+
+async def test_cli_defaults_and_a_missing_folder(
+    sessions: async_sessionmaker[AsyncSession], db_url: str, tmp_path: Path
+) -> None:
+    async with sessions() as session, session.begin():
+        await build_report_data(session)
+    env = _cli_env(db_url, tmp_path)
+    missing = tmp_path / "нет такой папки" / "x.xlsx"
+    result = await _run_cli(["--out", str(missing)], env, tmp_path)
+    assert result.returncode == 4
+    assert (result.stdout + result.stderr).strip().splitlines() == [
+        f"Папка «{missing.parent}» не существует: создайте её или укажите другую в --out."
+    ]
+    result = await _run_cli([], env, tmp_path)  # --scope all, the current school year
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("Отчёт: все регионы, 01.09.")
+    written = list(tmp_path.glob("otchet_all_*.xlsx"))
+    assert len(written) == 1 and "Traceback" not in result.stderr

@@ -83,7 +83,7 @@ async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
     assert chart.attachment is not None and chart.attachment.data.startswith(b"\x89PNG")
     assert document.attachment is not None
     book = load_workbook(io.BytesIO(document.attachment.data))
-    assert book["Сводка"]["B2"].value == 12
+    assert book["Сводка"]["B4"].value == 12
     assert done.actions == ["rp:again", "nav:menu"]
     replies = await dispatcher.handle(inc("rep-ADM", action="rp:again"))
     assert replies[-1].text == "Отчёт: выберите охват."

@@ -21,7 +21,9 @@ PERIOD = "Самочувствие: раз в {} недели"
 def _state_of(shown: Shown, name: str) -> str:
     """The label of the toggle for ``name`` (a reminder kind's label, ``PULSE_LABEL`` or a period label),
     with its "✅ " / "❌ " mark and any note."""
-    found = [label for label in shown.labels if label.removeprefix("✅ ").removeprefix("❌ ").startswith(name)]
+    found = [
+        label for label in shown.labels if label.removeprefix("✅ ").removeprefix("❌ ").startswith(name)
+    ]
     assert len(found) == 1, (name, shown.labels)
     return found[0]
 

@@ -18,7 +18,10 @@ from handlers.navigation import nav_row
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, Pager, TextField
 from tests.factories import make_person
 
-CITIES = [Option(f"c{i}", name) for i, name in enumerate(["Тюмень", "Тобольск", "Ишим", "Ялуторовск", "Заводоуковск"])]
+CITIES = [
+    Option(f"c{i}", name)
+    for i, name in enumerate(["Тюмень", "Тобольск", "Ишим", "Ялуторовск", "Заводоуковск"])
+]
 
 
 class Chat:
@@ -128,7 +131,10 @@ def probe() -> Iterator[registry.Flow]:
 
 
 async def _start(
-    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, step: str,
+    dispatcher: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    step: str,
     channel: str = "console",
 ) -> Chat:
     async with sessions() as session, session.begin():

@@ -8,6 +8,7 @@ def load_commands() -> None:
     from bot.commands import (  # noqa: F401  (they register)
         grant_role,
         import_programs,
+        import_schools,
         import_staff,
         import_support,
         report,

@@ -1,13 +1,18 @@
-"""``python -m bot report --scope region:72 --period 2026-09-01:2027-06-01 --out otchet.xlsx``.
+"""``python -m bot report [--scope region:72] [--period 2026-09-01:2027-06-01] [--out otchet.xlsx]``.
 
 Builds the monitoring report (``bot.services.reports``) for a scope — ``region:<code>``,
-``municipality:<name>``, ``school:<name>``, ``methodist:<person id>`` or ``all`` — over [start, end) (dates,
-UTC midnight), writes the .xlsx and prints a short Russian summary.
+``municipality:<name>``, ``school:<id or name>``, ``methodist:<person id>`` or ``all`` (the default) — over
+[start, end) (dates, UTC midnight; the default is the current academic year from 1 September), writes the
+.xlsx (default ``otchet_<scope>_<start>_<end>.xlsx`` in the current folder) and prints a short Russian
+summary. Every failure is one Russian line and a non-zero exit code: bad arguments (2), a database that is
+not migrated (3), a folder that does not exist or cannot be written (4).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +23,7 @@ from bot.services.reports import Period, Report, Scope, ScopeError
 from bot.settings import Settings
 from bot.subcommands import subcommand
 from storage.engine import create_engine, session_factory
+from storage.migrate import is_current
 
 STATUS = {True: "норма выполнена", False: "НОРМА НЕ ВЫПОЛНЕНА", None: ""}
 
@@ -40,10 +46,14 @@ def parse_period(text: str) -> Period:
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--scope", required=True, help="region:72 | municipality:<name> | school:<name> | all"
+        "--scope", default="all", help="region:72 | municipality:<name> | school:<id> | all (default)"
     )
-    parser.add_argument("--period", required=True, help="YYYY-MM-DD:YYYY-MM-DD, the end is not included")
-    parser.add_argument("--out", required=True, help="the .xlsx file to write")
+    parser.add_argument(
+        "--period",
+        default=None,
+        help="YYYY-MM-DD:YYYY-MM-DD, the end not included (default: this school year)",
+    )
+    parser.add_argument("--out", default=None, help="the .xlsx file to write (default: otchet_….xlsx here)")
 
 
 def summary_lines(report: Report) -> list[str]:
@@ -64,26 +74,57 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
-async def write_report(settings: Settings, scope_text: str, period_text: str, out: Path) -> tuple[int, str]:
+NOT_MIGRATED = "База данных не подготовлена: выполните «python -m bot migrate» и повторите."
+SCOPE_HINT = "охват: all, region:<код>, municipality:<название>, school:<номер>, methodist:<номер>"
+
+
+def scope_title(scope: Scope) -> str:
+    if scope.kind == reports.ALL:
+        return "все регионы"
+    names = {reports.REGION: "регион", reports.MUNICIPALITY: "муниципалитет", reports.SCHOOL: "школа"}
+    return f"{names.get(scope.kind, 'методист')} {scope.value}"
+
+
+def default_out(scope: Scope, period: Period) -> Path:
+    slug = re.sub(r"[^\w]+", "_", f"{scope.kind}_{scope.value or ''}").strip("_")
+    return Path(f"otchet_{slug}_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.xlsx")
+
+
+async def write_report(
+    settings: Settings, scope_text: str, period_text: str | None, out: Path | None
+) -> tuple[int, str]:
     """Returns (exit code, Russian text to print)."""
+    now = SystemClock().now()
     try:
         scope = parse_scope(scope_text)
-        period = parse_period(period_text)
-    except (ScopeError, ValueError) as exc:
-        return 2, f"Неверные параметры: {exc}"
+    except ScopeError:
+        return 2, f"Неверный охват «{scope_text}»: {SCOPE_HINT}."
+    try:
+        period = parse_period(period_text) if period_text else reports.named_period("school_year", now)
+    except ValueError:
+        return 2, f"Неверный период «{period_text}»: укажите ГГГГ-ММ-ДД:ГГГГ-ММ-ДД, начало раньше конца."
+    target = out if out is not None else default_out(scope, period)
+    if not target.parent.resolve().is_dir():
+        return 4, f"Папка «{target.parent}» не существует: создайте её или укажите другую в --out."
     engine = create_engine(settings.database_url)
     try:
+        if not await is_current(engine):
+            return 3, NOT_MIGRATED
         async with session_factory(engine)() as session:
-            report = await reports.build_report(session, scope, period, SystemClock().now())
+            report = await reports.build_report(session, scope, period, now)
     finally:
         await engine.dispose()
-    title = f"{scope_text}, {period.start:%d.%m.%Y}–{period.end:%d.%m.%Y}"
-    out.write_bytes(build_report_xlsx(report, title))
-    return 0, "\n".join([f"Отчёт {title}", *summary_lines(report), f"Файл: {out}"])
+    title = f"{scope_title(scope)}, {period.start:%d.%m.%Y}–{period.end:%d.%m.%Y}"
+    try:
+        target.write_bytes(build_report_xlsx(report, title))
+    except OSError:
+        return 4, f"Не удалось записать файл «{target}»: проверьте права на папку."
+    return 0, "\n".join([f"Отчёт: {title}", *summary_lines(report), f"Файл: {target}"])
 
 
 @subcommand("report", "build the monitoring report (.xlsx) for a scope and a period", _configure)
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
-    code, text = await write_report(settings, args.scope, args.period, Path(args.out))
-    print(text)
+    out = Path(args.out) if args.out else None
+    code, text = await write_report(settings, args.scope, args.period, out)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
     return code

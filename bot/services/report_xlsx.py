@@ -2,8 +2,12 @@
 
 Sheets: «Сводка» (figure, value, norm, status), «Муниципалитеты» (the seed-003 cuts: by municipality with its
 cluster, by cluster, by methodist provision — 003_4fcb65f84f7cc54f.txt), «Реестр ИОМ», «Наставничество»,
-«Дефициты» (level distribution per area). Bold headers on a fill, panes frozen at A2, shares as percents,
-column widths fitted to the content. The workbook's labels are the region's report wording (001 §VI).
+«Дефициты» (level distribution per area) and «Диаграмма» (shares against their norms, a bar chart).
+
+Every sheet starts with the title (scope) and the period in rows 1–2; the table header is row 3 (bold, on a
+fill, panes frozen below it, repeated on every printed page). Page setup: A4 landscape, fit to one page
+wide. Shares as percents, column widths fitted to the content (long texts wrap). Headers are Russian
+only; the labels are the region's report wording (001 §VI).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import io
 from collections.abc import Sequence
 
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -23,9 +28,12 @@ from bot.services.reports import (
     BASE_OR_ABOVE,
     DIAGNOSED,
     IOM_COMPLETED,
+    MENTOR_PAIRS,
+    METHODIST_LINKS,
     PER_METHODIST,
     PROVISION_GROUPS,
     REGISTERED,
+    SCHOOLS_CMN,
     WITH_IOM,
     YOUNG,
     YOUNG_MENTORED,
@@ -39,7 +47,10 @@ from bot.services.support_report_sheet import write_support_sheet
 from content.areas import AREA_LABELS, AREAS, LEVEL_LABELS, LEVELS
 from content.geography import CLUSTER_LABELS
 
-SHEETS = ("Сводка", "Муниципалитеты", "Реестр ИОМ", "Наставничество", "Дефициты")
+SHEETS = ("Сводка", "Муниципалитеты", "Реестр ИОМ", "Наставничество", "Дефициты", "Диаграмма")
+HEADER_ROW = 3  # rows 1–2: title and period
+TITLE_FONT = Font(bold=True, size=13)
+MAX_WIDTH = 60  # wider texts wrap
 PERCENT = "0.0%"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True)
@@ -54,6 +65,9 @@ FIGURE_LABELS: dict[str, str] = {
     IOM_COMPLETED: "Доля реализовавших ИОМ (из имеющих ИОМ)",
     PER_METHODIST: "Педагогов на одного методиста",
     YOUNG_MENTORED: "Доля молодых педагогов в парах наставничества",
+    MENTOR_PAIRS: "Пары наставничества (ЦМН)",
+    METHODIST_LINKS: "Сопровождение региональными методистами (пар)",
+    SCHOOLS_CMN: "Доля школ, реализующих целевую модель наставничества",
     ANNOUNCED: "Получили анонсы ДПП (педагогов)",
     ANNOUNCE_ADDED: "Добавили программу в ИОМ после анонса",
 }
@@ -66,7 +80,7 @@ IOM_STATUS_LABELS = {
     "in_progress": "выполняется",
     "completed": "выполнен",
 }
-PAIR_KIND_LABELS = {"mentor": "наставник", "methodist": "методист"}
+PAIR_KIND_LABELS = {"mentor": "пара наставничества (ЦМН)", "methodist": "сопровождение методиста"}
 BAND_LABELS = {"low": "низкий риск", "moderate": "умеренный", "high": "высокий риск"}
 NO_DATA = "нет данных"
 HIDDEN = "скрыто (меньше 5 ответов)"
@@ -92,35 +106,65 @@ def norm_text(figure: Figure) -> str:
 
 
 def build_report_xlsx(report: Report, scope_title: str) -> bytes:
-    """The workbook as bytes; ``scope_title`` names the scope and period in «Сводка»'s title row."""
+    """The workbook as bytes; ``scope_title`` names the scope in the title row of every sheet."""
     book = Workbook()
     summary = book.active
     assert summary is not None
     summary.title = SHEETS[0]
-    _summary(summary, report, scope_title)
-    _municipalities(book.create_sheet(SHEETS[1]), report)
-    _ioms(book.create_sheet(SHEETS[2]), report)
-    _pairs(book.create_sheet(SHEETS[3]), report)
-    _deficits(book.create_sheet(SHEETS[4]), report)
+    sheets = [summary, *(book.create_sheet(name) for name in SHEETS[1:])]
+    for sheet in sheets:
+        _title(sheet, report, scope_title)
+    _summary(sheets[0], report)
+    _municipalities(sheets[1], report)
+    _ioms(sheets[2], report)
+    _pairs(sheets[3], report)
+    _deficits(sheets[4], report)
+    _chart(sheets[5], report)
     if report.support is not None:
-        write_support_sheet(book.create_sheet(SUPPORT_SHEET), report.support)
-    for sheet in book.worksheets:
+        support_sheet = book.create_sheet(SUPPORT_SHEET)
+        _title(support_sheet, report, scope_title)
+        write_support_sheet(support_sheet, report.support)
+        sheets.append(support_sheet)
+    for sheet in sheets:
         _fit_columns(sheet)
+        _page_setup(sheet)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
+def _title(sheet: Worksheet, report: Report, scope_title: str) -> None:
+    sheet.append([f"Мониторинг сопровождения молодых педагогов — {sheet.title.lower()}: {scope_title}"])
+    sheet.append(
+        [
+            f"Период: {report.start:%d.%m.%Y} – {report.end:%d.%m.%Y} (не включая); "
+            f"сформирован {report.generated_at:%d.%m.%Y %H:%M} UTC"
+        ]
+    )
+    sheet["A1"].font = TITLE_FONT
+
+
+def _page_setup(sheet: Worksheet) -> None:
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.oddFooter.center.text = "стр. &P из &N"
+
+
 def _header(sheet: Worksheet, headers: Sequence[str]) -> None:
     sheet.append(list(headers))
-    for cell in sheet[1]:
+    for cell in sheet[HEADER_ROW]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=False)
-    sheet.freeze_panes = "A2"
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
 
-def _summary(sheet: Worksheet, report: Report, scope_title: str) -> None:
+def _summary(sheet: Worksheet, report: Report) -> None:
     _header(sheet, ["Показатель", "Значение", "Норма", "Статус"])
     for figure in report.figures:
         sheet.append([FIGURE_LABELS[figure.key], figure.value, norm_text(figure), STATUS_LABELS[figure.met]])
@@ -150,9 +194,9 @@ def _summary(sheet: Worksheet, report: Report, scope_title: str) -> None:
         for band in BANDS:
             sheet.append([BAND_LABELS[band], totals.burnout[band]])
     sheet.append([])
-    sheet.append(["Отчёт", scope_title])
-    sheet.append(["Период", f"{report.start:%d.%m.%Y} – {report.end:%d.%m.%Y} (не включая)"])
-    sheet.append(["Сформирован", f"{report.generated_at:%d.%m.%Y %H:%M} UTC"])
+    sheet.append(["Школ в охвате (реестр)", report.schools])
+    sheet.append(["Из них реализуют ЦМН", report.schools_cmn])
+    sheet.append(["Нормативы: content/norms.yaml (по умолчанию — 001, 000); регион может установить свои"])
 
 
 def _cut_values(row: CutRow) -> list[object]:
@@ -184,7 +228,7 @@ def _share_columns(offset: int) -> range:
 
 
 def _municipalities(sheet: Worksheet, report: Report) -> None:
-    _header(sheet, ["Муниципалитет", "Кластер (003)", *CUT_HEADERS])
+    _header(sheet, ["Муниципалитет", "Кластер", *CUT_HEADERS])
     for row in report.by_municipality:
         cluster = CLUSTER_LABELS.get(row.cluster or "", "вне списка региона 72")
         _append_cut(sheet, [row.key or "не указан", cluster], row)
@@ -194,7 +238,7 @@ def _municipalities(sheet: Worksheet, report: Report) -> None:
     for row in report.by_cluster:
         _append_cut(sheet, [CLUSTER_LABELS.get(row.key, "не определён"), ""], row)
     sheet.append([])
-    sheet.append(["По обеспеченности методистами (педагогов на методиста ММС, 003)"])
+    sheet.append(["По обеспеченности методистами (педагогов на одного методиста ММС)"])
     sheet.cell(sheet.max_row, 1).font = HEADER_FONT
     for row in report.by_provision:
         label = PROVISION_GROUPS.get(int(row.key), row.key) if row.key else "не определена"
@@ -222,7 +266,7 @@ def _ioms(sheet: Worksheet, report: Report) -> None:
 
 
 def _pairs(sheet: Worksheet, report: Report) -> None:
-    _header(sheet, ["Педагог", "Партнёр", "Вид", "Форма ЦМН", "Этап", "С", "Завершена"])
+    _header(sheet, ["Педагог", "Наставник или методист", "Вид", "Форма ЦМН", "Этап", "С", "Завершена"])
     for row in report.pair_rows:
         sheet.append(
             [
@@ -257,13 +301,61 @@ def _deficits(sheet: Worksheet, report: Report) -> None:
         sheet.cell(sheet.max_row, len(LEVELS) + 2).number_format = PERCENT
 
 
+SHARE_KEYS = ("young_supported", "diagnosed", "base_or_above", "with_iom", "iom_completed", "schools_cmn")
+CHART_LABELS = {
+    "young_supported": "Молодые в поддержке",
+    "diagnosed": "Прошли диагностику",
+    "base_or_above": "Базовый уровень и выше",
+    "with_iom": "Есть ИОМ",
+    "iom_completed": "Реализовали ИОМ",
+    "schools_cmn": "Школы с ЦМН",
+}
+
+
+def _chart(sheet: Worksheet, report: Report) -> None:
+    _header(sheet, ["Показатель", "Значение", "Норма"])
+    first = sheet.max_row + 1
+    for key in SHARE_KEYS:
+        figure = next((f for f in report.figures if f.key == key), None)
+        if figure is None:
+            continue
+        sheet.append([CHART_LABELS[key], figure.value or 0.0, figure.norm])
+        for column in (2, 3):
+            sheet.cell(sheet.max_row, column).number_format = "0%"
+    last = sheet.max_row
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = "Показатели и нормативы"
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    data = Reference(sheet, min_col=2, max_col=3, min_row=HEADER_ROW, max_row=last)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=first, max_row=last))
+    chart.height, chart.width = 9, 22
+    sheet.add_chart(chart, f"A{last + 2}")
+
+
 def _fit_columns(sheet: Worksheet) -> None:
     widths: dict[int, int] = {}
-    for row in sheet.iter_rows():
+    for row in sheet.iter_rows(min_row=HEADER_ROW):
+        if sum(cell.value is not None for cell in row) == 1 and row[0].value is not None:
+            continue  # a section label: it may run over the empty cells to its right
         for cell in row:
             if cell.value is None:
                 continue
             length = 8 if isinstance(cell.value, float) else len(str(cell.value))
+            if cell.row == HEADER_ROW:
+                length = min(length, 16)  # headers wrap
             widths[cell.column] = max(widths.get(cell.column, 0), length)
     for column, width in widths.items():
-        sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, 8), 80)
+        sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, 8), MAX_WIDTH)
+    longest = max((len(str(c.value)) for c in sheet[HEADER_ROW] if c.value is not None), default=0)
+    sheet.row_dimensions[HEADER_ROW].height = 15 * (1 + (longest > 16) + (longest > 32))  # wrapped lines
+    for row in sheet.iter_rows(min_row=HEADER_ROW + 1):
+        if sum(cell.value is not None for cell in row) == 1:
+            continue
+        for cell in row:
+            if isinstance(cell.value, str) and len(cell.value) > MAX_WIDTH:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")

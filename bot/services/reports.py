@@ -15,9 +15,10 @@ Definitions (all computed for the teachers of the scope, "the population"):
   time in the period (started before the end, not ended before the start) OR an agreed ИОМ (status approved /
   in_progress / completed, created before the end). Norm ≥ 70 % (000 "Норма по Концепции – 70 %"; 001 row 8).
 - *diagnosed*: a completed diagnostic attempt with ``completed_at`` in the period. No norm of its own.
-- *level distribution*: per area, the levels of the latest completed attempt per teacher in the period.
-  *At base or above* (001 row 3, norm ≥ 60 %): a diagnosed teacher whose latest attempt has no area at
-  "deficit"; the share is of the diagnosed teachers.
+- *diagnostic profile*: per teacher and area, the result of the latest completed attempt in the period that
+  assessed that area — a one-area retest replaces that area only, the others keep their earlier result.
+  *Level distribution*: per area, the levels of those profiles. *At base or above* (001 row 3, norm ≥ 60 %):
+  a diagnosed teacher whose profile has no area at "deficit"; the share is of the diagnosed teachers.
 - *has an ИОМ* (001 row 4, norm ≥ 30 %): an ИОМ with status approved / in_progress / completed created
   before the end. *Completed* (norm 80 %): of those, an ИОМ with status completed and ``completed_at``
   before the end.
@@ -26,6 +27,11 @@ Definitions (all computed for the teachers of the scope, "the population"):
   that methodist; all: every active profile). *Over the cap*: a methodist of the scope whose methodist pairs
   active at the period end number more than 250 or more than their own capacity.
 - *young teachers in mentoring*: young teachers with a ``mentor`` pair active in the period (no norm).
+- *ЦМН pairs* and *methodist links* are separate counts: ``mentor`` pairs (a наставник and a педагог, 004)
+  and ``methodist`` pairs (a regional methodist accompanying a teacher, 001 row 7) active in the period.
+- *schools implementing ЦМН* (001 row 9, norm 100 %): registry schools of the scope (region / municipality /
+  the school itself / a methodist's municipalities / every active school) of which at least one teacher of
+  the population — by ``Person.school_id`` — is in a ``mentor`` pair active in the period.
 - *pairs by ЦМН form* (004 slide 40): mentor pairs of the population active in the period, by ``form``.
 - *burnout bands*: the latest ``CheckinResult`` per teacher taken in the period, counted per band, as
   aggregates only; a group with fewer than ``PRIVACY_MIN_GROUP`` (5) teachers with a result is hidden
@@ -33,8 +39,17 @@ Definitions (all computed for the teachers of the scope, "the population"):
 - *announcement reach*: ``AnnouncementSent`` rows sent in the period to the population, the distinct teachers
   reached, and the distinct teachers who answered "added" (put the programme into their ИОМ).
 
+Staff are not teachers: only people holding the ``teacher`` role are counted, whatever other roles they
+have. (Staff who went through the teacher onboarding before issue 14's staff onboarding hold the teacher
+role and are counted; that onboarding is still to be built.)
+
+Norms come from ``content/norms.yaml`` (each default with its seed), so a region can set its own.
+
+Figures are built by the async functions of ``FIGURES`` in order, each from one ``FigureInputs``; a new
+figure is one function appended there.
+
 Scopes: ``region`` (``region_code``), ``municipality`` (the name stored in ``Person.municipality``),
-``school`` (the name in ``Person.school``), ``methodist`` (the methodist's person id: the teachers with a
+``school`` (a registry school id: ``Person.school_id``; or a name: ``Person.school``), ``methodist`` (the methodist's person id: the teachers with a
 methodist pair with them active in the period PLUS every teacher of the municipalities in their profile, in
 their profile's region — the people they answer for) and ``all``.
 
@@ -44,7 +59,7 @@ Times are UTC. Empty scopes give zeros and None shares; nothing divides by zero.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -54,6 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.support_report import SupportFigures, support_figures
 from content.areas import AREAS, DEFICIT, LEVELS
 from content.geography import municipality_by_name
+from content.norms import norm_table
 from storage.models import (
     AnnouncementSent,
     CheckinResult,
@@ -63,6 +79,8 @@ from storage.models import (
     Pair,
     Person,
     RoleGrant,
+    School,
+    StaffProfile,
 )
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
@@ -87,16 +105,11 @@ WITH_IOM = "with_iom"
 IOM_COMPLETED = "iom_completed"
 PER_METHODIST = "per_methodist"
 YOUNG_MENTORED = "young_mentored"
+MENTOR_PAIRS = "mentor_pairs"
+METHODIST_LINKS = "methodist_links"
+SCHOOLS_CMN = "schools_cmn"
 ANNOUNCED = "announced"
 ANNOUNCE_ADDED = "announce_added"
-
-NORMS: dict[str, tuple[str, float]] = {
-    YOUNG_SUPPORTED: (">=", 0.70),  # 000; 001 row 8
-    BASE_OR_ABOVE: (">=", 0.60),  # 001 row 3
-    WITH_IOM: (">=", 0.30),  # 001 row 4
-    IOM_COMPLETED: (">=", 0.80),  # 001 row 4
-    PER_METHODIST: ("<=", float(METHODIST_MAX_CAPACITY)),  # 000; 001 row 7
-}
 
 
 class ScopeError(ValueError):
@@ -235,6 +248,8 @@ class Report:
     announcements_sent: int
     announcement_teachers: int
     announcement_added: int
+    schools: int = 0  # registry schools of the scope
+    schools_cmn: int = 0  # of them, implementing ЦМН
     by_municipality: list[CutRow] = field(default_factory=list)
     by_cluster: list[CutRow] = field(default_factory=list)
     by_provision: list[CutRow] = field(default_factory=list)
@@ -296,7 +311,8 @@ async def _population(session: AsyncSession, scope: Scope, start: datetime, end:
     elif scope.kind == MUNICIPALITY:
         query = query.where(Person.municipality == scope.value)
     elif scope.kind == SCHOOL:
-        query = query.where(Person.school == scope.value)
+        value = str(scope.value)
+        query = query.where(Person.school_id == int(value) if value.isdigit() else Person.school == value)
     people = list((await session.scalars(query)).unique())
     if scope.kind != METHODIST:
         return people
@@ -365,6 +381,7 @@ async def build_report(session: AsyncSession, scope: Scope, period: Period, now:
                 fact.iom_completed = True
 
     latest_attempt: dict[int, DiagnosticAttempt] = {}
+    profile: dict[int, dict[str, str]] = defaultdict(dict)  # person -> area -> level of the latest result
     attempts = await session.scalars(
         select(DiagnosticAttempt)
         .where(
@@ -377,14 +394,16 @@ async def build_report(session: AsyncSession, scope: Scope, period: Period, now:
     for attempt in attempts:
         if attempt.person_id in ids:
             latest_attempt[attempt.person_id] = attempt  # ordered: the last one wins
+            for result in attempt.area_results:  # a later attempt replaces only the areas it assessed
+                profile[attempt.person_id][result.area] = result.level
     levels: dict[str, dict[str, int]] = {area: dict.fromkeys(LEVELS, 0) for area in AREAS}
-    for person_id, attempt in latest_attempt.items():
+    for person_id, by_area in profile.items():
         fact = facts[person_id]
         fact.diagnosed = True
-        fact.base_or_above = all(result.level != DEFICIT for result in attempt.area_results)
-        for result in attempt.area_results:
-            levels.setdefault(result.area, dict.fromkeys(LEVELS, 0))
-            levels[result.area][result.level] = levels[result.area].get(result.level, 0) + 1
+        fact.base_or_above = all(level != DEFICIT for level in by_area.values())
+        for area, level in by_area.items():
+            levels.setdefault(area, dict.fromkeys(LEVELS, 0))
+            levels[area][level] = levels[area].get(level, 0) + 1
 
     checkins = await session.scalars(
         select(CheckinResult)
@@ -408,8 +427,24 @@ async def build_report(session: AsyncSession, scope: Scope, period: Period, now:
     names = await _names(session, {pair.partner_id for pair in pairs_in_period} | _iom_methodists(ioms))
 
     totals = aggregate(facts.values())
-    per_methodist = len(people) / len(methodists) if methodists else None
-    figures = _figures(totals, per_methodist, len(announced), announced)
+    schools = await _scope_schools(session, scope, methodists)
+    mentor_pairs = [pair for pair in pairs_in_period if pair.kind == "mentor"]
+    school_of = {p.id: p.school_id for p in people}
+    with_cmn = {school_of[pair.teacher_id] for pair in mentor_pairs} & {school.id for school in schools}
+    inputs = FigureInputs(
+        session=session,
+        scope=scope,
+        period=period,
+        people=people,
+        totals=totals,
+        methodists=len(methodists),
+        mentor_pairs=len(mentor_pairs),
+        methodist_links=len(pairs_in_period) - len(mentor_pairs),
+        schools=len(schools),
+        schools_cmn=len(with_cmn),
+        announced=announced,
+    )
+    figures = [await build(inputs) for build in FIGURES]
     support = await support_figures(session, people, end)
     return Report(
         support=support,
@@ -432,6 +467,8 @@ async def build_report(session: AsyncSession, scope: Scope, period: Period, now:
         announcements_sent=len(announced),
         announcement_teachers=len({row.person_id for row in announced}),
         announcement_added=len({row.person_id for row in announced if row.response == "added"}),
+        schools=len(schools),
+        schools_cmn=len(with_cmn),
         by_municipality=_cut(facts.values(), lambda p: p.municipality or "", with_cluster=True),
         by_cluster=_cut(facts.values(), _cluster_of),
         by_provision=_cut(facts.values(), _provision_of),
@@ -446,9 +483,29 @@ async def build_report(session: AsyncSession, scope: Scope, period: Period, now:
                 since=pair.started_at,
                 ended_at=pair.ended_at,
             )
-            for pair in pairs_in_period
+            for pair in sorted(pairs_in_period, key=lambda p: (p.kind != "mentor", p.id))
         ],
     )
+
+
+async def _scope_schools(
+    session: AsyncSession, scope: Scope, methodists: list[MethodistProfile]
+) -> list[School]:
+    query = select(School).where(School.active.is_(True)).order_by(School.id)
+    if scope.kind == REGION:
+        query = query.where(School.region_code == scope.value)
+    elif scope.kind == MUNICIPALITY:
+        query = query.where(School.municipality == scope.value)
+    elif scope.kind == SCHOOL:
+        value = str(scope.value)
+        query = query.where(School.id == int(value) if value.isdigit() else School.name == value)
+    elif scope.kind == METHODIST:
+        served = {m for profile in methodists for m in profile.municipalities}
+        region = methodists[0].region_code if methodists else None
+        query = query.where(School.municipality.in_(sorted(served)))
+        if region is not None:
+            query = query.where(School.region_code == region)
+    return list(await session.scalars(query))
 
 
 def aggregate(facts: Iterable[_Facts]) -> Aggregates:
@@ -474,7 +531,7 @@ def aggregate(facts: Iterable[_Facts]) -> Aggregates:
 def _figure(
     key: str, value: float | None, kind: str, num: int | None = None, den: int | None = None
 ) -> Figure:
-    norm = NORMS.get(key)
+    norm = norm_table().get(key)
     if norm is None:
         return Figure(key, value, kind, num, den)
     op, target = norm
@@ -482,24 +539,107 @@ def _figure(
     return Figure(key, value, kind, num, den, norm=target, norm_op=op, met=met)
 
 
-def _figures(
-    t: Aggregates, per_methodist: float | None, sent: int, announced: Sequence[AnnouncementSent]
-) -> list[Figure]:
-    reached = len({row.person_id for row in announced})
-    added = len({row.person_id for row in announced if row.response == "added"})
-    return [
-        _figure(REGISTERED, t.teachers, "count"),
-        _figure(YOUNG, t.young, "count"),
-        _figure(YOUNG_SUPPORTED, t.young_supported_share, "share", t.young_supported, t.young),
-        _figure(DIAGNOSED, t.diagnosed_share, "share", t.diagnosed, t.teachers),
-        _figure(BASE_OR_ABOVE, t.base_or_above_share, "share", t.base_or_above, t.diagnosed),
-        _figure(WITH_IOM, t.with_iom_share, "share", t.with_iom, t.teachers),
-        _figure(IOM_COMPLETED, t.iom_completed_share, "share", t.iom_completed, t.with_iom),
-        _figure(PER_METHODIST, per_methodist, "ratio"),
-        _figure(YOUNG_MENTORED, _share(t.young_mentored, t.young), "share", t.young_mentored, t.young),
-        _figure(ANNOUNCED, reached, "count", sent, None),
-        _figure(ANNOUNCE_ADDED, added, "count"),
-    ]
+@dataclass(frozen=True)
+class FigureInputs:
+    """What a figure function may use: the scope's people and the counts already made, plus the session."""
+
+    session: AsyncSession
+    scope: Scope
+    period: Period
+    people: list[Person]
+    totals: Aggregates
+    methodists: int
+    mentor_pairs: int
+    methodist_links: int
+    schools: int
+    schools_cmn: int
+    announced: list[AnnouncementSent]
+
+
+FigureFn = Callable[[FigureInputs], Awaitable[Figure]]
+
+
+async def registered(i: FigureInputs) -> Figure:
+    return _figure(REGISTERED, i.totals.teachers, "count")
+
+
+async def young(i: FigureInputs) -> Figure:
+    return _figure(YOUNG, i.totals.young, "count")
+
+
+async def young_supported(i: FigureInputs) -> Figure:
+    t = i.totals
+    return _figure(YOUNG_SUPPORTED, t.young_supported_share, "share", t.young_supported, t.young)
+
+
+async def diagnosed(i: FigureInputs) -> Figure:
+    t = i.totals
+    return _figure(DIAGNOSED, t.diagnosed_share, "share", t.diagnosed, t.teachers)
+
+
+async def base_or_above(i: FigureInputs) -> Figure:
+    t = i.totals
+    return _figure(BASE_OR_ABOVE, t.base_or_above_share, "share", t.base_or_above, t.diagnosed)
+
+
+async def with_iom(i: FigureInputs) -> Figure:
+    t = i.totals
+    return _figure(WITH_IOM, t.with_iom_share, "share", t.with_iom, t.teachers)
+
+
+async def iom_completed(i: FigureInputs) -> Figure:
+    t = i.totals
+    return _figure(IOM_COMPLETED, t.iom_completed_share, "share", t.iom_completed, t.with_iom)
+
+
+async def per_methodist(i: FigureInputs) -> Figure:
+    value = i.totals.teachers / i.methodists if i.methodists else None
+    return _figure(PER_METHODIST, value, "ratio", i.totals.teachers, i.methodists or None)
+
+
+async def young_mentored(i: FigureInputs) -> Figure:
+    t = i.totals
+    return _figure(YOUNG_MENTORED, _share(t.young_mentored, t.young), "share", t.young_mentored, t.young)
+
+
+async def mentor_pairs(i: FigureInputs) -> Figure:
+    return _figure(MENTOR_PAIRS, i.mentor_pairs, "count")
+
+
+async def methodist_links(i: FigureInputs) -> Figure:
+    return _figure(METHODIST_LINKS, i.methodist_links, "count")
+
+
+async def schools_cmn(i: FigureInputs) -> Figure:
+    return _figure(SCHOOLS_CMN, _share(i.schools_cmn, i.schools), "share", i.schools_cmn, i.schools)
+
+
+async def announced_teachers(i: FigureInputs) -> Figure:
+    reached = len({row.person_id for row in i.announced})
+    return _figure(ANNOUNCED, reached, "count", len(i.announced), None)
+
+
+async def announce_added(i: FigureInputs) -> Figure:
+    return _figure(ANNOUNCE_ADDED, len({r.person_id for r in i.announced if r.response == "added"}), "count")
+
+
+# The summary's figures, in order. Another module adds a figure by appending its function here.
+FIGURES: list[FigureFn] = [
+    registered,
+    young,
+    young_supported,
+    diagnosed,
+    base_or_above,
+    with_iom,
+    iom_completed,
+    per_methodist,
+    young_mentored,
+    mentor_pairs,
+    methodist_links,
+    schools_cmn,
+    announced_teachers,
+    announce_added,
+]
 
 
 def _cluster_of(person: Person) -> str:
@@ -618,24 +758,49 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 # --- who may see what -----------------------------------------------------------------------------------------
 async def allowed_municipalities(session: AsyncSession, person_id: int, roles: set[str]) -> list[str] | None:
-    """Municipalities whose reports this person may read: None = any (admin); a methodist: their profile's."""
+    """Municipalities whose reports this person may read: None = any (admin); a methodist: their profile's;
+    a municipal coordinator (ММС): their own municipality."""
     if "admin" in roles:
         return None
-    if "methodist" not in roles:
-        return []
-    profile = await session.get(MethodistProfile, person_id)
-    return list(profile.municipalities) if profile is not None else []
+    allowed: list[str] = []
+    if "methodist" in roles:
+        profile = await session.get(MethodistProfile, person_id)
+        allowed += list(profile.municipalities) if profile is not None else []
+    if "mms" in roles:
+        staff = await session.get(StaffProfile, person_id)
+        if staff is not None and staff.municipality and staff.municipality not in allowed:
+            allowed.append(staff.municipality)
+    return allowed
+
+
+async def curator_school(session: AsyncSession, person_id: int, roles: set[str]) -> School | None:
+    """The registry school a curator answers for (their staff profile), if any."""
+    if "curator" not in roles:
+        return None
+    staff = await session.get(StaffProfile, person_id)
+    if staff is None or staff.school_id is None:
+        return None
+    return await session.get(School, staff.school_id)
 
 
 async def may_view(session: AsyncSession, person_id: int, roles: set[str], scope: Scope) -> bool:
-    """An admin sees every scope; a methodist only their municipalities and their own teachers."""
+    """An admin sees every scope; a methodist their municipalities and their own teachers; a municipal
+    coordinator their municipality and its schools; a school curator their school."""
     if "admin" in roles:
         return True
-    if "methodist" not in roles:
-        return False
     if scope.kind == METHODIST:
-        return scope.value == str(person_id)
+        return "methodist" in roles and scope.value == str(person_id)
     if scope.kind == MUNICIPALITY:
         allowed = await allowed_municipalities(session, person_id, roles)
         return allowed is not None and scope.value in allowed
+    if scope.kind == SCHOOL and str(scope.value).isdigit():
+        school = await session.get(School, int(str(scope.value)))
+        if school is None:
+            return False
+        mine = await curator_school(session, person_id, roles)
+        if mine is not None and mine.id == school.id:
+            return True
+        if "mms" in roles:
+            staff = await session.get(StaffProfile, person_id)
+            return staff is not None and staff.municipality == school.municipality
     return False

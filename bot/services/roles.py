@@ -1,4 +1,4 @@
-"""Role grants: teacher, mentor, methodist, admin (RoleGrant rows)."""
+"""Role grants: teacher, mentor, methodist, curator (school), mms (municipal coordinator), admin."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelAccount, Person, RoleGrant
 
-ROLES = frozenset({"teacher", "mentor", "methodist", "admin"})
+ROLES = frozenset({"teacher", "mentor", "methodist", "curator", "mms", "admin"})
+STAFF_ROLES = frozenset({"mentor", "methodist", "curator", "mms", "admin"})
 
 
 class UnknownRoleError(ValueError):

@@ -138,8 +138,8 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (format, missing columns)."""
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, raw row) for every data row of a CSV or XLSX file."""
+def read_rows(path: Path, required: tuple[str, ...] = REQUIRED) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, raw row) for every data row of a CSV or XLSX file with the ``required`` columns."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         text = path.read_bytes().decode("utf-8-sig")
@@ -158,7 +158,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not table:
         raise ImportFileError("файл пуст")
     header = [str(h or "").strip().lower() for h in table[0]]
-    missing = [name for name in REQUIRED if name not in header]
+    missing = [name for name in required if name not in header]
     if missing:
         raise ImportFileError(f"нет обязательных столбцов: {', '.join(missing)}")
     rows = []

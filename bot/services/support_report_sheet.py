@@ -18,14 +18,13 @@ def _row(sheet: Worksheet, share: SupportShare) -> None:
 
 
 def write_support_sheet(sheet: Worksheet, figures: SupportFigures) -> None:
+    """Below the title and period rows the report writes first; page setup is the report's too."""
     sheet.append(["Группа / форма поддержки", "Вовлечены", "Доля, %", "Получили", "Доля получивших, %"])
-    for cell in sheet[1]:
+    header = sheet.max_row
+    for cell in sheet[header]:
         cell.font, cell.fill = BOLD, HEADER_FILL
         cell.alignment = Alignment(vertical="center")
-    sheet.freeze_panes = "A2"
-    sheet.page_setup.orientation = "landscape"  # printed on one page wide
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.freeze_panes = f"A{header + 1}"
     sheet.append([f"Молодых педагогов в отчёте: {figures.young}"])
     _row(sheet, figures.total)
     for share in figures.by_group:

@@ -33,6 +33,7 @@ from storage.models.mentoring import (
     Pair,
 )
 from storage.models.pair_health import PairSurvey
+from storage.models.schools import School, StaffProfile
 from storage.models.support import EffectivePractice, SupportInterest, SupportMeasure, SupportNotice
 
 __all__ = [
@@ -62,7 +63,9 @@ __all__ = [
     "Program",
     "PulseAnswer",
     "RoleGrant",
+    "School",
     "SeenUpdate",
+    "StaffProfile",
     "SupportInterest",
     "SupportMeasure",
     "SupportNotice",

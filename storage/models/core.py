@@ -30,6 +30,8 @@ class Person(Base):
     region_code: Mapped[str | None] = mapped_column(String(16))
     municipality: Mapped[str | None] = mapped_column(String(200))
     school: Mapped[str | None] = mapped_column(String(300), info={"personal": True})
+    # the registry school; None with ``school`` set: «нет в списке», kept for review
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"), index=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
     profile_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -69,7 +71,7 @@ class ChannelAccount(Base):
 
 
 class RoleGrant(Base):
-    """A role held by a person: teacher, mentor, methodist, admin."""
+    """A role held by a person: teacher, mentor, methodist, curator, mms (municipal coordinator), admin."""
 
     __tablename__ = "role_grants"
 

@@ -83,6 +83,8 @@ class Invitation(Base):
     claimed_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("channel_accounts.id", ondelete="SET NULL"), index=True
     )
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))  # curator
+    municipality: Mapped[str | None] = mapped_column(String(200))  # municipal coordinator (ММС)
 
 
 class MatchRequest(Base):

@@ -41,5 +41,5 @@ async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: Telegr
     assert document.file_bytes is not None
     book = load_workbook(io.BytesIO(document.file_bytes))
     assert book.sheetnames == [*SHEETS, SUPPORT_SHEET]  # «Формы поддержки», issue 17
-    assert book["Сводка"]["B2"].value == 12
+    assert book["Сводка"]["B4"].value == 12
     assert done.text == "Отчёт готов." and "rp:again" in done.actions

@@ -25,6 +25,7 @@ from tests.probes import registered
 
 USER = 5001
 
+
 # --- a small flow that exists only for these tests --------------------------------------------------------
 async def _show_ask(ctx: Ctx) -> None:
     ctx.say("Сколько будет 2+2?", [[Button("Четыре", "tgp:4"), Button("Пять", "tgp:5")], nav_row()])
@@ -53,7 +54,6 @@ async def _on_confirm(ctx: Ctx, incoming: Incoming) -> None:
 
 async def _show_done(ctx: Ctx) -> None:
     ctx.say(f"Сохранено: {ctx.data.get('answer')}", [nav_row()])
-
 
 
 LONG_TEXT = "\n".join(f"Строка {i}: " + "текст " * 30 for i in range(60))  # ≈ 11 000 characters

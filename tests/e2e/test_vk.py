@@ -115,9 +115,7 @@ def _check_limits(server: FakeVkServer) -> None:
 
 
 # --- conversations ----------------------------------------------------------------------------------------
-async def test_menu_keyboard_and_pressing_a_button(
-    vk_bot: VkBot, vk: FakeVkServer
-) -> None:
+async def test_menu_keyboard_and_pressing_a_button(vk_bot: VkBot, vk: FakeVkServer) -> None:
     await vk_bot.make_user(101)
     mark = await vk.send_text(101, "/menu")
     [menu] = await vk.wait_for_messages(101, 1, after=mark)

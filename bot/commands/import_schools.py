@@ -1,0 +1,44 @@
+"""``python -m bot import-schools FILE``: load the schools registry from CSV/XLSX (see bot.services.schools)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.services.schools import SchoolImport, import_schools, read_school_rows
+from bot.services.staff_import import ImportFileError
+from bot.settings import Settings
+from bot.subcommands import subcommand
+from storage.engine import create_engine, session_factory
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="CSV or XLSX with columns ext_id, name, municipality, …")
+
+
+async def load_schools(settings: Settings, path: Path) -> SchoolImport:
+    rows = read_school_rows(path)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            return await import_schools(session, rows, SystemClock().now())
+    finally:
+        await engine.dispose()
+
+
+@subcommand("import-schools", "import the schools registry from CSV or XLSX", _configure)
+async def _import_schools(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.file.exists():
+        print(f"Файл {args.file} не найден.", file=sys.stderr)
+        return 2
+    try:
+        report = await load_schools(settings, args.file)
+    except ImportFileError as exc:
+        print(f"Файл не прочитан: {exc}.", file=sys.stderr)
+        return 2
+    print(f"Школ добавлено: {report.created}, обновлено: {report.updated}.")
+    for error in report.errors:
+        print(f"Строка {error.line}: {error.message}", file=sys.stderr)
+    return 1 if report.errors else 0
