@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import profiles
 from content.areas import AREAS, DEFICIT, LEVELS
 from content.geography import municipality_by_name
 from storage.models import (
@@ -263,9 +264,7 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def is_young(person: Person, end: datetime) -> bool:
-    if person.birth_year is None or person.experience_years is None:
-        return False
-    return end.year - person.birth_year < YOUNG_MAX_AGE and person.experience_years <= YOUNG_MAX_EXPERIENCE
+    return profiles.is_young(person, end)
 
 
 def _active_in(pair: Pair, start: datetime, end: datetime) -> bool:
