@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import random
+from collections.abc import Sequence
 
 from openpyxl import load_workbook
 
@@ -14,7 +15,7 @@ from content.diagnostics import SituationItem, load_bank
 BANK = load_bank()
 
 
-def _hand_pearson(xs: list[float], ys: list[float]) -> float:
+def _hand_pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
