@@ -315,6 +315,13 @@ async def _next(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
 
 async def _finish(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
     results = await svc.finish(ctx.session, attempt, ctx.now)
+    if results is None and not svc.progress(attempt).answered:
+        ctx.say(
+            "Вы пропустили все вопросы — оценивать нечего, результат не сохранён. Пройдите диагностику, "
+            "когда будет удобно: можно начать с одной области."
+        )
+        await ctx.go(FLOW, "start", remember=False)
+        return
     if results is None:
         ctx.say(
             "Ответов на ситуации слишком мало, чтобы оценить уровень: в области нужно ответить хотя бы "

@@ -495,12 +495,24 @@ async def profile_as_of(session: AsyncSession, results: DiagnosticResults) -> di
         )
         .order_by(DiagnosticAttempt.completed_at.desc(), DiagnosticAttempt.id.desc())
     )
+    attempts = [
+        attempt
+        for attempt in history
+        if not (attempt.completed_at == results.completed_at and attempt.id > results.attempt_id)
+    ]  # (skipped: completed in the same instant but later)
+    # rows read directly: an attempt finished in this session may hold a stale, empty collection
+    rows_of: dict[int, list[DiagnosticAreaResult]] = {attempt.id: [] for attempt in attempts}
+    if attempts:
+        for row in await session.scalars(
+            select(DiagnosticAreaResult)
+            .where(DiagnosticAreaResult.attempt_id.in_(list(rows_of)))
+            .order_by(DiagnosticAreaResult.id)
+        ):
+            rows_of[row.attempt_id].append(row)
     found: dict[str, list[tuple[datetime, AreaResult]]] = {code: [] for code in AREAS}
-    for attempt in history:
-        if attempt.completed_at == results.completed_at and attempt.id > results.attempt_id:
-            continue  # completed in the same instant but later
+    for attempt in attempts:
         assert attempt.completed_at is not None
-        for row in attempt.area_results:
+        for row in rows_of[attempt.id]:
             if row.area in found and len(found[row.area]) < 2:
                 found[row.area].append(
                     (

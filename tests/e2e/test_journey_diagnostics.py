@@ -15,6 +15,7 @@ from docx import Document
 from PIL import Image
 from sqlalchemy import select
 
+from bot.services.diagnostics import option_order
 from bot.services.programs import program_matches
 from content.diagnostics import AREAS, area_label, level_label
 from storage.models import DiagnosticAreaResult, DiagnosticAttempt, Iom, IomStep, Person, Program
@@ -50,6 +51,14 @@ PLAN_HEADER = [
     "Результат / продукт",
     "Отметка о выполнении",
 ]
+
+
+def stored(attempt: DiagnosticAttempt, places: list[int]) -> dict[str, int]:
+    """The answers as stored: the bank index of the option shown at each pressed place (options are
+    shuffled per attempt)."""
+    return {
+        item: option_order(attempt, item)[places[i]] for i, item in enumerate(attempt.item_ids[: len(places)])
+    }
 
 
 def option_labels(message: Msg) -> list[str]:
@@ -126,7 +135,7 @@ async def test_diagnostic_then_iom_from_start(journey: Journey) -> None:
     assert person is not None
     attempt = await attempt_of(journey, person.id)
     assert attempt.status == "completed"
-    assert attempt.answers == {item: chosen[i] for i, item in enumerate(attempt.item_ids)}  # no answer lost
+    assert attempt.answers == stored(attempt, chosen)  # no answer lost
     async with journey.sessions() as session:
         area_rows = (
             await session.scalars(
@@ -223,7 +232,7 @@ async def test_pause_restart_and_resume_keeps_every_answer(journey: Journey) -> 
     assert paused.first.text.startswith("Пауза. Все ответы сохранены")
     assert paused.last.text.startswith("Главное меню")
     before = await attempt_of(journey, person_id)
-    expected = {item: chosen[i] for i, item in enumerate(before.item_ids[:6])}
+    expected = stored(before, chosen)
     assert (before.status, before.current_index, before.answers) == ("in_progress", 6, expected)
 
     await journey.restart()
@@ -239,5 +248,5 @@ async def test_pause_restart_and_resume_keeps_every_answer(journey: Journey) -> 
     assert previous.last.text.startswith(f"Вопрос 7 из {total}")
     assert "Ваш прошлый ответ" in previous.last.text
     latest = await attempt_of(journey, person_id)
-    assert latest.answers == {**expected, latest.item_ids[6]: chosen[6]}
+    assert latest.answers == stored(latest, chosen)
     assert latest.current_index == 6
