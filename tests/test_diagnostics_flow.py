@@ -16,7 +16,7 @@ from content.areas import area_label
 from content.diagnostics import AREAS, load_bank
 from handlers import registry
 from handlers.context import Ctx
-from handlers.diagnostics import NOT_YOURS, PAUSED
+from handlers.diagnostics import NOT_YOURS, PAUSED, AnswerItem
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from storage.models import ChannelAccount, ConversationState, DiagnosticAreaResult, DiagnosticAttempt
 from tests.client import DispatcherClient, Shown, Turn
@@ -454,3 +454,104 @@ async def test_two_accounts_answering_the_same_question_at_once(
         winner = 0 if refused[0] is both[1] else 1
         order = svc.option_order(attempt, attempt.item_ids[0])
         assert list(attempt.answers.values()) == [order[winner]]
+
+
+async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[object, ...]]:
+    """Everything the diagnostic stores: attempts and their per-area rows."""
+    async with sessions() as session:
+        rows = list(await session.scalars(select(DiagnosticAreaResult).order_by(DiagnosticAreaResult.id)))
+    return [
+        *(
+            (a.id, a.status, a.form, a.current_index, a.answers, a.shuffle_seed)
+            for a in await _attempts(sessions)
+        ),
+        *((r.attempt_id, r.area, r.percent) for r in rows),
+    ]
+
+
+async def test_forged_index_and_a_button_of_another_attempt_or_form_change_nothing(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    first = await _start(u1, "ict")  # attempt 1, form A
+    old_attempt = await _current(sessions)
+    replies = await u1.press(_options(first[-1])[0])
+    assert replies[-1].text.startswith("Вопрос 2 из 5 · ИКТ")
+    # a forged answer index (5th option of a 4-option question), at the current question
+    forged = AnswerItem(old_attempt.id, 1, 4).pack()
+    before = await _snapshot(sessions)
+    replies = await u1.press_action(forged)
+    assert replies[0].text in (
+        STALE_BUTTON,
+        "Такого варианта ответа нет. Выберите один из вариантов кнопкой.",
+    )
+    assert replies[-1].text.startswith("Вопрос 2 из 5 · ИКТ")
+    assert await _snapshot(sessions) == before
+    # typed numbers beyond the options: a clear reply, nothing stored
+    replies = await u1.send("5")
+    assert replies[0].text.startswith("Не удалось распознать ответ") and "(1–4)" in replies[0].text
+    assert await _snapshot(sessions) == before
+    # finish the ICT area on form A, then retake: form B; a button of the old attempt (form A) changes nothing
+    replies = await _finish_keyed(u1, sessions, replies, best=True)
+    replies = await u1.press("🔁 Пройти ещё раз")
+    retake = await _current(sessions)
+    assert retake.form == "B" and retake.id != old_attempt.id
+    before = await _snapshot(sessions)
+    old_button = first[-1].action_of(_options(first[-1])[1])  # question 1 of attempt 1, form A
+    replies = await u1.press_action(old_button)
+    assert replies[0].text == STALE_BUTTON
+    assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
+    # an answer addressed to the closed attempt at the position the new one is on
+    replies = await u1.press_action(AnswerItem(old_attempt.id, 0, 0).pack())
+    assert replies[0].text in (STALE_BUTTON, "Эта кнопка относится к другой диагностике.")
+    assert await _snapshot(sessions) == before
+
+
+async def test_skipping_everything_in_the_whole_set_stores_no_result(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1)
+    skipped = 0
+    while replies[-1].text.startswith("Вопрос"):
+        replies = await u1.press("⏭ Пропустить")
+        skipped += 1
+    assert skipped == len(load_bank().item_ids("all", "A", "math"))
+    assert replies[0].text.startswith("Вы пропустили все вопросы — оценивать нечего, результат не сохранён.")
+    assert replies[-1].text.startswith("Диагностика профессиональных дефицитов")
+    assert "незавершённая" not in replies[-1].text
+    assert [a.status for a in await _attempts(sessions)] == ["abandoned"]
+    async with sessions() as session:
+        assert list(await session.scalars(select(DiagnosticAreaResult))) == []
+        assert await svc.latest_results(session, (await _attempts(sessions))[0].person_id) is None
+    # the next attempt still asks form A: an abandoned attempt does not count as taken
+    await u1.press(u1.label("Вся диагностика"))
+    assert (await _current(sessions)).form == "A"
+
+
+async def test_results_screen_merges_a_one_area_retake_with_the_whole_set(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1)
+    replies = await _finish_keyed(u1, sessions, replies, best=False)
+    table = replies[0]
+    assert (
+        "🔴 ИКТ — 0 % (дефицит)" in table.text and "🔴 Предметные (математика) — 0 % (дефицит)" in table.text
+    )
+    clock.advance(timedelta(days=183))  # re-diagnosis after 6 months
+    await u1.send("/menu")
+    await u1.press("Диагностика")
+    replies = await u1.press(area_label("ict"))
+    assert (await _current(sessions)).form == "B"
+    replies = await _finish_keyed(u1, sessions, replies, best=True)
+    table = replies[0]
+    assert "(область «ИКТ», форма B)" in table.text
+    assert "🟢 ИКТ — 100 % (высокий), +100 п. п. с прошлого раза" in table.text
+    # the other areas keep the whole-set result, dated, not blanked
+    assert "🔴 Методические — 0 % (дефицит) — по диагностике от 01.09.2026" in table.text
+    assert "нет результата" not in table.text
+    assert table.data is not None and table.data[:4] == b"\x89PNG"
