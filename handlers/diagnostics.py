@@ -23,7 +23,9 @@ from content.diagnostics import (
     AREAS,
     BASE,
     DEFICIT,
+    GENERAL_SUBJECT,
     LEVEL_LABELS,
+    Option,
     SelfItem,
     SituationItem,
     area_label,
@@ -192,9 +194,14 @@ async def show_question(ctx: Ctx) -> None:
         return
     position, total = attempt.current_index, len(attempt.item_ids)
     area = bank.item_area(item.id) or ""
-    options = bank.options(item)
+    order = svc.option_order(attempt, item.id, bank)
+    bank_options = bank.options(item)
+    options = [bank_options[index] for index in order]
     letters = any(len(option.text) > SHORT_OPTION for option in options)
-    lines = [f"Вопрос {position + 1} из {total} · {area_label(area)}", ""]
+    heading = area_label(area)
+    if item.subject is not None:
+        heading += f" ({bank.subject_set(item.subject).label})"
+    lines = [f"Вопрос {position + 1} из {total} · {heading}", ""]
     if isinstance(item, SelfItem):
         lines += [bank.self_prompt, f"{_capitalised(item.text)}."]
     else:
@@ -203,8 +210,9 @@ async def show_question(ctx: Ctx) -> None:
         lines.append("")
         lines += [f"{LETTERS[i]}) {option.text}" for i, option in enumerate(options)]
     previous = (attempt.answers or {}).get(item.id, "-")
-    if isinstance(previous, int) and 0 <= previous < len(options):
-        lines += ["", f"Ваш прошлый ответ: {LETTERS[previous]}) {options[previous].text}"]
+    if isinstance(previous, int) and previous in order:
+        shown = order.index(previous)
+        lines += ["", f"Ваш прошлый ответ: {LETTERS[shown]}) {options[shown].text}"]
     elif previous is None:
         lines += ["", "Этот вопрос вы пропустили."]
     if letters:
@@ -252,7 +260,7 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
     if text.lower().strip(".!") == "пауза":
         await _pause(ctx)
         return
-    option = _parse_option(text, item)
+    option = _parse_option(text, [o.text for o in _shown_options(attempt, item)])
     if option is None:
         count = len(bank.options(item))
         ctx.invalid(
@@ -281,7 +289,9 @@ async def _question_button(
         ctx.invalid("Эта кнопка относится к другому вопросу. Ответьте на текущий:")
         return
     bank = load_bank()
-    if isinstance(button, AnswerItem) and 0 <= button.option < len(bank.options(item)):
+    if isinstance(button, AnswerItem) and not 0 <= button.option < len(bank.options(item)):
+        ctx.invalid("Такого варианта ответа нет. Выберите один из вариантов кнопкой.")
+    elif isinstance(button, AnswerItem):
         svc.answer(attempt, position, button.option, bank)
         await _next(ctx, attempt)
     elif isinstance(button, SkipItem):
@@ -305,10 +315,18 @@ async def _next(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
 
 async def _finish(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
     results = await svc.finish(ctx.session, attempt, ctx.now)
+    if results is None and not svc.progress(attempt).answered:
+        ctx.say(
+            "Вы пропустили все вопросы — оценивать нечего, результат не сохранён. Пройдите диагностику, "
+            "когда будет удобно: можно начать с одной области."
+        )
+        await ctx.go(FLOW, "start", remember=False)
+        return
     if results is None:
         ctx.say(
-            "Вы пропустили все вопросы, поэтому оценить уровень не получится. "
-            "Попробуйте ещё раз, когда будет удобно, — можно начать с одной области."
+            "Ответов на ситуации слишком мало, чтобы оценить уровень: в области нужно ответить хотя бы "
+            f"на {svc.MIN_SITUATIONS} ситуации. Результат не сохранён. Попробуйте ещё раз, когда будет "
+            "удобно, — можно начать с одной области."
         )
         await ctx.go(FLOW, "start", remember=False)
         return
@@ -331,29 +349,58 @@ async def show_results(ctx: Ctx) -> None:
         return
     bank = load_bank()
     when = _local_date(ctx, results.completed_at)
-    table = [f"Результаты диагностики от {when} ({_scope_text(results.scope)})", ""]
-    shown_areas = AREAS if results.scope == "all" else (results.scope,)
-    for code in shown_areas:
-        result = results.areas.get(code)
-        if result is None:
-            table.append(f"{NO_RESULT_MARK} {area_label(code)} — нет ответов")
-        else:
+    views = await svc.profile_as_of(ctx.session, results)
+    table = [f"Результаты диагностики от {when} ({_scope_text(results.scope)}, форма {results.form})", ""]
+    gaps: list[str] = []
+    for code in AREAS:
+        view = views[code]
+        result = view.current
+        label = area_label(code)
+        if code == "subject" and results.subject is not None and code in results.areas:
+            label += f" ({bank.subject_set(results.subject).label})"
+        if code in results.insufficient:
             table.append(
-                f"{LEVEL_MARKS[result.level]} {area_label(code)} — {_percent(result.percent)} "
-                f"({level_label(result.level)})"
+                f"{NO_RESULT_MARK} {label} — мало ответов (нужно не меньше {svc.MIN_SITUATIONS} ситуаций)"
             )
+            continue
+        if result is None:
+            table.append(f"{NO_RESULT_MARK} {label} — нет результата")
+            continue
+        line = (
+            f"{LEVEL_MARKS[result.level]} {label} — {_percent(result.percent)} ({level_label(result.level)})"
+        )
+        if view.change is not None:
+            line += f", {_change_text(view.change)} с прошлого раза"
+        if code not in results.areas and view.current_at is not None:
+            line += f" — по диагностике от {_local_date(ctx, view.current_at)}"
+        table.append(line)
+        if code in results.areas and result.self_percent is not None:
+            table.append(f"    самооценка: {_percent(result.self_percent)}")
+            if result.self_gap == "higher":
+                gaps.append(f"«{area_label(code)}»: вы оцениваете себя выше, чем показали ситуации.")
+            elif result.self_gap == "lower":
+                gaps.append(f"«{area_label(code)}»: вы оцениваете себя ниже, чем показали ситуации.")
+    if gaps:
+        table += ["", *gaps]
+    table += [
+        "",
+        "Уровень считается по ситуациям из практики; самооценка показана отдельно и на уровень не влияет.",
+    ]
+    if results.subject == GENERAL_SUBJECT and "subject" in results.areas:
+        table.append("«Предметные» вопросы — общий набор: для вашего предмета отдельного набора пока нет.")
     progress = svc.progress(attempt)
     if progress.skipped:
-        table += ["", f"Пропущено вопросов: {progress.skipped} — они не учитывались в процентах."]
+        table += ["", f"Пропущено вопросов: {progress.skipped} — они не учитывались."]
     table += [
         "",
         "Обозначения: " + " · ".join(f"{LEVEL_MARKS[c]} {label}" for c, label in LEVEL_LABELS.items()),
     ]
     chart = await asyncio.to_thread(
         render_radar,
-        {code: results.percent(code) for code in AREAS},
+        {code: _percent_of(views[code].current) for code in AREAS},
         title=f"Профиль компетенций · {when}",
         rings={f"базовый {bank.thresholds.base:g} %": bank.thresholds.base},
+        previous={code: _percent_of(view.previous) for code, view in views.items()},
     )
     ctx.say("\n".join(table), attachment=Attachment(f"diagnostics_{attempt.id}.png", chart, kind="image"))
 
@@ -469,8 +516,15 @@ async def _attempt_in_progress(ctx: Ctx, *, lock: bool = False) -> DiagnosticAtt
     return active
 
 
-def _parse_option(text: str, item: SituationItem | SelfItem) -> int | None:
-    options = load_bank().options(item)
+def _shown_options(attempt: DiagnosticAttempt, item: SituationItem | SelfItem) -> list[Option]:
+    bank = load_bank()
+    options = bank.options(item)
+    return [options[index] for index in svc.option_order(attempt, item.id, bank)]
+
+
+def _parse_option(text: str, shown: list[str]) -> int | None:
+    """Display position of the answer typed as a number, a letter or the option's text."""
+    options = shown
     cleaned = text.strip().rstrip(").").strip().upper()
     if cleaned.isdigit() and 1 <= int(cleaned) <= len(options):
         return int(cleaned) - 1
@@ -478,9 +532,20 @@ def _parse_option(text: str, item: SituationItem | SelfItem) -> int | None:
         return LETTERS.index(cleaned)
     lowered = text.strip().lower().rstrip(".")
     for index, option in enumerate(options):
-        if option.text.lower().rstrip(".") == lowered:
+        if option.lower().rstrip(".") == lowered:
             return index
     return None
+
+
+def _percent_of(result: svc.AreaResult | None) -> float | None:
+    return result.percent if result is not None else None
+
+
+def _change_text(change: float) -> str:
+    if change == 0:
+        return "без изменений"
+    sign = "+" if change > 0 else "−"
+    return f"{sign}{_percent(abs(change)).removesuffix(' %')} п. п."
 
 
 def _scope_text(scope: str) -> str:

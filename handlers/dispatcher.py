@@ -16,6 +16,7 @@ with more buttons than the platform shows is paged by ``handlers.layout``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -39,6 +40,7 @@ __all__ = ["BUSY_RETRIES", "SORRY", "TOO_FAST", "Dispatcher"]  # the guard's tex
 MENU_FLOW, MENU_STEP = "menu", "main"
 ONBOARDING_FLOW, ONBOARDING_STEP = "onboarding", "welcome"
 MAX_TEXT = 4000
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 STALE_BUTTON = "Эта кнопка уже неактуальна. Вот где мы сейчас:"
 NOT_ALLOWED = "Это действие вам недоступно."
@@ -65,8 +67,12 @@ class Dispatcher:
         )
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        if incoming.text is not None and len(incoming.text) > MAX_TEXT:
-            incoming = Incoming(incoming.channel, incoming.user_id, incoming.text[:MAX_TEXT], incoming.action)
+        if incoming.text is not None:
+            # once, for every channel: C0 control characters (but newline and tab) would break .xlsx/.docx
+            # files and PostgreSQL text later; over-long text is cut
+            text = CONTROL_CHARACTERS.sub("", incoming.text)[:MAX_TEXT]
+            if text != incoming.text:
+                incoming = Incoming(incoming.channel, incoming.user_id, text, incoming.action)
         return await self.guard.run(incoming, self._handle_once)
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:

@@ -1,6 +1,7 @@
 """A hand-made data set for the monitoring report, with every expected figure worked out by hand.
 
-Period of reference: [2026-09-01, 2027-06-01) UTC; "young" = 2027 − birth_year < 35 and experience ≤ 3.
+Period of reference: [2026-09-01, 2027-06-01) UTC; "young" = 2027 − birth_year < 35 and experience ≤ 2
+(seed 001: the first three years of work; 3 full years is the 4th year).
 
 Region 72, three municipalities (seed 003 clusters / methodist provision levels):
 - «г. Тюмень» (urban, level 3): T1–T5;  «Абатский район» (rural, level 1): T6–T9;
@@ -10,7 +11,7 @@ X4 (registered after the period), mentors M1 and M2 (no teacher role), methodist
 
     who  born exp young | pairs in period            | ИОМ (status)          | latest attempt in period  | check-in
     T1   1998  1  yes   | mentor M1 (default form)   | —                     | no deficit                | low
-    T2   1995  3  yes   | (ME1 pair ended 2026-08)   | approved              | 2 attempts, latest ok     | high→low
+    T2   1995  3  no(4) | (ME1 pair ended 2026-08)   | approved              | 2 attempts, latest ok     | high→low
     T3   1992  2  no(35)| methodist ME1              | completed 2027-03-01  | subject deficit           | moderate
     T4   1985 10  no    | mentor M1 (default form)   | in_progress           | only before the period    | high
     T5   2000  0  yes   | —                          | draft                 | in progress only          | moderate
@@ -19,7 +20,7 @@ X4 (registered after the period), mentors M1 and M2 (no teacher role), methodist
     T8   1990 15  no    | —                          | on_approval           | —                         | moderate
     T9   1999  1  yes   | (M2 pair starts after end) | (approved after end)  | —                         | low
     T10  1998  2  yes   | methodist ME2              | —                     | (exactly at the end)      | (after end)
-    T11  1994  3  yes   | methodist ME2              | —                     | communicative deficit     | —
+    T11  1994  3  no(4) | methodist ME2              | —                     | communicative deficit     | —
     T12  1980 20  no    | methodist ME2              | returned              | ict only, base            | —
 
 ME1 (capacity 250) serves Тюмень and Абатский; ME2 (capacity 3) serves Армизонский and has 4 active methodist

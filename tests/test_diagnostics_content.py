@@ -13,6 +13,7 @@ from content.diagnostics import (
     AREA_LABELS,
     AREAS,
     BANK_PATH,
+    FORMS,
     MAX_TOTAL_SECONDS,
     SelfItem,
     SituationItem,
@@ -46,11 +47,17 @@ def test_real_bank_loads_with_five_areas_and_fits_ten_minutes() -> None:
     assert [area.code for area in bank.areas] == list(AREAS)
     assert bank.estimated_seconds("all") <= MAX_TOTAL_SECONDS
     assert bank.estimated_minutes("all") <= 10
-    ids = bank.item_ids("all")
-    assert 20 <= len(ids) <= 30
-    assert len(ids) == len(set(ids))
+    for form in FORMS:
+        for subject in bank.subjects:
+            ids = bank.item_ids("all", form, subject.code)
+            assert 20 <= len(ids) <= 30  # one form of the whole set: 10 minutes
+            assert len(ids) == len(set(ids))
+            assert bank.estimated_seconds("all") <= MAX_TOTAL_SECONDS
     for area in bank.areas:
-        assert 4 <= len(area.items) <= 6
+        sets = len(bank.subjects) if area.code == "subject" else 1
+        per_form = len(area.items) // (len(FORMS) * sets)
+        assert 4 <= per_form <= 6, f"{area.code}: 4–6 items per form"
+        assert len(area.items) == per_form * len(FORMS) * sets
         kinds = {type(item) for item in area.items}
         assert kinds == {SituationItem, SelfItem}, f"{area.code} must mix situations and self-assessment"
         assert area.deficit_explanation and area.first_steps
@@ -62,8 +69,8 @@ def test_real_bank_loads_with_five_areas_and_fits_ten_minutes() -> None:
             }
             options = bank.options(item)
             if isinstance(item, SituationItem):
-                assert 3 <= len(options) <= 4
-                assert sorted({o.score for o in options}) == [0, 1, 2]
+                assert len(options) == 4
+                assert sorted(o.score for o in options) == [0, 0, 1, 2]
             else:
                 assert [o.score for o in options] == [0, 1, 2, 3]
     assert [o.text for o in bank.self_scale] == ["не умею", "скорее не умею", "скорее умею", "умею уверенно"]
@@ -146,8 +153,10 @@ def test_area_item_count_and_order(tmp_path: Path) -> None:
     extra = copy.deepcopy(data["areas"][4]["items"][:2])
     for n, item in enumerate(extra):
         item["id"] = f"extra_{n}"
-    data["areas"][4]["items"] += extra  # 7 items
-    assert "areas.4.items" in _error(_write(tmp_path, data, "seven.yaml"))
+    data["areas"][4]["items"] += extra  # form A longer than form B
+    assert "areas.ict: every form (and subject set) needs the same number" in _error(
+        _write(tmp_path, data, "uneven.yaml")
+    )
     data = _raw()
     data["areas"][0], data["areas"][1] = data["areas"][1], data["areas"][0]
     assert "areas: expected exactly subject" in _error(_write(tmp_path, data, "order.yaml"))

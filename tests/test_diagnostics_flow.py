@@ -16,7 +16,7 @@ from content.areas import area_label
 from content.diagnostics import AREAS, load_bank
 from handlers import registry
 from handlers.context import Ctx
-from handlers.diagnostics import NOT_YOURS, PAUSED
+from handlers.diagnostics import NOT_YOURS, PAUSED, AnswerItem
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from storage.models import ChannelAccount, ConversationState, DiagnosticAreaResult, DiagnosticAttempt
 from tests.client import DispatcherClient, Shown, Turn
@@ -46,6 +46,11 @@ async def _current(sessions: async_sessionmaker[AsyncSession]) -> DiagnosticAtte
 def _options(question: Shown) -> list[str]:
     """The answer buttons of a question, in order (letters, or the options' texts)."""
     return [label for label in question.labels if label not in QUESTION_CONTROLS]
+
+
+async def _order(sessions: async_sessionmaker[AsyncSession], item_id: str) -> list[int]:
+    """Bank option indexes in the order the open attempt shows them for ``item_id`` (place -> index)."""
+    return svc.option_order(await _current(sessions), item_id)
 
 
 def _best_option(item_id: str) -> int:
@@ -94,7 +99,7 @@ async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(
     person_id = await _person(sessions, clock)
     u1 = DispatcherClient(dispatcher)
     bank = load_bank()
-    ids = bank.item_ids("all")
+    ids = bank.item_ids("all", "A", "math")  # the first attempt asks form A; the person teaches математика
     replies = await _start(u1)
     chosen: dict[str, int] = {}
     with _iom_flow(present=False):
@@ -107,20 +112,24 @@ async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(
             assert ("Пропустить" in str(question.buttons)) and ("Пауза" in str(question.buttons))
             # subject/psychological: the best answer; methodical: the worst; others: the best
             option = _worst_option(item_id) if area == "methodical" else _best_option(item_id)
-            chosen[item_id] = option
+            chosen[item_id] = option  # stored as the bank index, whatever place it is shown at
+            place = (await _order(sessions, item_id)).index(option)
             if position % 2 == 0:
-                replies = await u1.press(_options(question)[option])
+                replies = await u1.press(_options(question)[place])
             else:
-                replies = await u1.send(str(option + 1))
+                replies = await u1.send(str(place + 1))
             if position < len(ids) - 1:
                 async with sessions() as session:
                     attempt = await svc.active_attempt(session, person_id)
                     assert attempt is not None and attempt.answers == chosen  # durable after every answer
     assert len(replies) == 2
     table, advice = replies
-    assert table.text.startswith("Результаты диагностики от 01.09.2026 (вся диагностика)")
-    assert "🟢 Предметные — 100 % (высокий)" in table.text
-    assert "🔴 Методические — 0 % (дефицит)" in table.text
+    assert table.text.startswith("Результаты диагностики от 01.09.2026 (вся диагностика, форма A)")
+    assert "🟢 Предметные (математика) — 100 % (высокий)" in table.text
+    assert "🔴 Методические — 0 % (дефицит)\n    самооценка: 0 %" in table.text
+    assert "🟢 ИКТ — 100 % (высокий)\n    самооценка: 100 %" in table.text
+    assert "с прошлого раза" not in table.text  # the first attempt: nothing to compare
+    assert "Уровень считается по ситуациям из практики" in table.text
     assert table.kind == "photo" and table.data is not None
     assert table.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert advice.text.startswith("Главное, над чем стоит поработать")
@@ -151,9 +160,10 @@ async def test_typed_letter_and_invalid_text(
     assert (await _current(sessions)).answers == {}
     replies = await u1.send("7")
     assert replies[0].text.startswith("Не удалось распознать ответ")
+    first, second, third, fourth = load_bank().item_ids("all", "A", "math")[:4]
+    first_order, third_order = await _order(sessions, first), await _order(sessions, third)
     replies = await u1.send("б")
-    first, second, third, fourth = load_bank().item_ids("all")[:4]
-    assert (await _current(sessions)).answers == {first: 1}
+    assert (await _current(sessions)).answers == {first: first_order[1]}
     assert replies[-1].text.startswith("Вопрос 2 из")
     replies = await u1.send("Пропустить")
     assert replies[-1].text.startswith("Вопрос 3 из")
@@ -161,7 +171,8 @@ async def test_typed_letter_and_invalid_text(
     assert replies[-1].text.startswith("Вопрос 4 из")
     assert "Скорее умею" in str(replies[-1].buttons)  # a self-assessment: short options as full-text buttons
     await u1.send("скорее умею")
-    assert (await _current(sessions)).answers == {first: 1, second: None, third: 2, fourth: 2}
+    answers = (await _current(sessions)).answers
+    assert answers == {first: first_order[1], second: None, third: third_order[2], fourth: 2}
 
 
 async def test_skip_and_back_change_the_previous_answer(
@@ -169,28 +180,30 @@ async def test_skip_and_back_change_the_previous_answer(
 ) -> None:
     await _person(sessions, clock)
     u1 = DispatcherClient(dispatcher)
-    ids = load_bank().item_ids("all")
+    ids = load_bank().item_ids("all", "A", "math")
     replies = await _start(u1)
+    order = await _order(sessions, ids[0])
     replies = await u1.press(_options(replies[-1])[0])
     replies = await u1.press("⏭ Пропустить")
     assert replies[-1].text.startswith("Вопрос 3 из")
-    assert (await _current(sessions)).answers == {ids[0]: 0, ids[1]: None}
+    assert (await _current(sessions)).answers == {ids[0]: order[0], ids[1]: None}
     replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Вопрос 2 из")
     assert "Этот вопрос вы пропустили." in replies[-1].text
     replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Вопрос 1 из")
-    assert "Ваш прошлый ответ: А)" in replies[-1].text
+    assert "Ваш прошлый ответ: А)" in replies[-1].text  # the same place as it was shown
+    assert await _order(sessions, ids[0]) == order  # the same order on coming back
     replies = await u1.press(_options(replies[-1])[2])
     attempt = await _current(sessions)
-    assert attempt.answers == {ids[0]: 2, ids[1]: None} and attempt.current_index == 1
+    assert attempt.answers == {ids[0]: order[2], ids[1]: None} and attempt.current_index == 1
     assert replies[-1].text.startswith("Вопрос 2 из")
     # "Назад" on the first question leads back to the start screen, the attempt stays open
     replies = await u1.press("⬅️ Назад")
     replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Диагностика профессиональных дефицитов")
-    assert "пройдено 0 из 25" in replies[-1].text and "▶️ Продолжить" in replies[-1].labels
-    assert (await _current(sessions)).answers == {ids[0]: 2, ids[1]: None}
+    assert "пройдено 0 из 24" in replies[-1].text and "▶️ Продолжить" in replies[-1].labels
+    assert (await _current(sessions)).answers == {ids[0]: order[2], ids[1]: None}
 
 
 async def test_pause_then_resume_after_restart(
@@ -198,8 +211,9 @@ async def test_pause_then_resume_after_restart(
 ) -> None:
     await _person(sessions, clock)
     u1 = DispatcherClient(dispatcher)
-    ids = load_bank().item_ids("all")
+    ids = load_bank().item_ids("all", "A", "math")
     replies = await _start(u1)
+    orders = [await _order(sessions, item_id) for item_id in ids[:3]]
     for _ in range(3):
         replies = await u1.send("1")
     assert replies[-1].text.startswith("Вопрос 4 из")
@@ -208,13 +222,14 @@ async def test_pause_then_resume_after_restart(
     assert replies[-1].text.startswith("Главное меню")
     fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps))  # a restart: nothing in memory survives
     replies = await fresh.press("Диагностика", turn=replies)  # the menu shown before the restart
-    assert "У вас есть незавершённая диагностика (вся диагностика): пройдено 3 из 25" in replies[-1].text
+    assert "У вас есть незавершённая диагностика (вся диагностика): пройдено 3 из 24" in replies[-1].text
     replies = await fresh.press("▶️ Продолжить")
-    assert replies[-1].text.startswith("Вопрос 4 из 25")
-    replies = await fresh.send("2")
-    assert replies[-1].text.startswith("Вопрос 5 из 25")
+    assert replies[-1].text.startswith("Вопрос 4 из 24")
+    assert [await _order(sessions, item_id) for item_id in ids[:3]] == orders  # same order after restart
+    replies = await fresh.send("2")  # question 4 is a self-rating: «скорее не умею»
+    assert replies[-1].text.startswith("Вопрос 5 из 24")
     attempt = await _current(sessions)
-    assert attempt.answers == {ids[0]: 0, ids[1]: 0, ids[2]: 0, ids[3]: 1}
+    assert attempt.answers == {ids[0]: orders[0][0], ids[1]: orders[1][0], ids[2]: orders[2][0], ids[3]: 1}
 
 
 async def test_restart_mid_question_and_menu_pauses(
@@ -222,16 +237,17 @@ async def test_restart_mid_question_and_menu_pauses(
 ) -> None:
     await _person(sessions, clock)
     u1 = DispatcherClient(dispatcher)
-    ids = load_bank().item_ids("all")
+    ids = load_bank().item_ids("all", "A", "math")
     await _start(u1)
+    first, second = await _order(sessions, ids[0]), await _order(sessions, ids[1])
     await u1.send("3")
     fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps))
     replies = await fresh.send("1")  # the state row still says "question 2"
-    assert replies[-1].text.startswith("Вопрос 3 из 25")
+    assert replies[-1].text.startswith("Вопрос 3 из 24")
     replies = await fresh.press("🏠 В меню", turn=replies)
     assert replies[-1].text.startswith("Главное меню")
     attempt = await _current(sessions)
-    assert attempt.answers == {ids[0]: 2, ids[1]: 0} and attempt.current_index == 2
+    assert attempt.answers == {ids[0]: first[2], ids[1]: second[0]} and attempt.current_index == 2
 
 
 async def test_stale_option_button_changes_nothing(
@@ -281,25 +297,49 @@ async def _finish_area(u1: DispatcherClient, replies: Turn, answer: str = "1") -
     return replies
 
 
-async def test_one_area_then_retake_keeps_history(
+async def _finish_keyed(
+    u1: DispatcherClient, sessions: async_sessionmaker[AsyncSession], replies: Turn, best: bool
+) -> Turn:
+    """Answer every question of the open attempt with its best (or worst) option, pressed by its place."""
+    while replies[-1].text.startswith("Вопрос"):
+        attempt = await _current(sessions)
+        item_id = attempt.item_ids[attempt.current_index]
+        option = _best_option(item_id) if best else _worst_option(item_id)
+        place = svc.option_order(attempt, item_id).index(option)
+        replies = await u1.press(_options(replies[-1])[place])
+    return replies
+
+
+async def test_one_area_then_retake_asks_the_other_form_and_shows_the_change(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     await _person(sessions, clock)
     u1 = DispatcherClient(dispatcher)
+    bank = load_bank()
     replies = await _start(u1, "ict")
     assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
-    replies = await _finish_area(u1, replies, "1")
+    replies = await _finish_keyed(u1, sessions, replies, best=True)
     table, advice = replies
-    assert "(область «ИКТ»)" in table.text
-    assert "🔴 ИКТ — 16,7 % (дефицит)" in table.text and "Предметные" not in table.text
-    assert load_bank().area("ict").deficit_explanation in advice.text
+    assert "(область «ИКТ», форма A)" in table.text
+    assert "🟢 ИКТ — 100 % (высокий)" in table.text
+    assert "🟢 Предметные" not in table.text and "⚪ Предметные — нет результата" in table.text
+    assert advice.text.startswith("Дефицитов не выявлено")
     assert table.data is not None and table.data[:4] == b"\x89PNG"
     clock.advance(timedelta(days=60))
     replies = await u1.press("🔁 Пройти ещё раз")
     assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
-    replies = await _finish_area(u1, replies, "2")
+    retake = await _current(sessions)
+    assert retake.form == "B" and not set(retake.item_ids) & set(bank.item_ids("ict", "A"))
+    replies = await _finish_keyed(u1, sessions, replies, best=False)
+    table, advice = replies
+    assert "(область «ИКТ», форма B)" in table.text
+    assert "🔴 ИКТ — 0 % (дефицит), −100 п. п. с прошлого раза" in table.text
+    assert bank.area("ict").deficit_explanation in advice.text
     attempts = await _attempts(sessions)
-    assert [(a.scope, a.status) for a in attempts] == [("ict", "completed"), ("ict", "completed")]
+    assert [(a.scope, a.status, a.form) for a in attempts] == [
+        ("ict", "completed", "A"),
+        ("ict", "completed", "B"),
+    ]
     async with sessions() as session:
         rows = list(await session.scalars(select(DiagnosticAreaResult).order_by(DiagnosticAreaResult.id)))
         assert [(r.attempt_id, r.area) for r in rows] == [(attempts[0].id, "ict"), (attempts[1].id, "ict")]
@@ -310,6 +350,7 @@ async def test_one_area_then_retake_keeps_history(
     assert "2) 01.09.2026 — область «ИКТ»" in history.text
     replies = await u1.press("2) 01.09.2026")  # the older attempt
     assert replies[0].text.startswith("Результаты диагностики от 01.09.2026")
+    assert "с прошлого раза" not in replies[0].text
     assert replies[0].data is not None
     replies = await u1.press("⬅️ Назад")
     assert replies[-1].text.startswith("Ваши результаты")
@@ -411,4 +452,106 @@ async def test_two_accounts_answering_the_same_question_at_once(
     if db_url.startswith("postgresql"):  # the row lock makes the second one see the moved question
         assert len(refused) == 1
         winner = 0 if refused[0] is both[1] else 1
-        assert list(attempt.answers.values()) == [winner]
+        order = svc.option_order(attempt, attempt.item_ids[0])
+        assert list(attempt.answers.values()) == [order[winner]]
+
+
+async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[object, ...]]:
+    """Everything the diagnostic stores: attempts and their per-area rows."""
+    async with sessions() as session:
+        rows = list(await session.scalars(select(DiagnosticAreaResult).order_by(DiagnosticAreaResult.id)))
+    return [
+        *(
+            (a.id, a.status, a.form, a.current_index, a.answers, a.shuffle_seed)
+            for a in await _attempts(sessions)
+        ),
+        *((r.attempt_id, r.area, r.percent) for r in rows),
+    ]
+
+
+async def test_forged_index_and_a_button_of_another_attempt_or_form_change_nothing(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    first = await _start(u1, "ict")  # attempt 1, form A
+    old_attempt = await _current(sessions)
+    replies = await u1.press(_options(first[-1])[0])
+    assert replies[-1].text.startswith("Вопрос 2 из 5 · ИКТ")
+    # a forged answer index (5th option of a 4-option question), at the current question
+    forged = AnswerItem(old_attempt.id, 1, 4).pack()
+    before = await _snapshot(sessions)
+    replies = await u1.press_action(forged)
+    assert replies[0].text in (
+        STALE_BUTTON,
+        "Такого варианта ответа нет. Выберите один из вариантов кнопкой.",
+    )
+    assert replies[-1].text.startswith("Вопрос 2 из 5 · ИКТ")
+    assert await _snapshot(sessions) == before
+    # typed numbers beyond the options: a clear reply, nothing stored
+    replies = await u1.send("5")
+    assert replies[0].text.startswith("Не удалось распознать ответ") and "(1–4)" in replies[0].text
+    assert await _snapshot(sessions) == before
+    # finish the ICT area on form A, then retake: form B; a button of the old attempt (form A) changes nothing
+    replies = await _finish_keyed(u1, sessions, replies, best=True)
+    replies = await u1.press("🔁 Пройти ещё раз")
+    retake = await _current(sessions)
+    assert retake.form == "B" and retake.id != old_attempt.id
+    before = await _snapshot(sessions)
+    old_button = first[-1].action_of(_options(first[-1])[1])  # question 1 of attempt 1, form A
+    replies = await u1.press_action(old_button)
+    assert replies[0].text == STALE_BUTTON
+    assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
+    # an answer addressed to the closed attempt at the position the new one is on
+    replies = await u1.press_action(AnswerItem(old_attempt.id, 0, 0).pack())
+    assert replies[0].text in (STALE_BUTTON, "Эта кнопка относится к другой диагностике.")
+    assert await _snapshot(sessions) == before
+
+
+async def test_skipping_everything_in_the_whole_set_stores_no_result(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1)
+    skipped = 0
+    while replies[-1].text.startswith("Вопрос"):
+        replies = await u1.press("⏭ Пропустить")
+        skipped += 1
+    assert skipped == len(load_bank().item_ids("all", "A", "math"))
+    assert replies[0].text.startswith("Вы пропустили все вопросы — оценивать нечего, результат не сохранён.")
+    assert replies[-1].text.startswith("Диагностика профессиональных дефицитов")
+    assert "незавершённая" not in replies[-1].text
+    assert [a.status for a in await _attempts(sessions)] == ["abandoned"]
+    async with sessions() as session:
+        assert list(await session.scalars(select(DiagnosticAreaResult))) == []
+        assert await svc.latest_results(session, (await _attempts(sessions))[0].person_id) is None
+    # the next attempt still asks form A: an abandoned attempt does not count as taken
+    await u1.press(u1.label("Вся диагностика"))
+    assert (await _current(sessions)).form == "A"
+
+
+async def test_results_screen_merges_a_one_area_retake_with_the_whole_set(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _person(sessions, clock)
+    u1 = DispatcherClient(dispatcher)
+    replies = await _start(u1)
+    replies = await _finish_keyed(u1, sessions, replies, best=False)
+    table = replies[0]
+    assert (
+        "🔴 ИКТ — 0 % (дефицит)" in table.text and "🔴 Предметные (математика) — 0 % (дефицит)" in table.text
+    )
+    clock.advance(timedelta(days=183))  # re-diagnosis after 6 months
+    await u1.send("/menu")
+    await u1.press("Диагностика")
+    replies = await u1.press(area_label("ict"))
+    assert (await _current(sessions)).form == "B"
+    replies = await _finish_keyed(u1, sessions, replies, best=True)
+    table = replies[0]
+    assert "(область «ИКТ», форма B)" in table.text
+    assert "🟢 ИКТ — 100 % (высокий), +100 п. п. с прошлого раза" in table.text
+    # the other areas keep the whole-set result, dated, not blanked
+    assert "🔴 Методические — 0 % (дефицит) — по диагностике от 01.09.2026" in table.text
+    assert "нет результата" not in table.text
+    assert table.data is not None and table.data[:4] == b"\x89PNG"

@@ -10,29 +10,45 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from bot.services import diagnostics as svc
-from bot.services.diagnostics import AreaResult, priority_areas, score_answers
-from content.diagnostics import AREAS, DiagnosticBank, Thresholds, load_bank
+from bot.services.diagnostics import AreaResult, insufficient_areas, priority_areas, score_answers
+from content.diagnostics import AREAS, GENERAL_SUBJECT, DiagnosticBank, SelfItem, load_bank
 from storage.models import DiagnosticAreaResult, DiagnosticAttempt
 from tests.factories import make_person
 
+GENERAL_A = load_bank().item_ids("all", "A", GENERAL_SUBJECT)
 
-def _answers_for(bank: DiagnosticBank, area: str, target: int) -> dict[str, int]:
-    """Options for every item of ``area`` whose scores add up to exactly ``target`` (greedy: high first)."""
+
+def _ids(bank: DiagnosticBank, area: str, form: str = "A", subject: str = GENERAL_SUBJECT) -> list[str]:
+    return bank.item_ids(area, form, subject)
+
+
+def _answers_for(bank: DiagnosticBank, ids: list[str], target: int, self_score: int = 0) -> dict[str, int]:
+    """Bank option indexes for ``ids``: situations whose scores add up to exactly ``target`` (greedy, high
+    first), every self-rating at ``self_score``."""
     answers: dict[str, int] = {}
     left = target
-    for item_id in bank.item_ids(area):
+    for item_id in ids:
         item = bank.item(item_id)
         assert item is not None
         options = bank.options(item)
+        if isinstance(item, SelfItem):
+            answers[item_id] = self_score
+            continue
         best = max((o.score for o in options if o.score <= left), default=0)
         answers[item_id] = next(i for i, o in enumerate(options) if o.score == best)
         left -= best
-    assert left == 0, f"cannot reach {target} in {area}"
+    assert left == 0, f"cannot reach {target} in {ids}"
     return answers
 
 
-def _max_points(bank: DiagnosticBank, area: str) -> int:
-    return sum(bank.max_score(item) for i in bank.item_ids(area) if (item := bank.item(i)))
+def _situation_points(bank: DiagnosticBank, ids: list[str]) -> int:
+    return sum(bank.max_score(item) for item in bank.situations(ids))
+
+
+def _press(attempt: DiagnosticAttempt, bank_index: int) -> None:
+    """Answer the current question with the option at ``bank_index``, at whatever place it is shown."""
+    item_id = attempt.item_ids[attempt.current_index]
+    svc.answer(attempt, attempt.current_index, svc.option_order(attempt, item_id).index(bank_index))
 
 
 # --- thresholds -----------------------------------------------------------------------------------------------
@@ -40,54 +56,67 @@ def _max_points(bank: DiagnosticBank, area: str) -> int:
     ("percent", "level"),
     [
         (100, "high"),
-        (85, "high"),
-        (84.9, "elevated"),
-        (65, "elevated"),
-        (64.9, "base"),
-        (45, "base"),
-        (44.9, "deficit"),
+        (99.9, "elevated"),
+        (75, "elevated"),
+        (74.9, "base"),
+        (60, "base"),
+        (59.9, "deficit"),
         (0, "deficit"),
     ],
 )
 def test_real_thresholds_on_and_just_below(percent: float, level: str) -> None:
     bank = load_bank()
-    assert (bank.thresholds.high, bank.thresholds.elevated, bank.thresholds.base) == (85, 65, 45)
+    # content/diagnostics.yaml: base = a professional solution and no wrong one in 3 situations (4/6),
+    # elevated = 5/6 rounded down to 75 %, high = every situation solved professionally
+    assert (bank.thresholds.high, bank.thresholds.elevated, bank.thresholds.base) == (100, 75, 60)
     assert bank.thresholds.level_for(percent) == level
 
 
-def test_scoring_on_and_just_below_each_threshold() -> None:
-    """Real items, thresholds placed on reachable percentages: exactly on → that level; one point less → below."""
-    real = load_bank()
-    maximum = _max_points(real, "subject")
-    assert maximum == 12  # 3 situations × 2 + 2 self-assessments × 3
-    bank = real.model_copy(update={"thresholds": Thresholds(high=75, elevated=50, base=25)})
-    cases = [(9, 75.0, "high"), (8, 66.7, "elevated"), (6, 50.0, "elevated"), (5, 41.7, "base")]
-    cases += [(3, 25.0, "base"), (2, 16.7, "deficit"), (12, 100.0, "high"), (0, 0.0, "deficit")]
-    for points, percent, level in cases:
-        answers = _answers_for(bank, "subject", points)
-        result = score_answers(bank, bank.item_ids("all"), answers)["subject"]
-        assert (result.percent, result.level) == (percent, level), points
-
-
-def test_skipped_items_are_excluded() -> None:
+def test_scoring_on_and_just_below_each_threshold_self_view_apart() -> None:
+    """Real items and thresholds: the level follows situation points only; confident self-ratings are
+    reported as the self-view and do not lift it."""
     bank = load_bank()
-    ids = bank.item_ids("methodical")
-    full = _answers_for(bank, "methodical", _max_points(bank, "methodical"))
-    answers: dict[str, int | None] = {ids[0]: full[ids[0]], ids[3]: full[ids[3]]}
-    answers.update({i: None for i in ids if i not in answers})
-    result = score_answers(bank, ids, answers)
-    assert result == {"methodical": AreaResult("methodical", 100.0, "high")}
-    # the same two answers at the lowest score: 0 %, still only over answered items
-    answers[ids[0]] = next(i for i, o in enumerate(bank.options(bank.item(ids[0]))) if o.score == 0)  # type: ignore[arg-type]
-    answers[ids[3]] = 0
-    assert score_answers(bank, ids, answers)["methodical"].percent == 0.0
+    ids = _ids(bank, "subject")
+    assert _situation_points(bank, ids) == 6  # 3 situations × 2
+    cases = [(6, 100.0, "high"), (5, 83.3, "elevated"), (4, 66.7, "base"), (3, 50.0, "deficit")]
+    cases += [(0, 0.0, "deficit")]
+    for points, percent, level in cases:
+        for self_score in (0, 3):
+            answers = _answers_for(bank, ids, points, self_score)
+            result = score_answers(bank, GENERAL_A, answers)["subject"]
+            assert (result.percent, result.level, result.answered) == (percent, level, 3), points
+            assert result.self_percent == 100.0 * self_score / 3
+    weak_but_sure = score_answers(bank, ids, _answers_for(bank, ids, 2, 3))["subject"]
+    assert weak_but_sure.self_gap == "higher"
+    strong_but_shy = score_answers(bank, ids, _answers_for(bank, ids, 6, 0))["subject"]
+    assert strong_but_shy.self_gap == "lower"
+    assert score_answers(bank, ids, _answers_for(bank, ids, 4, 2))["subject"].self_gap is None
+
+
+def test_skipped_items_are_excluded_and_few_situations_give_no_level() -> None:
+    bank = load_bank()
+    ids = _ids(bank, "methodical")
+    situations = [item.id for item in bank.situations(ids)]
+    assert len(situations) == svc.MIN_SITUATIONS
+    full = _answers_for(bank, ids, _situation_points(bank, ids), self_score=3)
+    answers: dict[str, int | None] = dict(full)
+    assert score_answers(bank, ids, answers)["methodical"] == AreaResult(
+        "methodical", 100.0, "high", 100.0, 3
+    )
+    # one situation skipped: two answered situations and every self-rating «умею уверенно» give no level
+    answers[situations[0]] = None
+    assert score_answers(bank, ids, answers) == {}
+    assert insufficient_areas(bank, ids, answers) == ("methodical",)
+    # self-ratings skipped, situations answered: a level, no self-view
+    answers = {i: (full[i] if i in situations else None) for i in ids}
+    assert score_answers(bank, ids, answers)["methodical"] == AreaResult("methodical", 100.0, "high", None, 3)
 
 
 def test_all_skipped_area_gets_no_result_and_no_priority() -> None:
     bank = load_bank()
-    answers: dict[str, int | None] = {i: None for i in bank.item_ids("ict")}
-    answers.update(_answers_for(bank, "subject", 0))
-    results = score_answers(bank, bank.item_ids("all"), answers)
+    answers: dict[str, int | None] = {i: None for i in _ids(bank, "ict")}
+    answers.update(_answers_for(bank, _ids(bank, "subject"), 0))
+    results = score_answers(bank, GENERAL_A, answers)
     assert set(results) == {"subject"}
     assert priority_areas(results) == ("subject",)
 
@@ -126,25 +155,32 @@ async def test_attempt_answer_skip_back_finish_and_latest_results(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     bank = load_bank()
-    first, second = bank.item_ids("all")[:2]
-    answers = {**_answers_for(bank, "subject", 12), **_answers_for(bank, "methodical", 0)}
-    answers.update({i: None for i in bank.item_ids("psychological")})
-    answers.update(_answers_for(bank, "communicative", 6))  # 50 % → base
-    answers.update(_answers_for(bank, "ict", 1))
+    expected_ids = bank.item_ids("all", "A", "math")  # make_person teaches «математика»
+    first, second = expected_ids[:2]
+    answers: dict[str, int | None] = {
+        **_answers_for(bank, _ids(bank, "subject", subject="math"), 6),
+        **_answers_for(bank, _ids(bank, "methodical"), 0, self_score=3),
+    }
+    answers.update({i: None for i in _ids(bank, "psychological")})
+    answers.update(_answers_for(bank, _ids(bank, "communicative"), 4))  # 66.7 % → base
+    answers.update(_answers_for(bank, _ids(bank, "ict"), 1))
     async with sessions() as session, session.begin():
         person = await make_person(session, clock.now())
         attempt = await svc.start_attempt(session, person.id, "all", clock.now())
-        assert attempt.item_ids == bank.item_ids("all") and attempt.current_index == 0
+        assert attempt.item_ids == expected_ids and attempt.current_index == 0
+        assert (attempt.form, attempt.subject) == ("A", "math")
         with pytest.raises(svc.AnswerError):
             svc.answer(attempt, 1, 0)  # not the current question
         assert svc.back(attempt, 0) is False
-        svc.answer(attempt, 0, answers[first])  # type: ignore[arg-type]
+        _press(attempt, answers[first])  # type: ignore[arg-type]
         svc.skip(attempt, 1)
-        assert attempt.answers == {first: answers[first], second: None}
+        assert attempt.answers == {first: answers[first], second: None}  # bank indexes, not places
         assert svc.back(attempt, 2) is True and attempt.current_index == 1
-        svc.answer(attempt, 1, answers[second])  # type: ignore[arg-type]
+        _press(attempt, answers[second])  # type: ignore[arg-type]
         with pytest.raises(svc.AnswerError):
             svc.answer(attempt, 2, 7)  # no such option
+        with pytest.raises(svc.AnswerError):
+            svc.answer(attempt, 2, -1)
         person_id, attempt_id = person.id, attempt.id
     clock.advance(timedelta(minutes=9))
     async with sessions() as session, session.begin():
@@ -157,18 +193,20 @@ async def test_attempt_answer_skip_back_finish_and_latest_results(
             if choice is None:
                 svc.skip(attempt, attempt.current_index)
             else:
-                svc.answer(attempt, attempt.current_index, choice)
+                _press(attempt, choice)
         finished = await svc.finish(session, attempt, clock.now())
-        assert finished is not None
+        assert finished is not None and finished.insufficient == ("psychological",)
     async with sessions() as session:
         latest = await svc.latest_results(session, person_id)
         assert latest is not None
         assert latest.attempt_id == attempt_id and latest.scope == "all"
+        assert (latest.form, latest.subject) == ("A", "math")
         assert latest.completed_at == clock.now()
         assert list(latest.areas) == ["subject", "methodical", "communicative", "ict"]
         assert latest.level("subject") == "high" and latest.percent("subject") == 100.0
-        assert latest.level("communicative") == "base" and latest.percent("communicative") == 50.0
-        assert latest.level("psychological") is None
+        assert latest.level("communicative") == "base" and latest.percent("communicative") == 66.7
+        assert latest.areas["methodical"].self_percent == 100.0 and latest.level("methodical") == "deficit"
+        assert latest.level("psychological") is None and latest.insufficient == ("psychological",)
         assert latest.priority_areas == ("methodical", "ict")
         assert latest.deficit_areas == ("methodical", "ict")
         rows = await session.scalar(select(func.count()).select_from(DiagnosticAreaResult))
@@ -192,15 +230,16 @@ async def test_new_attempt_abandons_unfinished_and_history_keeps_retakes(
         first = await svc.start_attempt(session, person.id, "ict", clock.now())
         assert await svc.active_attempt(session, person.id) is first
         second = await svc.start_attempt(session, person.id, "ict", clock.now())
-        assert first.status == "abandoned" and second.item_ids == bank.item_ids("ict")
-        for item_id, option in _answers_for(bank, "ict", 12).items():
+        assert first.status == "abandoned" and second.item_ids == _ids(bank, "ict")
+        for item_id, option in _answers_for(bank, _ids(bank, "ict"), 6, self_score=3).items():
             assert svc.current_item(second) is bank.item(item_id)
-            svc.answer(second, second.current_index, option)
+            _press(second, option)
         await svc.finish(session, second, clock.now())
         clock.advance(timedelta(days=30))
         third = await svc.start_attempt(session, person.id, "subject", clock.now())
-        for option in _answers_for(bank, "subject", 0).values():
-            svc.answer(third, third.current_index, option)
+        assert third.form == "A"  # no completed attempt covered «Предметные» yet
+        for option in _answers_for(bank, _ids(bank, "subject", subject="math"), 0).values():
+            _press(third, option)
         await svc.finish(session, third, clock.now())
         assert await svc.own_attempt(session, other.id, third.id) is None
         assert await svc.own_attempt(session, person.id, "x") is None
@@ -213,7 +252,7 @@ async def test_new_attempt_abandons_unfinished_and_history_keeps_retakes(
         assert latest is not None and latest.attempt_id == third_id and latest.priority_areas == ("subject",)
         latest_ict = await svc.latest_results(session, person_id, scope="ict")
         assert latest_ict is not None and latest_ict.attempt_id == second_id
-        assert latest_ict.areas == {"ict": AreaResult("ict", 100.0, "high")}
+        assert latest_ict.areas == {"ict": AreaResult("ict", 100.0, "high", 100.0, 3)}
         assert latest_ict.priority_areas == ()
         assert await svc.latest_results(session, person_id, scope="all") is None
         assert await svc.results_for_attempt(session, second_id) == latest_ict

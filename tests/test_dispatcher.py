@@ -188,3 +188,29 @@ async def test_flood_is_answered_once_then_dropped_and_recovers(
     assert other, "another person is not throttled by someone else's flood"
     clock.advance(timedelta(seconds=11))
     assert (await u1.send("/menu"))[-1].text.startswith("Главное меню")
+
+
+async def test_control_characters_are_cleaned_once_for_every_channel(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """A NUL or another C0 control in free text would break the ИОМ .docx, the report .xlsx and PostgreSQL."""
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), platform="vk", external_id="v9")
+    seen: list[str] = []
+
+    async def keep(ctx: Ctx, incoming: Incoming) -> None:
+        seen.append(incoming.text or "")
+        ctx.say("Принято.", [nav_row()])
+
+    def register() -> None:
+        flow = registry.Flow("ctlprobe")
+        flow.show("ask")(_show_done)
+        flow.on("ask")(keep)
+        registry.menu_item(registry.MenuItem("ctlprobe", "Проба управляющих символов", "ctlprobe", "ask"))
+
+    with registered(register):
+        vk = DispatcherClient(dispatcher, "v9", channel="vk")
+        await vk.send("/menu")
+        await vk.press("Проба управляющих символов")
+        await vk.send("Район\x01Тест\x00 школа\tN\n5\x7f")
+    assert seen == ["РайонТест школа\tN\n5"]

@@ -70,15 +70,20 @@ def test_full_name() -> None:
 
 
 def test_young_teacher_rule_seed_001() -> None:
-    # under 35 AND experience of at most 3 years
-    assert profiles.is_young(NOW.year - 34, 3, NOW)
-    assert profiles.is_young(NOW.year - 22, 0, NOW)
-    assert not profiles.is_young(NOW.year - 35, 0, NOW)  # 35 is not "до 35"
-    assert not profiles.is_young(NOW.year - 25, 4, NOW)
-    assert not profiles.is_young(None, 1, NOW)
+    # seed 000/001: under 35 AND in the first three years of work, i.e. at most 2 full years of experience
+    assert profiles.young_status(NOW.year - 34, 2, NOW).is_young
+    assert profiles.young_status(NOW.year - 22, 0, NOW).is_young
+    assert not profiles.young_status(NOW.year - 35, 0, NOW).is_young  # 35 is not "до 35"
+    assert not profiles.young_status(NOW.year - 25, 3, NOW).is_young  # 3 full years: the 4th year of work
+    assert not profiles.young_status(None, 1, NOW).is_young
     status = profiles.young_status(NOW.year - 40, 2, NOW)
     assert (status.is_young, status.age, status.known) == (False, 40, True)
     assert not profiles.young_status(None, None, NOW).known
+    # the status is computed on the day it is used, from the school year work started
+    person = Person(birth_year=NOW.year - 25)
+    profiles.set_experience(person, 1, NOW)  # 2nd year of work in 2026/27
+    assert person.work_started_year == 2025 and profiles.is_young(person, NOW)
+    assert not profiles.is_young(person, NOW.replace(year=NOW.year + 2))  # 4th year, no profile edit
 
 
 def test_apply_region_sets_capital_timezone_and_clears_foreign_municipality() -> None:

@@ -38,10 +38,11 @@ async def test_region_figures_match_the_hand_computation(sessions: async_session
     t = report.totals
     # T1..T12; X1 other region, X2 incomplete, X3 deleted, X4 after the end, mentors/methodists no teacher role
     assert t.teachers == 12
-    # young: T1 T2 T5 T6 T9 T10 T11 (T3 is 35 in 2027, T7 has 4 years)
-    assert t.young == 7
-    # supported: T1 (mentor), T2 (approved ИОМ), T6 (mentor pair ended in the period), T10, T11 (methodist)
-    assert t.young_supported == 5
+    # young: T1 T5 T6 T9 T10 (T3 is 35 in 2027; T2 and T11 have 3 full years — their 4th year of work, so not
+    # «в первые три года» of seed 001; T7 has 4 years)
+    assert t.young == 5
+    # supported: T1 (mentor), T6 (mentor pair ended in the period), T10 (methodist)
+    assert t.young_supported == 3
     assert t.young_mentored == 2  # T1, T6
     assert t.diagnosed == 7  # T1 T2 T3 T6 T7 T11 T12
     assert t.base_or_above == 4  # T1 T2(latest) T6 T12
@@ -49,20 +50,20 @@ async def test_region_figures_match_the_hand_computation(sessions: async_session
     assert t.iom_completed == 2  # T3 T7
     values = _values(report)
     assert values["registered"] == (12, None)
-    assert values["young"] == (7, None)
-    assert values["young_supported"] == (pytest.approx(5 / 7), True)  # 71.4 % ≥ 70 %
+    assert values["young"] == (5, None)
+    assert values["young_supported"] == (pytest.approx(3 / 5), False)  # 60 % < 70 %
     assert values["diagnosed"] == (pytest.approx(7 / 12), None)
     assert values["base_or_above"] == (pytest.approx(4 / 7), False)  # 57.1 % < 60 %
     assert values["with_iom"] == (pytest.approx(4 / 12), True)  # 33.3 % ≥ 30 %
     assert values["iom_completed"] == (pytest.approx(2 / 4), False)  # 50 % < 80 %
     assert values["per_methodist"] == (pytest.approx(6.0), True)  # 12 teachers / ME1, ME2
-    assert values["young_mentored"] == (pytest.approx(2 / 7), None)
+    assert values["young_mentored"] == (pytest.approx(2 / 5), None)
     assert values["announced"] == (3, None)  # T1 (two rows), T2, T6; T10 before the period, X1 elsewhere
     assert report.figure("announced").numerator == 4
     assert values["announce_added"] == (2, None)  # T1, T6
     assert (report.announcements_sent, report.announcement_teachers, report.announcement_added) == (4, 3, 2)
     young_supported = report.figure("young_supported")
-    assert (young_supported.numerator, young_supported.denominator, young_supported.norm) == (5, 7, 0.7)
+    assert (young_supported.numerator, young_supported.denominator, young_supported.norm) == (3, 5, 0.7)
     assert report.figure("per_methodist").norm_op == "<="
 
     assert report.levels == {
@@ -122,7 +123,7 @@ async def test_cuts_by_municipality_cluster_and_provision(sessions: async_sessio
     assert list(rows) == [ABATSKY, ARMIZONSKY, TYUMEN]
     assert [rows[k].cluster for k in rows] == ["rural", "remote_rural", "urban"]
     tyumen, abatsky, armizonsky = rows[TYUMEN].figures, rows[ABATSKY].figures, rows[ARMIZONSKY].figures
-    # Тюмень T1–T5: young T1 T2 T5, supported T1 T2; diagnosed T1 T2 T3, base+ T1 T2; ИОМ T2 T3 T4, done T3
+    # Тюмень T1–T5: young T1 T5 (T2 is in the 4th year), supported T1; diagnosed T1 T2 T3, base+ T1 T2; ИОМ T2 T3 T4, done T3
     assert (
         tyumen.teachers,
         tyumen.young,
@@ -131,8 +132,8 @@ async def test_cuts_by_municipality_cluster_and_provision(sessions: async_sessio
         tyumen.base_or_above,
     ) == (
         5,
-        3,
         2,
+        1,
         3,
         2,
     )
@@ -142,8 +143,8 @@ async def test_cuts_by_municipality_cluster_and_provision(sessions: async_sessio
     assert (abatsky.teachers, abatsky.young, abatsky.young_supported, abatsky.diagnosed) == (4, 2, 1, 2)
     assert (abatsky.base_or_above, abatsky.with_iom, abatsky.iom_completed) == (1, 1, 1)
     assert (abatsky.burnout, abatsky.burnout_hidden, abatsky.burnout_respondents) == (None, True, None)
-    # Армизонский T10–T12: young T10 T11 both supported; diagnosed T11 (deficit) T12 (base); no agreed ИОМ
-    assert (armizonsky.teachers, armizonsky.young, armizonsky.young_supported) == (3, 2, 2)
+    # Армизонский T10–T12: young T10 (T11 is in the 4th year), supported; diagnosed T11 (deficit) T12 (base); no agreed ИОМ
+    assert (armizonsky.teachers, armizonsky.young, armizonsky.young_supported) == (3, 1, 1)
     assert (armizonsky.diagnosed, armizonsky.base_or_above, armizonsky.with_iom) == (2, 1, 0)
     assert armizonsky.iom_completed_share is None
     assert armizonsky.burnout_hidden
@@ -155,7 +156,7 @@ async def test_cuts_by_municipality_cluster_and_provision(sessions: async_sessio
     provision = {row.key: row.figures for row in report.by_provision}
     # level 1 (21–50): Абатский + Армизонский; level 3 (91+): Тюмень
     assert {k: v.teachers for k, v in provision.items()} == {"1": 7, "3": 5}
-    assert (provision["1"].young, provision["1"].young_supported) == (4, 3)
+    assert (provision["1"].young, provision["1"].young_supported) == (3, 2)
     assert provision["1"].burnout is None  # 4 answers (T6–T9): hidden
 
 

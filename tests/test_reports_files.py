@@ -59,9 +59,10 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
     rows = {row[0].value: row for row in summary.iter_rows(min_row=4) if row[0].value}
     assert rows["Зарегистрировано педагогов"][1].value == 12
     supported = rows["Доля молодых педагогов в формах поддержки"]
-    assert abs(supported[1].value - 5 / 7) < 1e-9
+    # 3 of 5 young (T2 and T11 are in their 4th year of work: not young, seed 001; see tests/report_fixtures.py)
+    assert abs(supported[1].value - 3 / 5) < 1e-9
     assert supported[1].number_format == "0.0%"
-    assert (supported[2].value, supported[3].value) == ("≥ 70%", "норма выполнена")
+    assert (supported[2].value, supported[3].value) == ("≥ 70%", "норма не выполнена")
     base = rows["Доля диагностированных на базовом уровне и выше"]
     assert (base[2].value, base[3].value) == ("≥ 60%", "норма не выполнена")
     per = rows["Педагогов на одного методиста"]

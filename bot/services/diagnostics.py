@@ -1,8 +1,17 @@
 """Taking and scoring the deficit diagnostic; reading results for other parts of the bot.
 
-Scoring (per attempt): for each area, percent = 100 × (sum of scores) / (max possible) over the *answered*
-items of that area; skipped items (answer ``None``) are excluded; an area with no answered items gets no
-result and cannot be a priority. The level comes from the bank's thresholds (content/diagnostics.yaml).
+An attempt asks one parallel form of the bank (``form``: the other form than the person's last completed
+attempt covering the scope) and, for «Предметные», the subject set matching the profile (``subject``).
+Situation options are shown in an order drawn from the attempt's ``shuffle_seed`` (same order on resume);
+answers are stored as *bank* option indexes, so scoring and item statistics do not depend on the order.
+The order is balanced per area: whatever fixed screen position a person always presses, the points of
+that position stay below the base threshold.
+
+Scoring (per attempt): for each area, ``percent`` (performance) = 100 × (sum of situation scores) /
+(max possible) over the *answered situations* of that area; self-ratings give ``self_percent`` (the
+self-view) and never the level. An area with fewer than ``MIN_SITUATIONS`` answered situations gets no
+result (``DiagnosticResults.insufficient``, «мало ответов») and cannot be a priority. The level comes from
+the bank's thresholds (content/diagnostics.yaml).
 Priority deficits: up to 3 lowest areas at level "deficit"; if there is none, up to 2 lowest at "base";
 ties are broken by the fixed order of ``content.diagnostics.AREAS``.
 
@@ -12,14 +21,17 @@ Contract for other parts (ИОМ drafting, matching, reports, announcements)::
     await results_for_attempt(session, attempt_id) -> DiagnosticResults | None
 
 ``DiagnosticResults`` holds ``attempt_id``, ``person_id``, ``scope``, ``completed_at`` (aware UTC),
-``areas`` (area code -> ``AreaResult(area, percent, level)``, in ``AREAS`` order, only areas with a result)
-and ``priority_areas`` (tuple of area codes, most urgent first).
+``areas`` (area code -> ``AreaResult(area, percent, level, self_percent, answered)``, in ``AREAS`` order,
+only areas with a result), ``priority_areas`` (tuple of area codes, most urgent first), ``form``,
+``subject`` and ``insufficient`` (areas asked but with too few answered situations).
 """
 
 from __future__ import annotations
 
+import random
+import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,17 +42,22 @@ from content.diagnostics import (
     AREAS,
     BASE,
     DEFICIT,
+    FORMS,
+    GENERAL_SUBJECT,
     DiagnosticBank,
     SelfItem,
     SituationItem,
     load_bank,
 )
-from storage.models import DiagnosticAreaResult, DiagnosticAttempt
+from storage.models import DiagnosticAreaResult, DiagnosticAttempt, Person
 
 IN_PROGRESS, COMPLETED, ABANDONED = "in_progress", "completed", "abandoned"
 SCOPE_ALL = "all"
 MAX_DEFICIT_PRIORITIES = 3
 MAX_BASE_PRIORITIES = 2
+MIN_SITUATIONS = 3  # fewer answered situations in an area: «мало ответов», no level
+SELF_GAP = 25.0  # percentage points between self-view and performance worth naming
+SHUFFLE_TRIES = 500
 
 
 class AnswerError(Exception):
@@ -50,8 +67,21 @@ class AnswerError(Exception):
 @dataclass(frozen=True)
 class AreaResult:
     area: str
-    percent: float  # 0–100, rounded to one decimal; the level is decided on this value
+    percent: float  # performance (situations), 0–100, one decimal; the level is decided on this value
     level: str  # "high" | "elevated" | "base" | "deficit"
+    self_percent: float | None = None  # self-view (self-ratings), 0–100; None when none was answered
+    answered: int = 0  # situations answered
+
+    @property
+    def self_gap(self) -> str | None:
+        """ "higher" / "lower" when the self-view is at least ``SELF_GAP`` points above / below performance."""
+        if self.self_percent is None:
+            return None
+        if self.self_percent - self.percent >= SELF_GAP:
+            return "higher"
+        if self.percent - self.self_percent >= SELF_GAP:
+            return "lower"
+        return None
 
 
 @dataclass(frozen=True)
@@ -62,6 +92,9 @@ class DiagnosticResults:
     completed_at: datetime
     areas: dict[str, AreaResult]
     priority_areas: tuple[str, ...]
+    form: str = FORMS[0]
+    subject: str | None = None
+    insufficient: tuple[str, ...] = field(default=())
 
     def level(self, area: str) -> str | None:
         result = self.areas.get(area)
@@ -85,28 +118,57 @@ class Progress:
 
 
 # --- pure scoring --------------------------------------------------------------------------------------------
+def _valid_choice(bank: DiagnosticBank, item_id: str, choice: Any) -> int | None:
+    item = bank.item(item_id)
+    if item is None or not isinstance(choice, int) or isinstance(choice, bool):
+        return None
+    return choice if 0 <= choice < len(bank.options(item)) else None
+
+
 def score_answers(
     bank: DiagnosticBank, item_ids: Sequence[str], answers: Mapping[str, Any]
 ) -> dict[str, AreaResult]:
-    """Per-area results of answered items (``answers``: item id -> option index or None for skipped)."""
+    """Per-area results (``answers``: item id -> bank option index, or None for skipped).
+
+    The level comes from situations only; areas with fewer than ``MIN_SITUATIONS`` answered situations
+    get no result (see ``insufficient_areas``).
+    """
     got: dict[str, int] = {}
     possible: dict[str, int] = {}
+    answered: dict[str, int] = {}
+    self_got: dict[str, int] = {}
+    self_possible: dict[str, int] = {}
     for item_id in item_ids:
-        choice = answers.get(item_id)
         item, area = bank.item(item_id), bank.item_area(item_id)
+        choice = _valid_choice(bank, item_id, answers.get(item_id))
         if choice is None or item is None or area is None:
             continue
-        options = bank.options(item)
-        if not isinstance(choice, int) or not 0 <= choice < len(options):
-            continue
-        got[area] = got.get(area, 0) + options[choice].score
-        possible[area] = possible.get(area, 0) + bank.max_score(item)
+        score = bank.options(item)[choice].score
+        if isinstance(item, SituationItem):
+            got[area] = got.get(area, 0) + score
+            possible[area] = possible.get(area, 0) + bank.max_score(item)
+            answered[area] = answered.get(area, 0) + 1
+        else:
+            self_got[area] = self_got.get(area, 0) + score
+            self_possible[area] = self_possible.get(area, 0) + bank.max_score(item)
     results: dict[str, AreaResult] = {}
     for area in AREAS:
-        if possible.get(area):
+        if answered.get(area, 0) >= MIN_SITUATIONS and possible.get(area):
             percent = round(100 * got[area] / possible[area], 1)
-            results[area] = AreaResult(area, percent, bank.thresholds.level_for(percent))
+            view = round(100 * self_got[area] / self_possible[area], 1) if self_possible.get(area) else None
+            results[area] = AreaResult(
+                area, percent, bank.thresholds.level_for(percent), view, answered[area]
+            )
     return results
+
+
+def insufficient_areas(
+    bank: DiagnosticBank, item_ids: Sequence[str], answers: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """Areas the attempt asks about but with fewer than ``MIN_SITUATIONS`` answered situations."""
+    scored = score_answers(bank, item_ids, answers)
+    asked = {bank.item_area(item_id) for item_id in item_ids}
+    return tuple(area for area in AREAS if area in asked and area not in scored)
 
 
 def priority_areas(results: Mapping[str, AreaResult]) -> tuple[str, ...]:
@@ -154,13 +216,44 @@ async def own_attempt(
     return attempt
 
 
+async def next_form(session: AsyncSession, person_id: int, scope: str) -> str:
+    """The form a new attempt of ``scope`` asks: the other one than the latest completed attempt covering it."""
+    query = select(DiagnosticAttempt.form).where(
+        DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == COMPLETED
+    )
+    if scope != SCOPE_ALL:
+        query = query.where(DiagnosticAttempt.scope.in_((SCOPE_ALL, scope)))
+    last = await session.scalar(
+        query.order_by(DiagnosticAttempt.completed_at.desc(), DiagnosticAttempt.id.desc()).limit(1)
+    )
+    if last is None or last not in FORMS:
+        return FORMS[0]
+    return FORMS[(FORMS.index(last) + 1) % len(FORMS)]
+
+
 async def start_attempt(
-    session: AsyncSession, person_id: int, scope: str, now: datetime, bank: DiagnosticBank | None = None
+    session: AsyncSession,
+    person_id: int,
+    scope: str,
+    now: datetime,
+    bank: DiagnosticBank | None = None,
+    *,
+    form: str | None = None,
+    seed: int | None = None,
 ) -> DiagnosticAttempt:
-    """Begin a new attempt (``scope`` "all" or an area code); an unfinished one is marked abandoned."""
+    """Begin a new attempt (``scope`` "all" or an area code); an unfinished one is marked abandoned.
+
+    ``form`` defaults to ``next_form``; the «Предметные» set follows the person's subjects; ``seed`` (the
+    option order) defaults to a fresh random number.
+    """
     bank = bank or load_bank()
     if scope != SCOPE_ALL and scope not in AREAS:
         raise ValueError(f"unknown diagnostic scope {scope!r}")
+    form = form or await next_form(session, person_id, scope)
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}")
+    person = await session.get(Person, person_id)
+    subject = bank.subject_for(list(person.subjects or [])) if person is not None else GENERAL_SUBJECT
     previous = await session.scalars(
         select(DiagnosticAttempt).where(
             DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == IN_PROGRESS
@@ -172,15 +265,66 @@ async def start_attempt(
         person_id=person_id,
         scope=scope,
         status=IN_PROGRESS,
-        item_ids=bank.item_ids(scope),
+        item_ids=bank.item_ids(scope, form, subject),
         current_index=0,
         answers={},
         priority_areas=[],
+        form=form,
+        subject=subject,
+        shuffle_seed=secrets.randbelow(2**31) if seed is None else seed,
         started_at=now,
     )
     session.add(attempt)
     await session.flush()
     return attempt
+
+
+# --- option order -------------------------------------------------------------------------------------------
+def option_order(attempt: DiagnosticAttempt, item_id: str, bank: DiagnosticBank | None = None) -> list[int]:
+    """Bank option indexes in the order shown for this item of this attempt (display position -> index)."""
+    bank = bank or load_bank()
+    item = bank.item(item_id)
+    if item is None:
+        return []
+    if not isinstance(item, SituationItem) or attempt.shuffle_seed is None:
+        return list(range(len(bank.options(item))))
+    key = (id(bank), attempt.shuffle_seed, tuple(attempt.item_ids))
+    orders = _ORDERS.get(key)
+    if orders is None:
+        if len(_ORDERS) > 1024:
+            _ORDERS.clear()
+        orders = _ORDERS[key] = _balanced_orders(bank, attempt.shuffle_seed, key[2])
+    return list(orders.get(item_id, range(len(item.options))))
+
+
+_ORDERS: dict[tuple[int, int, tuple[str, ...]], dict[str, tuple[int, ...]]] = {}
+
+
+def _balanced_orders(
+    bank: DiagnosticBank, seed: int, item_ids: tuple[str, ...]
+) -> dict[str, tuple[int, ...]]:
+    """Seeded option orders of every situation, drawn per area until no screen position collects enough
+    points to reach the base threshold (so "always the first/last button" stays below base)."""
+    orders: dict[str, tuple[int, ...]] = {}
+    for area in AREAS:
+        items = [item for item in bank.situations(list(item_ids)) if bank.item_area(item.id) == area]
+        if not items:
+            continue
+        rng = random.Random(f"{seed}:{area}")
+        limit = bank.thresholds.base / 100 * sum(bank.max_score(item) for item in items)
+        best: list[tuple[int, ...]] = []
+        for _ in range(SHUFFLE_TRIES):
+            drawn = [tuple(rng.sample(range(len(item.options)), len(item.options))) for item in items]
+            positions = range(max(len(item.options) for item in items))
+            worst = max(
+                sum(item.options[order[p]].score for item, order in zip(items, drawn, strict=True))
+                for p in positions
+            )
+            best = drawn
+            if worst < limit:
+                break
+        orders.update({item.id: order for item, order in zip(items, best, strict=True)})
+    return orders
 
 
 def current_item(
@@ -212,15 +356,17 @@ def progress(attempt: DiagnosticAttempt) -> Progress:
 def answer(
     attempt: DiagnosticAttempt,
     position: int,
-    option: int,
+    shown: int,
     bank: DiagnosticBank | None = None,
 ) -> None:
-    """Record option ``option`` for the question at ``position`` (must be the current one) and move on."""
+    """Record the option shown at place ``shown`` (0-based, as displayed) for the question at ``position``
+    (must be the current one) and move on; the bank index of that option is stored."""
     bank = bank or load_bank()
     item = _current_checked(attempt, position, bank)
-    if not 0 <= option < len(bank.options(item)):
-        raise AnswerError(f"option {option} out of range")
-    _store(attempt, item.id, option)
+    order = option_order(attempt, item.id, bank)
+    if isinstance(shown, bool) or not 0 <= shown < len(order):
+        raise AnswerError(f"option {shown} out of range")
+    _store(attempt, item.id, order[shown])
 
 
 def skip(attempt: DiagnosticAttempt, position: int, bank: DiagnosticBank | None = None) -> None:
@@ -250,7 +396,8 @@ async def finish(
     bank = bank or load_bank()
     if attempt.status != IN_PROGRESS:
         raise AnswerError("attempt is not in progress")
-    results = score_answers(bank, attempt.item_ids, attempt.answers or {})
+    answers = attempt.answers or {}
+    results = score_answers(bank, attempt.item_ids, answers)
     if not results:
         attempt.status = ABANDONED
         return None
@@ -263,6 +410,8 @@ async def finish(
                 area=result.area,
                 percent=result.percent,
                 level=result.level,
+                self_percent=result.self_percent,
+                answered=result.answered,
                 created_at=now,
             )
         )
@@ -270,7 +419,17 @@ async def finish(
     attempt.status = COMPLETED
     attempt.completed_at = now
     await session.flush()
-    return DiagnosticResults(attempt.id, attempt.person_id, attempt.scope, now, results, priorities)
+    return DiagnosticResults(
+        attempt.id,
+        attempt.person_id,
+        attempt.scope,
+        now,
+        results,
+        priorities,
+        attempt.form,
+        attempt.subject,
+        insufficient_areas(bank, attempt.item_ids, answers),
+    )
 
 
 # --- reading results ----------------------------------------------------------------------------------------
@@ -308,13 +467,86 @@ async def results_history(session: AsyncSession, person_id: int, limit: int = 10
     return [await _results_of(session, attempt) for attempt in attempts]
 
 
+@dataclass(frozen=True)
+class AreaView:
+    """One area of the person's profile as of an attempt: its latest result and the one before it."""
+
+    area: str
+    current: AreaResult | None
+    current_at: datetime | None  # when ``current`` was measured (this or an earlier attempt)
+    previous: AreaResult | None  # the result of the attempt before ``current``, for the change
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return round(self.current.percent - self.previous.percent, 1)
+
+
+async def profile_as_of(session: AsyncSession, results: DiagnosticResults) -> dict[str, AreaView]:
+    """Every area as of this attempt: an area the attempt did not ask keeps its latest earlier result (a
+    one-area retake merges with the others), and each area carries the result before it for the change."""
+    history = await session.scalars(
+        select(DiagnosticAttempt)
+        .where(
+            DiagnosticAttempt.person_id == results.person_id,
+            DiagnosticAttempt.status == COMPLETED,
+            DiagnosticAttempt.completed_at <= results.completed_at,
+        )
+        .order_by(DiagnosticAttempt.completed_at.desc(), DiagnosticAttempt.id.desc())
+    )
+    attempts = [
+        attempt
+        for attempt in history
+        if not (attempt.completed_at == results.completed_at and attempt.id > results.attempt_id)
+    ]  # (skipped: completed in the same instant but later)
+    # rows read directly: an attempt finished in this session may hold a stale, empty collection
+    rows_of: dict[int, list[DiagnosticAreaResult]] = {attempt.id: [] for attempt in attempts}
+    if attempts:
+        for row in await session.scalars(
+            select(DiagnosticAreaResult)
+            .where(DiagnosticAreaResult.attempt_id.in_(list(rows_of)))
+            .order_by(DiagnosticAreaResult.id)
+        ):
+            rows_of[row.attempt_id].append(row)
+    found: dict[str, list[tuple[datetime, AreaResult]]] = {code: [] for code in AREAS}
+    for attempt in attempts:
+        assert attempt.completed_at is not None
+        for row in rows_of[attempt.id]:
+            if row.area in found and len(found[row.area]) < 2:
+                found[row.area].append(
+                    (
+                        attempt.completed_at,
+                        AreaResult(row.area, row.percent, row.level, row.self_percent, row.answered or 0),
+                    )
+                )
+        if all(len(entries) >= 2 for entries in found.values()):
+            break
+    views: dict[str, AreaView] = {}
+    for code in AREAS:
+        entries = found[code]
+        if code in results.insufficient:  # asked now, too few answers: nothing to compare
+            views[code] = AreaView(code, None, None, entries[0][1] if entries else None)
+            continue
+        current = entries[0] if entries else None
+        previous = entries[1][1] if len(entries) > 1 else None
+        views[code] = AreaView(
+            code, current[1] if current else None, current[0] if current else None, previous
+        )
+    return views
+
+
 # --- helpers ------------------------------------------------------------------------------------------------
 async def _results_of(session: AsyncSession, attempt: DiagnosticAttempt) -> DiagnosticResults:
     rows = await session.scalars(
         select(DiagnosticAreaResult).where(DiagnosticAreaResult.attempt_id == attempt.id)
     )
-    by_area = {row.area: AreaResult(row.area, row.percent, row.level) for row in rows}
+    by_area = {
+        row.area: AreaResult(row.area, row.percent, row.level, row.self_percent, row.answered or 0)
+        for row in rows
+    }
     areas = {code: by_area[code] for code in AREAS if code in by_area}
+    asked = AREAS if attempt.scope == SCOPE_ALL else (attempt.scope,)
     assert attempt.completed_at is not None
     return DiagnosticResults(
         attempt_id=attempt.id,
@@ -323,6 +555,9 @@ async def _results_of(session: AsyncSession, attempt: DiagnosticAttempt) -> Diag
         completed_at=attempt.completed_at,
         areas=areas,
         priority_areas=tuple(attempt.priority_areas or ()),
+        form=attempt.form,
+        subject=attempt.subject,
+        insufficient=tuple(code for code in asked if code not in areas),
     )
 
 

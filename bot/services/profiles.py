@@ -18,9 +18,13 @@ MIN_AGE, MAX_AGE = 18, 80
 MAX_EXPERIENCE = 60
 # "Молодой педагог": under 35 and in the first three years of work (seed 001, table row 8: "педагогических
 # работников в возрасте до 35 лет, участвующих в различных формах поддержки и сопровождения в первые три
-# года работы"). Experience is counted in full years, so 0–3 years qualifies.
+# года работы"). The school year work started in is stored (``Person.work_started_year``, its September);
+# on any day the teacher is in year ``school_year(today) - work_started_year + 1``; years 1–3 qualify, so
+# 0, 1 or 2 full years of experience. The status is computed on the day it is used and ages by itself.
 YOUNG_MAX_AGE_EXCLUSIVE = 35
-YOUNG_MAX_EXPERIENCE = 3
+YOUNG_MAX_WORK_YEAR = 3
+YOUNG_MAX_EXPERIENCE = YOUNG_MAX_WORK_YEAR - 1  # full years of experience still within the first three
+SCHOOL_YEAR_START_MONTH = 9
 
 TEACHER_ROLE = "teacher"
 
@@ -102,8 +106,26 @@ class YoungStatus:
     known: bool  # False when the birth year or the experience is not filled in yet
 
 
-def is_young(birth_year: int | None, experience_years: int | None, now: datetime) -> bool:
-    return young_status(birth_year, experience_years, now).is_young
+def school_year(today: datetime) -> int:
+    """The calendar year the current school year began in (a school year starts on 1 September)."""
+    return today.year if today.month >= SCHOOL_YEAR_START_MONTH else today.year - 1
+
+
+def work_started_from_experience(full_years: int, today: datetime) -> int:
+    """The school year work started in, from full years of experience answered today."""
+    return school_year(today) - full_years
+
+
+def experience_on(person: Person, today: datetime) -> int | None:
+    """Full years of experience on ``today`` (from the year work started; the stored answer as a fallback)."""
+    if person.work_started_year is not None:
+        return max(0, school_year(today) - person.work_started_year)
+    return person.experience_years
+
+
+def is_young(person: Person, today: datetime) -> bool:
+    """«Молодой педагог» on ``today``: under 35 and in the first three years of work."""
+    return person_young_status(person, today).is_young
 
 
 def young_status(birth_year: int | None, experience_years: int | None, now: datetime) -> YoungStatus:
@@ -117,7 +139,13 @@ def young_status(birth_year: int | None, experience_years: int | None, now: date
 
 
 def person_young_status(person: Person, now: datetime) -> YoungStatus:
-    return young_status(person.birth_year, person.experience_years, now)
+    return young_status(person.birth_year, experience_on(person, now), now)
+
+
+def set_experience(person: Person, full_years: int, today: datetime) -> None:
+    """Record the answer «стаж N полных лет» as the school year work started."""
+    person.experience_years = full_years
+    person.work_started_year = work_started_from_experience(full_years, today)
 
 
 # --- changes to a Person --------------------------------------------------------------------------------------

@@ -30,14 +30,20 @@ def render_radar(
     *,
     title: str | None = None,
     rings: Mapping[str, float] | None = None,
+    previous: Mapping[str, float | None] | None = None,
+    previous_label: str = "прошлый результат",
 ) -> bytes:
     """PNG bytes: one axis per area of ``AREAS`` (Russian labels), values 0–100.
 
     ``percents`` maps area code -> percent (None or missing: drawn at 0 and labelled «нет данных»).
     ``rings``: optional dashed reference circles, label -> percent (e.g. the level thresholds).
+    ``previous``: the earlier result per area, drawn as a grey dashed outline; each label shows the change.
     """
     values = [_clamp(percents.get(code)) for code in AREAS]
-    labels = [f"{_wrap(AREA_LABELS[code])}\n{_fmt(percents.get(code))}" for code in AREAS]
+    labels = [
+        f"{_wrap(AREA_LABELS[code])}\n{_fmt(percents.get(code))}{_change(percents, previous, code)}"
+        for code in AREAS
+    ]
     angles = [2 * math.pi * i / len(AREAS) for i in range(len(AREAS))]
 
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
@@ -57,6 +63,18 @@ def render_radar(
         ax.plot(circle, [percent] * len(circle), linestyle="--", linewidth=0.8, color="#999999")
         ax.text(2 * math.pi - 0.25, percent + 2, label, fontsize=7, color="#777777")
     closed_angles, closed_values = [*angles, angles[0]], [*values, values[0]]
+    if previous and any(previous.get(code) is not None for code in AREAS):
+        before = [_clamp(previous.get(code)) for code in AREAS]
+        ax.plot(
+            closed_angles,
+            [*before, before[0]],
+            color="#888888",
+            linewidth=1.2,
+            linestyle="--",
+            label=previous_label,
+        )
+        ax.plot([], [], color="#1f6fb2", linewidth=2, label="сейчас")
+        ax.legend(loc="lower right", bbox_to_anchor=(1.15, -0.12), fontsize=8, frameon=False)
     ax.plot(closed_angles, closed_values, color="#1f6fb2", linewidth=2)
     ax.fill(closed_angles, closed_values, color="#1f6fb2", alpha=0.25)
     ax.scatter(angles, values, color="#1f6fb2", s=18, zorder=3)
@@ -75,6 +93,16 @@ def _clamp(value: float | None) -> float:
 
 def _wrap(label: str) -> str:
     return label.replace("-", "-\n", 1) if len(label) > 16 else label
+
+
+def _change(
+    percents: Mapping[str, float | None], previous: Mapping[str, float | None] | None, code: str
+) -> str:
+    now, before = percents.get(code), (previous or {}).get(code)
+    if now is None or before is None:
+        return ""
+    delta = round(float(now) - float(before))
+    return " (±0)" if delta == 0 else f" ({delta:+d})".replace("-", "−")
 
 
 def _fmt(value: float | None) -> str:

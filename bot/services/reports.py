@@ -66,6 +66,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import profiles
 from bot.services.support_report import SupportFigures, support_figures
 from content.areas import AREAS, DEFICIT, LEVELS
 from content.geography import municipality_by_name
@@ -280,9 +281,7 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def is_young(person: Person, end: datetime) -> bool:
-    if person.birth_year is None or person.experience_years is None:
-        return False
-    return end.year - person.birth_year < YOUNG_MAX_AGE and person.experience_years <= YOUNG_MAX_EXPERIENCE
+    return profiles.is_young(person, end)
 
 
 def _active_in(pair: Pair, start: datetime, end: datetime) -> bool:

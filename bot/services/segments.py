@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.profiles import YOUNG_MAX_EXPERIENCE, YOUNG_MAX_WORK_YEAR, school_year
 from storage.models import ChannelAccount, Iom, Person, RoleGrant
 
 ALL, YOUNG, ROLE, REGION, MUNICIPALITY, SUBJECT, LEVEL, WITH_IOM, WITHOUT_IOM = (
@@ -33,7 +34,6 @@ VALUE_KINDS = frozenset({ROLE, REGION, MUNICIPALITY, SUBJECT, LEVEL})
 ROLES = ("teacher", "mentor", "methodist", "admin")
 
 YOUNG_MAX_AGE = 35  # younger than 35 …
-YOUNG_MAX_EXPERIENCE = 3  # … and at most 3 years in school
 
 
 class SegmentError(ValueError):
@@ -96,8 +96,14 @@ def _condition(segment: Segment, now: datetime, dialect: str) -> ColumnElement[b
         return and_(
             Person.birth_year.is_not(None),
             Person.birth_year > now.year - YOUNG_MAX_AGE,
-            Person.experience_years.is_not(None),
-            Person.experience_years <= YOUNG_MAX_EXPERIENCE,
+            # the same rule as bot/services/profiles.py::is_young, on the day the segment is used
+            or_(
+                Person.work_started_year >= school_year(now) - YOUNG_MAX_WORK_YEAR + 1,
+                and_(
+                    Person.work_started_year.is_(None),
+                    Person.experience_years <= YOUNG_MAX_EXPERIENCE,
+                ),
+            ),
         )
     if kind == ROLE:
         return exists(select(1).where(RoleGrant.person_id == Person.id, RoleGrant.role == value))

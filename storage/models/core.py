@@ -23,7 +23,9 @@ class Person(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     full_name: Mapped[str | None] = mapped_column(String(200), info={"personal": True})
     birth_year: Mapped[int | None] = mapped_column(Integer)
-    experience_years: Mapped[int | None] = mapped_column(Integer)
+    experience_years: Mapped[int | None] = mapped_column(Integer)  # as answered at onboarding (not aged)
+    # the school year (its September) work started in; the young-teacher status is computed from it
+    work_started_year: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[str | None] = mapped_column(String(200), info={"personal": True})
     subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
     levels: Mapped[list[str]] = mapped_column(JSON, default=list)

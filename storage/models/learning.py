@@ -30,6 +30,11 @@ class DiagnosticAttempt(Base):
         JSON, default=dict, info={"personal": True}
     )  # item id -> option index or None
     priority_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    form: Mapped[str] = mapped_column(String(8), default="A", server_default="A")  # parallel form of the bank
+    subject: Mapped[str | None] = mapped_column(String(16))  # «Предметные» set (content/diagnostics.yaml)
+    shuffle_seed: Mapped[int | None] = mapped_column(
+        Integer
+    )  # option order of this attempt; None: bank order
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -51,6 +56,8 @@ class DiagnosticAreaResult(Base):
     area: Mapped[str] = mapped_column(String(32))
     percent: Mapped[float] = mapped_column(Float)
     level: Mapped[str] = mapped_column(String(16))  # high / elevated / base / deficit
+    self_percent: Mapped[float | None] = mapped_column(Float)  # self-ratings, shown apart from the level
+    answered: Mapped[int | None] = mapped_column(Integer)  # situations answered (the level needs at least 3)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     attempt: Mapped[DiagnosticAttempt] = relationship(back_populates="area_results")

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from docx import Document
 from PIL import Image
 from sqlalchemy import select
 
+from bot.services.diagnostics import option_order
 from bot.services.programs import program_matches
-from content.diagnostics import AREAS, area_label, level_label
+from content.diagnostics import AREAS, SituationItem, area_label, level_label, load_bank
 from storage.models import DiagnosticAreaResult, DiagnosticAttempt, Iom, IomStep, Person, Program
 from tests.client import TURN_TIMEOUT
 from tests.e2e.journey_fixtures import *  # noqa: F403  (the fixtures: journey, both_bots)
@@ -50,6 +51,14 @@ PLAN_HEADER = [
     "Результат / продукт",
     "Отметка о выполнении",
 ]
+
+
+def stored(attempt: DiagnosticAttempt, places: list[int]) -> dict[str, int]:
+    """The answers as stored: the bank index of the option shown at each pressed place (options are
+    shuffled per attempt)."""
+    return {
+        item: option_order(attempt, item)[places[i]] for i, item in enumerate(attempt.item_ids[: len(places)])
+    }
 
 
 def option_labels(message: Msg) -> list[str]:
@@ -126,7 +135,7 @@ async def test_diagnostic_then_iom_from_start(journey: Journey) -> None:
     assert person is not None
     attempt = await attempt_of(journey, person.id)
     assert attempt.status == "completed"
-    assert attempt.answers == {item: chosen[i] for i, item in enumerate(attempt.item_ids)}  # no answer lost
+    assert attempt.answers == stored(attempt, chosen)  # no answer lost
     async with journey.sessions() as session:
         area_rows = (
             await session.scalars(
@@ -223,7 +232,7 @@ async def test_pause_restart_and_resume_keeps_every_answer(journey: Journey) -> 
     assert paused.first.text.startswith("Пауза. Все ответы сохранены")
     assert paused.last.text.startswith("Главное меню")
     before = await attempt_of(journey, person_id)
-    expected = {item: chosen[i] for i, item in enumerate(before.item_ids[:6])}
+    expected = stored(before, chosen)
     assert (before.status, before.current_index, before.answers) == ("in_progress", 6, expected)
 
     await journey.restart()
@@ -239,5 +248,67 @@ async def test_pause_restart_and_resume_keeps_every_answer(journey: Journey) -> 
     assert previous.last.text.startswith(f"Вопрос 7 из {total}")
     assert "Ваш прошлый ответ" in previous.last.text
     latest = await attempt_of(journey, person_id)
-    assert latest.answers == {**expected, latest.item_ids[6]: chosen[6]}
+    assert latest.answers == stored(latest, chosen)
     assert latest.current_index == 6
+
+
+async def answer_keyed(journey: Journey, chat: Chat, person_id: int, best: bool) -> tuple[Turn, int]:
+    """Answer every question of the open attempt with its best (or worst) option, pressed at the place the
+    shuffled order shows it; checks the listed options follow that order. Returns the last turn and the
+    number of situations whose order differs from the bank order."""
+    bank = load_bank()
+    turn = chat.turns[-1]
+    shuffled = 0
+    while turn.last.text.startswith("Вопрос"):
+        attempt = await attempt_of(journey, person_id)
+        item_id = attempt.item_ids[attempt.current_index]
+        item = bank.item(item_id)
+        assert item is not None
+        order = option_order(attempt, item_id)
+        options = bank.options(item)
+        if isinstance(item, SituationItem):
+            listed = [f"{letter}) {options[index].text}" for letter, index in zip("АБВГ", order, strict=True)]
+            assert "\n".join(listed) in turn.last.text  # shown in the attempt's order
+            shuffled += order != sorted(order)
+        scores = [options[index].score for index in order]
+        place = scores.index(max(scores) if best else min(scores))
+        timeout = SLOW_TURN_TIMEOUT if attempt.current_index + 1 == len(attempt.item_ids) else TURN_TIMEOUT
+        turn = await chat.press(option_labels(turn.last)[place], timeout=timeout)
+    return turn, shuffled
+
+
+async def test_whole_diagnostic_with_shuffled_options_chart_and_retake_on_the_other_form(
+    journey: Journey,
+) -> None:
+    person_id = await journey.make_user(TEACHER)
+    chat = journey.chat(TEACHER)
+    await chat.send("/menu")
+    await chat.press("Диагностика")
+    await chat.press(chat.label("Вся диагностика"))
+    results, shuffled = await answer_keyed(journey, chat, person_id, best=True)
+    first = await attempt_of(journey, person_id)
+    assert (first.status, first.form) == ("completed", "A")
+    assert shuffled >= len(load_bank().situations(first.item_ids)) // 2  # most orders differ from the bank
+    [chart] = results.files("photo")
+    assert chart.data is not None and chart.data.startswith(PNG_MAGIC)
+    with Image.open(io.BytesIO(chart.data)) as image:
+        assert image.format == "PNG" and min(image.size) >= 300
+    assert "(вся диагностика, форма A)" in chart.text
+    for code in AREAS:
+        assert re.search(rf"🟢 {area_label(code)}( \([^)]*\))? — 100 % \(высокий\)", chart.text), code
+    assert "с прошлого раза" not in chart.text
+    assert results.last.text.startswith("Дефицитов не выявлено")
+
+    journey.clock.advance(timedelta(days=183))
+    await chat.press("🔁 Пройти ещё раз")
+    retake = await attempt_of(journey, person_id)
+    assert retake.form == "B" and not set(retake.item_ids) & set(first.item_ids)
+    assert retake.shuffle_seed != first.shuffle_seed
+    results, _ = await answer_keyed(journey, chat, person_id, best=False)
+    [chart] = results.files("photo")
+    assert chart.data is not None and chart.data.startswith(PNG_MAGIC)
+    assert "(вся диагностика, форма B)" in chart.text
+    for code in AREAS:
+        line = rf"🔴 {area_label(code)}( \([^)]*\))? — 0 % \(дефицит\), −100 п\. п\. с прошлого раза"
+        assert re.search(line, chart.text), code
+    assert results.last.text.startswith("Главное, над чем стоит поработать")
