@@ -20,6 +20,7 @@ from storage.models.learning import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
     Iom,
+    IomChange,
     IomStep,
     Program,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "DiagnosticAttempt",
     "Invitation",
     "Iom",
+    "IomChange",
     "IomStep",
     "LinkCode",
     "MatchRequest",
