@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     inactivity_days: int = Field(default=14, ge=1)
     approval_wait_days: int = Field(default=2, ge=1)
     broadcast_max_text: int = Field(default=3500, ge=1, le=4000)
+    # --- ИОМ workload (hours a month the route may ask besides work; README «ИОМ: подбор, бюджет, согласование») ---
+    iom_hours_per_month: int = Field(default=12, ge=1, le=80)
+    iom_dpp_hours_per_month: int = Field(default=10, ge=0, le=80)
+    iom_hours_per_month_first_year: int = Field(default=8, ge=1, le=80)
+    iom_dpp_hours_per_month_first_year: int = Field(default=6, ge=0, le=80)
     # --- VK Callback API (instead of the long poll when the confirmation string is set) ---
     vk_callback_confirmation: str | None = None  # the string VK shows in the community's Callback API page
     vk_callback_secret: SecretStr | None = Field(default=None, validate_default=True)

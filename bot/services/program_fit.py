@@ -157,7 +157,8 @@ def best_program(
     fits = [
         f
         for p in programs
-        if p.id not in used and (f := fit(p, area, teacher, topic_words, today, until, hours_left)) is not None
+        if p.id not in used
+        and (f := fit(p, area, teacher, topic_words, today, until, hours_left)) is not None
     ]
     if not fits:
         return None
@@ -165,7 +166,12 @@ def best_program(
 
 
 def ranked_programs(
-    programs: Iterable[Program], area: str, teacher: Teacher, topic_words: set[str], today: date, until: date | None
+    programs: Iterable[Program],
+    area: str,
+    teacher: Teacher,
+    topic_words: set[str],
+    today: date,
+    until: date | None,
 ) -> list[ProgramFit]:
     """Every fitting programme, best first (for «Заменить программу»)."""
     fits = [f for p in programs if (f := fit(p, area, teacher, topic_words, today, until)) is not None]

@@ -43,7 +43,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("approved_by_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("approved_at", storage.types.UTCDateTime(), nullable=True))
         batch_op.create_foreign_key(
-            batch_op.f("fk_ioms_approved_by_id_persons"), "persons", ["approved_by_id"], ["id"], ondelete="SET NULL"
+            batch_op.f("fk_ioms_approved_by_id_persons"),
+            "persons",
+            ["approved_by_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
     with op.batch_alter_table("iom_steps", schema=None) as batch_op:
         batch_op.add_column(
