@@ -300,7 +300,7 @@ class Pager(_Widget):
         flow: Flow,
         step: str,
         *,
-        text: Callable[[Ctx, PageInfo], str],
+        text: Callable[[Ctx, PageInfo], str | Awaitable[str]],
         items: Source[Sequence[Option]],
         search: Callable[[str], Sequence[Option]] | None,
         on_pick: PickFn,
@@ -347,7 +347,8 @@ class Pager(_Widget):
             return f"Вы имели в виду «{pending.label}»?"
         pages = max(1, -(-len(listed) // self.per_page))
         page = min(max(int(str(self._state(ctx).get("page") or 0)), 0), pages - 1)
-        return self.page_text(ctx, PageInfo(query, page, pages, len(listed)))
+        text = self.page_text(ctx, PageInfo(query, page, pages, len(listed)))
+        return await text if inspect.isawaitable(text) else text
 
     async def rows(self, ctx: Ctx) -> list[list[Button]]:
         query, listed = await self._listed(ctx)
