@@ -220,7 +220,9 @@ def render_iom_docx(iom: Iom, people: IomDocumentPeople, today: date) -> bytes:
         approved = document.add_paragraph()
         approved.add_run(f"Согласовано: {people.approved_by}, {_day(iom.approved_at)}").bold = True
     else:
-        document.add_paragraph(f"Согласование: маршрут ещё не согласован (статус: {STATUS_LABELS.get(iom.status, iom.status)})")
+        document.add_paragraph(
+            f"Согласование: маршрут ещё не согласован (статус: {STATUS_LABELS.get(iom.status, iom.status)})"
+        )
     document.add_paragraph("Педагог ____________________        Методист ____________________")
     buffer = io.BytesIO()
     document.save(buffer)

@@ -318,7 +318,11 @@ async def draft_iom(
             today,
             route_end - timedelta(days=PROGRAM_MARGIN_DAYS),
             used=used,
-            hours_left=min(dpp_left, hours_left),
+            # what is left once the area's mentoring step (which comes first) is in
+            hours_left=min(
+                dpp_left,
+                hours_left - (template.mentoring.hours if template.mentoring.hours <= hours_left else 0),
+            ),
         )
         program = fitted.program if fitted is not None else None
         products: list[str] = []
