@@ -26,8 +26,8 @@ from storage.models import (
 )
 from tests.client import DispatcherClient, Turn
 from tests.factories import make_person
-from tests.iom_route_data import methodist_pair
 from tests.iom_data import make_attempt, make_program
+from tests.iom_route_data import methodist_pair
 
 FGOS_GOAL = "Уверенно вести уроки по обновлённым ФГОС"
 SUBMIT = "Отправить на согласование"

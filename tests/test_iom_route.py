@@ -163,7 +163,7 @@ async def test_return_edit_resend_approve_and_nobody_else_approves(
             roles=("methodist",),
             full_name="Петрова Анна Сергеевна",
         )
-        stranger = await make_person(session, now, platform=channel, external_id="m2", roles=("methodist",))
+        await make_person(session, now, platform=channel, external_id="m2", roles=("methodist",))
         await make_attempt(session, teacher.id, now, ["subject", "psychological"])
         teacher_id, methodist_id = teacher.id, methodist.id
     t1 = DispatcherClient(dispatcher, "t1", channel=channel)
