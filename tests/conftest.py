@@ -12,7 +12,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,7 +28,6 @@ from handlers.flows import load_flows
 from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Base
-from tests.client import DispatcherClient
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 
@@ -130,12 +129,3 @@ def dispatcher(
         sessions, Deps(settings=settings, clock=clock), throttle_limit=settings.inbound_limit_per_10s
     )
 
-
-@pytest.fixture
-def client(dispatcher: Dispatcher) -> Callable[..., DispatcherClient]:
-    """``client(uid="u1", channel="console")``: one person talking to ``dispatcher`` (tests/client.py)."""
-
-    def make(uid: str = "u1", channel: str = "console") -> DispatcherClient:
-        return DispatcherClient(dispatcher, uid, channel)
-
-    return make

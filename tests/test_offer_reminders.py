@@ -16,7 +16,10 @@ from handlers.flows import load_flows
 from handlers.messages import Reply
 from handlers.registry import TICKS
 from storage.models import Offer, OutboxMessage, Pair, Person
-from tests.mentoring_helpers import inc, mentor, teacher, texts
+from tests.client import DispatcherClient, Shown
+from tests.mentoring_helpers import mentor, outbox_for, teacher, texts
+
+TURN_OFF = "Отключить такие напоминания"
 
 
 async def _setup(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> dict[str, int]:
@@ -28,8 +31,10 @@ async def _setup(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -
 
 
 async def _ask(dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]) -> Offer:
-    await dispatcher.handle(inc("t1", action="m:match"))
-    await dispatcher.handle(inc("t1", action="mnt:ask:mentor"))
+    t1 = DispatcherClient(dispatcher, "t1")
+    await t1.send("/menu")
+    await t1.press("Наставник и методист")
+    await t1.press("Найти наставника")
     async with sessions() as session:
         offer = await session.scalar(select(Offer))
         assert offer is not None and offer.status == "pending"
@@ -56,7 +61,7 @@ async def test_reminded_once_after_24_hours_with_answer_buttons(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
 ) -> None:
     ids = await _setup(sessions, clock)
-    offer = await _ask(dispatcher, sessions)
+    await _ask(dispatcher, sessions)
     clock.advance(timedelta(hours=23, minutes=50))
     assert await _run(sessions, clock, settings) == [], "not before 24 hours"
     clock.advance(timedelta(minutes=20))
@@ -65,12 +70,17 @@ async def test_reminded_once_after_24_hours_with_answer_buttons(
     assert row.urgent is False, "a reminder waits out the quiet hours"
     reply = Reply.from_payload(row.payload)
     assert "Напоминание" in reply.text and "Петрова Анна" in reply.text
-    assert {f"of:a:{offer.id}", f"of:d:{offer.id}", f"rem:off:{row.id}"} <= set(reply.actions)
+    shown = DispatcherClient(dispatcher, "m1").receive([reply])
+    assert {"✅ Принять", "❌ Отклонить", TURN_OFF} <= set(shown.labels)
+    [note] = await outbox_for(sessions, ids["m1"], "offer")  # the same offer's own buttons
+    assert shown.last.action_of("✅ Принять") == Shown.of(note).action_of("✅ Принять")
     clock.advance(timedelta(hours=5))
     assert [r.id for r in await _run(sessions, clock, settings)] == [row.id], "only once"
 
     # the reminder's «Принять» works like the offer's own button
-    answer = texts(await dispatcher.handle(inc("m1", action=f"of:a:{offer.id}")))
+    m1 = DispatcherClient(dispatcher, "m1")
+    m1.receive([reply])
+    answer = texts(await m1.press("✅ Принять"))
     assert "Пара сформирована" in answer
     async with sessions() as session:
         assert await session.scalar(select(Pair.mentor_id)) == ids["m1"]
@@ -79,10 +89,12 @@ async def test_reminded_once_after_24_hours_with_answer_buttons(
 async def test_no_reminder_for_answered_offers(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, settings: Settings
 ) -> None:
-    await _setup(sessions, clock)
-    offer = await _ask(dispatcher, sessions)
+    ids = await _setup(sessions, clock)
+    await _ask(dispatcher, sessions)
     clock.advance(timedelta(hours=2))
-    await dispatcher.handle(inc("m1", action=f"of:a:{offer.id}"))
+    m1 = DispatcherClient(dispatcher, "m1")
+    m1.receive(await outbox_for(sessions, ids["m1"], "offer"))
+    await m1.press("✅ Принять")
     clock.advance(timedelta(hours=30))
     assert await _run(sessions, clock, settings) == []
 
@@ -116,9 +128,12 @@ async def test_turn_off_button_on_the_reminder(
     await _ask(dispatcher, sessions)
     clock.advance(timedelta(hours=25))
     [row] = await _run(sessions, clock, settings)
-    stranger = texts(await dispatcher.handle(inc("t1", action=f"rem:off:{row.id}")))
+    m1 = DispatcherClient(dispatcher, "m1")
+    reminder = m1.receive([Reply.from_payload(row.payload)])
+    # the mentor's button pressed from the teacher's chat
+    stranger = texts(await DispatcherClient(dispatcher, "t1").press_action(reminder.last.action_of(TURN_OFF)))
     assert "адресовано не вам" in stranger
-    answer = texts(await dispatcher.handle(inc("m1", action=f"rem:off:{row.id}")))
+    answer = texts(await m1.press(TURN_OFF))
     assert "больше не придут" in answer
     async with sessions() as session:
         person = await session.get(Person, ids["m1"])

@@ -18,6 +18,7 @@ from handlers.flows import load_flows
 from handlers.messages import Reply
 from handlers.registry import TICKS
 from storage.models import Iom, OutboxMessage, Pair, PairSurvey
+from tests.client import DispatcherClient
 from tests.factories import make_person
 from tests.mentoring_helpers import inc, make_iom, mentor, methodist, teacher, texts
 
@@ -231,10 +232,12 @@ async def test_idle_mentor_pair_alerts_the_teachers_methodist_once(
     assert len(await _rows(sessions, "pair_idle")) == 1, "once per quiet period"
 
     # the teacher writes to the mentor: activity; 21 quiet days later the methodist hears again
-    await dispatcher.handle(inc("t1", action="m:match"))
-    await dispatcher.handle(inc("t1", action="mnt:pair:mentor"))
-    await dispatcher.handle(inc("t1", action="mnt:write"))
-    await dispatcher.handle(inc("t1", text="Когда встретимся?"))
+    t1 = DispatcherClient(dispatcher, "t1")
+    await t1.send("/menu")
+    await t1.press("Наставник и методист")
+    await t1.press("Мой наставник")
+    await t1.press("Написать")
+    await t1.send("Когда встретимся?")
     clock.advance(timedelta(days=20))
     await _tick(sessions, clock, settings)
     to_me1 = [a for a in await _rows(sessions, "pair_idle") if a.person_id == ids["me1"]]
@@ -268,16 +271,18 @@ async def test_mentor_ends_the_pair_and_the_teacher_is_offered_a_new_match(
 ) -> None:
     ids = await _setup(sessions, clock)
     clock.advance(timedelta(days=3))
-    listing = texts(await dispatcher.handle(inc("m1", action="m:my_mentees")))
+    m1 = DispatcherClient(dispatcher, "m1")
+    await m1.send("/menu")
+    listing = texts(await m1.press("Мои подопечные"))
     assert "Петрова Анна" in listing
-    card = await dispatcher.handle(inc("m1", action=f"cse:t:{ids['t1']}"))
-    assert "cse:end" in card[-1].actions
-    asked = await dispatcher.handle(inc("m1", action="cse:end"))
+    card = await m1.press("1. Петрова Анна")
+    assert "Завершить пару" in card[-1].labels
+    asked = await m1.press("Завершить пару")
     assert "Почему завершаете" in texts(asked)
-    assert "cse:er:done" in asked[-1].actions
-    empty = texts(await dispatcher.handle(inc("m1", text=" ")))
+    assert "Цели достигнуты" in asked[-1].labels
+    empty = texts(await m1.send(" "))
     assert "Выберите причину" in empty
-    done = texts(await dispatcher.handle(inc("m1", text="Переезжаю в другой город")))
+    done = texts(await m1.send("Переезжаю в другой город"))
     assert "Работа в паре завершена" in done
 
     async with sessions() as session:
@@ -295,26 +300,31 @@ async def test_mentor_ends_the_pair_and_the_teacher_is_offered_a_new_match(
     [note] = await _rows(sessions, "pair_ended")
     assert note.person_id == ids["t1"]
     reply = Reply.from_payload(note.payload)
-    assert "Переезжаю в другой город" in reply.text and "m:match" in reply.actions
+    t1 = DispatcherClient(dispatcher, "t1")
+    t1.receive([reply])
+    assert "Переезжаю в другой город" in reply.text and "Подобрать наставника" in t1.last.labels
 
     # the teacher follows the button and can ask for a new mentor
-    home = await dispatcher.handle(inc("t1", action="m:match"))
-    assert "mnt:ask:mentor" in home[-1].actions
+    home = await t1.press("Подобрать наставника")
+    assert "Найти наставника" in home[-1].labels
 
 
 async def test_methodist_ends_with_a_reason_button_and_others_cannot(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     ids = await _setup(sessions, clock)
-    await dispatcher.handle(inc("me2", action="m:my_teachers"))
-    refused = texts(await dispatcher.handle(inc("me2", action=f"cse:t:{ids['t1']}")))
+    me1, me2 = DispatcherClient(dispatcher, "me1"), DispatcherClient(dispatcher, "me2")
+    await me1.send("/menu")
+    me1_listing = await me1.press("Мои педагоги")
+    await me2.send("/menu")
+    await me2.press("Мои педагоги")
+    refused = texts(await me2.press_action(me1_listing.last.action_of("1. Петрова Анна")))  # me1's button
     assert "неактуальна" in refused and "Петрова Анна" not in refused, "a forged button opens nothing"
     async with sessions() as session:
         assert (await session.get(Pair, ids["p1m"])).ended_at is None  # type: ignore[union-attr]
-    await dispatcher.handle(inc("me1", action="m:my_teachers"))
-    await dispatcher.handle(inc("me1", action=f"cse:t:{ids['t1']}"))
-    await dispatcher.handle(inc("me1", action="cse:end"))
-    await dispatcher.handle(inc("me1", action="cse:er:done"))
+    await me1.press("1. Петрова Анна", turn=me1_listing)
+    await me1.press("Завершить пару")
+    await me1.press("Цели достигнуты")
     async with sessions() as session:
         pair = await session.get(Pair, ids["p1m"])
         assert pair is not None and pair.ended_by == ids["me1"] and pair.end_reason == "цели достигнуты"

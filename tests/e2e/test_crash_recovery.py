@@ -45,6 +45,7 @@ KILLS = 2 if SOAK else 1
 STEP_TIMEOUT = 240.0  # one step may wait for a kill and a restart
 CLAIM_BATCH = 4
 NAME = "Петрова Анна Сергеевна"
+EXPERIENCE = ["0 (первый год)", "1", "2", "3"]  # the experience buttons: years
 
 
 @pytest.fixture
@@ -70,11 +71,11 @@ def script(index: int) -> list[tuple[str, str, str]]:
     """(kind, input, a fragment of the expected answer) for one user's first onboarding steps."""
     return [
         ("text", "/start", "Навигатор молодого педагога"),
-        ("press", "ob:start", "согласие"),
-        ("press", "ob:consent:yes", "Как вас зовут?"),
+        ("press", "Начать", "согласие"),
+        ("press", "✅ Согласен(на)", "Как вас зовут?"),
         ("text", NAME, "Сколько вам лет?"),
         ("text", str(age(index)), "педагогический стаж"),
-        ("press", f"ob:exp:{index % 4}", "Ваша должность?"),
+        ("press", EXPERIENCE[index % 4], "Ваша должность?"),
     ]
 
 
@@ -87,7 +88,7 @@ async def converse(tg: FakeTelegramServer, user_id: int, index: int) -> None:
         if kind == "text":
             await tg.send_text(user_id, value)
         else:
-            await tg.press(user_id, value)
+            await tg.press_label(user_id, value)
         await tg.wait_for_text(user_id, expected, timeout=STEP_TIMEOUT)
 
 

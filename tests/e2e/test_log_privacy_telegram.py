@@ -16,9 +16,9 @@ async def test_telegram_run_logs_no_personal_data(
     user = 7001
     await tg.send_text(user, "/start")
     await tg.wait_for_messages(user, 1)
-    await tg.press(user, "ob:start")
+    await tg.press_label(user, "Начать")
     await tg.wait_for_messages(user, 1)
-    await tg.press(user, "ob:consent:yes")
+    await tg.press_label(user, "✅ Согласен(на)")
     await tg.wait_for_text(user, "Как вас зовут?")
     await tg.send_text(user, NAME)
     await tg.wait_for_text(user, "Сколько вам лет?")

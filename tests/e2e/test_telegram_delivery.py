@@ -30,7 +30,7 @@ async def test_outbox_message_is_delivered_with_its_buttons(
     row = await tg_bot.outbox_row(row_id)
     assert (row.status, row.attempts, row.last_error) == ("delivered", 1, None)
 
-    await tg.press(USER, "m:help")  # a global action: works whenever it is pressed
+    await tg.press_label(USER, "Открыть меню")  # a global action: works whenever it is pressed
     await tg.wait_for_text(USER, "«Навигатор молодого педагога» помогает")
 
 

@@ -34,7 +34,7 @@ async def test_webhook_is_registered_with_the_secret_and_updates_are_answered(
     await tg.send_text(USER, "/menu")  # POSTed to the webhook with the registered secret
     assert tg.webhook_statuses == [200]
     menu = await tg.wait_for_text(USER, "Главное меню")
-    query = await tg.press(USER, "m:help")
+    query = await tg.press_label(USER, "Справка")
     await tg.wait_for_callback_answer(query)
     await tg.wait_for_text(USER, "«Навигатор молодого педагога» помогает")
     assert menu.actions

@@ -233,6 +233,17 @@ class FakeTelegramServer:
         await self.push_update({"callback_query": query})
         return query_id
 
+    async def press_label(self, user_id: int, label: str) -> str:
+        """A user presses the button labelled exactly ``label`` on the newest bot message that has one (as a
+        person taps what they see); fails listing the labels of the latest keyboards if there is none."""
+        for message in reversed(self.messages_to(user_id)):
+            for row in message.buttons:
+                for text, action in row:
+                    if text == label:
+                        return await self.press(user_id, action, message_id=message.message_id)
+        shown = [[text for row in m.buttons for text, _ in row] for m in self.messages_to(user_id)[-3:]]
+        raise AssertionError(f"no button {label!r} shown to {user_id}; the last keyboards: {shown}")
+
     async def push_update(self, update: dict[str, Any]) -> int:
         """Queue a raw update (``update_id`` is assigned), or POST it to the webhook if one is set."""
         update = {"update_id": next(self._update_ids), **update}

@@ -235,6 +235,17 @@ class FakeVkServer:
         )
         return mark
 
+    async def press_label(self, user_id: int, label: str) -> int:
+        """The person presses the newest shown button labelled exactly ``label``; returns how many messages
+        they had before (fails listing the labels of the latest keyboards if there is no such button)."""
+        for message in reversed(self.messages_to(user_id)):
+            for row in message.buttons:
+                for button in row:
+                    if button.label == label:
+                        return await self.press(user_id, button.action, kind=button.kind)
+        shown = [[b.label for row in m.buttons for b in row] for m in self.messages_to(user_id)[-3:]]
+        raise AssertionError(f"no button {label!r} shown to {user_id}; the last keyboards: {shown}")
+
     # --- what the bot did ----------------------------------------------------------------------------------
     def messages_to(self, user_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.peer_id == user_id]
