@@ -472,6 +472,7 @@ async def draft_iom(
         created_at=now,
         updated_at=now,
         steps=planner.steps,
+        changes=[],  # loaded, empty: a change in the same session needs no lazy load
     )
     session.add(iom)
     await session.flush()

@@ -104,7 +104,8 @@ def fit(
     areas = list(program.areas or [])
     if area not in areas:
         return None
-    if not program_matches(program, areas, [], [], today, until):  # the date rule only
+    # the date rule only: levels and subjects are checked below, normalised
+    if not program_matches(program, areas, program.levels or [], program.subjects or [], today, until):
         return None
     program_levels = _levels(program.levels or [])
     shared_levels = program_levels & _levels(teacher.levels)
