@@ -396,7 +396,7 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
     if end:
         pace += f" (до {_day(end)})"
     if plan.get("budget_per_month"):
-        pace += f"; в среднем {plan.get('pace_per_month')} ч в месяц при бюджете {plan['budget_per_month']} ч"
+        pace += f"; в среднем {str(plan.get('pace_per_month')).replace('.', ',')} ч в месяц при бюджете {plan['budget_per_month']} ч"
     lines.append(pace + ".")
     lines.append(f"Статус: {status}. Выполнено: {iom.progress_percent} %.")
     upcoming = [s for s in active if s.done_at is None][:3]

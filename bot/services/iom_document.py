@@ -162,7 +162,7 @@ def render_iom_docx(iom: Iom, people: IomDocumentPeople, today: date) -> bytes:
             8,
             (
                 "Темп",
-                f"в среднем {plan.get('pace_per_month')} ч в месяц (бюджет {plan['budget_per_month']} ч в месяц)",
+                f"в среднем {str(plan.get('pace_per_month')).replace('.', ',')} ч в месяц (бюджет {plan['budget_per_month']} ч в месяц)",
             ),
         )
     if iom.status == RETURNED and iom.review_comment:  # the current comment only
