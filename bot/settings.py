@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     broadcast_max_text: int = Field(default=3500, ge=1, le=4000)
     # finished outbox rows (their text is cut at delivery) and handled-update ids are deleted after this
     outbox_retention_days: int = Field(default=30, ge=1, le=3650)
+    # --- ИОМ workload (hours a month the route may ask besides work; README «ИОМ: подбор, бюджет, согласование») ---
+    iom_hours_per_month: int = Field(default=12, ge=1, le=80)
+    iom_dpp_hours_per_month: int = Field(default=10, ge=0, le=80)
+    iom_hours_per_month_first_year: int = Field(default=8, ge=1, le=80)
+    iom_dpp_hours_per_month_first_year: int = Field(default=6, ge=0, le=80)
     # --- VK Callback API (instead of the long poll when the confirmation string is set) ---
     vk_callback_confirmation: str | None = None  # the string VK shows in the community's Callback API page
     vk_callback_secret: SecretStr | None = Field(default=None, validate_default=True)

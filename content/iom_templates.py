@@ -54,12 +54,17 @@ class GoalTemplate(_Strict):
 
 class IomTemplates(_Strict):
     route_months: int = Field(ge=3, le=24)
-    rediagnosis_months: int = Field(ge=1, le=24)
     max_areas: int = Field(ge=1, le=5)
     formal_form: str = Field(min_length=3)
     mentoring_form: str = Field(min_length=3)
     informal_form: str = Field(min_length=3)
     no_program_note: str = Field(min_length=3)
+    mentor_in_school: str = Field(min_length=3)
+    mentor_from_network: str = Field(min_length=3)
+    conditions_hours: str = Field(min_length=3)
+    conditions_methodist_day: str = Field(min_length=3)
+    conditions_online: str = Field(min_length=3)
+    conditions_offline: str = Field(min_length=3)
     aspect_titles: dict[str, str]
     mentoring_forms: dict[str, str]
     goals: dict[str, GoalTemplate]
@@ -84,8 +89,6 @@ class IomTemplates(_Strict):
                 raise ValueError(f"goals.{key}.area: unknown area {goal.area}")
             if key != "other" and not goal.text:
                 raise ValueError(f"goals.{key}.text is required")
-        if self.rediagnosis_months > self.route_months:
-            raise ValueError("rediagnosis_months must not exceed route_months")
         return self
 
 

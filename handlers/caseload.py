@@ -7,7 +7,7 @@ the ИОМ read-only. Every step re-checks access (``bot.services.access``): onl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
@@ -18,6 +18,7 @@ from bot.services.iom_lifecycle import (
     TransitionError,
     approve,
     current_iom,
+    may_approve,
     return_with_comment,
 )
 from bot.services.offers import PairError
@@ -231,7 +232,7 @@ async def show_teacher(ctx: Ctx) -> None:
             kind == "methodist"
             and iom is not None
             and iom.status == ON_APPROVAL
-            and iom.methodist_id == me.id
+            and await may_approve(ctx.session, iom, me.id)
         ):
             buttons.append(
                 [ApproveIom().button("✅ Согласовать"), ReturnIom().button("↩️ Вернуть с комментарием")]
@@ -263,7 +264,7 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
         refusal = await _review(
             ctx,
             teacher_id,
-            lambda iom: approve(iom, me.id, ctx.now),
+            lambda iom: approve(ctx.session, iom, me.id, ctx.now),
             f"Ваш ИОМ согласован методистом {name_of(me)}. Можно приступать!",
             "ИОМ согласован, педагог получил уведомление.",
         )
@@ -302,14 +303,14 @@ async def _next_stage(ctx: Ctx, teacher_id: int, kind: str) -> None:
 
 
 async def _review(
-    ctx: Ctx, teacher_id: int, decide: Callable[[Iom], None], notice: str, done: str
+    ctx: Ctx, teacher_id: int, decide: Callable[[Iom], Awaitable[None]], notice: str, done: str
 ) -> str | None:
     """Approve or return the teacher's ИОМ (``decide``) and tell them ``notice``; else the refusal to show."""
     iom = await current_iom(ctx.session, teacher_id)
-    if iom is None or not await access.can_review_iom(ctx.session, ctx.me.id, teacher_id):
+    if iom is None or not await may_approve(ctx.session, iom, ctx.me.id):
         return REVIEW_NOT_ALLOWED
     try:
-        decide(iom)
+        await decide(iom)
     except (PermissionError, TransitionError):
         return NOT_ON_APPROVAL
     await offers.touch_pair(ctx.session, teacher_id, ctx.me.id, ctx.now)
@@ -323,7 +324,7 @@ async def _return_with(ctx: Ctx, comment: str) -> None:
     refusal = await _review(
         ctx,
         int(ctx.data.get("teacher_id", 0)),
-        lambda iom: return_with_comment(iom, me.id, comment, ctx.now),
+        lambda iom: return_with_comment(ctx.session, iom, me.id, comment, ctx.now),
         f"Методист {name_of(me)} вернул ваш ИОМ с комментарием:\n«{comment}»",
         "ИОМ возвращён с комментарием, педагог получил уведомление.",
     )

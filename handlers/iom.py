@@ -8,22 +8,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.services.iom_document import aspect_sections, build_iom_document, document_filename
-from bot.services.iom_drafting import NoDiagnosticResults, diagnostic_basis, draft_iom
+from bot.services.iom_document import build_iom_document, document_filename
+from bot.services.iom_drafting import (
+    NoDiagnosticResults,
+    Resources,
+    WorkloadLimits,
+    diagnostic_basis,
+    draft_iom,
+    formal_step_fields,
+)
 from bot.services.iom_lifecycle import (
+    AWAITING,
     COMPLETED,
     DRAFT,
     ON_APPROVAL,
     RETURNED,
     STATUS_LABELS,
     TransitionError,
+    add_step,
     can_edit,
     can_submit,
     current_iom,
     mark_step_done,
+    move_step,
     own_step,
     remove_step,
     replace_step_program,
+    set_deadline,
+    set_hours,
     submit_for_approval,
 )
 from bot.services.programs import ensure_sample_programs, matching_programs
@@ -34,8 +46,9 @@ from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
+from handlers.numbers import hours_phrase, steps_phrase
 from handlers.registry import Flow, MenuItem
-from handlers.widgets import FieldError, TextField, chunks
+from handlers.widgets import Choice, FieldError, MultiSelect, Option, PageInfo, Pager, TextField
 from storage.models import Iom, IomStep, Program
 
 flow = Flow("iom")
@@ -79,6 +92,25 @@ class Submit(Action, prefix="iom:submit"):
     """«Отправить на согласование» / «Отправить снова»."""
 
 
+class AddStep(Action, prefix="iom:add"):
+    """«➕ Добавить шаг»."""
+
+
+class EditDeadline(Action, prefix="iom:date"):
+    step_id: int
+
+
+class EditHours(Action, prefix="iom:hours"):
+    step_id: int
+
+
+class MoveStep(Action, prefix="iom:move"):
+    """Move the step up (``up`` = 1) or down (0)."""
+
+    step_id: int
+    up: int
+
+
 class EditGoal(Action, prefix="iom:goal_edit"):
     """«Изменить цель»."""
 
@@ -120,11 +152,13 @@ class KeepStep(Action, prefix="iom:rmno"):
     """«Нет, оставить»."""
 
 
-StepAction = MarkDone | ReplaceProgram | RemoveStep
+StepAction = MarkDone | ReplaceProgram | RemoveStep | EditDeadline | EditHours
 STEP_TARGETS: dict[type[Action], str] = {
     MarkDone: "evidence",
     ReplaceProgram: "replace",
     RemoveStep: "remove",
+    EditDeadline: "deadline",
+    EditHours: "hours",
 }
 
 
@@ -217,6 +251,86 @@ TextField(
 
 
 async def _draft(ctx: Ctx, goal: str, goal_key: str) -> None:
+    """The goal is known: ask the two questions of resources and conditions, then draft."""
+    ctx.set_data(goal=goal, goal_key=goal_key)
+    await ctx.go("iom", "time")
+
+
+TIME_OPTIONS = (Option("1", "1 час в неделю"), Option("2", "2 часа в неделю"), Option("3", "3 часа и больше"))
+SCHOOL_OPTIONS = (
+    Option("mentor", "Наставник в моей школе"),
+    Option("methodist_day", "Методический день"),
+    Option("online", "Доступ к онлайн-обучению"),
+)
+
+
+async def _pick_time(ctx: Ctx, value: str) -> None:
+    ctx.set_data(hours_per_week=int(value))
+    await ctx.go("iom", "school")
+
+
+Choice(
+    flow,
+    "time",
+    text="Сколько времени в неделю вы можете уделять маршруту — курсам, встречам с наставником, "
+    "подготовке открытых уроков? По нему я рассчитаю темп и общий объём.",
+    options=TIME_OPTIONS,
+    on_pick=_pick_time,
+)
+
+
+def _school_selected(ctx: Ctx) -> list[str]:
+    chosen = ctx.data.get("school")
+    if isinstance(chosen, list):
+        return [str(v) for v in chosen]
+    stored = (ctx.me.settings or {}).get("iom_school")
+    return [str(v) for v in stored] if isinstance(stored, list) else ["online"]
+
+
+async def _save_school(ctx: Ctx, chosen: list[str]) -> None:
+    ctx.set_data(school=chosen)
+
+
+async def _school_done(ctx: Ctx) -> None:
+    chosen = set(_school_selected(ctx))
+    person = ctx.me
+    person.settings = {**(person.settings or {}), "iom_school": sorted(chosen)}
+    hours = ctx.data.get("hours_per_week")
+    resources = Resources(
+        hours_per_week=hours if isinstance(hours, int) and 1 <= hours <= 3 else 2,
+        mentor_in_school="mentor" in chosen,
+        methodist_day="methodist_day" in chosen,
+        online="online" in chosen,
+    )
+    await _draft_now(
+        ctx, str(ctx.data.get("goal") or ""), str(ctx.data.get("goal_key") or OTHER_GOAL), resources
+    )
+
+
+MultiSelect(
+    flow,
+    "school",
+    text="Что есть в вашей школе? Отметьте всё, что подходит, и нажмите «Готово» (можно ничего не отмечать).",
+    options=SCHOOL_OPTIONS,
+    selected=_school_selected,
+    save=_save_school,
+    on_done=_school_done,
+    min_selected=0,
+    columns=1,
+)
+
+
+def _limits(ctx: Ctx) -> WorkloadLimits:
+    settings = ctx.deps.settings
+    return WorkloadLimits(
+        hours_per_month=settings.iom_hours_per_month,
+        dpp_hours_per_month=settings.iom_dpp_hours_per_month,
+        hours_per_month_first_year=settings.iom_hours_per_month_first_year,
+        dpp_hours_per_month_first_year=settings.iom_dpp_hours_per_month_first_year,
+    )
+
+
+async def _draft_now(ctx: Ctx, goal: str, goal_key: str, resources: Resources) -> None:
     person = ctx.me
     await ensure_sample_programs(ctx.session, ctx.now)
     attempt_id = ctx.data.get("attempt_id")
@@ -224,10 +338,12 @@ async def _draft(ctx: Ctx, goal: str, goal_key: str) -> None:
         await draft_iom(
             ctx.session,
             person,
-            goal,
+            goal or "Профессиональный рост",
             ctx.now,
             attempt_id=attempt_id if isinstance(attempt_id, int) else None,
             goal_key=goal_key,
+            resources=resources,
+            limits=_limits(ctx),
         )
     except NoDiagnosticResults:
         ctx.state.history = []
@@ -258,45 +374,149 @@ async def on_no_results(ctx: Ctx, incoming: Incoming) -> None:
 
 
 # --- the route -------------------------------------------------------------------------------------------
+SUMMARY_LIMIT = 1000
+
+
+def _deadline_text(step: IomStep) -> str:
+    return "после назначения наставника" if step.after_mentor else f"до {_day(step.deadline)}"
+
+
 def _summary_text(iom: Iom, drafted: bool) -> str:
+    """Goal, pace, status and the next three steps — at most ``SUMMARY_LIMIT`` characters."""
     status = STATUS_LABELS.get(iom.status, iom.status)
-    end = max((s.deadline for s in _active(iom)), default=None)
+    active = _active(iom)
+    end = max((s.deadline for s in active), default=None)
+    plan = (iom.aspects or {}).get("plan", {})
     lines = []
     if drafted:
         lines.append("Я составил черновик вашего индивидуального образовательного маршрута (ИОМ).")
-    lines.append(
-        f"Статус: {status}. Выполнено: {iom.progress_percent} %.\n"
-        f"Темп: {len(_active(iom))} шагов, {iom.total_hours} ч за {iom.months} мес."
-        + (f" (до {_day(end)})" if end else "")
-        + "."
-    )
-    if iom.rediagnosis_on and not drafted:  # after drafting it is in the diagnostic aspect
-        lines.append(f"Повторная диагностика: {_day(iom.rediagnosis_on)}.")
+    goal = iom.goal or "—"
+    lines.append(f"Цель: {goal if len(goal) <= 200 else goal[:199] + '…'}")
+    pace = f"Темп: {steps_phrase(len(active))}, {hours_phrase(iom.total_hours)} за {iom.months} мес."
+    if end:
+        pace += f" (до {_day(end)})"
+    if plan.get("budget_per_month"):
+        pace += f"; в среднем {str(plan.get('pace_per_month')).replace('.', ',')} ч в месяц при бюджете {plan['budget_per_month']} ч"
+    lines.append(pace + ".")
+    lines.append(f"Статус: {status}. Выполнено: {iom.progress_percent} %.")
+    upcoming = [s for s in active if s.done_at is None][:3]
+    if upcoming:
+        lines.append(
+            "Ближайшие шаги:\n" + "\n".join(f"• {_short(s.task, 90)} ({_deadline_text(s)})" for s in upcoming)
+        )
     if iom.status == RETURNED and iom.review_comment:
         lines.append(
-            f"Методист вернул маршрут с комментарием: «{iom.review_comment}».\n"
-            "Исправьте шаги или цель и отправьте маршрут снова."
+            f"Методист вернул маршрут с комментарием: «{_short(iom.review_comment, 250)}». "
+            "Исправьте шаги и отправьте маршрут снова."
         )
     elif iom.status == ON_APPROVAL:
         lines.append("Маршрут у методиста на согласовании.")
-    if drafted:
-        for title, aspect_lines in aspect_sections(iom):
-            lines.append(f"{title}:\n" + "\n".join(f"• {line}" for line in aspect_lines))
+    elif iom.status == AWAITING:
+        lines.append(AWAITING_TEXT)
     lines.append("Полная форма ИОМ — в документе .docx.")
-    return _clip("\n\n".join(lines))
+    return _short("\n\n".join(lines), SUMMARY_LIMIT)
 
 
-def _steps_text(iom: Iom) -> str:
-    lines = ["Шаги маршрута:"]
-    for number, step in enumerate(_active(iom), start=1):
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+AWAITING_TEXT = (
+    "Маршрут ожидает методиста: согласовать его может только закреплённый за вами региональный методист. "
+    "Как только методист будет назначен, маршрут уйдёт к нему."
+)
+STEPS_PER_PAGE = 10
+
+
+def _step_options(iom: Iom) -> list[Option]:
+    return [Option(str(s.id), str(n)) for n, s in enumerate(_active(iom), start=1)]
+
+
+async def _steps_options(ctx: Ctx) -> list[Option]:
+    iom = await current_iom(ctx.session, ctx.me.id)
+    return _step_options(iom) if iom is not None else []
+
+
+async def _steps_page_text(ctx: Ctx, info: PageInfo) -> str:
+    iom = await current_iom(ctx.session, ctx.me.id)
+    if iom is None:
+        return "Маршрута пока нет."
+    active = _active(iom)
+    start = info.page * STEPS_PER_PAGE
+    lines = [f"Шаги маршрута ({start + 1}–{min(start + STEPS_PER_PAGE, len(active))} из {len(active)}):"]
+    for number, step in enumerate(active[start : start + STEPS_PER_PAGE], start=start + 1):
         mark = "✅" if step.done_at is not None else "▫️"
         track = "ДПП" if step.track == "formal" else "неформально"
         lines.append(
-            f"{mark} {number}. {area_label(step.area)} — {step.task} "
-            f"({track}, {step.hours} ч, до {_day(step.deadline)})"
+            f"{mark} {number}. {area_label(step.area)} — {_short(step.task, 160)} "
+            f"({track}, {step.hours} ч, {_deadline_text(step)})"
         )
+    if info.pages > 1:
+        lines.append(f"Страница {info.page + 1} из {info.pages}: листайте ◀ ▶.")
     lines.append("Нажмите на номер шага, чтобы отметить его выполнение или изменить.")
-    return _clip("\n".join(lines))
+    return "\n".join(lines)
+
+
+async def _steps_extra(ctx: Ctx) -> list[list[Button]]:
+    iom = await current_iom(ctx.session, ctx.me.id)
+    rows: list[list[Button]] = []
+    if iom is None:
+        return rows
+    if can_submit(iom):
+        rows.append(
+            [Submit().button("Отправить снова" if iom.status == RETURNED else "Отправить на согласование")]
+        )
+    if can_edit(iom):
+        rows.append([AddStep().button("➕ Добавить шаг"), EditGoal().button("✏️ Изменить цель")])
+    if iom.status in {COMPLETED, DRAFT, RETURNED, AWAITING}:
+        rows.append([Redraft().button("Составить маршрут заново")])
+    return rows
+
+
+async def _open_step(ctx: Ctx, value: str) -> None:
+    step_id = int(value)
+    if await own_step(ctx.session, ctx.me.id, step_id) is None:
+        ctx.invalid(STEP_GONE)
+        return
+    await ctx.go("iom", "step", data={"step_id": step_id})
+
+
+async def _steps_other(ctx: Ctx, incoming: Incoming) -> bool:
+    action = incoming.action
+    if Submit.unpack(action) is not None:
+        await _submit(ctx)
+    elif EditGoal.unpack(action) is not None:
+        await ctx.go("iom", "edit_goal", data={})
+    elif AddStep.unpack(action) is not None:
+        await ctx.go("iom", "add_task", data={})
+    elif Redraft.unpack(action) is not None:
+        await ctx.go("iom", "goal", data={})
+    else:
+        return False
+    return True
+
+
+def _step_not_found(query: str) -> str:
+    if query.isdigit():
+        return f"Шага с номером {query} нет. Выберите шаг кнопкой."
+    return "Напишите номер шага или выберите его кнопкой."
+
+
+Pager(
+    flow,
+    "steps",
+    text=_steps_page_text,
+    items=_steps_options,
+    search=None,
+    on_pick=_open_step,
+    not_found=_step_not_found,
+    per_page=STEPS_PER_PAGE,
+    columns=5,
+    extra=_steps_extra,
+    on_other=_steps_other,
+    back=False,
+    invalid="Выберите шаг по номеру или действие кнопкой.",
+)
 
 
 @flow.show("view")
@@ -317,52 +537,12 @@ async def show_view(ctx: Ctx) -> None:
         _summary_text(iom, bool(ctx.data.get("drafted"))),
         attachment=Attachment(document_filename(iom), document),
     )
-    if ctx.data.get("drafted"):
-        ctx.set_data(drafted=False)  # the aspects are shown once, right after drafting
-    step_buttons = [OpenStep(s.id).button(str(n)) for n, s in enumerate(_active(iom), start=1)]
-    rows = chunks(step_buttons, 5)
-    if can_submit(iom):
-        rows.append(
-            [Submit().button("Отправить снова" if iom.status == RETURNED else "Отправить на согласование")]
-        )
-    if can_edit(iom):
-        rows.append([EditGoal().button("✏️ Изменить цель")])
-    if iom.status in {COMPLETED, DRAFT, RETURNED}:
-        rows.append([Redraft().button("Составить маршрут заново")])
-    rows.append(nav_row(back=False))
-    ctx.say(_steps_text(iom), rows)
+    await ctx.go("iom", "steps", data={}, remember=False)
 
 
 @flow.on("view")
 async def on_view(ctx: Ctx, incoming: Incoming) -> None:
-    person = ctx.me
-    action = incoming.action
-    opened = OpenStep.unpack(action)
-    step_id = opened.step_id if opened is not None else None
-    typed = (incoming.text or "").strip()
-    if action is None and typed.isdigit():  # the step's number typed instead of pressed
-        iom = await current_iom(ctx.session, person.id)
-        active = _active(iom) if iom is not None else []
-        if not 1 <= int(typed) <= len(active):
-            ctx.invalid(f"Шага с номером {typed} нет. Выберите шаг кнопкой.")
-            return
-        step_id = active[int(typed) - 1].id
-    if step_id is not None:
-        if await own_step(ctx.session, person.id, step_id) is None:
-            ctx.invalid(STEP_GONE)
-            return
-        await ctx.go("iom", "step", data={"step_id": step_id})
-        return
-    if Submit.unpack(action) is not None:
-        await _submit(ctx)
-        return
-    if EditGoal.unpack(action) is not None:
-        await ctx.go("iom", "edit_goal", data={})
-        return
-    if Redraft.unpack(action) is not None:
-        await ctx.go("iom", "goal", data={})
-        return
-    ctx.invalid("Выберите шаг по номеру или действие кнопкой.")
+    await ctx.go("iom", "steps", data={}, remember=False)
 
 
 async def _submit(ctx: Ctx) -> None:
@@ -374,24 +554,37 @@ async def _submit(ctx: Ctx) -> None:
             f"Этот маршрут сейчас нельзя отправить на согласование{': он ' + status if status else ''}."
         )
         return
-    methodist_id = iom.methodist_id
-    submit_for_approval(iom, methodist_id, ctx.now)
+    methodist_id = await submit_for_approval(ctx.session, iom, ctx.now)
     if methodist_id is not None:
-        await ctx.notify(
-            methodist_id,
-            Reply(
-                f"Педагог {person.full_name or ''} отправил(а) индивидуальный образовательный маршрут на "
-                "согласование. Откройте «Мои педагоги», чтобы посмотреть его и согласовать или вернуть "
-                "с комментарием."
-            ),
-            kind="iom_review",
+        await _tell_methodist(
+            ctx, methodist_id, "отправил(а) индивидуальный образовательный маршрут на согласование"
         )
         ctx.say("Маршрут отправлен вашему методисту на согласование. Я сообщу, когда он ответит.")
     else:
-        ctx.say(
-            "Региональный методист вам пока не назначен, поэтому маршрут отмечен как «согласован со школой». "
-            "Можно приступать к шагам!"
-        )
+        ctx.say(AWAITING_TEXT)
+    await _back_to_view(ctx)
+
+
+async def _tell_methodist(ctx: Ctx, methodist_id: int, what: str) -> None:
+    await ctx.notify(
+        methodist_id,
+        Reply(
+            f"Педагог {ctx.me.full_name or ''} {what}. Откройте «Мои педагоги», чтобы посмотреть маршрут "
+            "и согласовать его или вернуть с комментарием."
+        ),
+        kind="iom_review",
+    )
+
+
+async def _after_change(ctx: Ctx, iom: Iom, reopened: bool, done: str) -> None:
+    """Say what changed; a change of an approved route went back for approval — tell both sides."""
+    if reopened:
+        if iom.methodist_id is not None:
+            await _tell_methodist(ctx, iom.methodist_id, "изменил(а) согласованный маршрут")
+            done += " Маршрут был согласован, поэтому изменение записано и маршрут снова у методиста на согласовании."
+        else:
+            done += " Изменение записано; маршрут ожидает методиста для согласования."
+    ctx.say(done)
     await _back_to_view(ctx)
 
 
@@ -469,7 +662,7 @@ async def show_step(ctx: Ctx) -> None:
         f"Направление: {area_label(step.area)}",
         f"Содержание: {step.content}",
         f"Форма: {step.form}",
-        f"Срок: до {_day(step.deadline)}, {step.hours} ч",
+        f"Срок: {_deadline_text(step)}, {step.hours} ч",
         f"Результат / продукт: {step.result_product}",
     ]
     if step.program_id is not None:
@@ -484,6 +677,10 @@ async def show_step(ctx: Ctx) -> None:
     if step.done_at is None:
         rows.append([MarkDone(step.id).button("✅ Отметить выполненным")])
     if can_edit(iom):
+        rows.append(
+            [EditDeadline(step.id).button("📅 Изменить срок"), EditHours(step.id).button("⏱ Изменить часы")]
+        )
+        rows.append([MoveStep(step.id, 1).button("⬆️ Выше"), MoveStep(step.id, 0).button("⬇️ Ниже")])
         if step.track == "formal" and step.program_id is not None:
             rows.append([ReplaceProgram(step.id).button("🔁 Заменить программу")])
         rows.append([RemoveStep(step.id).button("🗑 Удалить шаг")])
@@ -494,8 +691,16 @@ async def show_step(ctx: Ctx) -> None:
 @flow.on("step")
 async def on_step(ctx: Ctx, incoming: Incoming) -> None:
     action = incoming.action
+    moved = MoveStep.unpack(action)
+    if moved is not None:
+        await _move(ctx, moved)
+        return
     chosen: StepAction | None = (
-        MarkDone.unpack(action) or ReplaceProgram.unpack(action) or RemoveStep.unpack(action)
+        MarkDone.unpack(action)
+        or ReplaceProgram.unpack(action)
+        or RemoveStep.unpack(action)
+        or EditDeadline.unpack(action)
+        or EditHours.unpack(action)
     )
     if chosen is None:
         ctx.invalid("Выберите действие кнопкой.")
@@ -621,18 +826,21 @@ async def on_replace(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Эта программа больше не подходит. Выберите другую.")
         return
     try:
-        replace_step_program(iom, step, program, ctx.now)
+        reopened = replace_step_program(
+            iom, step, program, formal_step_fields(program, step.area), ctx.now, ctx.me.id
+        )
     except TransitionError:
         ctx.invalid("Этот шаг нельзя изменить.")
         return
-    ctx.say(f"Готово: в шаге {_number(iom, step)} теперь программа «{program.title}».")
-    await _back_to_view(ctx)
+    await _after_change(
+        ctx, iom, reopened, f"Готово: в шаге {_number(iom, step)} теперь программа «{program.title}»."
+    )
 
 
 # --- removing a step -------------------------------------------------------------------------------------
 @flow.show("remove")
 async def show_remove(ctx: Ctx) -> None:
-    found = await _own_or_back(ctx, ctx.data.get("step_id"))
+    found = await _own_or_back(ctx, ctx.data.get("step_id"), editable=True)
     if found is None:
         return
     iom, step = found
@@ -660,10 +868,164 @@ async def on_remove(ctx: Ctx, incoming: Incoming) -> None:
         return
     number = _number(iom, step)
     try:
-        remove_step(iom, step, ctx.now)
+        reopened = remove_step(iom, step, ctx.now, ctx.me.id)
     except TransitionError:
         ctx.say(NOT_EDITABLE.format(status=STATUS_LABELS.get(iom.status, iom.status)))
         await _back_to_view(ctx)
         return
-    ctx.say(f"Шаг {number} удалён из маршрута.")
-    await _back_to_view(ctx)
+    await _after_change(ctx, iom, reopened, f"Шаг {number} удалён из маршрута.")
+
+
+# --- dates, hours, order, a new step -----------------------------------------------------------------
+MAX_STEP_HOURS = 200
+DATE_HINT = "Напишите дату в виде ДД.ММ.ГГГГ, например 15.03.2027 — не раньше сегодняшнего дня."
+HOURS_HINT = f"Напишите число часов — от 1 до {MAX_STEP_HOURS}."
+TASK_HINT = "Опишите шаг словами: от 5 до 300 символов."
+
+
+def _parse_date(ctx: Ctx, text: str) -> date:
+    parts = text.strip().replace("/", ".").replace("-", ".").split(".")
+    try:
+        if len(parts) == 2:
+            day, month = int(parts[0]), int(parts[1])
+            value = date(ctx.now.year, month, day)
+            if value < ctx.now.date():
+                value = date(ctx.now.year + 1, month, day)
+        elif len(parts) == 3:
+            year = int(parts[2])
+            value = date(year + 2000 if year < 100 else year, int(parts[1]), int(parts[0]))
+        else:
+            raise ValueError(text)
+    except ValueError:
+        raise FieldError(DATE_HINT) from None
+    if value < ctx.now.date():
+        raise FieldError("Эта дата уже прошла. " + DATE_HINT)
+    if value > ctx.now.date().replace(year=ctx.now.year + 2):
+        raise FieldError("Срок маршрута — не больше двух лет. " + DATE_HINT)
+    return value
+
+
+def _parse_hours(ctx: Ctx, text: str) -> int:
+    digits = text.strip().removesuffix("ч").strip()
+    if not digits.isdigit() or not 1 <= int(digits) <= MAX_STEP_HOURS:
+        raise FieldError(HOURS_HINT)
+    return int(digits)
+
+
+async def _editable_step(ctx: Ctx) -> bool:
+    return await _own_or_back(ctx, ctx.data.get("step_id"), editable=True) is not None
+
+
+async def _save_deadline(ctx: Ctx, value: date) -> None:
+    found = await _own_or_back(ctx, ctx.data.get("step_id"), editable=True)
+    if found is None:
+        return
+    iom, step = found
+    reopened = set_deadline(iom, step, value, ctx.me.id, ctx.now)
+    await _after_change(ctx, iom, reopened, f"Срок шага {_number(iom, step)}: до {_day(value)}.")
+
+
+async def _save_hours(ctx: Ctx, value: int) -> None:
+    found = await _own_or_back(ctx, ctx.data.get("step_id"), editable=True)
+    if found is None:
+        return
+    iom, step = found
+    reopened = set_hours(iom, step, value, ctx.me.id, ctx.now)
+    await _after_change(ctx, iom, reopened, f"Шаг {_number(iom, step)}: {hours_phrase(value)}.")
+
+
+async def _move(ctx: Ctx, moved: MoveStep) -> None:
+    found = await _own_or_back(ctx, moved.step_id, editable=True)
+    if found is None:
+        return
+    iom, step = found
+    before = _number(iom, step)
+    reopened = move_step(iom, step, -1 if moved.up else 1, ctx.me.id, ctx.now)
+    after = _number(iom, step)
+    if after == before:
+        ctx.invalid("Шаг уже " + ("первый." if moved.up else "последний."))
+        return
+    await _after_change(ctx, iom, reopened, f"Шаг {before} теперь под номером {after}.")
+
+
+TextField(
+    flow,
+    "deadline",
+    text="Напишите новый срок шага (ДД.ММ.ГГГГ).",
+    parse=_parse_date,
+    on_value=_save_deadline,
+    hint=DATE_HINT,
+    guard=_editable_step,
+)
+TextField(
+    flow,
+    "hours",
+    text="Сколько часов займёт шаг? Напишите число.",
+    parse=_parse_hours,
+    on_value=_save_hours,
+    hint=HOURS_HINT,
+    guard=_editable_step,
+)
+
+
+async def _may_add(ctx: Ctx) -> bool:
+    return await _editable_iom(ctx) is not None
+
+
+def _parse_task(ctx: Ctx, text: str) -> str:
+    return _sized(text, 5, 300, TASK_HINT)
+
+
+async def _task_given(ctx: Ctx, task: str) -> None:
+    ctx.set_data(new_task=task)
+    await ctx.go("iom", "add_date")
+
+
+async def _date_given(ctx: Ctx, value: date) -> None:
+    ctx.set_data(new_date=value.isoformat())
+    await ctx.go("iom", "add_hours")
+
+
+async def _hours_given(ctx: Ctx, hours: int) -> None:
+    iom = await _editable_iom(ctx)
+    if iom is None:
+        return
+    task, when = str(ctx.data.get("new_task") or ""), ctx.data.get("new_date")
+    if not task or not isinstance(when, str):
+        ctx.say("Начнём добавление шага сначала.")
+        await ctx.go("iom", "add_task", data={}, remember=False)
+        return
+    area = next((s.area for s in _active(iom)), "methodical")
+    step, reopened = add_step(iom, area, task, date.fromisoformat(when), hours, ctx.me.id, ctx.now)
+    await ctx.session.flush()
+    await _after_change(ctx, iom, reopened, f"Шаг добавлен в маршрут под номером {_number(iom, step)}.")
+
+
+TextField(
+    flow,
+    "add_task",
+    text="Что нужно сделать? Опишите новый шаг одной фразой — например, «Выступить на МО с опытом "
+    "формирующего оценивания».",
+    parse=_parse_task,
+    on_value=_task_given,
+    hint=TASK_HINT,
+    guard=_may_add,
+)
+TextField(
+    flow,
+    "add_date",
+    text="К какому сроку? Напишите дату (ДД.ММ.ГГГГ).",
+    parse=_parse_date,
+    on_value=_date_given,
+    hint=DATE_HINT,
+    guard=_may_add,
+)
+TextField(
+    flow,
+    "add_hours",
+    text="Сколько часов займёт этот шаг? Напишите число.",
+    parse=_parse_hours,
+    on_value=_hours_given,
+    hint=HOURS_HINT,
+    guard=_may_add,
+)

@@ -301,9 +301,9 @@ class Pager(_Widget):
         flow: Flow,
         step: str,
         *,
-        text: Callable[[Ctx, PageInfo], str],
+        text: Callable[[Ctx, PageInfo], str | Awaitable[str]],
         items: Source[Sequence[Option]],
-        search: Callable[[str], Sequence[Option]],
+        search: Callable[[str], Sequence[Option]] | None,
         on_pick: PickFn,
         not_found: Callable[[str], str],
         per_page: int = 8,
@@ -326,9 +326,16 @@ class Pager(_Widget):
         if self._key in ctx.data:
             ctx.state.data = {k: v for k, v in ctx.data.items() if k != self._key}
 
+    async def _search(self, ctx: Ctx, query: str) -> Sequence[Option]:
+        """``search``, or (None) the items whose label contains the query."""
+        if self.search is not None:
+            return self.search(query)
+        folded = _fold(query)
+        return [o for o in await resolve(self.items, ctx) if folded in _fold(o.label)]
+
     async def _listed(self, ctx: Ctx) -> tuple[str, Sequence[Option]]:
         query = str(self._state(ctx).get("query") or "")
-        return query, (self.search(query) if query else await resolve(self.items, ctx))
+        return query, (await self._search(ctx, query) if query else await resolve(self.items, ctx))
 
     def _pending(self, ctx: Ctx, listed: Sequence[Option]) -> Option | None:
         value = self._state(ctx).get("confirm")
@@ -341,7 +348,8 @@ class Pager(_Widget):
             return f"Вы имели в виду «{pending.label}»?"
         pages = max(1, -(-len(listed) // self.per_page))
         page = min(max(int(str(self._state(ctx).get("page") or 0)), 0), pages - 1)
-        return self.page_text(ctx, PageInfo(query, page, pages, len(listed)))
+        text = self.page_text(ctx, PageInfo(query, page, pages, len(listed)))
+        return await text if inspect.isawaitable(text) else text
 
     async def rows(self, ctx: Ctx) -> list[list[Button]]:
         query, listed = await self._listed(ctx)
@@ -393,7 +401,7 @@ class Pager(_Widget):
         query = typed_text(incoming)
         if action is not None or not query:
             return False
-        matches = self.search(query)
+        matches = await self._search(ctx, query)
         exact = [o for o in matches if _fold(o.label) == _fold(query)]
         if len(exact) == 1:
             await self._pick(ctx, exact[0].value)

@@ -52,7 +52,9 @@ async def test_document_has_header_aspects_and_one_row_per_step(
         assert title in texts
     assert any("Уверенно вести уроки по ФГОС" in t for t in texts)
     assert any("Формирующее оценивание" in t for t in texts)
-    assert any("Повторная диагностика: 01.03.2027" in t for t in texts)
+    # one re-diagnosis, at the route's end (01.09.2026 + 9 months)
+    assert iom.rediagnosis_on == max(s.deadline for s in iom.steps) == date(2027, 6, 1)
+    assert any("Повторная диагностика: 01.06.2027" in t for t in texts)
     assert any("Коммуникативные" in t and "нет подходящей программы" in t for t in texts)
 
     header_block, table = document.tables[0], document.tables[1]
@@ -68,10 +70,13 @@ async def test_document_has_header_aspects_and_one_row_per_step(
     assert tuple(cell.text for cell in table.rows[0].cells) == TABLE_HEADER
     kept = [s for s in iom.steps if not s.removed]
     assert len(table.rows) == 1 + len(kept)
+    assert any(s.after_mentor for s in kept)
     for row, step in zip(table.rows[1:], kept, strict=True):
         cells = [c.text for c in row.cells]
         assert cells[1] == step.task and cells[5] == step.result_product
-        assert cells[4].startswith(f"до {step.deadline:%d.%m.%Y}")
+        # no mentor yet: mentoring steps say so instead of a date before the pair
+        expected = "после назначения наставника" if step.after_mentor else f"до {step.deadline:%d.%m.%Y}"
+        assert cells[4].startswith(expected)
     first = [c.text for c in table.rows[1].cells]
     assert first[6].startswith("выполнено 01.09.2026") and "https://example.org/lesson" in first[6]
     assert all(row.cells[6].text == "не выполнено" for row in table.rows[2:])

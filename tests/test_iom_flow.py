@@ -27,10 +27,17 @@ from storage.models import (
 from tests.client import DispatcherClient, Turn
 from tests.factories import make_person
 from tests.iom_data import make_attempt, make_program
+from tests.iom_route_data import methodist_pair
 
 FGOS_GOAL = "Уверенно вести уроки по обновлённым ФГОС"
 SUBMIT = "Отправить на согласование"
 STEP_CONTROLS = ("✅ Отметить выполненным", "🔁 Заменить программу", "🗑 Удалить шаг")
+
+
+async def _resources(client: DispatcherClient) -> Turn:
+    """The two questions after the goal: time a week and what the school offers."""
+    await client.press("2 часа в неделю")
+    return await client.press("Готово")
 
 
 async def _open_iom(client: DispatcherClient) -> Turn:
@@ -98,6 +105,7 @@ async def _drafted(
         await _catalogue(sessions, clock)
     await _open_iom(client)
     await client.press(FGOS_GOAL)
+    await _resources(client)
     iom = await _current(sessions, person_id)
     assert iom is not None
     return person_id, iom
@@ -114,10 +122,13 @@ async def test_goal_then_draft_with_document(
     assert replies[-1].text.startswith("Чего вы хотите достичь в этом году?")
     assert {FGOS_GOAL, "Другое — напишу сам(а)", "🏠 В меню"} <= set(replies[-1].labels)
 
-    replies = await u1.press(FGOS_GOAL)
+    await u1.press(FGOS_GOAL)
+    replies = await _resources(u1)
     summary = replies[0]
     assert summary.text.startswith("Я составил черновик")
     assert "Статус: черновик. Выполнено: 0 %." in summary.text
+    assert len(summary.text) <= 1000 and "Ближайшие шаги:" in summary.text
+    document_text = "\n".join(p.text for p in Document(io.BytesIO(summary.data or b"")).paragraphs)
     for aspect in (
         "Целевой аспект",
         "Диагностический аспект",
@@ -125,7 +136,7 @@ async def test_goal_then_draft_with_document(
         "Технологический аспект",
         "Результативный аспект",
     ):
-        assert aspect in summary.text
+        assert aspect in document_text
     assert "Уверенно вести уроки по обновлённым ФГОС" in summary.text
     assert summary.file_name is not None and summary.file_name.endswith(".docx") and summary.data
     iom = await _current(sessions, person_id)
@@ -135,9 +146,10 @@ async def test_goal_then_draft_with_document(
     table = Document(io.BytesIO(summary.data)).tables[1]
     assert len(table.rows) == 1 + len(iom.steps)
     steps_text = replies[-1].text
-    assert steps_text.startswith("Шаги маршрута:")
-    for step in iom.steps:
-        assert f"до {step.deadline:%d.%m.%Y}" in steps_text
+    assert steps_text.startswith(f"Шаги маршрута (1–{len(iom.steps)} из {len(iom.steps)}):")
+    for step in iom.steps:  # a mentoring step without a mentor waits for one instead of a date
+        due = "после назначения наставника" if step.after_mentor else f"до {step.deadline:%d.%m.%Y}"
+        assert due in steps_text
     assert {str(n) for n in range(1, len(iom.steps) + 1)} <= set(replies[-1].labels)
     assert SUBMIT in replies[-1].labels
     # the catalogue was used: the methodical programme, nothing for communicative
@@ -146,7 +158,7 @@ async def test_goal_then_draft_with_document(
     # opening «Мой ИОМ» again shows the same route (fresh .docx, no aspects)
     replies = await u1.press("🏠 В меню")
     replies = await u1.press("Мой ИОМ")
-    assert replies[0].data is not None and "Целевой аспект" not in replies[0].text
+    assert replies[0].data is not None and "Цель:" in replies[0].text
     assert (await _current(sessions, person_id)).id == iom.id  # type: ignore[union-attr]
 
 
@@ -162,6 +174,7 @@ async def test_free_text_goal(
     assert "хотя бы несколько слов" in replies[0].text
     assert await _current(sessions, person_id) is None
     await u1.send("Научиться вести уроки геометрии интересно")
+    await _resources(u1)
     iom = await _current(sessions, person_id)
     assert iom is not None and iom.goal == "Научиться вести уроки геометрии интересно"
     assert iom.aspects["target"]["goal"] == iom.goal
@@ -275,23 +288,17 @@ async def test_replace_programme_with_another_matching_one(
         assert step is not None and step.program_id == other_id and step.deadline == date(2026, 11, 6)
 
 
-async def test_submit_without_methodist_is_agreed_with_school(
+async def test_submit_without_methodist_waits_for_one(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     u1 = DispatcherClient(dispatcher)
     person_id, _iom = await _drafted(u1, sessions, clock)
     replies = await u1.press(SUBMIT)
-    assert "«согласован со школой»" in replies[0].text
-    assert "Статус: согласован." in replies[1].text
+    assert replies[0].text.startswith("Маршрут ожидает методиста")
+    assert "Статус: ожидает методиста." in replies[1].text
     assert SUBMIT not in replies.labels and "Отправить снова" not in replies.labels
-    assert "✏️ Изменить цель" not in replies.labels
     current = await _current(sessions, person_id)
-    assert current is not None and current.status == "approved"
-    assert current.review_comment == "согласован со школой"
-    # no editing of an approved route
-    replies = await u1.press("1")
-    assert "🗑 Удалить шаг" not in replies[-1].labels
-    assert "✅ Отметить выполненным" in replies[-1].labels
+    assert current is not None and current.status == "awaiting" and current.approved_at is None
 
 
 async def test_methodist_review_return_and_resubmit(
@@ -301,9 +308,7 @@ async def test_methodist_review_return_and_resubmit(
     person_id, iom = await _drafted(u1, sessions, clock)
     async with sessions() as session, session.begin():
         methodist = await make_person(session, clock.now(), external_id="m1", roles=("methodist",))
-        row = await session.get(Iom, iom.id)
-        assert row is not None
-        row.methodist_id = methodist.id
+        session.add(methodist_pair(person_id, methodist.id, clock.now()))
     replies = await u1.press(SUBMIT)
     assert "отправлен вашему методисту" in replies[0].text
     async with sessions() as session:
@@ -313,7 +318,7 @@ async def test_methodist_review_return_and_resubmit(
     async with sessions() as session, session.begin():
         row = await session.get(Iom, iom.id)
         assert row is not None and row.status == "on_approval"
-        return_with_comment(row, methodist.id, "Добавьте выступление на МО", clock.now())
+        await return_with_comment(session, row, methodist.id, "Добавьте выступление на МО", clock.now())
     replies = await _open_iom(u1)
     assert "«Добавьте выступление на МО»" in replies[0].text
     assert "Отправить снова" in replies[-1].labels and "✏️ Изменить цель" in replies[-1].labels
@@ -333,9 +338,9 @@ async def test_forged_step_of_someone_else_changes_nothing(
     _victim_id, victim_iom = await _drafted(u1, sessions, clock)
     await _drafted(u2, sessions, clock)
     foreign = victim_iom.steps[0]
-    # the victim's own buttons for the step: open it, "done", and "yes, remove"
-    victims = [u1.keyboard.action_of("1")]
+    # the victim's own buttons for the step: "done" and "yes, remove" (the step numbers are page places)
     await u1.press("1")
+    victims = []
     victims.append(u1.keyboard.action_of("✅ Отметить выполненным"))
     await u1.press("🗑 Удалить шаг")
     victims.append(u1.keyboard.action_of("Да, удалить"))
@@ -349,8 +354,8 @@ async def test_forged_step_of_someone_else_changes_nothing(
         assert attacker is not None
         attacker.flow, attacker.step = "iom", "remove"
         attacker.data = {"step_id": foreign.id}
-        attacker.expected = [victims[2]]
-    replies = await u2.press_action(victims[2])
+        attacker.expected = [victims[1]]
+    replies = await u2.press_action(victims[1])
     assert replies[0].text == "Этот шаг не относится к вашему текущему маршруту."
     await u1.press("✅ Отметить выполненным")  # back at step 1 after "Нет, оставить"
     noproof = u1.keyboard.action_of("Без подтверждения")  # the victim's "no evidence" button for the step
@@ -388,28 +393,31 @@ async def test_entry_from_the_diagnostic_uses_the_given_attempt(
         state.flow, state.step, state.data = "iom", "goal", {"attempt_id": chosen.id}
     await u1.press("Другое — напишу сам(а)")
     await u1.send("Разобраться с цифровыми сервисами")
+    await _resources(u1)
     iom = await _current(sessions, person_id)
     assert iom is not None and iom.attempt_id == chosen.id
     assert iom.aspects["diagnostic"]["priority_areas"] == ["ict"]
 
 
-async def test_a_long_route_keeps_submit_and_menu_on_vk_pages(
-    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+@pytest.mark.parametrize("channel", ["telegram", "vk"])
+async def test_the_longest_route_is_fully_reachable_through_the_pager(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, channel: str
 ) -> None:
-    """VK shows 40 buttons: a route of 45 steps is paged with «Ещё ▶», and nothing is cut."""
+    """A route of 50 steps: every step is listed and opens, every page keeps «Отправить на согласование» and
+    «В меню», the summary stays short and nothing is clipped."""
     person_id, iom = await _drafted(DispatcherClient(dispatcher), sessions, clock)
     async with sessions() as session, session.begin():
         session.add(
-            ChannelAccount(platform="vk", external_id="v1", person_id=person_id, created_at=clock.now())
+            ChannelAccount(platform=channel, external_id="c1", person_id=person_id, created_at=clock.now())
         )
         model = iom.steps[0]
-        for position in range(len(iom.steps), 45):
+        for position in range(len(iom.steps) + 1, 51):
             session.add(
                 IomStep(
                     iom_id=iom.id,
                     position=position,
                     area=model.area,
-                    task=f"Шаг {position}",
+                    task=f"Дополнительный шаг маршрута номер {position} с длинным описанием задачи",
                     content=model.content,
                     form=model.form,
                     track="informal",
@@ -418,19 +426,25 @@ async def test_a_long_route_keeps_submit_and_menu_on_vk_pages(
                     result_product=model.result_product,
                 )
             )
-    vk = DispatcherClient(dispatcher, "v1", channel="vk")
-    await vk.send("/menu")
-    await vk.press("Мой ИОМ")
-    seen: list[str] = []
-    for _ in range(5):
-        screen = vk.keyboard
-        assert len(screen.labels) <= 40 and "🏠 В меню" in screen.labels
-        seen += screen.labels
-        more = [label for label in screen.labels if label.startswith("Ещё ▶")]
-        if not more:
+    chat = DispatcherClient(dispatcher, "c1", channel=channel)
+    await chat.send("/menu")
+    opened = await chat.press("Мой ИОМ")
+    assert len(opened[0].text) <= 1000 and opened[0].data is not None
+    seen_numbers: list[str] = []
+    listed: list[int] = []
+    for _ in range(10):
+        screen = chat.keyboard
+        assert len(screen.labels) <= 40 and "🏠 В меню" in screen.labels and SUBMIT in screen.labels
+        assert not screen.text.endswith("…")
+        seen_numbers += [label for label in screen.labels if label.isdigit()]
+        listed += [n for n in range(1, 51) if f" {n}. " in screen.text]
+        if "▶" not in screen.labels:
             break
-        await vk.press(more[0])
-    assert "Отправить на согласование" in seen and "✏️ Изменить цель" in seen
-    assert [label for label in seen if label.isdigit()] == [str(n) for n in range(1, 46)]
-    await vk.press("Отправить на согласование")
-    assert "согласован" in vk.replies[0].text
+        await chat.press("▶")
+    assert seen_numbers == [str(n) for n in range(1, 51)]
+    assert listed == list(range(1, 51))
+    replies = await chat.press("50")
+    assert replies[-1].text.startswith("Шаг 50. Дополнительный шаг маршрута номер 50")
+    await chat.press("⬅️ Назад")
+    await chat.press(SUBMIT)
+    assert "ожидает методиста" in chat.replies[0].text

@@ -203,6 +203,9 @@ async def test_a_whole_scenario_logs_no_personal_data(
         await talk.send(action="m:iom")
     await talk.send(action="iom:goal:other")
     await talk.send(GOAL)
+    # the two resources questions: time a week (the first option), then «Готово»
+    await talk.send(action=talk.actions[0])
+    await talk.send(action=next(a for a in talk.actions if a.endswith(":done") or a.endswith(":ok")))
     # a message to the methodist and the methodist's answer
     await talk.send(action="nav:menu") if "nav:menu" in talk.actions else await talk.send("/menu")
     await talk.send(action="m:match")

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.programs import matching_programs
+from bot.services.iom_lifecycle import MENTOR_LEAD_DAYS, active_partner, current_iom
+from bot.services.program_fit import ProgramFit, Teacher, best_program, stems
 from content.areas import AREA_CODES, area_label
 from content.iom_templates import AreaTemplate, IomTemplates, StepTemplate, iom_templates
 from storage.models import DiagnosticAreaResult, DiagnosticAttempt, Iom, IomStep, Person, Program
@@ -26,6 +27,63 @@ from storage.models import DiagnosticAreaResult, DiagnosticAttempt, Iom, IomStep
 WEAK_LEVELS = ("deficit", "base")
 FINAL_GAP_DAYS = 14  # the closing step has the last two weeks of the route
 PROGRAM_MARGIN_DAYS = 21  # a programme must end this long before the route does (room for practice)
+WEEKS_PER_MONTH = 4  # the teacher's hours a week → hours a month (rounded down: a month of four weeks)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The teacher's resources and the school's conditions (seed 001's definition of the ИОМ)."""
+
+    hours_per_week: int = 2
+    mentor_in_school: bool = False
+    methodist_day: bool = False
+    online: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "hours_per_week": self.hours_per_week,
+            "mentor_in_school": self.mentor_in_school,
+            "methodist_day": self.methodist_day,
+            "online": self.online,
+        }
+
+
+@dataclass(frozen=True)
+class WorkloadLimits:
+    """Hours a month the route may ask besides work (settings ``iom_*_hours_per_month*``, README)."""
+
+    hours_per_month: int = 12
+    dpp_hours_per_month: int = 10
+    hours_per_month_first_year: int = 8
+    dpp_hours_per_month_first_year: int = 6
+
+
+@dataclass(frozen=True)
+class Budget:
+    per_month: int
+    dpp_per_month: int
+    months: int
+
+    @property
+    def total(self) -> int:
+        return self.per_month * self.months
+
+    @property
+    def dpp_total(self) -> int:
+        return min(self.dpp_per_month * self.months, self.total)
+
+
+def is_first_year(person: Person) -> bool:
+    return person.experience_years is None or person.experience_years <= 1
+
+
+def workload_budget(person: Person, resources: Resources, limits: WorkloadLimits, months: int) -> Budget:
+    """The month's hours: the settings' cap (lower in the first year), and no more than the teacher gives."""
+    first = is_first_year(person)
+    cap = limits.hours_per_month_first_year if first else limits.hours_per_month
+    dpp_cap = limits.dpp_hours_per_month_first_year if first else limits.dpp_hours_per_month
+    per_month = max(min(cap, resources.hours_per_week * WEEKS_PER_MONTH), 1)
+    return Budget(per_month, min(dpp_cap, per_month), months)
 
 
 class NoDiagnosticResults(Exception):
@@ -99,21 +157,30 @@ async def diagnostic_basis(
 
 
 def route_areas(basis: DiagnosticBasis, goal_area: str | None, max_areas: int) -> list[str]:
-    """Areas the route addresses: the attempt's priority areas, else the weak ones by percent, else the weakest;
-    the goal's area is added when there is room and it is not already at a high level."""
+    """Areas the route addresses: the attempt's priority areas, else the weak ones by percent, else the weakest.
+
+    The goal picks what comes first: its area leads the route when it is among them, or when it is not already
+    at a high level (then it takes the place of the last one if the route is full)."""
     areas = list(basis.priority_areas)
     if not areas:
         weak = sorted((s for s in basis.scores if s.level in WEAK_LEVELS), key=lambda s: s.percent)
         areas = [s.area for s in weak] or [min(basis.scores, key=lambda s: s.percent).area]
     areas = areas[:max_areas]
-    if (
-        goal_area is not None
-        and goal_area not in areas
-        and len(areas) < max_areas
-        and basis.level_of(goal_area) != "high"
-    ):
-        areas.append(goal_area)
+    if goal_area is not None and (goal_area in areas or basis.level_of(goal_area) != "high"):
+        areas = [goal_area, *[a for a in areas if a != goal_area]][:max_areas]
     return areas
+
+
+def goal_area_of(goal: str, goal_area: str | None, templates: IomTemplates) -> str | None:
+    """The goal template's area; for a goal in the teacher's words, the area whose topics share most words."""
+    if goal_area is not None:
+        return goal_area
+    words = stems(goal)
+    shared = {
+        a: len(words & stems(" ".join([*t.topics, t.expected_result]))) for a, t in templates.areas.items()
+    }
+    best = max(shared, key=lambda a: shared[a])
+    return best if shared[best] > 0 else None
 
 
 @dataclass
@@ -150,13 +217,15 @@ def formal_form_text(program: Program, templates: IomTemplates | None = None) ->
     )
 
 
-def formal_step_fields(program: Program, area: str, templates: IomTemplates | None = None) -> dict[str, Any]:
+def formal_step_fields(
+    program: Program, area: str, templates: IomTemplates | None = None, why: str | None = None
+) -> dict[str, Any]:
     """The columns of a formal-track step for ``program`` (also used when a step's programme is replaced)."""
     templates = templates or iom_templates()
     formal = templates.areas[area].formal
     return {
         "task": formal.task.format(title=program.title),
-        "content": program.title,
+        "content": f"{program.title}. {why}" if why else program.title,
         "form": formal_form_text(program, templates),
         "track": "formal",
         "program_id": program.id,
@@ -178,20 +247,8 @@ def _informal_fields(area: str, template: StepTemplate, form: str, templates: Io
     }
 
 
-def _pick_program(
-    candidates: list[Program], used: set[int], after: date, fallback_end: date
-) -> Program | None:
-    """The matching programme ending soonest after ``after`` (leaves room for the area's first step); if every
-    one ends earlier, the soonest-ending one still (its step's deadline then follows the previous step)."""
-    unused = [p for p in candidates if p.id not in used]
-    if not unused:
-        return None
-
-    def key(p: Program) -> tuple[date, date, str]:
-        return (p.ends_on or fallback_end, p.starts_on or fallback_end, p.code)
-
-    later = [p for p in unused if (p.ends_on or fallback_end) >= after]
-    return min(later or unused, key=key)
+def _planner_fits(hours: int, left: int) -> bool:
+    return hours <= left
 
 
 async def draft_iom(
@@ -202,29 +259,49 @@ async def draft_iom(
     *,
     attempt_id: int | None = None,
     goal_key: str | None = None,
+    resources: Resources | None = None,
+    limits: WorkloadLimits | None = None,
 ) -> DraftResult:
     """Draft a new current ИОМ (status draft) for ``person``; the previous current route stops being current.
 
+    The goal's area comes first; steps are added in that order while they fit the workload budget (the final
+    step, with the one re-diagnosis at the route's end, is always kept); a mentoring step is dated from the
+    mentor pair's start, or waits «после назначения наставника». The assigned methodist and mentor are kept.
     Raises ``NoDiagnosticResults`` when there is no completed diagnostic to build on.
     """
     templates = iom_templates()
+    resources = resources or Resources()
     basis = await diagnostic_basis(session, person.id, attempt_id)
     if basis is None:
         raise NoDiagnosticResults()
     goal_template = templates.goals.get(goal_key or "other", templates.goals["other"])
-    areas = route_areas(basis, goal_template.area, templates.max_areas)
+    lead_area = goal_area_of(goal, goal_template.area, templates)
+    areas = route_areas(basis, lead_area, templates.max_areas)
 
     today = now.date()
     route_end = add_months(today, templates.route_months)
-    rediagnosis_on = add_months(today, templates.rediagnosis_months)
+    budget = workload_budget(person, resources, limits or WorkloadLimits(), templates.route_months)
+    final = templates.final_step
+    hours_left = budget.total - final.hours
+    dpp_left = budget.dpp_total
+    mentor_pair = await active_partner(session, person.id, "mentor")
+    methodist_pair = await active_partner(session, person.id, "methodist")
+    mentor_from = (
+        mentor_pair.started_at.date() + timedelta(days=MENTOR_LEAD_DAYS) if mentor_pair is not None else None
+    )
+    teacher = Teacher(person.levels or [], person.subjects or [], online=resources.online)
+    catalogue = list(await session.scalars(select(Program).order_by(Program.starts_on, Program.code)))
+    goal_words = stems(goal)
     work_days = (route_end - today).days - FINAL_GAP_DAYS
     planner = _Planner(last=today)
     used: set[int] = set()
     proposed: list[Program] = []
     unmatched: list[str] = []
+    addressed: list[str] = []
     technology_formal: list[dict[str, Any]] = []
     technology_informal: list[dict[str, Any]] = []
     expected: list[dict[str, Any]] = []
+    mentor_place = templates.mentor_in_school if resources.mentor_in_school else templates.mentor_from_network
 
     for index, area in enumerate(areas):
         template: AreaTemplate = templates.areas[area]
@@ -232,36 +309,51 @@ async def draft_iom(
         slot_end = today + timedelta(days=work_days * (index + 1) // len(areas))
         third = max((slot_end - slot_start).days // 3, 1)
         mentoring_form = templates.mentoring_forms.get(area, templates.mentoring_forms["default"])
-        candidates = await matching_programs(
-            session,
-            [area],
-            person.levels or [],
-            person.subjects or [],
+        topic_words = stems(" ".join(template.topics)) | goal_words
+        fitted: ProgramFit | None = best_program(
+            catalogue,
+            area,
+            teacher,
+            topic_words,
             today,
-            until=route_end - timedelta(days=PROGRAM_MARGIN_DAYS),
-        )
-        program = _pick_program(candidates, used, slot_start + timedelta(days=7), slot_end)
-        products = [template.mentoring.product]
-        mentoring_desired = slot_start + timedelta(days=third)
-        if program is not None:
-            program_deadline = program.ends_on or slot_end
-            mentoring_desired = min(mentoring_desired, program_deadline - timedelta(days=7))
-        planner.add(
-            mentoring_desired,
-            **_informal_fields(
-                area,
-                template.mentoring,
-                templates.mentoring_form.format(mentoring_form=mentoring_form),
-                templates,
+            route_end - timedelta(days=PROGRAM_MARGIN_DAYS),
+            used=used,
+            # what is left once the area's mentoring step (which comes first) is in
+            hours_left=min(
+                dpp_left,
+                hours_left - (template.mentoring.hours if template.mentoring.hours <= hours_left else 0),
             ),
         )
-        technology_informal.append({"area": area, "form": "наставничество", "mentoring_form": mentoring_form})
-        if program is not None:
+        program = fitted.program if fitted is not None else None
+        products: list[str] = []
+        steps_before = len(planner.steps)
+        if _planner_fits(template.mentoring.hours, hours_left):
+            desired = slot_start + timedelta(days=third)
+            if program is not None and program.ends_on is not None:
+                desired = min(desired, program.ends_on - timedelta(days=7))
+            if mentor_from is not None:
+                desired = max(desired, mentor_from)
+            form = templates.mentoring_form.format(mentoring_form=mentoring_form) + f"; {mentor_place}"
+            planner.add(
+                desired,
+                after_mentor=mentor_pair is None,
+                **_informal_fields(area, template.mentoring, form, templates),
+            )
+            hours_left -= template.mentoring.hours
+            technology_informal.append(
+                {"area": area, "form": "наставничество", "mentoring_form": mentoring_form}
+            )
+            products.append(template.mentoring.product)
+        if program is not None and fitted is not None:
             used.add(program.id)
             proposed.append(program)
             planner.add(
-                program.ends_on or slot_end, area=area, **formal_step_fields(program, area, templates)
+                program.ends_on or slot_end,
+                area=area,
+                **formal_step_fields(program, area, templates, fitted.why),
             )
+            hours_left -= program.hours
+            dpp_left -= program.hours
             technology_formal.append(
                 {
                     "area": area,
@@ -273,43 +365,61 @@ async def draft_iom(
                     "format": program.format,
                     "starts_on": program.starts_on.isoformat() if program.starts_on else None,
                     "ends_on": program.ends_on.isoformat() if program.ends_on else None,
+                    "why": fitted.why,
+                    "score": fitted.score,
                 }
             )
             products.append(template.formal.product)
             practice_desired = max(slot_end, planner.last + timedelta(days=14))
         else:
             unmatched.append(area)
+            if _planner_fits(template.no_program.hours, hours_left):
+                planner.add(
+                    slot_start + timedelta(days=2 * third),
+                    **_informal_fields(
+                        area,
+                        template.no_program,
+                        templates.informal_form.format(form=template.no_program.form),
+                        templates,
+                    ),
+                )
+                hours_left -= template.no_program.hours
+                technology_informal.append({"area": area, "form": template.no_program.form})
+                products.append(template.no_program.product)
+            practice_desired = slot_end
+        if _planner_fits(template.practice.hours, hours_left):
             planner.add(
-                slot_start + timedelta(days=2 * third),
+                practice_desired,
                 **_informal_fields(
                     area,
-                    template.no_program,
-                    templates.informal_form.format(form=template.no_program.form),
+                    template.practice,
+                    templates.informal_form.format(form=template.practice.form),
                     templates,
                 ),
             )
-            technology_informal.append({"area": area, "form": template.no_program.form})
-            products.append(template.no_program.product)
-            practice_desired = slot_end
-        planner.add(
-            practice_desired,
-            **_informal_fields(
-                area,
-                template.practice,
-                templates.informal_form.format(form=template.practice.form),
-                templates,
-            ),
-        )
-        technology_informal.append({"area": area, "form": template.practice.form})
-        products.append(template.practice.product)
-        expected.append({"area": area, "result": template.expected_result, "products": products})
+            hours_left -= template.practice.hours
+            technology_informal.append({"area": area, "form": template.practice.form})
+            products.append(template.practice.product)
+        if len(planner.steps) > steps_before:
+            addressed.append(area)
+            expected.append({"area": area, "result": template.expected_result, "products": products})
+        elif area in unmatched:
+            unmatched.remove(area)
 
-    final = templates.final_step
+    final_on = max(route_end, planner.last + timedelta(days=1))
     planner.add(
-        route_end,
-        **_informal_fields(areas[0], final, templates.informal_form.format(form=final.form), templates),
+        final_on,
+        **_informal_fields(
+            (addressed or areas)[0], final, templates.informal_form.format(form=final.form), templates
+        ),
     )
-    last_deadline = planner.last
+    total_hours = sum(step.hours for step in planner.steps)
+    months = months_between(today, final_on)
+    conditions = [templates.conditions_hours.format(hours=resources.hours_per_week)]
+    conditions.append(mentor_place[0].upper() + mentor_place[1:])
+    if resources.methodist_day:
+        conditions.append(templates.conditions_methodist_day)
+    conditions.append(templates.conditions_online if resources.online else templates.conditions_offline)
 
     aspects: dict[str, Any] = {
         "target": {"goal": goal, "goal_key": goal_key, "motives": list(goal_template.motives)},
@@ -317,10 +427,10 @@ async def draft_iom(
             "attempt_id": basis.attempt_id,
             "completed_on": basis.completed_at.date().isoformat() if basis.completed_at else None,
             "results": [{"area": s.area, "percent": s.percent, "level": s.level} for s in basis.scores],
-            "priority_areas": areas,
-            "rediagnosis_on": rediagnosis_on.isoformat(),
+            "priority_areas": addressed or areas,
+            "rediagnosis_on": final_on.isoformat(),
         },
-        "content": {"topics": [{"area": a, "topics": list(templates.areas[a].topics)} for a in areas]},
+        "content": {"topics": [{"area": a, "topics": list(templates.areas[a].topics)} for a in addressed]},
         "technology": {
             "formal": technology_formal,
             "informal": technology_informal,
@@ -328,27 +438,42 @@ async def draft_iom(
             "notes": [templates.no_program_note.format(area=area_label(a)) for a in unmatched],
         },
         "result": {"expected": expected},
+        "resources": {**resources.as_json(), "lines": conditions},
+        "plan": {
+            "budget_per_month": budget.per_month,
+            "budget_total": budget.total,
+            "dpp_budget_total": budget.dpp_total,
+            "first_year": is_first_year(person),
+            "pace_per_month": round(total_hours / months, 1),
+        },
     }
 
+    previous = await current_iom(session, person.id)
     await session.execute(
         update(Iom)
         .where(Iom.person_id == person.id, Iom.is_current.is_(True))
         .values(is_current=False, updated_at=now)
     )
+    methodist_id = methodist_pair.methodist_id if methodist_pair is not None else None
+    if methodist_id is None and previous is not None:
+        methodist_id = previous.methodist_id
     iom = Iom(
         person_id=person.id,
         attempt_id=basis.attempt_id,
         status="draft",
         goal=goal,
         aspects=aspects,
-        total_hours=sum(step.hours for step in planner.steps),
-        months=months_between(today, last_deadline),
-        rediagnosis_on=rediagnosis_on,
+        methodist_id=methodist_id,
+        mentor_id=mentor_pair.mentor_id if mentor_pair is not None else None,
+        total_hours=total_hours,
+        months=months,
+        rediagnosis_on=final_on,
         is_current=True,
         created_at=now,
         updated_at=now,
         steps=planner.steps,
+        changes=[],  # loaded, empty: a change in the same session needs no lazy load
     )
     session.add(iom)
     await session.flush()
-    return DraftResult(iom=iom, areas=areas, programs=proposed, unmatched_areas=unmatched)
+    return DraftResult(iom=iom, areas=addressed or areas, programs=proposed, unmatched_areas=unmatched)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access, matching
-from bot.services.iom_lifecycle import current_iom
+from bot.services.iom_lifecycle import current_iom, date_mentor_steps, hand_to_methodist
 from bot.services.matching import MENTOR, STAGES, Candidate
 from storage.models import MatchRequest, MentorProfile, MethodistProfile, Offer, Pair
 
@@ -217,8 +217,9 @@ async def accept_offer(session: AsyncSession, offer_id: int, person_id: int, now
     if iom is not None:
         if offer.kind == MENTOR:
             iom.mentor_id = person_id
+            date_mentor_steps(iom, now, now)
         else:
-            iom.methodist_id = person_id
+            hand_to_methodist(iom, person_id, now)  # a route waiting for a methodist goes to them
         iom.updated_at = now
     await session.flush()
     return pair

@@ -21,6 +21,7 @@ from storage.models.learning import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
     Iom,
+    IomChange,
     IomStep,
     Program,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "EffectivePractice",
     "Invitation",
     "Iom",
+    "IomChange",
     "IomStep",
     "LinkCode",
     "MatchRequest",

@@ -109,9 +109,15 @@ class Iom(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # who approved the route as it stands, and when (cleared when a change sends it back for approval)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     steps: Mapped[list[IomStep]] = relationship(
         back_populates="iom", cascade="all, delete-orphan", lazy="selectin", order_by="IomStep.position"
+    )
+    changes: Mapped[list[IomChange]] = relationship(
+        back_populates="iom", cascade="all, delete-orphan", lazy="selectin", order_by="IomChange.id"
     )
 
     @property
@@ -142,5 +148,22 @@ class IomStep(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     evidence: Mapped[str | None] = mapped_column(Text, info={"personal": True})
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a mentoring step of a teacher without a mentor yet: «после назначения наставника», dated when the pair forms
+    after_mentor: Mapped[bool] = mapped_column(Boolean, default=False)
 
     iom: Mapped[Iom] = relationship(back_populates="steps")
+
+
+class IomChange(Base):
+    """One change of an approved route (who, when, what), recorded before it goes back for approval."""
+
+    __tablename__ = "iom_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iom_id: Mapped[int] = mapped_column(ForeignKey("ioms.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # add / deadline / hours / move / remove / program / goal
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    iom: Mapped[Iom] = relationship(back_populates="changes")
