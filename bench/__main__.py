@@ -88,6 +88,7 @@ async def main_async(quick: bool, only: list[str]) -> list[Result]:
                     flush=True,
                 )
     finally:
+        await workspace.drop_pg()
         workspace.cleanup()
     return results
 

@@ -92,6 +92,7 @@ GLOBAL_ACTIONS: dict[type[Action], TypedActionFn[Any]] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
 CONTEXT_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
+PROFILE_READY_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
 TICKS: dict[str, Tick] = {}
 
 _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
@@ -103,6 +104,7 @@ _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
     START_ARG_HANDLERS,
     TEXT_INTERCEPTORS,
     CONTEXT_HOOKS,
+    PROFILE_READY_HOOKS,
     TICKS,
 )
 
@@ -169,6 +171,14 @@ def text_interceptor(fn: InterceptFn) -> InterceptFn:
 def context_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaitable[None]]:
     """Called for every update once the account, person and state are loaded (e.g. grant configured admins)."""
     CONTEXT_HOOKS.append(fn)
+    return fn
+
+
+def profile_ready_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaitable[None]]:
+    """Called when the person talking has a completed profile for the first time in an update (onboarding
+    finished, or the account linked to a finished profile), and on every ``/start``. Not on other updates:
+    hooks that query the database stay off the hot path."""
+    PROFILE_READY_HOOKS.append(fn)
     return fn
 
 

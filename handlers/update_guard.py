@@ -87,7 +87,9 @@ class UpdateGuard:
     """Runs ``handle_once`` for an update under the throttle, the account's lock and (SQLite) the writer's
     turn; retries what collided on the database and turns any other failure into a logged apology."""
 
-    def __init__(self, clock: Clock, *, sqlite: bool, throttle_limit: int = 20, throttle_window: float = 10.0):
+    def __init__(
+        self, clock: Clock, *, sqlite: bool, throttle_limit: int = 20, throttle_window: float = 10.0
+    ):
         self.clock = clock
         self._locks = LockTable()
         self._throttle = Throttle(throttle_limit, throttle_window)

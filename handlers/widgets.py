@@ -248,7 +248,8 @@ class MultiSelect(_Widget):
         options = await resolve(self.options, ctx)
         chosen = set(await resolve(self.selected, ctx))
         buttons = [
-            Toggle(i).button(short(("✅ " if o.value in chosen else "") + o.label)) for i, o in enumerate(options)
+            Toggle(i).button(short(("✅ " if o.value in chosen else "") + o.label))
+            for i, o in enumerate(options)
         ]
         return [*chunks(buttons, self.columns), [Done().button(self.done_label)]]
 

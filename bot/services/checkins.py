@@ -362,4 +362,3 @@ async def due_chunks(
                 pulses.append(DuePulse(person.id, f"pulse:{person.id}:{year}W{week:02d}"))
         if checkins or pulses:
             yield checkins, pulses
-

@@ -44,4 +44,3 @@ def next_allowed_time(now_utc: datetime, tz: tzinfo | str, start: int, end: int)
         day += timedelta(days=1)
     opening = datetime.combine(day, time(end), tzinfo=zone_info)
     return opening.astimezone(UTC)
-
