@@ -287,8 +287,11 @@ class TeacherRow(NamedTuple):
 _NO_SETTINGS: dict[str, Any] = {}  # shared by the (many) teachers with default settings; never mutated
 
 
-def _settings_of(raw: str | None) -> dict[str, Any]:
-    """``persons.settings`` read as text: most teachers keep the defaults, so ``{}`` is not parsed each time."""
+def _settings_of(raw: str | dict[str, Any] | None) -> dict[str, Any]:
+    """``persons.settings`` read as text (SQLite): most teachers keep the defaults, so ``{}`` is not parsed each
+    time. asyncpg decodes JSON itself and hands over the dict."""
+    if isinstance(raw, dict):
+        return raw or _NO_SETTINGS
     if raw is None or raw in ("{}", "null"):
         return _NO_SETTINGS
     value = json.loads(raw)
