@@ -11,14 +11,6 @@ import io
 import math
 from collections.abc import Mapping
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.projections.polar import PolarAxes
-
 from content.diagnostics import AREA_LABELS, AREAS
 
 NO_DATA = "нет данных"
@@ -36,6 +28,13 @@ def render_radar(
     ``percents`` maps area code -> percent (None or missing: drawn at 0 and labelled «нет данных»).
     ``rings``: optional dashed reference circles, label -> percent (e.g. the level thresholds).
     """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.projections.polar import PolarAxes
+
     values = [_clamp(percents.get(code)) for code in AREAS]
     labels = [f"{_wrap(AREA_LABELS[code])}\n{_fmt(percents.get(code))}" for code in AREAS]
     angles = [2 * math.pi * i / len(AREAS) for i in range(len(AREAS))]

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from bot.services.reports import (
     ANNOUNCE_ADDED,
@@ -37,10 +33,12 @@ from bot.services.reports import (
 from content.areas import AREA_LABELS, AREAS, LEVEL_LABELS, LEVELS
 from content.geography import CLUSTER_LABELS
 
+if TYPE_CHECKING:  # heavy: imported where a document or chart is made, so start-up stays fast
+    from openpyxl.worksheet.worksheet import Worksheet
+
 SHEETS = ("Сводка", "Муниципалитеты", "Реестр ИОМ", "Наставничество", "Дефициты")
 PERCENT = "0.0%"
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEADER_FONT = Font(bold=True)
+HEADER_FILL_COLOR = "DDEBF7"
 
 FIGURE_LABELS: dict[str, str] = {
     REGISTERED: "Зарегистрировано педагогов",
@@ -91,6 +89,8 @@ def norm_text(figure: Figure) -> str:
 
 def build_report_xlsx(report: Report, scope_title: str) -> bytes:
     """The workbook as bytes; ``scope_title`` names the scope and period in «Сводка»'s title row."""
+    from openpyxl import Workbook
+
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -108,10 +108,12 @@ def build_report_xlsx(report: Report, scope_title: str) -> bytes:
 
 
 def _header(sheet: Worksheet, headers: Sequence[str]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     sheet.append(list(headers))
     for cell in sheet[1]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL_COLOR)
         cell.alignment = Alignment(vertical="center", wrap_text=False)
     sheet.freeze_panes = "A2"
 
@@ -180,18 +182,20 @@ def _share_columns(offset: int) -> range:
 
 
 def _municipalities(sheet: Worksheet, report: Report) -> None:
+    from openpyxl.styles import Font
+
     _header(sheet, ["Муниципалитет", "Кластер (003)", *CUT_HEADERS])
     for row in report.by_municipality:
         cluster = CLUSTER_LABELS.get(row.cluster or "", "вне списка региона 72")
         _append_cut(sheet, [row.key or "не указан", cluster], row)
     sheet.append([])
     sheet.append(["По кластерам"])
-    sheet.cell(sheet.max_row, 1).font = HEADER_FONT
+    sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     for row in report.by_cluster:
         _append_cut(sheet, [CLUSTER_LABELS.get(row.key, "не определён"), ""], row)
     sheet.append([])
     sheet.append(["По обеспеченности методистами (педагогов на методиста ММС, 003)"])
-    sheet.cell(sheet.max_row, 1).font = HEADER_FONT
+    sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     for row in report.by_provision:
         label = PROVISION_GROUPS.get(int(row.key), row.key) if row.key else "не определена"
         _append_cut(sheet, [label, ""], row)
@@ -218,6 +222,8 @@ def _ioms(sheet: Worksheet, report: Report) -> None:
 
 
 def _pairs(sheet: Worksheet, report: Report) -> None:
+    from openpyxl.styles import Font
+
     _header(sheet, ["Педагог", "Партнёр", "Вид", "Форма ЦМН", "Этап", "С", "Завершена"])
     for row in report.pair_rows:
         sheet.append(
@@ -233,7 +239,7 @@ def _pairs(sheet: Worksheet, report: Report) -> None:
         )
     sheet.append([])
     sheet.append(["Пары наставничества по формам ЦМН", "Пар"])
-    sheet.cell(sheet.max_row, 1).font = HEADER_FONT
+    sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     for form, count in report.pairs_by_form.items():
         sheet.append([form or "форма не указана", count])
 
@@ -254,6 +260,8 @@ def _deficits(sheet: Worksheet, report: Report) -> None:
 
 
 def _fit_columns(sheet: Worksheet) -> None:
+    from openpyxl.utils import get_column_letter
+
     widths: dict[int, int] = {}
     for row in sheet.iter_rows():
         for cell in row:
