@@ -28,6 +28,7 @@ class Loaded:
     account: ChannelAccount
     state: ConversationState
     person: Person | None
+    stamped: bool = False  # last_active_at was written now: the first update in a minute or more
 
 
 def _query(incoming: Incoming, lock: bool):  # type: ignore[no-untyped-def]
@@ -68,9 +69,10 @@ async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Load
         session.add(state)
     if person is not None and person.deleted_at is not None:
         person = None
-    if person is not None and _stale(person.last_active_at, now):
+    stamped = person is not None and _stale(person.last_active_at, now)
+    if person is not None and stamped:
         person.last_active_at = now
-    return Loaded(account, state, person)
+    return Loaded(account, state, person, stamped)
 
 
 def _stale(seen: datetime | None, now: datetime) -> bool:

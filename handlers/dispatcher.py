@@ -69,11 +69,11 @@ class Dispatcher:
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
-            ctx = await self._context(session, incoming)
+            ctx, first_in_a_minute = await self._context(session, incoming)
             was_ready = self._profile_ready(ctx)
             for hook in registry.CONTEXT_HOOKS:
                 await hook(ctx)
-            if was_ready and _is_start(incoming):
+            if was_ready and (first_in_a_minute or _is_start(incoming)):
                 for hook in registry.PROFILE_READY_HOOKS:
                     await hook(ctx)
             with _logging_context(incoming, ctx):
@@ -105,9 +105,10 @@ class Dispatcher:
         shown = [a for reply in ctx.replies for a in reply.actions]
         ctx.state.expected = list(dict.fromkeys([*shown, *layout.all_actions(pages)]))
 
-    async def _context(self, session: AsyncSession, incoming: Incoming) -> Ctx:
+    async def _context(self, session: AsyncSession, incoming: Incoming) -> tuple[Ctx, bool]:
+        """The context, and whether this is the person's first update in a minute or more."""
         loaded = await context_load.load(session, incoming, self.deps.clock.now())
-        return Ctx(
+        ctx = Ctx(
             session=session,
             deps=self.deps,
             incoming=incoming,
@@ -115,6 +116,7 @@ class Dispatcher:
             state=loaded.state,
             person=loaded.person,
         )
+        return ctx, loaded.stamped
 
     # --- routing -------------------------------------------------------------------------------------------
     async def _route(self, ctx: Ctx) -> None:

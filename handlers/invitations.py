@@ -130,7 +130,7 @@ async def redeem_typed_code(ctx: Ctx, text: str) -> bool:
 @registry.profile_ready_hook
 async def redeem_claimed(ctx: Ctx) -> None:
     """A code claimed before onboarding is redeemed once the profile is complete (in the update that completes
-    it; an older claim on ``/start``)."""
+    it; otherwise on the person's next visit — see ``registry.profile_ready_hook``)."""
     if ctx.person is None or not ctx.person.profile_complete:
         return
     invitation = await invitations.claimed_by(ctx.session, ctx.account.id, ctx.now)

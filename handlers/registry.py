@@ -175,9 +175,10 @@ def context_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaita
 
 
 def profile_ready_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaitable[None]]:
-    """Called when the person talking has a completed profile for the first time in an update (onboarding
-    finished, or the account linked to a finished profile), and on every ``/start``. Not on other updates:
-    hooks that query the database stay off the hot path."""
+    """Called for a person with a completed profile: in the update that completes it (onboarding finished, or
+    the account linked to a finished profile), on ``/start``, and on their first update in a minute or more
+    (when ``last_active_at`` is written). Not on every update: hooks that query the database stay off the
+    hot path."""
     PROFILE_READY_HOOKS.append(fn)
     return fn
 
