@@ -118,39 +118,18 @@ class ChannelWorker:
         self.paused_until: datetime | None = None
         self.stats = WorkerStats()
         self._batches = supports_batches(sender) and limits.batch_size > 1
-        self._next_claim: asyncio.Task[list[Claimed]] | None = None
 
     # --- one round ------------------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Claim and send one batch; returns the number of rows claimed (0: nothing due or paused).
-
-        After a full batch the next claim runs while this batch is being sent (its rows are leased, so the
-        two never overlap), and the next round starts sending at once. The claim finishes before this batch's
-        outcomes are recorded: one writer at a time in this process. A claimed batch not sent because the
-        process stopped is sent again when its lease expires, like after a crash.
-        """
+        """Claim and send one batch; returns the number of rows claimed (0: nothing due or paused)."""
         if self.paused_until is not None and self.clock.now() < self.paused_until:
             return 0
-        claimed = await self._take_claim()
+        claimed = await self.claim()
         if not claimed:
             return 0
-        if len(claimed) >= self.batch_size:
-            self._next_claim = asyncio.ensure_future(self.claim())
         outcomes = await self._send_all(claimed)
-        if self._next_claim is not None:
-            await asyncio.wait({self._next_claim})
         await self._record(outcomes)
         return len(claimed)
-
-    async def _take_claim(self) -> list[Claimed]:
-        """The claim started during the last round, if any (a failed one is logged and done again)."""
-        task, self._next_claim = self._next_claim, None
-        if task is not None:
-            try:
-                return await task
-            except Exception:
-                log.warning("%s: the overlapped claim failed; claiming again", self.platform, exc_info=True)
-        return await self.claim()
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Run rounds until nothing is due (tests, the console); returns the rows claimed in total."""
