@@ -86,7 +86,7 @@ class LayerProfile:
         finally:
             profiler.disable()
             self.wall_cpu += time.thread_time() - started
-            stats: Any = pstats.Stats(profiler).stats
+            stats: Any = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
             for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.items():
                 layer = layer_of(filename if filename != "~" else name)
                 if filename == "~" and ("sqlite3" in name or "_sqlite" in name):

@@ -218,6 +218,7 @@ async def run_scenario(
         if url is None:
             result.notes.append(f"{scenario.name}/{backend}: PostgreSQL not reachable, skipped")
             return
+    assert url is not None
     data_dir = Path(workspace.root) / f"p1-{scenario.name}-{backend}-data"
     settings = bench_settings(url, data_dir, inbound_limit_per_10s=100_000, telegram_messages_per_second=1000)
     server = IndexedTelegramServer()

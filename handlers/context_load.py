@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -31,7 +31,7 @@ class Loaded:
     stamped: bool = False  # last_active_at was written now: the first update in a minute or more
 
 
-def _query(incoming: Incoming, lock: bool):  # type: ignore[no-untyped-def]
+def _query(incoming: Incoming, lock: bool) -> Select[ChannelAccount, ConversationState, Person]:
     query = (
         select(ChannelAccount, ConversationState, Person)
         .outerjoin(ConversationState, ConversationState.account_id == ChannelAccount.id)
