@@ -166,9 +166,12 @@ class ErrorCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.count = 0
+        self.kinds: dict[str, int] = {}  # exception type names (no messages: they may hold personal data)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else record.getMessage()[:60]
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
 
 @dataclass
@@ -310,6 +313,8 @@ async def run_scenario(
     )
     if onboarded is not None:
         result.figures[f"{key}_onboardings_completed"] = onboarded
+    if errors.kinds:
+        result.notes.append(f"{key}: failed updates by kind: {errors.kinds}")
     for layer, ms in ours_layers.per_update_ms(profile_updates).items():
         result.figures[f"{key}_ours_profile_ms_{layer}"] = ms
     for layer, ms in echo_layers.per_update_ms(profile_updates).items():
