@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import p1_throughput, p2_broadcast, p3_scheduler, p4_matching, p5_latency
+from bench import p1_throughput, p2_broadcast, p3_scheduler, p4_matching, p5_latency, startup
 from bench.common import Result, Workspace
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, Runner]] = {
     "p2": ("broadcast rate vs platform limits", p2_broadcast.run),
     "p3": ("check-in tick at 25k/50k/100k due", p3_scheduler.run),
     "p4": ("cohort matching 10k teachers x 1k mentors", _p4),
+    "start": ("start-up time: --help and the console's first answer", startup.run),
 }
 
 
@@ -88,6 +89,7 @@ async def main_async(quick: bool, only: list[str]) -> list[Result]:
                     flush=True,
                 )
     finally:
+        await workspace.drop_pg()
         workspace.cleanup()
     return results
 
@@ -95,7 +97,7 @@ async def main_async(quick: bool, only: list[str]) -> list[Result]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a ~1-minute smoke run")
-    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: p1,p2,p3,p4,p5")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: p1,p2,p3,p4,p5,start")
     parser.add_argument("--output", default=str(RESULTS_DIR), help="folder for latest.json / latest.md")
     args = parser.parse_args(argv)
     only = [key.strip() for key in args.only.split(",") if key.strip()]

@@ -13,13 +13,14 @@ import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
@@ -72,13 +73,46 @@ class Result:
         }
 
 
+PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
 class Workspace:
-    """A temp dir with a migrated template database; ``fresh_db()`` hands out copies."""
+    """A temp dir with a migrated template database; ``fresh_db()`` hands out copies; ``fresh_pg()`` creates a
+    migrated PostgreSQL database (dropped at the end), or None when PostgreSQL is not reachable."""
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="navigator-bench-"))
         self.template = self.root / "template.db"
         self._count = 0
+        self._pg_names: list[str] = []
+
+    async def _pg_admin(self, sql: str) -> None:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    async def fresh_pg(self, name: str) -> str | None:
+        db = f"navigator_bench_{name}_{uuid.uuid4().hex[:8]}"
+        try:
+            await self._pg_admin(f'CREATE DATABASE "{db}"')
+        except Exception:
+            return None
+        self._pg_names.append(db)
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{db}"
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        return url
+
+    async def drop_pg(self) -> None:
+        for db in self._pg_names:
+            await self._pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        self._pg_names.clear()
 
     async def prepare(self) -> None:
         engine = create_engine(sqlite_url(self.template))

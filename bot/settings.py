@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     announce_days_before: int = Field(default=14, ge=0, le=180)  # ДПП announcement N days before the start
 
     # --- delivery (outbox worker) ---
-    telegram_messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    # the whole bot's Telegram send rate (live answers and the outbox). 25/s suits the free Bot API (the
+    # platform allows ~30/s); paid broadcasting raises it up to 1,000/s. Values outside (0, 1000] are refused.
+    telegram_messages_per_second: float = Field(default=25.0, gt=0, le=1000)
     telegram_per_chat_per_second: float = Field(default=1.0, gt=0, le=1)
     vk_batch_size: int = Field(default=100, ge=1, le=100)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)

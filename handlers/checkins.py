@@ -461,8 +461,8 @@ async def pulse_answer(ctx: Ctx, action: Pulse) -> None:
 
 
 # --- tick: invitations and the weekly pulse -------------------------------------------------------------------------
-# Set-based per chunk of due people (``outbox.notify_many``): one query for the dedupe keys already queued, one for
-# the accounts, one bulk insert — with the rules of ``outbox.notify``.
+# Set-based per chunk of due people (``outbox.notify_many``): one ``INSERT … SELECT`` that picks the accounts and
+# skips dedupe keys already queued — with the rules of ``outbox.notify``.
 def invitation() -> Reply:
     return Reply(
         "Время короткой проверки самочувствия: 13 вопросов, около 2 минут. Она помогает вовремя заметить "

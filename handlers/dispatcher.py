@@ -20,18 +20,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat import BUTTON_LIMITS
-from handlers import layout, registry
+from handlers import context_load, layout, registry
 from handlers.actions import decode
 from handlers.context import Ctx
 from handlers.deps import Deps
 from handlers.messages import Incoming, Reply
 from handlers.navigation import NAV_BACK, NAV_MENU, NavMore
 from handlers.update_guard import BUSY_RETRIES, SORRY, TOO_FAST, UpdateGuard
-from storage.models import ChannelAccount, ConversationState, Person
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +75,23 @@ class Dispatcher:
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
-            ctx = await self._context(session, incoming)
+            ctx, first_in_a_minute = await self._context(session, incoming)
+            was_ready = self._profile_ready(ctx)
             stored = registry.FLOWS.get(ctx.state.flow)
             if stored is not None and stored.name != ctx.state.flow:  # stored under a former name
                 ctx.state.flow = stored.name
             for hook in registry.CONTEXT_HOOKS:
                 await hook(ctx)
+            if was_ready and (first_in_a_minute or _is_start(incoming)):
+                for hook in registry.PROFILE_READY_HOOKS:
+                    await hook(ctx)
             with _logging_context(incoming, ctx):
                 await self._route(ctx)
                 if ctx.reshow_requested and ctx.state.flow:
                     await ctx.show_current()
+                if not was_ready and not ctx.forget_account and self._profile_ready(ctx):
+                    for hook in registry.PROFILE_READY_HOOKS:
+                        await hook(ctx)
             if ctx.forget_account:
                 session.expunge_all()
                 return ctx.replies
@@ -109,39 +114,18 @@ class Dispatcher:
         shown = [a for reply in ctx.replies for a in reply.actions]
         ctx.state.expected = list(dict.fromkeys([*shown, *layout.all_actions(pages)]))
 
-    async def _context(self, session: AsyncSession, incoming: Incoming) -> Ctx:
-        now = self.deps.clock.now()
-        account = await session.scalar(
-            select(ChannelAccount).where(
-                ChannelAccount.platform == incoming.channel, ChannelAccount.external_id == incoming.user_id
-            )
+    async def _context(self, session: AsyncSession, incoming: Incoming) -> tuple[Ctx, bool]:
+        """The context, and whether this is the person's first update in a minute or more."""
+        loaded = await context_load.load(session, incoming, self.deps.clock.now())
+        ctx = Ctx(
+            session=session,
+            deps=self.deps,
+            incoming=incoming,
+            account=loaded.account,
+            state=loaded.state,
+            person=loaded.person,
         )
-        if account is None:
-            account = ChannelAccount(platform=incoming.channel, external_id=incoming.user_id, created_at=now)
-            session.add(account)
-            await session.flush()
-        account.last_seen_at = now
-        if account.unreachable_at is not None:  # they wrote to us: reachable again
-            account.unreachable_at, account.unreachable_reason = None, None
-        state_query = select(ConversationState).where(ConversationState.account_id == account.id)
-        if session.get_bind().dialect.name == "postgresql":
-            state_query = state_query.with_for_update()
-        state = await session.scalar(state_query)
-        if state is None:
-            state = ConversationState(
-                account_id=account.id, flow="", step="", data={}, history=[], expected=[], updated_at=now
-            )
-            session.add(state)
-        person = None
-        if account.person_id is not None:
-            person = await session.get(Person, account.person_id)
-            if person is not None and person.deleted_at is not None:
-                person = None
-        if person is not None:
-            person.last_active_at = now
-        return Ctx(
-            session=session, deps=self.deps, incoming=incoming, account=account, state=state, person=person
-        )
+        return ctx, loaded.stamped
 
     # --- routing -------------------------------------------------------------------------------------------
     async def _route(self, ctx: Ctx) -> None:
@@ -263,6 +247,11 @@ class Dispatcher:
             await ctx.show_current()
         else:
             await self._show_menu(ctx)
+
+
+def _is_start(incoming: Incoming) -> bool:
+    text = incoming.text
+    return text is not None and incoming.action is None and text.lstrip().lower().startswith("/start")
 
 
 @contextmanager

@@ -4,7 +4,7 @@
   ``https://t.me/<bot>?start=<CODE>`` and the plain code for VK.
 - ``/start CODE`` and typed text that is exactly an existing code redeem it. A person without a finished
   teacher profile is sent to onboarding first; the code is remembered for their account
-  (``Invitation.claimed_account_id``) and redeemed by a context hook as soon as the profile is complete.
+  (``Invitation.claimed_account_id``) and redeemed by a profile-ready hook as soon as the profile is complete.
 - Accounts listed in ``settings.admin_accounts`` get the "admin" role once their person exists.
 """
 
@@ -127,9 +127,10 @@ async def redeem_typed_code(ctx: Ctx, text: str) -> bool:
     return code is not None and await _redeem_code(ctx, code)
 
 
-@registry.context_hook
+@registry.profile_ready_hook
 async def redeem_claimed(ctx: Ctx) -> None:
-    """A code claimed before onboarding is redeemed once the profile is complete."""
+    """A code claimed before onboarding is redeemed once the profile is complete (in the update that completes
+    it; otherwise on the person's next visit — see ``registry.profile_ready_hook``)."""
     if ctx.person is None or not ctx.person.profile_complete:
         return
     invitation = await invitations.claimed_by(ctx.session, ctx.account.id, ctx.now)

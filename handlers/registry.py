@@ -94,6 +94,7 @@ GLOBAL_ACTIONS: dict[type[Action], TypedActionFn[Any]] = {}
 START_ARG_HANDLERS: list[Callable[[Ctx, str], Awaitable[bool]]] = []
 TEXT_INTERCEPTORS: list[InterceptFn] = []
 CONTEXT_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
+PROFILE_READY_HOOKS: list[Callable[[Ctx], Awaitable[None]]] = []
 TICKS: dict[str, Tick] = {}
 
 _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
@@ -104,6 +105,7 @@ _REGISTRIES: tuple[dict[Any, Any] | list[Any], ...] = (
     START_ARG_HANDLERS,
     TEXT_INTERCEPTORS,
     CONTEXT_HOOKS,
+    PROFILE_READY_HOOKS,
     TICKS,
 )
 
@@ -158,6 +160,15 @@ def text_interceptor(fn: InterceptFn) -> InterceptFn:
 def context_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaitable[None]]:
     """Called for every update once the account, person and state are loaded (e.g. grant configured admins)."""
     CONTEXT_HOOKS.append(fn)
+    return fn
+
+
+def profile_ready_hook(fn: Callable[[Ctx], Awaitable[None]]) -> Callable[[Ctx], Awaitable[None]]:
+    """Called for a person with a completed profile: in the update that completes it (onboarding finished, or
+    the account linked to a finished profile), on ``/start``, and on their first update in a minute or more
+    (when ``last_active_at`` is written). Not on every update: hooks that query the database stay off the
+    hot path."""
+    PROFILE_READY_HOOKS.append(fn)
     return fn
 
 

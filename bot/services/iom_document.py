@@ -127,6 +127,7 @@ def aspect_sections(iom: Iom) -> list[tuple[str, list[str]]]:
 
 
 def render_iom_docx(iom: Iom, people: IomDocumentPeople, today: date) -> bytes:
+
     document = Document()
     section = document.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE

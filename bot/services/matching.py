@@ -18,11 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +32,9 @@ from storage.models import (
     Pair,
     Person,
 )
+
+if TYPE_CHECKING:  # numpy and scipy are imported where the cohort is solved: start-up stays fast
+    import numpy as np
 
 MENTOR, METHODIST = "mentor", "methodist"
 ProfileT = TypeVar("ProfileT", MentorProfile, MethodistProfile)
@@ -221,6 +221,8 @@ class _Bits:
         self.words = max(1, (len(self.index) + 63) // 64)
 
     def encode(self, groups: Sequence[Iterable[str]]) -> np.ndarray:
+        import numpy as np
+
         out = np.zeros((len(groups), self.words), dtype=np.uint64)
         for row, group in enumerate(groups):
             for value in group:
@@ -232,6 +234,8 @@ class _Bits:
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(T, W) x (M, W) word rows -> (T, M) bool: the sets share an element."""
+    import numpy as np
+
     result = np.zeros((a.shape[0], b.shape[0]), dtype=bool)
     for word in range(a.shape[1]):
         result |= (a[:, word][:, None] & b[:, word][None, :]) != 0
@@ -242,9 +246,13 @@ def _score_matrix(
     teachers: Sequence[TeacherProfile], cands: Sequence[CandidateProfile], excluded: set[tuple[int, int]]
 ) -> np.ndarray:
     """Scores of every (teacher, candidate) as int32, -1 where infeasible. Mirrors ``score_pair``."""
+    import numpy as np
+
     nt, nc = len(teachers), len(cands)
 
     def codes(values: Sequence[object]) -> np.ndarray:
+        import numpy as np
+
         table: dict[object, int] = {}
         return np.array([table.setdefault(v, len(table)) if v else -1 for v in values], dtype=np.int64)
 
@@ -320,6 +328,10 @@ def _solve(scores: np.ndarray, edge_rows: np.ndarray, edge_cols: np.ndarray, slo
     Returns, per teacher row, the candidate column or -1. Costs are ``big - score`` (all positive), the dummy
     costs ``big``, so a full matching of minimum cost is an assignment of maximum total score.
     """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     nt = scores.shape[0]
     slot_start = np.concatenate([[0], np.cumsum(slots)]).astype(np.int64)
     n_slots = int(slot_start[-1])
@@ -354,6 +366,8 @@ def assign_cohort(
     feasible candidates per teacher than ``candidates_per_teacher`` the result is the exact optimum.
     ``excluded``: (teacher id, candidate id) pairs that must not be proposed.
     """
+    import numpy as np
+
     if not teachers or not candidates:
         return CohortResult(unassigned=[t.person_id for t in teachers])
     scores = _score_matrix(teachers, candidates, set(excluded))
@@ -396,6 +410,8 @@ def assign_greedy(
     excluded: Collection[tuple[int, int]] = (),
 ) -> CohortResult:
     """First come, first served: each teacher in turn takes their best candidate with room (the baseline)."""
+    import numpy as np
+
     if not teachers or not candidates:
         return CohortResult(unassigned=[t.person_id for t in teachers])
     scores = _score_matrix(teachers, candidates, set(excluded))

@@ -1,21 +1,36 @@
 """The outbox: everything sent later or to someone else is a row first, delivered by the worker.
 
 ``enqueue_many`` is the only way rows enter the ``outbox`` table (one bulk insert for any number of
-messages); ``enqueue``, ``notify`` and ``notify_many`` are built on it. A message whose buttons name its own
+messages, or one ``INSERT … SELECT`` for a ``PeopleBatch``: one reply to many people, their accounts and the
+dedupe check resolved by the database); ``enqueue``, ``notify`` and ``notify_many`` are built on it. A message whose buttons name its own
 row (e.g. "snooze this reminder") gives a function of the new row id instead of a ready ``Reply``.
 
 Who gets it: ``notify`` picks the reachable account the person used most recently (then the newest), queues
 nothing for a person without one, and nothing twice for one dedupe key; ``notify_many`` does the same for a
-whole chunk of people with a fixed number of queries.
+whole chunk of people in one statement.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, overload
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import Reply
@@ -37,9 +52,24 @@ class Outgoing(NamedTuple):
     about_person_id: int | None = None  # whose words or data it carries (erased with them)
 
 
+@dataclass(frozen=True)
+class PeopleBatch:
+    """One reply to many people, each under its own dedupe key: ``wanted`` is (person id, dedupe key) with
+    unique keys. Each row goes to the person's preferred account (``preferred_account``); people without
+    a reachable account and keys already queued are skipped — all inside one ``INSERT … SELECT``."""
+
+    wanted: Sequence[tuple[int, str]]
+    reply: Reply
+    kind: str
+
+
 @overload
 async def enqueue_many(
-    session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime, ids: Literal[False] = False
+    session: AsyncSession,
+    messages: Sequence[Outgoing] | PeopleBatch,
+    *,
+    now: datetime,
+    ids: Literal[False] = False,
 ) -> int: ...
 
 
@@ -50,15 +80,19 @@ async def enqueue_many(
 
 
 async def enqueue_many(
-    session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime, ids: bool = False
+    session: AsyncSession, messages: Sequence[Outgoing] | PeopleBatch, *, now: datetime, ids: bool = False
 ) -> int | list[int]:
     """Insert one pending row per message, in one bulk statement; returns how many, or with ``ids`` the new row
-    ids in order.
+    ids in order. A ``PeopleBatch`` is inserted with one ``INSERT … SELECT`` (returns how many).
 
     Messages sharing one ``Reply`` object share its payload (it is serialised once). Asking for the ids costs
     a ``RETURNING`` (several times slower on SQLite for a large chunk), so only callers that need them do;
     a message whose reply needs its row id gets it either way.
     """
+    if isinstance(messages, PeopleBatch):
+        if ids:
+            raise ValueError("a PeopleBatch returns the number of rows, not their ids")
+        return await _insert_people(session, messages, now)
     if not messages:
         return [] if ids else 0
     payloads: dict[int, dict[str, Any]] = {}
@@ -106,6 +140,72 @@ async def enqueue_many(
             patches.append({"id": new_ids[position], "payload": reply.to_payload(), "urgent": reply.urgent})
         await session.execute(update(OutboxMessage), patches)
     return new_ids if ids else len(new_ids)
+
+
+def _wanted_rows(session: AsyncSession, wanted: Sequence[tuple[int, str]]) -> Any:
+    """(person_id, dedupe_key) rows from one JSON parameter: the database unpacks the list itself."""
+    document = json.dumps([[person_id, key] for person_id, key in wanted])
+    if session.get_bind().dialect.name == "postgresql":
+        source = text(
+            "SELECT (e->>0)::integer AS person_id, e->>1 AS dedupe_key "
+            "FROM json_array_elements(CAST(:wanted AS json)) AS e"
+        )
+    else:
+        source = text(
+            "SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS person_id, "
+            "json_extract(value, '$[1]') AS dedupe_key FROM json_each(:wanted)"
+        )
+    return source.bindparams(wanted=document).columns(person_id=Integer, dedupe_key=String).subquery("wanted")
+
+
+async def _insert_people(session: AsyncSession, batch: PeopleBatch, now: datetime) -> int:
+    if not batch.wanted:
+        return 0
+    wanted = _wanted_rows(session, batch.wanted)
+    preferred = (
+        select(ChannelAccount.id)
+        .where(ChannelAccount.person_id == wanted.c.person_id, ChannelAccount.unreachable_at.is_(None))
+        .order_by(ChannelAccount.last_seen_at.desc().nulls_last(), ChannelAccount.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    already = exists().where(OutboxMessage.dedupe_key == wanted.c.dedupe_key)
+    candidates = (
+        select(preferred.label("account_id"), wanted.c.person_id, wanted.c.dedupe_key)
+        .where(~already)
+        .subquery("candidates")
+    )
+    table = OutboxMessage.__table__
+    payload = bindparam("payload", batch.reply.to_payload(), type_=table.c.payload.type)
+    stamp = bindparam("stamp", now, type_=table.c.created_at.type)
+    rows = select(
+        candidates.c.account_id,
+        candidates.c.person_id,
+        literal(batch.kind, String),
+        payload,
+        stamp,
+        literal("pending", String),
+        literal(0, Integer),
+        stamp,
+        candidates.c.dedupe_key,
+        literal(None, String),
+        literal(True) if batch.reply.urgent else false(),
+    ).where(candidates.c.account_id.is_not(None))
+    columns = [
+        "account_id",
+        "person_id",
+        "kind",
+        "payload",
+        "due_at",
+        "status",
+        "attempts",
+        "created_at",
+        "dedupe_key",
+        "batch_key",
+        "urgent",
+    ]
+    result = await session.execute(insert(OutboxMessage).from_select(columns, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def enqueue(
@@ -188,61 +288,18 @@ async def notify(
     )
 
 
-async def queued_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` are already used by a queued (or sent) row."""
-    rows = await session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))
-    return {key for key in rows if key is not None}
-
-
-async def preferred_accounts(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, int]:
-    """person id -> id of the account ``preferred_account`` would pick (people without one are left out)."""
-    rows = await session.execute(
-        select(ChannelAccount.person_id, ChannelAccount.id, ChannelAccount.last_seen_at).where(
-            ChannelAccount.person_id.in_(person_ids), ChannelAccount.unreachable_at.is_(None)
-        )
-    )
-    best: dict[int, tuple[bool, datetime | None, int]] = {}
-    for person_id, account_id, seen in rows:
-        if person_id is None:
-            continue
-        rank = (seen is not None, seen, account_id)
-        current = best.get(person_id)
-        if current is None or _later(rank, current):
-            best[person_id] = rank
-    return {person_id: rank[2] for person_id, rank in best.items()}
-
-
-def _later(a: tuple[bool, datetime | None, int], b: tuple[bool, datetime | None, int]) -> bool:
-    """Ordering of ``preferred_account``: last_seen_at desc with nulls last, then id desc."""
-    if a[0] != b[0]:
-        return a[0]
-    if a[1] is not None and b[1] is not None and a[1] != b[1]:
-        return a[1] > b[1]
-    return a[2] > b[2]
-
-
 async def notify_many(
     session: AsyncSession, wanted: Sequence[tuple[int, str]], reply: Reply, *, kind: str, now: datetime
 ) -> int:
-    """Queue ``reply`` for each (person id, dedupe key) not queued yet, like ``notify`` for each but with three
-    statements in all; returns the rows inserted."""
-    if not wanted:
-        return 0
-    done = await queued_keys(session, [key for _, key in wanted])
+    """Queue ``reply`` for each (person id, dedupe key) not queued yet, like ``notify`` for each but in one
+    ``INSERT … SELECT``; returns the rows inserted."""
+    seen: set[str] = set()
     todo: list[tuple[int, str]] = []
     for person_id, key in wanted:
-        if key not in done:
-            done.add(key)
+        if key not in seen:
+            seen.add(key)
             todo.append((person_id, key))
-    if not todo:
-        return 0
-    accounts = await preferred_accounts(session, [person_id for person_id, _ in todo])
-    messages = [
-        Outgoing(account_id=accounts[person_id], person_id=person_id, reply=reply, kind=kind, dedupe_key=key)
-        for person_id, key in todo
-        if person_id in accounts
-    ]
-    return await enqueue_many(session, messages, now=now)
+    return await enqueue_many(session, PeopleBatch(todo, reply, kind), now=now)
 
 
 FINISHED = ("delivered", "failed", "cancelled", "unreachable")

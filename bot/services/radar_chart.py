@@ -11,14 +11,6 @@ import io
 import math
 from collections.abc import Mapping
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.projections.polar import PolarAxes
-
 from content.diagnostics import AREA_LABELS, AREAS
 
 NO_DATA = "нет данных"
@@ -39,6 +31,13 @@ def render_radar(
     ``rings``: optional dashed reference circles, label -> percent (e.g. the level thresholds).
     ``previous``: the earlier result per area, drawn as a grey dashed outline; each label shows the change.
     """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.projections.polar import PolarAxes
+
     values = [_clamp(percents.get(code)) for code in AREAS]
     labels = [
         f"{_wrap(AREA_LABELS[code])}\n{_fmt(percents.get(code))}{_change(percents, previous, code)}"

@@ -7,13 +7,6 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.services.reports import BASE_OR_ABOVE, DIAGNOSED, IOM_COMPLETED, WITH_IOM, YOUNG_SUPPORTED, Report
 
 CHART_FIGURES: tuple[tuple[str, str], ...] = (
@@ -28,6 +21,12 @@ MET, NOT_MET, NO_NORM = "#2e8b57", "#d9822b", "#1f6fb2"
 
 def render_report_chart(report: Report, title: str) -> bytes:
     """PNG bytes: one bar per key share (0–100 %), a dashed mark at its norm; «нет данных» for None."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7.2, 4.2), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()

@@ -5,10 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-import matplotlib.dates as mdates
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.services.checkins import TrendPoint
 
 
@@ -20,6 +16,10 @@ def trend_png(
     band_lines: tuple[float, float] = (50.0, 75.0),
 ) -> bytes:
     """Render the points (oldest first) as PNG bytes. ``labels`` name the two lines (the caller's language)."""
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6.4, 3.6), dpi=100)  # no pyplot: no global state, the Agg canvas only
     FigureCanvasAgg(fig)
     ax = fig.subplots()

@@ -1,0 +1,111 @@
+"""The dispatcher's hot path: one read and one write for a common button press, ``last_seen_at`` /
+``last_active_at`` at most once a minute, no invitation lookup on ordinary updates, and the setting that lets
+the Telegram rate go up to 1,000 messages/s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FakeClock
+from bot.settings import Settings
+from handlers.dispatcher import Dispatcher
+from storage.models import ChannelAccount, Person
+from tests.client import DispatcherClient
+from tests.factories import make_person
+
+
+@contextmanager
+def statements(sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
+    engine = sessions.kw["bind"].sync_engine
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_menu_press_is_one_read_and_one_write(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="u1")
+    client = DispatcherClient(dispatcher, "u1")
+    await client.send("/menu")
+    clock.advance(timedelta(seconds=5))
+    with statements(sessions) as seen:
+        await client.press("Настройки")
+        await client.press("🏠 В меню")
+    # each press: the joined SELECT of account + state + person + roles, then the state UPDATE
+    assert seen == ["SELECT", "UPDATE", "SELECT", "UPDATE"], seen
+    assert client.last.has("Настройки")
+
+
+async def test_seen_stamps_are_written_at_most_once_a_minute(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="u1")
+    client = DispatcherClient(dispatcher, "u1")
+    first = clock.now()
+    await client.send("/menu")
+    clock.advance(timedelta(seconds=30))
+    await client.send("/menu")
+
+    async def stamps() -> tuple[object, object]:
+        async with sessions() as session:
+            account = await session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == "u1"))
+            assert account is not None and account.person_id is not None
+            person = await session.get(Person, account.person_id)
+            assert person is not None
+            return account.last_seen_at, person.last_active_at
+
+    assert await stamps() == (first, first)
+    clock.advance(timedelta(seconds=31))
+    await client.send("/menu")
+    assert await stamps() == (clock.now(), clock.now())
+
+
+async def test_ordinary_text_does_not_look_up_invitations(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="u1")
+    client = DispatcherClient(dispatcher, "u1")
+    await client.send("/menu")
+    clock.advance(timedelta(seconds=5))
+    engine = sessions.kw["bind"].sync_engine
+    tables: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        tables.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await client.send("/menu")
+        await client.send("привет")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert tables and not [s for s in tables if "invitations" in s or "link_codes" in s]
+
+
+@pytest.mark.parametrize("rate", [0.5, 25, 30, 1000])
+def test_telegram_rate_may_go_up_to_1000(rate: float) -> None:
+    assert Settings(_env_file=None, telegram_messages_per_second=rate).telegram_messages_per_second == rate  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("rate", [0, -1, 1000.5, 5000])
+def test_telegram_rate_outside_the_range_is_refused(rate: float) -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, telegram_messages_per_second=rate)  # type: ignore[call-arg]
