@@ -1,7 +1,7 @@
 """The burnout check-in bank (content/checkins.yaml): schema and loader.
 
 Copenhagen Burnout Inventory (Kristensen et al., 2005, Work & Stress 19(3):192–207), free to use; our own
-Russian wording for teachers. See the YAML header for the sources of the scoring and the cut-offs.
+Russian wording for teachers (the client-related scale speaks of pupils). See the YAML header for the sources of the scoring and the cut-offs.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from content.loading import CONTENT_DIR, load_yaml
 
 CHECKINS_FILE = CONTENT_DIR / "checkins.yaml"
 SCORES = (100, 75, 50, 25, 0)
-SCALE_CODES = ("work", "personal")
-SCALE_SIZES = {"work": 7, "personal": 6}
+SCALE_CODES = ("work", "personal", "client")
+SCALE_SIZES = {"work": 7, "personal": 6, "client": 6}
 
 
 class _Strict(BaseModel):
@@ -37,7 +37,7 @@ class CheckinItem(_Strict):
 
 
 class CheckinScale(_Strict):
-    code: Literal["work", "personal"]
+    code: Literal["work", "personal", "client"]
     title: str
     items: list[CheckinItem] = Field(min_length=1)
 

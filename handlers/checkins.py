@@ -87,18 +87,25 @@ class Pulse(Action, prefix="ci:p"):
 
 TAKE_BUTTON = "Пройти (2 минуты)"
 BAND_LABELS = {svc.LOW: "низкий уровень", svc.MODERATE: "умеренный уровень", svc.HIGH: "высокий уровень"}
-SCALE_LABELS = {"work": "Выгорание, связанное с работой", "personal": "Личное (общее) выгорание"}
-CHART_LABELS = ("Работа", "Личное")
+SCALE_LABELS = {
+    "work": "Выгорание, связанное с работой",
+    "personal": "Личное (общее) выгорание",
+    "client": "Выгорание, связанное с работой с учениками",
+}
+CHART_LABELS = ("Работа", "Личное", "Ученики")
+NOT_ENOUGH = "недостаточно ответов"
+HALF_RULE = "Шкала считается, если ответить хотя бы на половину её вопросов."
 
 ABOUT = (
-    "Самочувствие — короткая проверка: 13 вопросов, около 2 минут.\n\n"
+    "Самочувствие — короткая проверка: 19 вопросов, 2–3 минуты.\n\n"
     "Это скрининг, а не диагноз: он помогает вовремя заметить усталость и признаки выгорания и подумать, "
     "какая поддержка пригодится. Выгорание — частая реакция на рабочие нагрузки, а не слабость: по данным "
     "мониторинга, его признаки были у 40 % педагогов Московской области.\n\n"
     "О методике: Копенгагенский опросник выгорания (Copenhagen Burnout Inventory; Kristensen T. S. et al., "
     "2005, Work & Stress 19(3): 192–207; авторы описывают его как свободный для использования). "
-    "Две шкалы — выгорание, связанное с работой, и личное выгорание, баллы от 0 до 100; "
-    "формулировки вопросов адаптированы для учителей. Пороги 50 и 75 баллов — принятые в исследованиях с "
+    "Три шкалы — выгорание, связанное с работой, личное выгорание и выгорание, связанное с работой "
+    "с учениками; баллы от 0 до 100. Формулировки вопросов адаптированы для учителей. "
+    f"{HALF_RULE} Пороги 50 и 75 баллов — принятые в исследованиях с "
     "этой методикой границы умеренного и высокого уровня.\n\n"
     "🔒 Ваши ответы и баллы видите только вы. Наставник, методист и школа их не получают."
 )
@@ -154,6 +161,12 @@ BAND_TEXT = {
 
 def _fmt(score: float | None) -> str:
     return "—" if score is None else f"{score:.0f}"
+
+
+def _scale_line(code: str, score: float | None) -> str:
+    if score is None:
+        return f"• {SCALE_LABELS[code]}: {NOT_ENOUGH}"
+    return f"• {SCALE_LABELS[code]}: {score:.0f} из 100 ({BAND_LABELS[svc.band_for(score) or svc.LOW]})"
 
 
 def _chart(results: list[CheckinResult]) -> Attachment:
@@ -252,7 +265,10 @@ async def _finish(ctx: Ctx) -> None:
     draft = await svc.get_draft(ctx.session, person.id)
     result = await svc.finish_draft(ctx.session, draft, ctx.now) if draft is not None else None
     if result is None:
-        ctx.say("Вы пропустили все вопросы, поэтому результат не посчитан. Можно вернуться к проверке позже.")
+        ctx.say(
+            "Ответов слишком мало, поэтому результат не посчитан. "
+            f"{HALF_RULE} Можно вернуться к проверке позже."
+        )
         await ctx.go(flow.name, "start", remember=False)
         return
     await ctx.go(flow.name, "result", data={"result_id": result.id}, remember=False)
@@ -293,12 +309,14 @@ async def show_result(ctx: Ctx) -> None:
         return
     band = result.band
     suggestions = SUGGESTIONS[band]
+    scores = svc.scores_of(result)
     lines = [
         f"Результат проверки от {result.taken_at:%d.%m.%Y}:",
-        f"• {SCALE_LABELS['work']}: {_fmt(result.work_score)} из 100 "
-        f"({BAND_LABELS.get(svc.band_for(result.work_score) or '', 'нет ответов')})",
-        f"• {SCALE_LABELS['personal']}: {_fmt(result.personal_score)} из 100 "
-        f"({BAND_LABELS.get(svc.band_for(result.personal_score) or '', 'нет ответов')})",
+        *(_scale_line(code, score) for code, score in zip(SCALE_LABELS, scores.all, strict=True)),
+    ]
+    if None in scores.all:
+        lines.append(HALF_RULE)
+    lines += [
         "",
         BAND_TEXT[band],
         "",
@@ -413,11 +431,11 @@ async def show_history(ctx: Ctx) -> None:
     if not results:
         ctx.say("Вы ещё не проходили проверку самочувствия.", buttons)
         return
-    lines = ["Ваши результаты (видите только вы):"]
+    lines = ["Ваши результаты (видите только вы; «—» — недостаточно ответов):"]
     for r in results[-12:]:
         lines.append(
-            f"• {r.taken_at:%d.%m.%Y}: работа {_fmt(r.work_score)}, личное {_fmt(r.personal_score)} — "
-            f"{BAND_LABELS[r.band]}"
+            f"• {r.taken_at:%d.%m.%Y}: работа {_fmt(r.work_score)}, личное {_fmt(r.personal_score)}, "
+            f"ученики {_fmt(r.client_score)} ({BAND_LABELS[r.band]})"
         )
     if len(results) >= 2:
         ctx.say("\n".join(lines))
@@ -465,7 +483,7 @@ async def pulse_answer(ctx: Ctx, action: Pulse) -> None:
 # skips dedupe keys already queued — with the rules of ``outbox.notify``.
 def invitation() -> Reply:
     return Reply(
-        "Время короткой проверки самочувствия: 13 вопросов, около 2 минут. Она помогает вовремя заметить "
+        "Время короткой проверки самочувствия: 19 вопросов, 2–3 минуты. Она помогает вовремя заметить "
         "усталость. Ответы видите только вы.",
         ((OpenCheckin().button(TAKE_BUTTON),), (menu_item_button("Настройки напоминаний", "settings"),)),
         urgent=False,

@@ -54,7 +54,7 @@ async def _answer_all(client: DispatcherClient, choice: int) -> Turn:
     """The whole check-in, option ``choice + 1`` everywhere; the answer to the last question."""
     await _open(client)
     replies = await client.press("Начать" if client.offers("Начать") else "Начать заново")
-    for _ in range(13):
+    for _ in range(19):
         assert "Вопрос" in replies[-1].text
         replies = await client.press(option(client, choice + 1))
     return replies
@@ -97,7 +97,7 @@ async def test_full_check_in_with_pause_resume_after_restart(
     t1 = DispatcherClient(dispatcher, "t1")
     await _open(t1)
     replies = await t1.press("Начать")
-    assert replies[-1].text.startswith("Вопрос 1 из 13")
+    assert replies[-1].text.startswith("Вопрос 1 из 19")
     assert {"1. В очень большой степени", "Пропустить вопрос", "⬅️ Назад", "⏸ Пауза", "🏠 В меню"} <= set(
         replies[-1].labels
     )
@@ -107,14 +107,14 @@ async def test_full_check_in_with_pause_resume_after_restart(
     replies = await t1.press("⬅️ Назад")
     assert "Copenhagen" in replies[-1].text
     replies = await t1.press("Начать")
-    assert replies[-1].text.startswith("Вопрос 1 из 13")
+    assert replies[-1].text.startswith("Вопрос 1 из 19")
     # "Назад" returns to the previous question and the answer can be changed
     await t1.press(option(t1, 1))
     replies = await t1.press("⬅️ Назад")
-    assert replies[-1].text.startswith("Вопрос 1 из 13")
+    assert replies[-1].text.startswith("Вопрос 1 из 19")
     # a typed answer that is not 1..5 is refused, nothing changes
     replies = await t1.send("очень")
-    assert "Выберите один из вариантов" in replies[0].text and replies[-1].text.startswith("Вопрос 1 из 13")
+    assert "Выберите один из вариантов" in replies[0].text and replies[-1].text.startswith("Вопрос 1 из 19")
     for _ in range(5):
         await t1.press(option(t1, 3))
     replies = await t1.press("⏸ Пауза")
@@ -122,12 +122,12 @@ async def test_full_check_in_with_pause_resume_after_restart(
     clock.advance(timedelta(days=1))
     fresh = DispatcherClient(Dispatcher(sessions, dispatcher.deps), "t1")  # a restart
     replies = await _open(fresh)
-    assert "Продолжить (вопрос 6 из 13)" in replies[-1].labels
-    replies = await fresh.press("Продолжить (вопрос 6 из 13)")
-    assert replies[-1].text.startswith("Вопрос 6 из 13")
+    assert "Продолжить (вопрос 6 из 19)" in replies[-1].labels
+    replies = await fresh.press("Продолжить (вопрос 6 из 19)")
+    assert replies[-1].text.startswith("Вопрос 6 из 19")
     replies = await fresh.send("3")  # typed digit 3 = the middle option
-    assert replies[-1].text.startswith("Вопрос 7 из 13")
-    for _ in range(7):
+    assert replies[-1].text.startswith("Вопрос 7 из 19")
+    for _ in range(13):
         replies = await fresh.press(option(fresh, 3))
     texts = "\n".join(r.text for r in replies)
     assert "50 из 100" in texts and "умеренный уровень" in texts and "скрининг, а не диагноз" in texts
@@ -138,13 +138,14 @@ async def test_full_check_in_with_pause_resume_after_restart(
     async with sessions() as session:
         result = await session.scalar(select(CheckinResult))
         assert result is not None
-        assert (result.person_id, result.work_score, result.personal_score, result.band) == (
-            ids["teacher"],
-            50.0,
-            50.0,
-            "moderate",
-        )
-        assert result.answers["w1"] == 2 and len(result.answers) == 13
+        assert (
+            result.person_id,
+            result.work_score,
+            result.personal_score,
+            result.client_score,
+            result.band,
+        ) == (ids["teacher"], 50.0, 50.0, 50.0, "moderate")
+        assert result.answers["w1"] == 2 and len(result.answers) == 19
         assert await session.get(CheckinDraft, ids["teacher"]) is None
     assert not _offers_to_tell(replies)  # moderate, first time
 
@@ -185,7 +186,7 @@ async def test_skipping_every_question_stores_nothing(
     t1 = DispatcherClient(dispatcher, "t1")
     await _open(t1)
     await t1.press("Начать")
-    for _ in range(13):
+    for _ in range(19):
         replies = await t1.press("Пропустить вопрос")
     assert "результат не посчитан" in replies[0].text
     assert await _count(sessions, CheckinResult) == 0
@@ -197,7 +198,7 @@ async def test_mentor_is_told_only_after_the_teachers_yes(
 ) -> None:
     ids = await _people(sessions, clock, with_iom=True)
     t1, m1 = DispatcherClient(dispatcher, "t1"), DispatcherClient(dispatcher, "m1")
-    replies = await _answer_all(t1, 0)  # work 85.71, personal 100: high
+    replies = await _answer_all(t1, 0)  # work 85.71, personal 100, pupils 100: high
     texts = "\n".join(r.text for r in replies)
     assert "высокий уровень" in texts and "не ваша вина" in texts
     assert "Поговорите с наставником" in texts and "Психолого-педагогическое сопровождение" in texts
@@ -320,8 +321,66 @@ async def test_invitation_button_opens_and_resumes_the_check_in(
     t1 = DispatcherClient(dispatcher, "t1")
     invited = t1.receive([invitation()])
     replies = await t1.press(TAKE_BUTTON)
-    assert replies[-1].text.startswith("Вопрос 1 из 13")
+    assert replies[-1].text.startswith("Вопрос 1 из 19")
     await t1.press(option(t1, 4))
     await t1.send("/menu")
     replies = await t1.press(TAKE_BUTTON, turn=invited)
-    assert replies[-1].text.startswith("Вопрос 2 из 13")
+    assert replies[-1].text.startswith("Вопрос 2 из 19")
+
+
+async def test_pupils_scale_with_too_few_answers_says_so_and_the_chart_skips_it(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    await _people(sessions, clock, with_iom=True)
+    t1 = DispatcherClient(dispatcher, "t1")
+    await _answer_all(t1, 3)  # a full first check-in: low everywhere
+    clock.advance(timedelta(days=14))
+    await _open(t1)
+    replies = await t1.press("Начать")
+    for _ in range(13):  # work and personal: «Иногда» everywhere (50)
+        replies = await t1.press(option(t1, 3))
+    assert "Выгорание, связанное с работой с учениками" in replies[-1].text
+    replies = await t1.press(option(t1, 1))  # c1 «В очень большой степени»: one answer of six ...
+    replies = await t1.press(option(t1, 1))  # ... and c2: two of six, not enough
+    for _ in range(4):
+        replies = await t1.press("Пропустить вопрос")
+    texts = "\n".join(r.text for r in replies)
+    assert "Выгорание, связанное с работой с учениками: недостаточно ответов" in texts
+    assert "хотя бы на половину её вопросов" in texts
+    assert "Выгорание, связанное с работой: 50 из 100 (умеренный уровень)" in texts
+    assert "высокий уровень" not in texts  # the two 100s on the pupils scale do not make a score
+    charts = _charts(replies)
+    assert len(charts) == 1 and charts[0].data is not None and charts[0].data.startswith(PNG_MAGIC)
+    async with sessions() as session:
+        latest = (await session.scalars(select(CheckinResult).order_by(CheckinResult.id.desc()))).first()
+        assert latest is not None
+        assert (latest.work_score, latest.personal_score, latest.client_score) == (50.0, 50.0, None)
+        assert latest.answers["c1"] == 0 and latest.answers["c3"] is None
+    replies = await t1.press("История")
+    history = "\n".join(r.text for r in replies)
+    assert "работа 50, личное 50, ученики — (умеренный уровень)" in history
+    assert "«—» — недостаточно ответов" in history
+
+
+async def test_pupils_scale_alone_high_offers_support_privately(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    ids = await _people(sessions, clock, with_iom=True)
+    t1 = DispatcherClient(dispatcher, "t1")
+    await _open(t1)
+    replies = await t1.press("Начать")
+    for _ in range(13):  # «Редко» / «В малой степени» on work and personal
+        replies = await t1.press(option(t1, 4))
+    for _ in range(6):  # the pupils scale at its top: 100
+        replies = await t1.press(option(t1, 1))
+    texts = "\n".join(r.text for r in replies)
+    assert "Выгорание, связанное с работой с учениками: 100 из 100 (высокий уровень)" in texts
+    assert "не ваша вина" in texts
+    assert {"Да, наставнику", "Да, методисту", "Нет, спасибо"} <= set(replies[-1].labels)
+    assert await _count(sessions, OutboxMessage) == 0  # nobody is told without the teacher's «Да»
+    replies = await t1.press("Да, методисту")
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert [(r.person_id, r.kind) for r in rows] == [(ids["methodist"], "checkin_support")]
+    assert not any(ch.isdigit() for ch in rows[0].payload["text"])
+    assert "учени" not in rows[0].payload["text"]

@@ -25,12 +25,16 @@ from content.loading import ContentError
 
 WORK = ["w1", "w2", "w3", "w4", "w5", "w6", "w7"]
 PERSONAL = ["p1", "p2", "p3", "p4", "p5", "p6"]
+CLIENT = ["c1", "c2", "c3", "c4", "c5", "c6"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_bank_is_the_cbi_with_two_scales_and_one_reverse_item() -> None:
+def test_bank_is_the_cbi_with_three_scales_and_one_reverse_item() -> None:
     bank = checkin_bank()
-    assert [item.id for _, item in bank.items] == WORK + PERSONAL
+    assert [item.id for _, item in bank.items] == WORK + PERSONAL + CLIENT
+    client = bank.scale("client")
+    assert all("ученик" in item.text for item in client.items)  # worded for pupils
+    assert [item.options for item in client.items] == ["degree"] * 4 + ["frequency"] * 2  # as in the CBI
     assert [item.id for _, item in bank.items if item.reverse] == ["w7"]
     assert "Kristensen" in bank.source and "2005" in bank.source
     assert (bank.moderate_from, bank.high_from) == (50, 75)
@@ -47,8 +51,8 @@ def test_item_scores_and_reverse_item() -> None:
 
 
 def test_all_middle_answers_score_fifty() -> None:
-    scores = score_answers(dict.fromkeys(WORK + PERSONAL, 2))
-    assert scores == Scores(work=50.0, personal=50.0)
+    scores = score_answers(dict.fromkeys(WORK + PERSONAL + CLIENT, 2))
+    assert scores == Scores(work=50.0, personal=50.0, client=50.0)
     assert overall_band(scores) == MODERATE
 
 
@@ -74,19 +78,27 @@ def test_hand_computed_mix_with_reverse_and_skipped_items() -> None:
     assert overall_band(scores) == MODERATE
 
 
-def test_only_the_reverse_item_answered() -> None:
-    # "Никогда" on "enough energy for family and friends" scores 0, reversed -> 100; personal fully skipped
-    scores = score_answers({"w7": 4})
-    assert scores == Scores(work=100.0, personal=None)
-    assert overall_band(scores) == HIGH
-    assert score_answers({}) == Scores(None, None)
+def test_a_scale_is_scored_only_with_at_least_half_its_items_answered() -> None:
+    # work has 7 items: 3 answers are not enough, 4 are; personal and client have 6: 2 are not, 3 are
+    three_work = {"w1": 0, "w2": 0, "w7": 4}  # 100, 100, reverse of 0 = 100
+    assert score_answers(three_work) == Scores(None, None, None)
+    assert overall_band(score_answers(three_work)) is None
+    # w4 "Иногда" = 50 -> (100 + 100 + 100 + 50) / 4 = 87.5
+    assert score_answers({**three_work, "w4": 2}).work == 87.5
+    assert score_answers({"p1": 1, "p2": 1}).personal is None
+    assert score_answers({"p1": 1, "p2": 1, "p3": 3}).personal == 58.33  # (75 + 75 + 25) / 3
+    # client: c1 "В малой степени" = 25, c5 "Всегда" = 100, c6 "Редко" = 25 -> 150 / 3 = 50.0
+    partial = {"c1": 3, "c5": 0, "c6": 3, "c2": None, "c3": None}
+    assert score_answers(partial) == Scores(None, None, 50.0)
+    assert score_answers({"c1": 0, "c2": 0}).client is None
+    assert score_answers({}) == Scores(None, None, None)
     assert overall_band(Scores(None, None)) is None
 
 
 def test_all_highest_answers() -> None:
-    # w1..w6 = 100, w7 "Всегда" reversed = 0 -> 600 / 7 = 85.71
-    scores = score_answers(dict.fromkeys(WORK + PERSONAL, 0))
-    assert scores == Scores(work=85.71, personal=100.0)
+    # w1..w6 = 100, w7 "Всегда" reversed = 0 -> 600 / 7 = 85.71; no client item is reversed
+    scores = score_answers(dict.fromkeys(WORK + PERSONAL + CLIENT, 0))
+    assert scores == Scores(work=85.71, personal=100.0, client=100.0)
 
 
 @pytest.mark.parametrize(
@@ -110,6 +122,9 @@ def test_band_edges(score: float | None, band: str | None) -> None:
         (Scores(None, 80), Scores(60, 10), True),
         (Scores(None, 40), Scores(60, 10), False),
         (Scores(60, 10), Scores(None, 90), False),
+        (Scores(20, 20, 75), None, True),  # pupils >= 75 alone
+        (Scores(20, 20, 74.9), Scores(20, 20, 80), False),
+        (Scores(None, None, 90), None, True),
     ],
 )
 def test_escalation_rule(current: Scores, previous: Scores | None, offer: bool) -> None:
@@ -141,3 +156,16 @@ def test_trend_chart_is_png() -> None:
     png = trend_png(points, labels=("Работа", "Личное"), title="Ваши результаты")
     assert png.startswith(PNG_MAGIC)
     assert len(png) > 5_000
+
+
+def test_trend_chart_draws_the_pupils_line_and_skips_unscored_points(tmp_path: Path) -> None:
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    points = [
+        TrendPoint(start, 40.0, 55.0, 30.0),
+        TrendPoint(start + timedelta(days=14), 62.5, None, None),  # too few answers on two scales
+        TrendPoint(start + timedelta(days=28), 80.0, 70.0, 77.5),
+    ]
+    two = trend_png(points, labels=("Работа", "Личное"))
+    three = trend_png(points, labels=("Работа", "Личное", "Ученики"))
+    assert three.startswith(PNG_MAGIC) and three != two
+    (tmp_path / "trend.png").write_bytes(three)

@@ -2,8 +2,8 @@
 what is due. No chat text here.
 
 Scoring (CBI, Kristensen et al., 2005): an answer scores 100/75/50/25/0 (reverse items: 100 minus that); a
-scale score is the mean of the answered items of the scale (skipped items are left out; a scale with no
-answers has no score). Bands (cut-offs 50/75, see content/checkins.yaml): low < 50, moderate 50–74.9,
+scale score is the mean of the answered items of the scale (skipped items are left out), computed only when at
+least half of the scale's items are answered — otherwise the scale has no score («недостаточно ответов»). Bands (cut-offs 50/75, see content/checkins.yaml): low < 50, moderate 50–74.9,
 high ≥ 75; the overall band is the band of the higher scale.
 """
 
@@ -33,10 +33,15 @@ ESCALATION_WORK_REPEAT = 50.0  # work-related score at or above this twice in a 
 class Scores:
     work: float | None
     personal: float | None
+    client: float | None = None  # the pupils scale; absent from results stored before it was added
+
+    @property
+    def all(self) -> tuple[float | None, float | None, float | None]:
+        return (self.work, self.personal, self.client)
 
     @property
     def highest(self) -> float | None:
-        present = [s for s in (self.work, self.personal) if s is not None]
+        present = [s for s in self.all if s is not None]
         return max(present) if present else None
 
 
@@ -45,6 +50,7 @@ class TrendPoint:
     taken_at: datetime
     work: float | None
     personal: float | None
+    client: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,14 @@ def item_score(bank: CheckinBank, item: CheckinItem, option_index: int) -> float
     return 100.0 - score if item.reverse else score
 
 
+def enough_answers(answered: int, items: int) -> bool:
+    """A scale is scored only when at least half of its items are answered (7 items: 4, 6 items: 3)."""
+    return answered > 0 and 2 * answered >= items
+
+
 def score_answers(answers: Mapping[str, int | None], bank: CheckinBank | None = None) -> Scores:
-    """Scale means over answered items; ``None`` (or a missing id) is a skipped item."""
+    """Scale means over answered items; ``None`` (or a missing id) is a skipped item; a scale with fewer than
+    half of its items answered has no score."""
     bank = bank or checkin_bank()
     means: dict[str, float | None] = {}
     for scale in bank.scales:
@@ -85,8 +97,9 @@ def score_answers(answers: Mapping[str, int | None], bank: CheckinBank | None = 
             for item in scale.items
             if (answer := answers.get(item.id)) is not None
         ]
-        means[scale.code] = round(sum(values) / len(values), 2) if values else None
-    return Scores(work=means["work"], personal=means["personal"])
+        enough = enough_answers(len(values), len(scale.items))
+        means[scale.code] = round(sum(values) / len(values), 2) if enough else None
+    return Scores(work=means["work"], personal=means["personal"], client=means["client"])
 
 
 def band_for(score: float | None, bank: CheckinBank | None = None) -> str | None:
@@ -105,9 +118,9 @@ def overall_band(scores: Scores, bank: CheckinBank | None = None) -> str | None:
 
 
 def should_offer_support(current: Scores, previous: Scores | None, bank: CheckinBank | None = None) -> bool:
-    """High risk: work-related ≥ 50 in this and the previous check-in, or either scale ≥ 75 now."""
+    """High risk: work-related ≥ 50 in this and the previous check-in, or any scale ≥ 75 now."""
     bank = bank or checkin_bank()
-    if any(s is not None and s >= bank.high_from for s in (current.work, current.personal)):
+    if any(s is not None and s >= bank.high_from for s in current.all):
         return True
     return (
         previous is not None
@@ -119,7 +132,7 @@ def should_offer_support(current: Scores, previous: Scores | None, bank: Checkin
 
 
 def scores_of(result: CheckinResult) -> Scores:
-    return Scores(work=result.work_score, personal=result.personal_score)
+    return Scores(work=result.work_score, personal=result.personal_score, client=result.client_score)
 
 
 # --- drafts (a check-in in progress) ----------------------------------------------------------------------
@@ -178,7 +191,7 @@ def is_complete(draft: CheckinDraft, bank: CheckinBank | None = None) -> bool:
 async def finish_draft(
     session: AsyncSession, draft: CheckinDraft, now: datetime, bank: CheckinBank | None = None
 ) -> CheckinResult | None:
-    """Score the draft and store the result; None (draft dropped) when every question was skipped."""
+    """Score the draft and store the result; None (draft dropped) when no scale has enough answers."""
     bank = bank or checkin_bank()
     answers = {item.id: draft.answers.get(item.id) for _, item in bank.items}
     scores = score_answers(answers, bank)
@@ -192,6 +205,7 @@ async def finish_draft(
         taken_at=now,
         work_score=scores.work,
         personal_score=scores.personal,
+        client_score=scores.client,
         band=band,
         answers=answers,
     )
@@ -238,7 +252,7 @@ async def support_needed(session: AsyncSession, result: CheckinResult) -> bool:
 
 
 def trend(results: Sequence[CheckinResult]) -> list[TrendPoint]:
-    return [TrendPoint(r.taken_at, r.work_score, r.personal_score) for r in results]
+    return [TrendPoint(r.taken_at, r.work_score, r.personal_score, r.client_score) for r in results]
 
 
 async def support_contacts(session: AsyncSession, person_id: int) -> SupportContacts:

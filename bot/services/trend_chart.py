@@ -1,4 +1,5 @@
-"""A PNG line chart of the two check-in scales over time, with the band lines (50 and 75)."""
+"""A PNG line chart of the check-in scales over time, with the band lines (50 and 75); a check-in where a
+scale had too few answers leaves no point on that scale's line."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from bot.services.checkins import TrendPoint
 def trend_png(
     points: Sequence[TrendPoint],
     *,
-    labels: tuple[str, str] = ("work", "personal"),
+    labels: tuple[str, ...] = ("work", "personal", "client"),
     title: str = "",
     band_lines: tuple[float, float] = (50.0, 75.0),
 ) -> bytes:
-    """Render the points (oldest first) as PNG bytes. ``labels`` name the two lines (the caller's language)."""
+    """Render the points (oldest first) as PNG bytes. ``labels`` name the lines in the order work, personal,
+    client (the caller's language); with two labels the client line is left out."""
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -24,10 +26,12 @@ def trend_png(
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     times = [float(mdates.date2num(p.taken_at)) for p in points]  # type: ignore[no-untyped-call]
-    for values, label, marker in (
-        ([p.work for p in points], labels[0], "o"),
-        ([p.personal for p in points], labels[1], "s"),
-    ):
+    series = (
+        [p.work for p in points],
+        [p.personal for p in points],
+        [p.client for p in points],
+    )
+    for values, label, marker in zip(series, labels, ("o", "s", "^"), strict=False):
         pairs = [(t, v) for t, v in zip(times, values, strict=True) if v is not None]
         if pairs:
             ax.plot([t for t, _ in pairs], [v for _, v in pairs], marker=marker, label=label)

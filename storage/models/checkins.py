@@ -17,7 +17,7 @@ from storage.types import UTCDateTime
 
 
 class CheckinResult(Base):
-    """One completed check-in: scale scores 0–100 (None if every item of the scale was skipped) and band."""
+    """One completed check-in: scale scores 0–100 (None if fewer than half the items of the scale were answered) and band."""
 
     __tablename__ = "checkin_results"
 
@@ -26,6 +26,7 @@ class CheckinResult(Base):
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
     work_score: Mapped[float | None] = mapped_column(Float)
     personal_score: Mapped[float | None] = mapped_column(Float)
+    client_score: Mapped[float | None] = mapped_column(Float)  # pupils; None before the scale was added
     band: Mapped[str] = mapped_column(String(16))  # low / moderate / high
     answers: Mapped[dict[str, Any]] = mapped_column(
         JSON, default=dict, info={"personal": True}
