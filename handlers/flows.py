@@ -30,6 +30,7 @@ def load_flows() -> None:
     from handlers import broadcasts  # noqa: F401
     from handlers import reminders  # noqa: F401
     from handlers import reports  # noqa: F401
+    from handlers import item_statistics  # noqa: F401
     from handlers import pair_health  # noqa: F401
     from handlers import programs_menu  # noqa: F401
     from handlers import support  # noqa: F401

@@ -305,6 +305,11 @@ async def program_added_to_iom(c: Check) -> None:
     assert await c.count(query) == 1
 
 
+async def item_statistics_shown(c: Check) -> None:
+    assert "Статистика заданий диагностики" in c.text and "Завершённых попыток: 1." in c.text
+    assert any(r.attachment and r.attachment.filename.endswith(".xlsx") for r in c.replies)
+
+
 async def nothing_expected(c: Check) -> None:
     raise AssertionError(f"{c.role} was allowed an action nobody may do")
 
@@ -389,6 +394,8 @@ MATRIX = [
         frozenset({"admin"}), invitation_created("methodist")),
     Row("invite a mentor", ("a:m:invite", "a:inv:new:mentor"),
         frozenset({"admin", "methodist", "methodist2"}), invitation_created("mentor")),
+    Row("item statistics of the diagnostic", ("a:m:item_stats",), frozenset({"admin"}),
+        item_statistics_shown),
     Row("distribute all waiting teachers", ("a:m:distribute", "a:coh:run"), frozenset({"admin"}),
         cohort_distributed),
     Row("open the methodist profile", ("a:rolep:methodist",), frozenset({"methodist", "methodist2"}),
