@@ -54,16 +54,18 @@ def render_radar(
     ax.set_ylim(0, 100)
     ax.set_yticks([20, 40, 60, 80, 100])
     ax.set_yticklabels(["20", "40", "60", "80", "100"], fontsize=7, color="#777777")
+    ax.set_rlabel_position(180 / len(AREAS))  # the scale between the first two areas, clear of the rings' names
     ax.set_xticks(angles)
     ax.set_xticklabels(labels, fontsize=9)
     ax.tick_params(axis="x", pad=14)
     for label, percent in (rings or {}).items():
         circle = [i * 2 * math.pi / 120 for i in range(121)]
         ax.plot(circle, [percent] * len(circle), linestyle="--", linewidth=0.8, color="#999999")
-        ax.text(2 * math.pi - 0.25, percent + 2, label, fontsize=7, color="#777777")
+        ax.text(-math.pi / len(AREAS), percent + 2, label, fontsize=7, color="#777777", ha="right")
     closed_angles, closed_values = [*angles, angles[0]], [*values, values[0]]
     if previous and any(previous.get(code) is not None for code in AREAS):
-        before = [_clamp(previous.get(code)) for code in AREAS]
+        # an area without an earlier result breaks the outline instead of pulling it to the centre
+        before = [math.nan if previous.get(code) is None else _clamp(previous.get(code)) for code in AREAS]
         ax.plot(
             closed_angles,
             [*before, before[0]],
@@ -101,7 +103,7 @@ def _change(
     if now is None or before is None:
         return ""
     delta = round(float(now) - float(before))
-    return " (±0)" if delta == 0 else f" ({delta:+d})".replace("-", "−")
+    return " (±0 п. п.)" if delta == 0 else f" ({delta:+d} п. п.)".replace("-", "−")
 
 
 def _fmt(value: float | None) -> str:
