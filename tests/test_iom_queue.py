@@ -89,8 +89,8 @@ async def test_admin_queue_is_paged_and_each_route_can_be_moved_on(
     await admin.press("Передать методисту")
     assert admin.texts[0] == "Маршрут передан методисту на согласование."
     async with sessions() as session:
-        iom = await session.get(Iom, ids["iom2"])
-        assert iom is not None and iom.status == ON_APPROVAL and iom.methodist_id == ids["m2"]
+        handed = await session.get(Iom, ids["iom2"])
+        assert handed is not None and handed.status == ON_APPROVAL and handed.methodist_id == ids["m2"]
     assert len(await outbox_for(sessions, ids["m2"], "iom_review")) == 1
     assert "Педагог Номер02" not in admin.last.text  # it left the queue
     # typing instead of pressing changes nothing
