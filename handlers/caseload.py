@@ -17,6 +17,7 @@ from bot.services.iom_lifecycle import (
     STATUS_LABELS,
     TransitionError,
     approve,
+    can_edit,
     current_iom,
     may_approve,
     return_with_comment,
@@ -71,6 +72,10 @@ class ApproveIom(Action, prefix="cse:approve"):
 
 class ReturnIom(Action, prefix="cse:return"):
     """«↩️ Вернуть с комментарием»."""
+
+
+class EditRoute(Action, prefix="cse:route"):
+    """«✏️ Изменить маршрут»: the methodist changes the teacher's ИОМ (steps in handlers/caseload_route.py)."""
 
 
 class WriteTeacher(Action, prefix="cse:msg"):
@@ -237,6 +242,8 @@ async def show_teacher(ctx: Ctx) -> None:
             buttons.append(
                 [ApproveIom().button("✅ Согласовать"), ReturnIom().button("↩️ Вернуть с комментарием")]
             )
+        if kind == "methodist" and iom is not None and can_edit(iom):
+            buttons.append([EditRoute().button("✏️ Изменить маршрут")])
         buttons.append([WriteTeacher().button("✉️ Написать педагогу"), NextStage().button("➡️ Следующий этап")])
         buttons.append([EndTeacherPair().button("Завершить пару")])
     ctx.say(text, [*buttons, nav_row()])
@@ -255,6 +262,11 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
             ctx.invalid(NO_ACCESS)
             return
         await ctx.go("caseload", "message")
+    elif EditRoute.unpack(action) is not None:
+        if kind != "methodist" or not await access.can_review_iom(ctx.session, me.id, teacher_id):
+            ctx.invalid(NO_ACCESS)
+            return
+        await ctx.go("caseload", "route")
     elif ReturnIom.unpack(action) is not None:
         if not await access.can_review_iom(ctx.session, me.id, teacher_id):
             ctx.invalid(REVIEW_NOT_ALLOWED)

@@ -23,10 +23,12 @@ def load_flows() -> None:
     from handlers import mentoring  # noqa: F401
     from handlers import mentoring_ticks  # noqa: F401
     from handlers import caseload  # noqa: F401
+    from handlers import caseload_route  # noqa: F401
     from handlers import invitations  # noqa: F401
     from handlers import mentor_profile  # noqa: F401
     from handlers import methodist_profile  # noqa: F401
     from handlers import cohort  # noqa: F401
+    from handlers import iom_queue  # noqa: F401
     from handlers import broadcasts  # noqa: F401
     from handlers import reminders  # noqa: F401
     from handlers import reports  # noqa: F401

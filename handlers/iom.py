@@ -48,6 +48,7 @@ from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.numbers import hours_phrase, steps_phrase
 from handlers.registry import Flow, MenuItem
+from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, PageInfo, Pager, TextField
 from storage.models import Iom, IomStep, Program
 
@@ -877,41 +878,6 @@ async def on_remove(ctx: Ctx, incoming: Incoming) -> None:
 
 
 # --- dates, hours, order, a new step -----------------------------------------------------------------
-MAX_STEP_HOURS = 200
-DATE_HINT = "Напишите дату в виде ДД.ММ.ГГГГ, например 15.03.2027 — не раньше сегодняшнего дня."
-HOURS_HINT = f"Напишите число часов — от 1 до {MAX_STEP_HOURS}."
-TASK_HINT = "Опишите шаг словами: от 5 до 300 символов."
-
-
-def _parse_date(ctx: Ctx, text: str) -> date:
-    parts = text.strip().replace("/", ".").replace("-", ".").split(".")
-    try:
-        if len(parts) == 2:
-            day, month = int(parts[0]), int(parts[1])
-            value = date(ctx.now.year, month, day)
-            if value < ctx.now.date():
-                value = date(ctx.now.year + 1, month, day)
-        elif len(parts) == 3:
-            year = int(parts[2])
-            value = date(year + 2000 if year < 100 else year, int(parts[1]), int(parts[0]))
-        else:
-            raise ValueError(text)
-    except ValueError:
-        raise FieldError(DATE_HINT) from None
-    if value < ctx.now.date():
-        raise FieldError("Эта дата уже прошла. " + DATE_HINT)
-    if value > ctx.now.date().replace(year=ctx.now.year + 2):
-        raise FieldError("Срок маршрута — не больше двух лет. " + DATE_HINT)
-    return value
-
-
-def _parse_hours(ctx: Ctx, text: str) -> int:
-    digits = text.strip().removesuffix("ч").strip()
-    if not digits.isdigit() or not 1 <= int(digits) <= MAX_STEP_HOURS:
-        raise FieldError(HOURS_HINT)
-    return int(digits)
-
-
 async def _editable_step(ctx: Ctx) -> bool:
     return await _own_or_back(ctx, ctx.data.get("step_id"), editable=True) is not None
 
@@ -952,7 +918,7 @@ TextField(
     flow,
     "deadline",
     text="Напишите новый срок шага (ДД.ММ.ГГГГ).",
-    parse=_parse_date,
+    parse=parse_date,
     on_value=_save_deadline,
     hint=DATE_HINT,
     guard=_editable_step,
@@ -961,7 +927,7 @@ TextField(
     flow,
     "hours",
     text="Сколько часов займёт шаг? Напишите число.",
-    parse=_parse_hours,
+    parse=parse_hours,
     on_value=_save_hours,
     hint=HOURS_HINT,
     guard=_editable_step,
@@ -970,10 +936,6 @@ TextField(
 
 async def _may_add(ctx: Ctx) -> bool:
     return await _editable_iom(ctx) is not None
-
-
-def _parse_task(ctx: Ctx, text: str) -> str:
-    return _sized(text, 5, 300, TASK_HINT)
 
 
 async def _task_given(ctx: Ctx, task: str) -> None:
@@ -1006,7 +968,7 @@ TextField(
     "add_task",
     text="Что нужно сделать? Опишите новый шаг одной фразой — например, «Выступить на МО с опытом "
     "формирующего оценивания».",
-    parse=_parse_task,
+    parse=parse_task,
     on_value=_task_given,
     hint=TASK_HINT,
     guard=_may_add,
@@ -1015,7 +977,7 @@ TextField(
     flow,
     "add_date",
     text="К какому сроку? Напишите дату (ДД.ММ.ГГГГ).",
-    parse=_parse_date,
+    parse=parse_date,
     on_value=_date_given,
     hint=DATE_HINT,
     guard=_may_add,
@@ -1024,7 +986,7 @@ TextField(
     flow,
     "add_hours",
     text="Сколько часов займёт этот шаг? Напишите число.",
-    parse=_parse_hours,
+    parse=parse_hours,
     on_value=_hours_given,
     hint=HOURS_HINT,
     guard=_may_add,

@@ -21,3 +21,7 @@ def steps_phrase(count: int) -> str:
 
 def hours_phrase(count: int) -> str:
     return f"{count} {plural(count, 'час', 'часа', 'часов')}"
+
+
+def routes_phrase(count: int) -> str:
+    return f"{count} {plural(count, 'маршрут', 'маршрута', 'маршрутов')}"

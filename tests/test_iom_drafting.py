@@ -44,10 +44,11 @@ def check_route_invariants(
         "resources",
     }  # plus pace/total and seed 001's conditions
     assert all(iom.aspects[key] for key in ASPECT_KEYS)
-    # priority order: the areas appear in the route's order, each area's steps together (closing step aside)
+    # priority order: the areas appear in the route's order, each area's steps together (closing step aside);
+    # a programme step sits where its programme's end date puts it (checked below)
     body = steps[:-1]
     seen: list[str] = []
-    for step in body:
+    for step in (s for s in body if s.track != "formal"):
         if not seen or seen[-1] != step.area:
             assert step.area not in seen, "an area's steps are split"
             seen.append(step.area)
@@ -76,6 +77,16 @@ def check_route_invariants(
                 program, [step.area], person.levels, person.subjects, today, until=route_end
             )
             assert program.ends_on is not None and program.ends_on <= step.deadline
+            # due by the programme's end, or the nearest date after it not taken by another step (and not
+            # before the route's first step: the goal's area leads)
+            others = {s.deadline for s in steps if s is not step}
+            others |= {
+                steps[0].deadline - timedelta(days=d) for d in range((steps[0].deadline - today).days + 1)
+            }
+            gap = (step.deadline - program.ends_on).days
+            assert all(program.ends_on + timedelta(days=d) in others for d in range(gap)), (
+                f"«{program.title}» ends {program.ends_on}, its step is due {step.deadline}"
+            )
         else:
             assert step.track == "informal" and step.program_id is None
     formal_areas = {s.area for s in steps if s.track == "formal"}
@@ -321,3 +332,45 @@ def test_broken_templates_name_the_field(tmp_path: Path) -> None:
         load_iom_templates(broken)
     assert "iom_templates.yaml" in str(error.value) and "areas.subject.formal" in str(error.value)
     assert load_iom_templates().route_months >= 3
+
+
+async def test_a_programme_step_is_due_when_its_programme_ends_not_months_later(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """The reported oddity: a programme of the second area ending early in the route got a deadline after all
+    of the first area's steps — months after the programme ended. Now it is due by the programme's end."""
+    now = clock.now()
+    today = now.date()
+    async with sessions() as session, session.begin():
+        person = await make_person(session, now, experience_years=3, levels=["ООО"], subjects=["Математика"])
+        program = Program(
+            code="early-subject",
+            title="Решение задач с параметрами в 5–9 классах",
+            provider_type="cnppm",
+            provider="ЦНППМ",
+            hours=16,
+            format="online",
+            areas=["subject"],
+            levels=["ООО"],
+            subjects=["математика"],
+            starts_on=today + timedelta(days=10),
+            ends_on=today + timedelta(days=45),
+            created_at=now,
+        )
+        session.add(program)
+        await session.flush()
+        await make_attempt(session, person.id, now, ["psychological", "subject"])
+        result = await draft_iom(session, person, "Цель", now, resources=Resources(hours_per_week=4))
+        steps = result.iom.steps
+        [formal] = [s for s in steps if s.program_id == program.id]
+        first_area = [s for s in steps if s.area == "psychological"]
+        assert first_area and steps[0].area == "psychological"  # the first priority still leads
+        assert program.ends_on is not None and formal.deadline == program.ends_on
+        # the first area's later steps come after it, in date order; positions follow the dates
+        assert max(s.deadline for s in first_area) > formal.deadline
+        assert [s.deadline for s in steps] == sorted({s.deadline for s in steps})
+        assert [s.position for s in steps] == list(range(1, len(steps) + 1))
+        # the programme area's practice follows its programme
+        practice = [s for s in steps if s.area == "subject" and s.track == "informal"]
+        assert practice and all(s.deadline > formal.deadline for s in practice)
+        check_route_invariants(result, person, {program.id: program}, today, Resources(hours_per_week=4))

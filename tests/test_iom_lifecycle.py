@@ -234,3 +234,36 @@ async def test_edits_of_an_approved_route_are_logged_and_send_it_back(
         assert iom.status == ON_APPROVAL and [c.kind for c in iom.changes] == ["deadline", "move"]
         with pytest.raises(TransitionError):  # under review: no edits until the methodist decides
             move_step(iom, first, 1, iom.person_id, clock.now())
+
+
+async def test_an_added_programme_takes_its_place_by_its_end_date(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """«Добавить в ИОМ» for a ДПП: the step is due by the programme's end and placed among the steps by date."""
+    now = clock.now()
+    today = now.date()
+    async with sessions() as session, session.begin():
+        person = await make_person(session, now)
+        iom = Iom(
+            person_id=person.id,
+            status=DRAFT,
+            aspects={},
+            is_current=True,
+            created_at=now,
+            updated_at=now,
+            steps=[],
+            changes=[],
+        )
+        session.add(iom)
+        await session.flush()
+        early, late = today + timedelta(days=10), today + timedelta(days=200)
+        add_step(iom, "methodical", "Посетить уроки наставника", early, 2, person.id, now)
+        add_step(iom, "methodical", "Провести открытый урок", late, 4, person.id, now)
+        program = await make_program(session, now, "mid", ends_on=today + timedelta(days=60))
+        step = add_program_step(iom, program, "methodical", today + timedelta(days=60), now)
+        assert [s.task for s in iom.steps] == [
+            "Посетить уроки наставника",
+            step.task,
+            "Провести открытый урок",
+        ]
+        assert [s.position for s in iom.steps] == [1, 2, 3] and step.deadline == program.ends_on

@@ -4,7 +4,9 @@ The five aspects (000 «Подпроцессы в рамках разработ�
 ``target`` (goal, motives), ``diagnostic`` (results per area, priority areas, re-diagnosis date), ``content``
 (topics per priority area), ``technology`` (formal track: matched ДПП; informal track: mentoring in a ЦМН form
 (004 slide 40) and other forms), ``result`` (expected results and the products that prove them). The steps
-(``IomStep``) follow the priority order of the areas, with strictly increasing deadlines inside the route.
+(``IomStep``) follow the priority order of the areas, with strictly increasing deadlines inside the route; a
+programme step is due by its programme's end (or the nearest free date after it) and takes its place among the
+steps by that date, so it is never due months after the programme ended.
 Wording comes from content/iom_templates.yaml.
 """
 
@@ -197,6 +199,22 @@ class _Planner:
         self.last = deadline
         return step
 
+    def add_dated(self, on: date, *, after_first: bool, **fields: Any) -> IomStep:
+        """A step due by a fixed date (a programme's end): on that date, or the nearest free date after it,
+        placed among the steps by date — never pushed after the later steps of the route. ``after_first``:
+        not before the route's first step (the goal's area leads the route)."""
+        taken = {step.deadline for step in self.steps}
+        deadline = max(on, self.steps[0].deadline + timedelta(days=1)) if after_first and self.steps else on
+        while deadline in taken:
+            deadline += timedelta(days=1)
+        index = next((i for i, step in enumerate(self.steps) if step.deadline > deadline), len(self.steps))
+        step = IomStep(position=index + 1, deadline=deadline, **fields)
+        self.steps.insert(index, step)
+        for position, each in enumerate(self.steps, start=1):
+            each.position = position
+        self.last = max(self.last, deadline)
+        return step
+
 
 def _dates(program: Program) -> str:
     if program.starts_on and program.ends_on:
@@ -347,8 +365,10 @@ async def draft_iom(
         if program is not None and fitted is not None:
             used.add(program.id)
             proposed.append(program)
-            planner.add(
-                program.ends_on or slot_end,
+            # due by the programme's end (the nearest free date after it), not after the route's later steps
+            program_step = planner.add_dated(
+                max(program.ends_on or slot_end, today + timedelta(days=1)),
+                after_first=index > 0,
                 area=area,
                 **formal_step_fields(program, area, templates, fitted.why),
             )
@@ -370,7 +390,7 @@ async def draft_iom(
                 }
             )
             products.append(template.formal.product)
-            practice_desired = max(slot_end, planner.last + timedelta(days=14))
+            practice_desired = max(slot_end, program_step.deadline + timedelta(days=14))
         else:
             unmatched.append(area)
             if _planner_fits(template.no_program.hours, hours_left):

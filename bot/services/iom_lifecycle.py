@@ -190,7 +190,7 @@ def add_program_step(iom: Iom, program: Program, area: str, deadline: date, now:
         if existing.program_id == program.id and not existing.removed:
             return existing
     step = IomStep(
-        position=max((s.position for s in iom.steps), default=0) + 1,
+        position=_make_room(iom, deadline),
         area=area,
         task=f"Пройти программу «{program.title}»",
         content=program.title,
@@ -202,9 +202,21 @@ def add_program_step(iom: Iom, program: Program, area: str, deadline: date, now:
         result_product="Удостоверение о повышении квалификации",
     )
     iom.steps.append(step)
+    _renumber(iom)
     iom.total_hours += program.hours
     iom.updated_at = now
     return step
+
+
+def _make_room(iom: Iom, deadline: date) -> int:
+    """The position for a step due ``deadline`` (before the first active step due later); later steps move
+    down one place."""
+    later = [s for s in active_steps(iom) if s.deadline > deadline]
+    position = min((s.position for s in later), default=max((s.position for s in iom.steps), default=0) + 1)
+    for step in iom.steps:
+        if step.position >= position:
+            step.position += 1
+    return position
 
 
 def _check_editable(iom: Iom, step: IomStep | None = None) -> None:
@@ -247,13 +259,8 @@ def add_step(
 ) -> tuple[IomStep, bool]:
     """A step of the teacher's or methodist's own (informal track), placed by its deadline."""
     _check_editable(iom)
-    later = [s for s in active_steps(iom) if s.deadline > deadline]
-    position = min((s.position for s in later), default=max((s.position for s in iom.steps), default=0) + 1)
-    for step in iom.steps:
-        if step.position >= position:
-            step.position += 1
     step = IomStep(
-        position=position,
+        position=_make_room(iom, deadline),
         area=area,
         task=task,
         content=task,
