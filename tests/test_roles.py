@@ -232,13 +232,14 @@ async def test_code_before_profile_is_remembered_and_redeemed_after_onboarding(
         await make_person(session, clock.now(), external_id="boss", roles=("admin",))
     code = await _invite(dispatcher, "boss", "mentor")
     replies = await dispatcher.handle(inc("newbie", f"/start {code}", channel="telegram"))
-    assert "Сначала заполните" in texts(replies)
+    # issue 14: the invited person is led to the staff form (consent first), never the teacher onboarding
+    assert "короткая анкета сотрудника" in texts(replies) and "sob:consent:yes" in replies[-1].actions
     async with sessions() as session, session.begin():
         invitation = await session.get(Invitation, code)
         assert invitation is not None and invitation.used_at is None and invitation.claimed_account_id
         account = await roles.account_by_external(session, "telegram", "newbie")
         assert account is not None
-        # the onboarding (another flow) creates the person and completes the profile
+        # a code claimed before this change (a stored claim): another flow completes the profile
         person = Person(
             created_at=clock.now(), full_name="Новый", region_code="72", profile_complete=True, settings={}
         )
