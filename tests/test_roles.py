@@ -367,3 +367,44 @@ def test_cli_commands_through_main(
     assert main(["import-staff", str(tmp_path / "nope.csv")]) == 2
     assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 0
     assert "Роль admin выдана" in capsys.readouterr().out
+
+
+async def test_imported_staff_consent_first_on_first_contact(
+    dispatcher: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    from tests.client import DispatcherClient
+
+    path = _write_csv(
+        tmp_path / "staff.csv",
+        [
+            "platform,external_id,role,full_name,region_code,municipality,areas,capacity",
+            "telegram,900,mentor,Сидоров Иван Ильич,72,г. Тюмень,ict,2",
+        ],
+    )
+    report = await import_staff(settings, path)
+    assert report.imported == 1 and report.created_people == 1
+
+    async def consent_at() -> object:
+        async with sessions() as session:
+            account = await roles.account_by_external(session, "telegram", "900")
+            assert account is not None and account.person_id is not None
+            person = await session.get(Person, account.person_id)
+            assert person is not None
+            return person.consent_at
+
+    assert await consent_at() is None
+    staff = DispatcherClient(dispatcher, "900", channel="telegram")
+    first = await staff.send("Здравствуйте")
+    assert "согласие" in first.text and staff.offers("✅ Согласен(на)")
+    assert await consent_at() is None  # nothing but the consent question before the answer
+    await staff.send("/menu")  # anything else still asks for consent first
+    assert staff.offers("✅ Согласен(на)") and await consent_at() is None
+    await staff.press("✅ Согласен(на)")
+    assert "роль и профиль уже готовы" in staff.texts[0]
+    assert await consent_at() is not None
+    names = await _role_names(sessions, "900", "telegram")
+    assert "mentor" in names and "teacher" not in names
+    assert "Какие предметы" not in " ".join(staff.texts)
