@@ -408,3 +408,52 @@ async def test_imported_staff_consent_first_on_first_contact(
     names = await _role_names(sessions, "900", "telegram")
     assert "mentor" in names and "teacher" not in names
     assert "Какие предметы" not in " ".join(staff.texts)
+
+
+async def test_admin_invites_a_curator_of_a_school_and_an_mms_coordinator(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from storage.models import School, StaffProfile
+    from tests.client import DispatcherClient
+
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="boss", roles=("admin",))
+        school = School(
+            ext_id="7202000001",
+            name="МАОУ СОШ № 9",
+            region_code="72",
+            municipality="г. Тюмень",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(school)
+        await session.flush()
+        school_id = school.id
+    admin = DispatcherClient(dispatcher, "boss")
+    codes: dict[str, str] = {}
+    for role, label, pick in (
+        ("curator", "Пригласить куратора школы", "МАОУ СОШ № 9"),
+        ("mms", "Пригласить муниципального координатора (ММС)", "г. Ишим"),
+    ):
+        await admin.send("/menu")
+        await admin.press("Приглашения")
+        await admin.press(admin.label(label[:30]))
+        created = await admin.press(pick)
+        match = CODE.search(created.text)
+        assert match is not None and pick in created.text, created.text
+        codes[role] = match.group(1)
+        assert "Кого пригласить" in (await admin.press("Создать ещё")).text
+
+    for role, uid in (("curator", "c1"), ("mms", "k1")):
+        person = DispatcherClient(dispatcher, uid, channel="vk")
+        await person.send(codes[role])
+        await person.press("✅ Согласен(на)")
+        await person.send("Орлова Нина Павловна")
+        await person.send("МАОУ СОШ № 9" if role == "curator" else "Управление образования г. Ишима")
+        done = await person.send("+7 900 000-00-00")
+        assert "теперь вы" in done.text, done.texts
+        names = await _role_names(sessions, uid, "vk")
+        assert role in names and "teacher" not in names
+    async with sessions() as session:
+        staff = {p.school_id or p.municipality for p in await session.scalars(select(StaffProfile))}
+        assert staff == {school_id, "г. Ишим"}
