@@ -2,12 +2,13 @@
 
 A methodist approves or returns the ИОМ with a comment (``iom_lifecycle.approve`` / ``return_with_comment``),
 writes to the teacher (relayed through the outbox) and moves the pair through the ЦМН stages; a mentor sees
-the ИОМ read-only. Every step re-checks access (``bot.services.access``): only offered or paired teachers.
+the ИОМ read-only and may pause or resume the intake of new mentees (``MentorProfile.active``). Every step re-checks access (``bot.services.access``): only offered or paired teachers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from bot.services.iom_lifecycle import (
     return_with_comment,
 )
 from bot.services.offers import PairError
+from bot.services.staff_profiles import set_mentor_intake
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -94,6 +96,12 @@ class EndReason(Action, prefix="cse:er"):
     code: EndReasonCode
 
 
+class MentorIntake(Action, prefix="cse:intake"):
+    """«Поставить приём на паузу» / «Возобновить приём» on the mentor's list."""
+
+    answer: Literal["pause", "resume"]
+
+
 async def _capacity(ctx: Ctx, kind: str) -> int | None:
     profile: MentorProfile | MethodistProfile | None
     if kind == "mentor":
@@ -155,7 +163,16 @@ async def _show_list(ctx: Ctx, kind: str) -> None:
     if (page + 1) * PAGE < len(links):
         pager.append(ListPage(page + 1).button("Дальше ▶️"))
     edit = [_profile_button("Изменить мой профиль", kind)]
-    ctx.say("\n".join(lines), [*buttons, pager, edit, nav_row()])
+    intake: list[list[Button]] = []
+    if kind == "mentor":
+        profile = await ctx.session.get(MentorProfile, ctx.me.id)
+        if profile is not None and profile.active:
+            lines.append("Приём новых подопечных открыт.")
+            intake = [[MentorIntake("pause").button("⏸ Поставить приём на паузу")]]
+        else:
+            lines.append("Приём новых подопечных на паузе: новые предложения не приходят, текущие пары идут.")
+            intake = [[MentorIntake("resume").button("▶️ Возобновить приём")]]
+    ctx.say("\n".join(lines), [*buttons, pager, *intake, edit, nav_row()])
 
 
 @flow.show("methodist")
@@ -171,6 +188,11 @@ async def show_mentor(ctx: Ctx) -> None:
 async def _on_list(ctx: Ctx, incoming: Incoming) -> None:
     if (turn := ListPage.unpack(incoming.action)) is not None:
         ctx.set_data(page=turn.page)
+        await ctx.show_current()
+    elif (intake := MentorIntake.unpack(incoming.action)) is not None and ctx.data.get("kind") == "mentor":
+        active = intake.answer == "resume"
+        await set_mentor_intake(ctx.session, ctx.me.id, active, ctx.now)
+        ctx.say("Приём новых подопечных возобновлён." if active else "Приём новых подопечных на паузе.")
         await ctx.show_current()
     elif (opened := OpenTeacher.unpack(incoming.action)) is not None:
         if not await access.can_view_teacher(ctx.session, ctx.me.id, opened.teacher_id):

@@ -27,6 +27,7 @@ def load_flows() -> None:
     from handlers import invitations  # noqa: F401
     from handlers import mentor_profile  # noqa: F401
     from handlers import methodist_profile  # noqa: F401
+    from handlers import staff_onboarding  # noqa: F401
     from handlers import cohort  # noqa: F401
     from handlers import iom_queue  # noqa: F401
     from handlers import broadcasts  # noqa: F401

@@ -10,25 +10,19 @@
 
 from __future__ import annotations
 
-from bot.services import invitations, roles
+from bot.services import invitations, roles, schools
 from bot.services.invitations import InvitationError
+from content.geography import load_municipalities
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
+from handlers.invitation_texts import ERRORS, ROLE_INSTRUMENTAL, ROLE_LABEL, ROLE_NOMINATIVE
 from handlers.messages import Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
+from handlers.widgets import Choice, Option
 
 flow = Flow("invitations", former_names=("invite",))
-
-ROLE_LABEL = {"mentor": "наставника", "methodist": "регионального методиста"}
-ROLE_NOMINATIVE = {"mentor": "наставник", "methodist": "региональный методист"}
-ROLE_INSTRUMENTAL = {"mentor": "наставником", "methodist": "региональным методистом"}
-ERRORS = {
-    "used": "Этот код приглашения уже использован. Попросите новый у того, кто вас пригласил.",
-    "expired": "Срок действия приглашения истёк. Попросите новое у того, кто вас пригласил.",
-    "role": "Такое приглашение создать нельзя.",
-}
 
 
 class Invite(Action, prefix="inv:new"):
@@ -61,13 +55,34 @@ def deep_link(ctx: Ctx, code: str) -> str:
 async def show_choose(ctx: Ctx) -> None:
     buttons = [
         Invite(role).button(f"Пригласить {ROLE_LABEL[role]}")
-        for role in ("methodist", "mentor")
+        for role in ("methodist", "mentor", "curator", "mms")
         if invitations.may_invite(ctx.roles, role)
     ]
     ctx.say(
         "Кого пригласить? Я создам одноразовый код: ссылку для Telegram и код для VK. Код действует 14 дней.",
         [[b] for b in buttons] + [nav_row()],
     )
+
+
+async def _create(
+    ctx: Ctx, role: str, *, school_id: int | None = None, municipality: str | None = None
+) -> None:
+    invitation = await invitations.create(
+        ctx.session, role, ctx.me.id, ctx.now, school_id=school_id, municipality=municipality
+    )
+    scope = ""
+    if school_id is not None:
+        school = await schools.get_school(ctx.session, school_id)
+        scope = f" ({school.name})" if school is not None else ""
+    elif municipality:
+        scope = f" ({municipality})"
+    ctx.say(
+        f"Приглашение для {ROLE_LABEL[role]}{scope} создано (одноразовое, действует 14 дней).\n\n"
+        f"Telegram: перешлите ссылку\n{deep_link(ctx, invitation.code)}\n\n"
+        f"VK: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
+        [[InviteMore().button("Создать ещё")], nav_row()],
+    )
+    ctx.set_data(created=invitation.code)
 
 
 @flow.on("choose")
@@ -79,15 +94,65 @@ async def on_choose(ctx: Ctx, incoming: Incoming) -> None:
     if chosen is None or not invitations.may_invite(ctx.roles, chosen.role):
         ctx.invalid("Выберите, кого пригласить, кнопкой ниже.")
         return
-    role = chosen.role
-    invitation = await invitations.create(ctx.session, role, ctx.me.id, ctx.now)
-    ctx.say(
-        f"Приглашение для {ROLE_LABEL[role]} создано (одноразовое, действует 14 дней).\n\n"
-        f"Telegram: перешлите ссылку\n{deep_link(ctx, invitation.code)}\n\n"
-        f"VK: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
-        [[InviteMore().button("Создать ещё")], nav_row()],
-    )
-    ctx.set_data(created=invitation.code)
+    if chosen.role == "curator":
+        await ctx.go(flow.name, "curator_school")
+    elif chosen.role == "mms":
+        await ctx.go(flow.name, "mms_municipality")
+    else:
+        await _create(ctx, chosen.role)
+
+
+@flow.on("created")
+async def on_created(ctx: Ctx, incoming: Incoming) -> None:
+    if InviteMore.unpack(incoming.action):
+        await ctx.go(flow.name, "choose", remember=False)
+    else:
+        ctx.invalid("Нажмите «Создать ещё» или «В меню».")
+
+
+async def _school_options(ctx: Ctx) -> list[Option]:
+    return [Option(str(s.id), s.name) for s in await schools.schools_of(ctx.session, None)]
+
+
+async def _school_picked(ctx: Ctx, school_id: str) -> None:
+    await _create(ctx, "curator", school_id=int(school_id))
+    ctx.state.step = "created"
+
+
+async def _show_school_text(ctx: Ctx) -> str:
+    if not await _school_options(ctx):
+        return "В реестре пока нет школ: сначала загрузите их командой import-schools."
+    return "Куратор какой школы? Выберите школу из реестра."
+
+
+Choice(
+    flow,
+    "curator_school",
+    text=_show_school_text,
+    options=_school_options,
+    on_pick=_school_picked,
+    invalid="Выберите школу кнопкой ниже.",
+)
+
+
+def _municipality_options(_ctx: Ctx) -> list[Option]:
+    return [Option(m.name, m.name) for m in load_municipalities()]
+
+
+async def _municipality_picked(ctx: Ctx, municipality: str) -> None:
+    await _create(ctx, "mms", municipality=municipality)
+    ctx.state.step = "created"
+
+
+Choice(
+    flow,
+    "mms_municipality",
+    text="Координатор какого муниципалитета? Выберите из списка.",
+    options=_municipality_options,
+    on_pick=_municipality_picked,
+    columns=2,
+    invalid="Выберите муниципалитет кнопкой ниже.",
+)
 
 
 # --- redeeming ------------------------------------------------------------------------------------------------
@@ -97,21 +162,30 @@ async def _redeem_code(ctx: Ctx, code: str) -> bool:
         return False
     try:
         if ctx.person is None or not ctx.person.profile_complete:
+            # the staff onboarding of their own: the code is bound to this account at once
             await invitations.claim(ctx.session, invitation, ctx.account.id, ctx.now)
             ctx.say(
                 f"Код приглашения принят: вы станете {ROLE_INSTRUMENTAL[invitation.role]}. "
-                "Сначала заполните, пожалуйста, профиль педагога — после этого роль будет назначена "
-                "и я задам несколько вопросов о вашей работе с педагогами."
+                "Нужны ваше согласие на обработку данных и короткая анкета сотрудника — "
+                "роль будет назначена сразу после неё."
             )
-            if "onboarding" in registry.FLOWS:
-                await ctx.go("onboarding", "welcome", remember=False)
+            consented = ctx.person is not None and ctx.person.consent_at is not None
+            await ctx.go(
+                "staff_onboarding",
+                "name" if consented else "consent",
+                data={"code": invitation.code, "role": invitation.role},
+                remember=False,
+            )
             return True
-        redeemed = await invitations.redeem(ctx.session, invitation, ctx.person.id, ctx.now)
+        redeemed = await invitations.redeem(ctx.session, invitation, ctx.person.id, ctx.now, ctx.account.id)
     except InvitationError as exc:
-        ctx.say(ERRORS[exc.code])
+        ctx.say(ERRORS[exc.code], [nav_row()])
         return True
     ctx.say(f"Приглашение принято: теперь вы {ROLE_NOMINATIVE[redeemed.role]}.")
-    await ctx.go(f"{redeemed.role}_profile", "start", data={}, remember=False)
+    if redeemed.role in ("mentor", "methodist"):
+        await ctx.go(f"{redeemed.role}_profile", "start", data={}, remember=False)
+    else:
+        await ctx.go("menu", "main", remember=False)
     return True
 
 
@@ -156,7 +230,7 @@ async def grant_configured_admins(ctx: Ctx) -> None:
 @registry.on_global(OpenRoleProfile)
 async def open_role_profile(ctx: Ctx, action: OpenRoleProfile) -> None:
     role = action.role
-    if role not in invitations.INVITABLE or role not in ctx.roles:
+    if role not in ("mentor", "methodist") or role not in ctx.roles:
         ctx.say("Этот профиль вам недоступен: роль назначается по приглашению.")
         return
     await ctx.go(f"{role}_profile", "start", data={}, remember=False)

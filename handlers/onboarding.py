@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, TypeAlias, TypeVar
 
-from bot.services import profiles
+from bot.services import invitations, profiles
 from bot.services.personal_data import forget_unconsented
 from bot.services.profiles import ProfileValueError
+from bot.services.staff_onboarding import needs_staff_consent
 from content.areas import EDUCATION_LEVEL_TITLES
 from content.consent import load_consent
 from content.geography import (
@@ -345,6 +346,19 @@ def _field_step(
 # --- welcome and consent -----------------------------------------------------------------------------------
 @flow.show("welcome")
 async def show_welcome(ctx: Ctx) -> None:
+    if needs_staff_consent(ctx.person):  # staff loaded by import-staff: consent first, before anything else
+        await ctx.go("staff_onboarding", "consent", data={"imported": True}, remember=False)
+        return
+    claimed = await invitations.claimed_by(ctx.session, ctx.account.id, ctx.now)
+    if claimed is not None:  # an invited person who left the staff form: back to it, never the teacher one
+        consented = ctx.person is not None and ctx.person.consent_at is not None
+        await ctx.go(
+            "staff_onboarding",
+            "name" if consented else "consent",
+            data={"code": claimed.code, "role": claimed.role},
+            remember=False,
+        )
+        return
     if ctx.person is not None:
         ctx.say(WELCOME_BACK, [[ContinueOnboarding().button("Продолжить")], nav_row()])
         return

@@ -232,13 +232,14 @@ async def test_code_before_profile_is_remembered_and_redeemed_after_onboarding(
         await make_person(session, clock.now(), external_id="boss", roles=("admin",))
     code = await _invite(dispatcher, "boss", "mentor")
     replies = await dispatcher.handle(inc("newbie", f"/start {code}", channel="telegram"))
-    assert "Сначала заполните" in texts(replies)
+    # issue 14: the invited person is led to the staff form (consent first), never the teacher onboarding
+    assert "короткая анкета сотрудника" in texts(replies) and "sob:consent:yes" in replies[-1].actions
     async with sessions() as session, session.begin():
         invitation = await session.get(Invitation, code)
         assert invitation is not None and invitation.used_at is None and invitation.claimed_account_id
         account = await roles.account_by_external(session, "telegram", "newbie")
         assert account is not None
-        # the onboarding (another flow) creates the person and completes the profile
+        # a code claimed before this change (a stored claim): another flow completes the profile
         person = Person(
             created_at=clock.now(), full_name="Новый", region_code="72", profile_complete=True, settings={}
         )
@@ -366,3 +367,93 @@ def test_cli_commands_through_main(
     assert main(["import-staff", str(tmp_path / "nope.csv")]) == 2
     assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 0
     assert "Роль admin выдана" in capsys.readouterr().out
+
+
+async def test_imported_staff_consent_first_on_first_contact(
+    dispatcher: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    from tests.client import DispatcherClient
+
+    path = _write_csv(
+        tmp_path / "staff.csv",
+        [
+            "platform,external_id,role,full_name,region_code,municipality,areas,capacity",
+            "telegram,900,mentor,Сидоров Иван Ильич,72,г. Тюмень,ict,2",
+        ],
+    )
+    report = await import_staff(settings, path)
+    assert report.imported == 1 and report.created_people == 1
+
+    async def consent_at() -> object:
+        async with sessions() as session:
+            account = await roles.account_by_external(session, "telegram", "900")
+            assert account is not None and account.person_id is not None
+            person = await session.get(Person, account.person_id)
+            assert person is not None
+            return person.consent_at
+
+    assert await consent_at() is None
+    staff = DispatcherClient(dispatcher, "900", channel="telegram")
+    first = await staff.send("Здравствуйте")
+    assert "согласие" in first.text and staff.offers("✅ Согласен(на)")
+    assert await consent_at() is None  # nothing but the consent question before the answer
+    await staff.send("/menu")  # anything else still asks for consent first
+    assert staff.offers("✅ Согласен(на)") and await consent_at() is None
+    await staff.press("✅ Согласен(на)")
+    assert "роль и профиль уже готовы" in staff.texts[0]
+    assert await consent_at() is not None
+    names = await _role_names(sessions, "900", "telegram")
+    assert "mentor" in names and "teacher" not in names
+    assert "Какие предметы" not in " ".join(staff.texts)
+
+
+async def test_admin_invites_a_curator_of_a_school_and_an_mms_coordinator(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from storage.models import School, StaffProfile
+    from tests.client import DispatcherClient
+
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), external_id="boss", roles=("admin",))
+        school = School(
+            ext_id="7202000001",
+            name="МАОУ СОШ № 9",
+            region_code="72",
+            municipality="г. Тюмень",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(school)
+        await session.flush()
+        school_id = school.id
+    admin = DispatcherClient(dispatcher, "boss")
+    codes: dict[str, str] = {}
+    for role, label, pick in (
+        ("curator", "Пригласить куратора школы", "МАОУ СОШ № 9"),
+        ("mms", "Пригласить муниципального координатора (ММС)", "г. Ишим"),
+    ):
+        await admin.send("/menu")
+        await admin.press("Приглашения")
+        await admin.press(admin.label(label[:30]))
+        created = await admin.press(pick)
+        match = CODE.search(created.text)
+        assert match is not None and pick in created.text, created.text
+        codes[role] = match.group(1)
+        assert "Кого пригласить" in (await admin.press("Создать ещё")).text
+
+    for role, uid in (("curator", "c1"), ("mms", "k1")):
+        person = DispatcherClient(dispatcher, uid, channel="vk")
+        await person.send(codes[role])
+        await person.press("✅ Согласен(на)")
+        await person.send("Орлова Нина Павловна")
+        await person.send("МАОУ СОШ № 9" if role == "curator" else "Управление образования г. Ишима")
+        done = await person.send("+7 900 000-00-00")
+        assert "теперь вы" in done.text, done.texts
+        names = await _role_names(sessions, uid, "vk")
+        assert role in names and "teacher" not in names
+    async with sessions() as session:
+        staff = {p.school_id or p.municipality for p in await session.scalars(select(StaffProfile))}
+        assert staff == {school_id, "г. Ишим"}

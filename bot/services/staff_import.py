@@ -6,8 +6,9 @@ municipalities, capacity, experience_years, contact``. List columns are separate
 
 Every row is checked on its own: a bad row is reported with its line number and skipped, every good row is
 kept (each row runs in its own savepoint). A row for an account the bot has not seen yet creates a person with
-that account (``profile_complete`` stays False: they still pass the teacher onboarding and give consent on
-their first message; the role and staff profile are ready for them).
+that account (``profile_complete`` and ``consent_at`` stay empty: on first contact they are asked for consent
+before anything else — flow ``staff_onboarding`` — and the bot opens to them then, with the role and staff
+profile ready; they never pass the teacher onboarding).
 """
 
 from __future__ import annotations

@@ -97,3 +97,14 @@ async def save_methodist(
     profile.updated_at = now
     await session.flush()
     return profile
+
+
+async def set_mentor_intake(session: AsyncSession, person_id: int, active: bool, now: datetime) -> bool:
+    """Pause (False) or resume (True) a mentor's intake of new mentees: a paused mentor gets no new offers
+    (``matching`` skips inactive mentors); current pairs go on. False if the person has no mentor profile."""
+    profile = await session.get(MentorProfile, person_id)
+    if profile is None:
+        return False
+    profile.active, profile.updated_at = active, now
+    await session.flush()
+    return True

@@ -1,0 +1,242 @@
+"""Flow ``staff_onboarding``: an invited person (or staff loaded by ``import-staff``) joins as staff.
+
+Invited: consent → name → organisation → contact → capacity (mentor, methodist) → municipalities (methodist);
+then the invitation is used and the role granted in the same update, and the main menu opens. The teacher
+questions (subjects, experience) are never asked and the teacher role is never granted.
+Imported staff: consent first, before anything else; their role and profile were loaded with them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.services import invitations, profiles
+from bot.services.invitations import InvitationError
+from bot.services.personal_data import forget_unconsented
+from bot.services.profiles import ProfileValueError
+from bot.services.staff_onboarding import StaffForm, finish, give_staff_consent
+from bot.services.staff_profiles import ProfileError
+from content.consent import load_consent
+from handlers.actions import Action
+from handlers.context import Ctx
+from handlers.invitation_texts import ERRORS, ROLE_NOMINATIVE
+from handlers.messages import Button, Incoming
+from handlers.navigation import NavMenu
+from handlers.registry import Flow
+from handlers.staff_forms import limited, listed
+from handlers.widgets import Choice, FieldError, Option, TextField, typed_text
+from storage.models.mentoring import MENTOR_MAX_CAPACITY, METHODIST_MAX_CAPACITY
+
+FLOW = "staff_onboarding"
+flow = Flow(FLOW, public=True)
+
+NAME_HINT = "Напишите фамилию и имя (и отчество, если есть), например: Иванова Мария Петровна."
+ORGANISATION_HINT = "Напишите организацию текстом (до 300 знаков)."
+CONTACT_HINT = "Напишите контакт текстом (до 200 знаков)."
+MUNICIPALITIES_HINT = "Напишите муниципалитеты через запятую, например: г. Тюмень, г. Ишим."
+DECLINED = (
+    "Понимаю. Без согласия на обработку персональных данных я не могу назначить роль и ничего о вас "
+    "не сохраняю. Если передумаете — отправьте код приглашения ещё раз."
+)
+
+
+class StaffConsent(Action, prefix="sob:consent"):
+    answer: Literal["yes", "what", "no"]
+
+
+def _consent_buttons(with_details: bool) -> list[list[Button]]:
+    rows = [[StaffConsent("yes").button("✅ Согласен(на)")]]
+    if with_details:
+        rows.append([StaffConsent("what").button("Что именно хранится?")])
+    rows.append([StaffConsent("no").button("Не согласен(на)")])
+    return rows
+
+
+@flow.show("consent")
+async def show_consent(ctx: Ctx) -> None:
+    ctx.say(load_consent().summary.strip(), _consent_buttons(with_details=True))
+
+
+@flow.show("consent_details")
+async def show_consent_details(ctx: Ctx) -> None:
+    ctx.say(load_consent().details.strip(), _consent_buttons(with_details=False))
+
+
+@flow.on("consent")
+@flow.on("consent_details")
+async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
+    answer = StaffConsent.unpack(incoming.action)
+    if answer is None:
+        ctx.invalid("Чтобы продолжить, нужно ваше решение: нажмите «Согласен(на)» или «Не согласен(на)».")
+        return
+    if answer.answer == "what":
+        await ctx.go(FLOW, "consent_details")
+        return
+    if answer.answer == "no":
+        if ctx.data.get("imported"):
+            ctx.say(
+                "Без согласия на обработку персональных данных я не могу открыть вам работу в боте. "
+                "Если передумаете — напишите мне снова.",
+            )
+            await ctx.go(FLOW, "consent", data=ctx.data, remember=False)
+            return
+        await forget_unconsented(ctx.session, ctx.account.id)  # also frees the claimed code
+        ctx.forget_account = True
+        ctx.say(DECLINED, [[NavMenu().button("В начало")]])
+        return
+    consent = load_consent()
+    if ctx.data.get("imported"):
+        give_staff_consent(ctx.me, consent.version, ctx.now)
+        ctx.say("Спасибо! Согласие сохранено, ваша роль и профиль уже готовы.")
+        await ctx.go("menu", "main", remember=False)
+        return
+    ctx.person = await profiles.create_person_on_consent(ctx.session, ctx.account, consent.version, ctx.now)
+    ctx.state.history = []
+    ctx.say("Спасибо! Теперь короткая анкета сотрудника — всего несколько вопросов.")
+    await ctx.go(FLOW, "name", remember=False)
+
+
+# --- the staff form ---------------------------------------------------------------------------------------
+def _name(_ctx: Ctx, text: str) -> str:
+    try:
+        return profiles.normalize_full_name(text)
+    except ProfileValueError as exc:
+        raise FieldError(NAME_HINT) from exc
+
+
+async def _name_given(ctx: Ctx, name: str) -> None:
+    ctx.set_data(full_name=name)
+    await ctx.go(FLOW, "organisation")
+
+
+TextField(
+    flow,
+    "name",
+    text="Как вас зовут? " + NAME_HINT,
+    parse=_name,
+    on_value=_name_given,
+    hint=NAME_HINT,
+)
+
+
+async def _organisation_given(ctx: Ctx, organisation: str) -> None:
+    ctx.set_data(organisation=organisation)
+    await ctx.go(FLOW, "contact")
+
+
+TextField(
+    flow,
+    "organisation",
+    text="В какой организации вы работаете (школа, ЦНППМ, управление образования)? Напишите название.",
+    parse=limited(300, ORGANISATION_HINT),
+    on_value=_organisation_given,
+    hint=ORGANISATION_HINT,
+)
+
+
+async def _contact_given(ctx: Ctx, contact: str) -> None:
+    ctx.set_data(contact=contact)
+    role = ctx.data.get("role")
+    if role == "mentor":
+        await ctx.go(FLOW, "mentor_capacity")
+    elif role == "methodist":
+        await ctx.go(FLOW, "methodist_capacity")
+    else:
+        await _finish(ctx)
+
+
+TextField(
+    flow,
+    "contact",
+    text="Как с вами связаться (телефон, почта или ник)? Контакт увидят те, с кем вы работаете в боте.",
+    parse=limited(200, CONTACT_HINT),
+    on_value=_contact_given,
+    hint=CONTACT_HINT,
+)
+
+
+async def _mentor_capacity(ctx: Ctx, value: str) -> None:
+    ctx.set_data(capacity=int(value))
+    await _finish(ctx)
+
+
+Choice(
+    flow,
+    "mentor_capacity",
+    text="Скольких подопечных вы готовы вести одновременно? (обычно 2)",
+    options=[
+        Option(str(n), str(n) + (" (по умолчанию)" if n == 2 else ""))
+        for n in range(1, MENTOR_MAX_CAPACITY + 1)
+    ],
+    on_pick=_mentor_capacity,
+    columns=5,
+    invalid=f"Выберите число от 1 до {MENTOR_MAX_CAPACITY}.",
+)
+
+
+async def _methodist_capacity(ctx: Ctx, value: str) -> None:
+    ctx.set_data(capacity=int(value))
+    await ctx.go(FLOW, "municipalities")
+
+
+async def _methodist_capacity_typed(ctx: Ctx, incoming: Incoming) -> bool:
+    text = typed_text(incoming)
+    if incoming.action is not None or not text.isdigit() or not 1 <= int(text) <= METHODIST_MAX_CAPACITY:
+        return False
+    await _methodist_capacity(ctx, text)
+    return True
+
+
+Choice(
+    flow,
+    "methodist_capacity",
+    text=f"Скольких педагогов вы можете сопровождать? Не больше {METHODIST_MAX_CAPACITY} "
+    "(норматив: не более 250 педагогов на методиста). Выберите или напишите число.",
+    options=[Option(str(n), str(n)) for n in (50, 100, 150, 200, 250)],
+    on_pick=_methodist_capacity,
+    columns=5,
+    on_other=_methodist_capacity_typed,
+    invalid=f"Напишите число от 1 до {METHODIST_MAX_CAPACITY}: больше 250 педагогов на методиста нельзя.",
+)
+
+
+async def _municipalities_given(ctx: Ctx, names: list[str]) -> None:
+    ctx.set_data(municipalities=names)
+    await _finish(ctx)
+
+
+TextField(
+    flow,
+    "municipalities",
+    text="Какие муниципалитеты вы сопровождаете? " + MUNICIPALITIES_HINT,
+    parse=listed(200, MUNICIPALITIES_HINT),
+    on_value=_municipalities_given,
+    hint=MUNICIPALITIES_HINT,
+)
+
+
+# --- the end: the role at once ---------------------------------------------------------------------------
+async def _finish(ctx: Ctx) -> None:
+    data = ctx.data
+    invitation = await invitations.find(ctx.session, str(data.get("code", "")))
+    if invitation is None:
+        ctx.say(ERRORS["used"])
+        return
+    form = StaffForm(
+        full_name=str(data["full_name"]),
+        organisation=str(data["organisation"]),
+        contact=str(data["contact"]),
+        capacity=int(data["capacity"]) if data.get("capacity") is not None else None,
+        municipalities=list(data.get("municipalities", [])),
+    )
+    try:
+        redeemed = await finish(ctx.session, ctx.me, ctx.account.id, invitation, form, ctx.now)
+    except InvitationError as exc:
+        ctx.say(ERRORS[exc.code])
+        return
+    except ProfileError:
+        ctx.say("Проверьте ответы: нужен хотя бы один муниципалитет и допустимый лимит.")
+        await ctx.go(FLOW, "contact")
+        return
+    ctx.say(f"Готово! Анкета сохранена, теперь вы {ROLE_NOMINATIVE[redeemed.role]}.")
+    await ctx.go("menu", "main", remember=False)
