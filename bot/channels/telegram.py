@@ -46,7 +46,6 @@ from aiogram.types import (
     Message,
     Update,
 )
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
@@ -474,13 +473,16 @@ def webhook_secret(settings: Settings) -> str:
 
 
 async def _run_webhook(
-    dp: AiogramDispatcher, bot: Bot, inflight: InFlight, settings: Settings, secret: str
+    app: App, dp: AiogramDispatcher, bot: Bot, inflight: InFlight, settings: Settings, secret: str
 ) -> None:
+    from bot.channels.telegram_webhook import MAX_BODY, TelegramWebhook
+
     url = settings.telegram_webhook_url or ""
     path = urlsplit(url).path or "/"
-    web_app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, path=path)
-    runner = web.AppRunner(web_app, handle_signals=False)
+    web_app = web.Application(client_max_size=MAX_BODY)
+    hook = TelegramWebhook(app, dp, bot, secret)
+    hook.register(web_app, path=path)
+    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.telegram_webhook_host, settings.telegram_webhook_port)
@@ -503,6 +505,7 @@ async def _run_webhook(
         await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
         await asyncio.Event().wait()  # serve until cancelled
     finally:
+        await hook.wait_idle(SHUTDOWN_GRACE)
         await inflight.wait_idle(SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
@@ -528,7 +531,7 @@ async def start_telegram(app: App, senders: dict[str, Sender]) -> list[asyncio.T
     dp.include_router(build_router(app, renderer, inflight))
     runner: Awaitable[None]
     if secret is not None:
-        runner = _run_webhook(dp, bot, inflight, settings, secret)
+        runner = _run_webhook(app, dp, bot, inflight, settings, secret)
     else:
         runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency)
     return [asyncio.create_task(_as_object(runner), name="telegram")]
