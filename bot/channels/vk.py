@@ -28,7 +28,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import requests
@@ -149,9 +149,18 @@ def keyboard_for(buttons: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
     return {"one_time": False, "buttons": [[_vk_button(b, "text") for b in row] for row in rows]}
 
 
-def random_id() -> int:
-    """``random_id`` makes VK drop an accidental duplicate of the same send; it must be unique per message."""
-    return secrets.randbits(31)
+RANDOM_ID_BITS = 63  # VK's random_id is a signed int64; 0 would turn its dedupe off
+
+
+def random_id(identity: str | None = None, part: int = 0) -> int:
+    """``random_id`` makes VK drop a repeated send of the same message. Derived from the reply's identity
+    (an outbox row, the n-th answer to an update) and the part of a split text, a retried send repeats it
+    and VK stores the message once; without an identity it is random (unique per message)."""
+    if identity is None:
+        return int(secrets.randbits(RANDOM_ID_BITS)) or 1
+    digest = hashlib.sha256(f"{identity}#{part}".encode()).digest()
+    value = int.from_bytes(digest[:8], "big")
+    return value % ((1 << RANDOM_ID_BITS) - 1) + 1
 
 
 # --- updates ----------------------------------------------------------------------------------------------
@@ -310,8 +319,10 @@ class VkClient:
 
     async def send_reply(self, peer_id: int, reply: Reply) -> None:
         attachment = await self.upload(peer_id, reply.attachment) if reply.attachment else None
-        for params in self._messages(reply, attachment):
-            await self.call("messages.send", peer_id=peer_id, random_id=random_id(), **params)
+        for part, params in enumerate(self._messages(reply, attachment)):
+            await self.call(
+                "messages.send", peer_id=peer_id, random_id=random_id(reply.identity, part), **params
+            )
 
     async def send_to_many(self, peer_ids: list[int], reply: Reply) -> dict[int, DeliveryError | None]:
         """Send one reply to many peers, ``PEERS_PER_SEND`` per ``messages.send`` call."""
@@ -328,12 +339,16 @@ class VkClient:
         messages = self._messages(reply, attachment)
         for start in range(0, len(peer_ids), PEERS_PER_SEND):
             alive = peer_ids[start : start + PEERS_PER_SEND]
-            for params in messages:
+            for part, params in enumerate(messages):
                 if not alive:
                     break
+                identity = None if reply.identity is None else f"{reply.identity}@{start}"
                 try:
                     response = await self.call(
-                        "messages.send", peer_ids=",".join(map(str, alive)), random_id=random_id(), **params
+                        "messages.send",
+                        peer_ids=",".join(map(str, alive)),
+                        random_id=random_id(identity, part),
+                        **params,
                     )
                 except Exception as exc:
                     error = _known_or_crash(exc)
@@ -590,7 +605,7 @@ class VkChannel:
         turn.holders += 1
         try:
             async with turn.lock, self._running:  # one person's updates are handled and answered in order
-                await self._handle(inbound)
+                await self._handle(inbound, key)
         except Exception:
             # our failure, logged; handling it again would most likely fail the same way
             log.exception("vk: failed to process an update")
@@ -605,7 +620,7 @@ class VkChannel:
         except Exception:
             log.exception("vk: could not record a handled update")
 
-    async def _handle(self, inbound: Inbound) -> None:
+    async def _handle(self, inbound: Inbound, key: str) -> None:
         if inbound.event_id is not None:
             try:
                 await self.client.call(
@@ -617,8 +632,9 @@ class VkChannel:
             except Exception as exc:
                 log.warning("vk: could not answer a callback button (%s)", _describe(exc))
         replies = await self.app.dispatcher.handle(inbound.incoming)
-        for reply in replies:
-            await self._reply(inbound.peer_id, reply)
+        for index, reply in enumerate(replies):
+            # the n-th answer to this event: a retry, or a re-delivered event handled again, repeats random_id
+            await self._reply(inbound.peer_id, replace(reply, identity=f"{key}/{index}"))
 
     async def _reply(self, peer_id: int, reply: Reply, attempts: int = 3) -> None:
         for attempt in range(1, attempts + 1):
