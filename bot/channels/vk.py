@@ -426,6 +426,7 @@ def _peer(external_id: str) -> int | None:
 
 # --- the long-poll loop -----------------------------------------------------------------------------------
 MAX_CONCURRENT_UPDATES = 64  # updates of different people handled at the same time
+SHUTDOWN_GRACE = 5.0  # seconds the updates being handled get to finish on stop
 
 
 def event_key(group_id: int, update: dict[str, Any]) -> str:
@@ -560,11 +561,14 @@ class VkChannel:
             self._saved_ts = ts
 
     async def shutdown(self) -> None:
-        """Cancel updates in flight and stop the long-poll thread."""
-        for task in list(self._tasks):
-            task.cancel()
+        """Let the updates in flight finish (within ``SHUTDOWN_GRACE``; the rest are cancelled and come again
+        after the restart), save the cursor and stop the long-poll thread."""
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+            _, late = await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5)
         if self._saver is not None and not self._saver.done():
             await asyncio.wait([self._saver], timeout=5)
         future = self._poll_future
