@@ -51,6 +51,9 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None
     urgent: bool = field(default=True, compare=False)
+    # what this reply is, stably across retries (an outbox row, the n-th answer to an update): a channel
+    # derives its idempotency key from it (VK ``random_id``), so a retried send is not shown twice
+    identity: str | None = field(default=None, compare=False)
 
     @property
     def actions(self) -> list[str]:

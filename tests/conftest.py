@@ -128,4 +128,3 @@ def dispatcher(
     return Dispatcher(
         sessions, Deps(settings=settings, clock=clock), throttle_limit=settings.inbound_limit_per_10s
     )
-

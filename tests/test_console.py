@@ -40,3 +40,19 @@ async def test_console_session_reaches_consent(dispatcher: Dispatcher, tmp_path:
     printed = out.getvalue()
     assert "Навигатор молодого педагога" in printed
     assert "согласие на обработку персональных данных" in printed
+
+
+async def test_a_huge_number_or_a_superscript_digit_is_sent_as_text(
+    dispatcher: Dispatcher, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    renderer = ConsoleRenderer(out, tmp_path / "files")
+    huge = "7" * 5000  # int() refuses more than 4300 digits
+    await run_console(dispatcher, renderer, user_id="local", stdin=io.StringIO(f"/start\n{huge}\n²\n1\n1\n"))
+    printed = out.getvalue()
+    # both lines are answered as text (the welcome step asks to press «Начать»), and the session goes on
+    assert printed.count("Нажмите «Начать», чтобы познакомиться") == 2
+    assert "Спасибо! Теперь несколько вопросов о вас" in printed  # «Начать», then «Согласен(на)»
+    assert to_incoming(huge, "u", ["a:1"]).text == huge
+    assert to_incoming("²", "u", ["a:1"]).text == "²"
+    assert to_incoming("000001", "u", ["a:1"]).action == "a:1"

@@ -83,7 +83,21 @@ async def test_random_updates_never_break_anything(
                 await make_person(session, clock.now(), platform=platform, external_id=uid, roles=roles)
     last_actions: dict[int, list[str]] = {i: [] for i in range(len(PEOPLE))}
     all_seen: list[str] = []
-    prefixes = sorted({*(p.split(":")[0] for p in actions.PREFIXES), "nav", "m", "zz", "iom", "of", "ci", "an", "rem", "md", "diag"})
+    prefixes = sorted(
+        {
+            *(p.split(":")[0] for p in actions.PREFIXES),
+            "nav",
+            "m",
+            "zz",
+            "iom",
+            "of",
+            "ci",
+            "an",
+            "rem",
+            "md",
+            "diag",
+        }
+    )
     rng = random.Random(1234)
     counter = {"updates": 0}
     cache: dict[str, dict[str, list[tuple[Any, ...]]] | None] = {"snapshot": None}

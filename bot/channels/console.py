@@ -60,9 +60,20 @@ def to_incoming(line: str, user_id: str, actions: list[str]) -> Incoming:
     text = line.strip()
     if text.startswith("'"):
         return Incoming(PLATFORM, user_id, text=text[1:])
-    if text.isdigit() and 1 <= int(text) <= len(actions):
-        return Incoming(PLATFORM, user_id, action=actions[int(text) - 1])
+    number = _button_number(text)
+    if number is not None and 1 <= number <= len(actions):
+        return Incoming(PLATFORM, user_id, action=actions[number - 1])
     return Incoming(PLATFORM, user_id, text=text)
+
+
+MAX_NUMBER_DIGITS = 6  # a button number; a longer run of digits is text (and int() refuses > 4300 digits)
+
+
+def _button_number(text: str) -> int | None:
+    """The button number typed, if ``text`` is a short ASCII number (``str.isdigit`` also accepts «²»)."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_NUMBER_DIGITS:
+        return int(text)
+    return None
 
 
 async def run_console(

@@ -17,7 +17,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,6 +36,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods.base import TelegramMethod
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -45,9 +46,9 @@ from aiogram.types import (
     Message,
     Update,
 )
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from aiolimiter import AsyncLimiter
+from pydantic import ValidationError
 
 from bot.app import App
 from bot.chat import Reply
@@ -313,6 +314,43 @@ async def _with_startup_retry(call: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class RawGetUpdates(TelegramMethod[list[dict[str, Any]]]):
+    """``getUpdates`` returning the raw updates: each is parsed on its own, so one that does not parse
+    (a field of an unexpected type) is skipped instead of failing the whole batch forever."""
+
+    __returning__ = list[dict[str, Any]]
+    __api_method__ = "getUpdates"
+
+    offset: int | None = None
+    limit: int | None = None
+    timeout: int | None = None
+    allowed_updates: list[str] | None = None
+
+
+def parse_updates(bot: Bot, raw_updates: list[dict[str, Any]]) -> tuple[list[Update], int | None]:
+    """The updates that parse, and the offset that confirms the whole batch (None for an empty batch).
+
+    An update that cannot be parsed is logged (its id and the kind of error, never its content) and
+    skipped; it is still confirmed, or polling would stall on it forever."""
+    updates: list[Update] = []
+    last_id: int | None = None
+    for raw in raw_updates:
+        update_id = raw.get("update_id")
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            last_id = update_id if last_id is None else max(last_id, update_id)
+        try:
+            updates.append(Update.model_validate(raw, context={"bot": bot}))
+        except ValidationError as exc:
+            fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+            log.warning(
+                "telegram update %s skipped: it does not parse (%d error(s) in %s)",
+                update_id if isinstance(update_id, int) else "?",
+                exc.error_count(),
+                ", ".join(fields[:5]),
+            )
+    return updates, (None if last_id is None else last_id + 1)
+
+
 # --- modes ---------------------------------------------------------------------------------------------------
 class Poller:
     """Long polling with at-least-once handling.
@@ -331,7 +369,7 @@ class Poller:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.offset: int | None = None
         self.stopping = False
-        self._fetch: asyncio.Task[list[Update]] | None = None
+        self._fetch: asyncio.Task[list[dict[str, Any]]] | None = None
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -339,15 +377,13 @@ class Poller:
         failures = 0
         while not self.stopping:
             self._fetch = asyncio.create_task(
-                self.bot.get_updates(
-                    offset=self.offset,
-                    timeout=POLL_TIMEOUT,
-                    allowed_updates=allowed,
+                self.bot(
+                    RawGetUpdates(offset=self.offset, timeout=POLL_TIMEOUT, allowed_updates=allowed),
                     request_timeout=POLL_TIMEOUT + POLL_REQUEST_MARGIN,
                 )
             )
             try:
-                updates = await self._fetch
+                raw_updates = await self._fetch
             except asyncio.CancelledError:
                 if self.stopping:
                     break
@@ -364,12 +400,13 @@ class Poller:
             if failures:
                 log.info("telegram getUpdates works again after %d failure(s)", failures)
                 failures = 0
-            if updates:
-                by_sender: dict[int, list[Update]] = {}
-                for update in updates:
-                    by_sender.setdefault(_sender_id(update), []).append(update)
-                await asyncio.gather(*(self._handle_in_order(group) for group in by_sender.values()))
-                self.offset = updates[-1].update_id + 1
+            updates, next_offset = parse_updates(self.bot, raw_updates)
+            by_sender: dict[int, list[Update]] = {}
+            for update in updates:
+                by_sender.setdefault(_sender_id(update), []).append(update)
+            await asyncio.gather(*(self._handle_in_order(group) for group in by_sender.values()))
+            if next_offset is not None:
+                self.offset = next_offset
         await self._confirm()
 
     async def _handle_in_order(self, updates: list[Update]) -> None:
@@ -386,7 +423,7 @@ class Poller:
         if self.offset is None:
             return
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.bot.get_updates(offset=self.offset, timeout=0, limit=1), 5.0)
+            await asyncio.wait_for(self.bot(RawGetUpdates(offset=self.offset, timeout=0, limit=1)), 5.0)
 
     def stop(self) -> None:
         """Stop after the batch being handled (a pending long poll is abandoned at once)."""
@@ -436,13 +473,16 @@ def webhook_secret(settings: Settings) -> str:
 
 
 async def _run_webhook(
-    dp: AiogramDispatcher, bot: Bot, inflight: InFlight, settings: Settings, secret: str
+    app: App, dp: AiogramDispatcher, bot: Bot, inflight: InFlight, settings: Settings, secret: str
 ) -> None:
+    from bot.channels.telegram_webhook import MAX_BODY, TelegramWebhook
+
     url = settings.telegram_webhook_url or ""
     path = urlsplit(url).path or "/"
-    web_app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, path=path)
-    runner = web.AppRunner(web_app, handle_signals=False)
+    web_app = web.Application(client_max_size=MAX_BODY)
+    hook = TelegramWebhook(app, dp, bot, secret)
+    hook.register(web_app, path=path)
+    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.telegram_webhook_host, settings.telegram_webhook_port)
@@ -465,6 +505,7 @@ async def _run_webhook(
         await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
         await asyncio.Event().wait()  # serve until cancelled
     finally:
+        await hook.wait_idle(SHUTDOWN_GRACE)
         await inflight.wait_idle(SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
@@ -490,7 +531,7 @@ async def start_telegram(app: App, senders: dict[str, Sender]) -> list[asyncio.T
     dp.include_router(build_router(app, renderer, inflight))
     runner: Awaitable[None]
     if secret is not None:
-        runner = _run_webhook(dp, bot, inflight, settings, secret)
+        runner = _run_webhook(app, dp, bot, inflight, settings, secret)
     else:
         runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency)
     return [asyncio.create_task(_as_object(runner), name="telegram")]

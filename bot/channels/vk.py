@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import secrets
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import requests
@@ -40,6 +41,7 @@ from bot.app import App
 from bot.chat import Attachment, Button, Incoming, Reply
 from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
 from bot.delivery.sender import Sender
+from bot.services.channel_state import load_cursor, mark_handled, save_cursor, was_handled
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -147,9 +149,18 @@ def keyboard_for(buttons: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
     return {"one_time": False, "buttons": [[_vk_button(b, "text") for b in row] for row in rows]}
 
 
-def random_id() -> int:
-    """``random_id`` makes VK drop an accidental duplicate of the same send; it must be unique per message."""
-    return secrets.randbits(31)
+RANDOM_ID_BITS = 63  # VK's random_id is a signed int64; 0 would turn its dedupe off
+
+
+def random_id(identity: str | None = None, part: int = 0) -> int:
+    """``random_id`` makes VK drop a repeated send of the same message. Derived from the reply's identity
+    (an outbox row, the n-th answer to an update) and the part of a split text, a retried send repeats it
+    and VK stores the message once; without an identity it is random (unique per message)."""
+    if identity is None:
+        return int(secrets.randbits(RANDOM_ID_BITS)) or 1
+    digest = hashlib.sha256(f"{identity}#{part}".encode()).digest()
+    value = int.from_bytes(digest[:8], "big")
+    return value % ((1 << RANDOM_ID_BITS) - 1) + 1
 
 
 # --- updates ----------------------------------------------------------------------------------------------
@@ -308,8 +319,10 @@ class VkClient:
 
     async def send_reply(self, peer_id: int, reply: Reply) -> None:
         attachment = await self.upload(peer_id, reply.attachment) if reply.attachment else None
-        for params in self._messages(reply, attachment):
-            await self.call("messages.send", peer_id=peer_id, random_id=random_id(), **params)
+        for part, params in enumerate(self._messages(reply, attachment)):
+            await self.call(
+                "messages.send", peer_id=peer_id, random_id=random_id(reply.identity, part), **params
+            )
 
     async def send_to_many(self, peer_ids: list[int], reply: Reply) -> dict[int, DeliveryError | None]:
         """Send one reply to many peers, ``PEERS_PER_SEND`` per ``messages.send`` call."""
@@ -326,12 +339,16 @@ class VkClient:
         messages = self._messages(reply, attachment)
         for start in range(0, len(peer_ids), PEERS_PER_SEND):
             alive = peer_ids[start : start + PEERS_PER_SEND]
-            for params in messages:
+            for part, params in enumerate(messages):
                 if not alive:
                     break
+                identity = None if reply.identity is None else f"{reply.identity}@{start}"
                 try:
                     response = await self.call(
-                        "messages.send", peer_ids=",".join(map(str, alive)), random_id=random_id(), **params
+                        "messages.send",
+                        peer_ids=",".join(map(str, alive)),
+                        random_id=random_id(identity, part),
+                        **params,
                     )
                 except Exception as exc:
                     error = _known_or_crash(exc)
@@ -409,7 +426,20 @@ def _peer(external_id: str) -> int | None:
 
 # --- the long-poll loop -----------------------------------------------------------------------------------
 MAX_CONCURRENT_UPDATES = 64  # updates of different people handled at the same time
-SEEN_EVENTS = 10_000  # event ids remembered to drop VK's re-deliveries of the same event
+SHUTDOWN_GRACE = 5.0  # seconds the updates being handled get to finish on stop
+
+
+def event_key(group_id: int, update: dict[str, Any]) -> str:
+    """The ``seen_updates`` key of a VK event: its ``event_id``, or (an event without one) a hash of the
+    event itself (the secret left out), so a re-delivery is recognised either way."""
+    event_id = update.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return f"vk:{group_id}:{event_id}"
+    body = {name: value for name, value in update.items() if name != "secret"}
+    digest = hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
+    return f"vk:{group_id}:h:{digest}"
 
 
 @dataclass
@@ -443,7 +473,16 @@ class VkChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._turns: dict[str, _Turn] = {}
         self._running = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}  # event key -> its handling
+        # long poll: (ts after a batch, the batch's tasks); the cursor moves past a batch once it is handled
+        self._batches: deque[tuple[str, list[asyncio.Task[None]]]] = deque()
+        self._pending_ts: str | None = None
+        self._saved_ts: str | None = None
+        self._saver: asyncio.Task[None] | None = None
+
+    @property
+    def cursor_name(self) -> str:
+        return f"vk:{self.group_id}:longpoll_ts"
 
     async def _in_poll_thread(self, fn: Callable[[], T]) -> T:
         future = self._poll_executor.submit(fn)
@@ -455,6 +494,15 @@ class VkChannel:
         longpoll.session = self.poll_session
         return longpoll
 
+    async def _resume(self, longpoll: VkBotLongPoll) -> None:
+        """Continue from the ``ts`` saved before a stop, so the messages written meanwhile are answered
+        (VK keeps them for a while; a ``ts`` too old gets ``failed: 1`` and vk-api moves on)."""
+        async with self.app.sessions() as session:
+            saved = await load_cursor(session, self.cursor_name)
+        if saved is not None:
+            longpoll.ts = saved
+            self._saved_ts = saved
+
     async def run(self) -> None:
         longpoll: VkBotLongPoll | None = None
         backoff = self.options.backoff_initial
@@ -463,6 +511,7 @@ class VkChannel:
                 try:
                     if longpoll is None:
                         longpoll = await self._in_poll_thread(self._new_longpoll)
+                        await self._resume(longpoll)
                     events = await self._in_poll_thread(functools.partial(VkBotLongPoll.check, longpoll))
                 except (requests.RequestException, ValueError, KeyError, ApiError, ApiHttpError) as exc:
                     # keep longpoll (its key and ts): the updates queued meanwhile arrive once VK answers
@@ -476,47 +525,83 @@ class VkChannel:
                     backoff = min(backoff * 2, self.options.backoff_max)
                     continue
                 backoff = self.options.backoff_initial
+                assert longpoll is not None
+                batch: list[asyncio.Task[None]] = []
                 for event in events:
-                    self.accept(event.raw)
+                    task = await self.accept(event.raw)
+                    if task is not None:
+                        batch.append(task)
+                        task.add_done_callback(self._batch_done)
+                self._batches.append((str(longpoll.ts), batch))
+                self._batch_done()
         finally:
             await self.shutdown()
 
+    def _batch_done(self, _task: object = None) -> None:
+        """Move the saved cursor past the batches handled so far (in order; a cancelled update stops it)."""
+        ts = None
+        while self._batches and all(t.done() and not t.cancelled() for t in self._batches[0][1]):
+            ts = self._batches.popleft()[0]
+        if ts is None:
+            return
+        self._pending_ts = ts
+        if self._saver is None or self._saver.done():
+            self._saver = asyncio.create_task(self._save_cursor())
+
+    async def _save_cursor(self) -> None:
+        while self._pending_ts is not None and self._pending_ts != self._saved_ts:
+            ts = self._pending_ts
+            try:
+                async with self.app.sessions() as session:
+                    await save_cursor(session, self.cursor_name, ts, self.app.clock.now())
+                    await session.commit()
+            except Exception:
+                log.exception("vk: could not save the long-poll cursor")
+                return
+            self._saved_ts = ts
+
     async def shutdown(self) -> None:
-        """Cancel updates in flight and stop the long-poll thread."""
-        for task in list(self._tasks):
-            task.cancel()
+        """Let the updates in flight finish (within ``SHUTDOWN_GRACE``; the rest are cancelled and come again
+        after the restart), save the cursor and stop the long-poll thread."""
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+            _, late = await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5)
+        if self._saver is not None and not self._saver.done():
+            await asyncio.wait([self._saver], timeout=5)
         future = self._poll_future
         if future is not None and not future.done():
             # a long poll in flight returns within ``wait`` seconds; let it finish before the loop goes away
             await asyncio.wait([asyncio.wrap_future(future)], timeout=self.options.wait + 15)
         self._poll_executor.shutdown(wait=False)
 
-    def _seen_before(self, update: dict[str, Any]) -> bool:
-        """True if an update with this ``event_id`` was already accepted (VK re-sends unconfirmed events)."""
-        event_id = update.get("event_id")
-        if not isinstance(event_id, str) or not event_id:
-            return False
-        if event_id in self._seen:
-            return True
-        self._seen[event_id] = None
-        while len(self._seen) > SEEN_EVENTS:
-            self._seen.popitem(last=False)
-        return False
-
-    def accept(self, update: dict[str, Any]) -> bool:
-        """Dispatch one update (from the long poll or the Callback API) in a task; False if it is ignored
-        (not a private message or a button press, or a duplicate of an event already accepted)."""
+    async def accept(self, update: dict[str, Any]) -> asyncio.Task[None] | None:
+        """Start handling one update (from the long poll or the Callback API) in a task and return it;
+        None if it is ignored (not a private message or a button press) or was handled before (VK
+        re-sends events). A re-delivery of an event still being handled gets that event's task."""
         inbound = inbound_from_update(update)
-        if inbound is None or self._seen_before(update):
-            return False
-        task = asyncio.create_task(self._process(inbound))
+        if inbound is None:
+            return None
+        key = event_key(self.group_id, update)
+        running = self._in_flight.get(key)
+        if running is not None:
+            return running
+        async with self.app.sessions() as session:
+            if await was_handled(session, key):
+                return None
+        running = self._in_flight.get(key)  # arrived while we looked
+        if running is not None:
+            return running
+        task = asyncio.create_task(self._process(inbound, key))
+        self._in_flight[key] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+        task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return task
 
-    async def _process(self, inbound: Inbound) -> None:
+    async def _process(self, inbound: Inbound, key: str) -> None:
         user = inbound.incoming.user_id
         turn = self._turns.get(user)
         if turn is None:
@@ -524,15 +609,22 @@ class VkChannel:
         turn.holders += 1
         try:
             async with turn.lock, self._running:  # one person's updates are handled and answered in order
-                await self._handle(inbound)
+                await self._handle(inbound, key)
         except Exception:
+            # our failure, logged; handling it again would most likely fail the same way
             log.exception("vk: failed to process an update")
         finally:
             turn.holders -= 1
             if turn.holders == 0:
                 del self._turns[user]
+        try:
+            async with self.app.sessions() as session:
+                await mark_handled(session, key, self.app.clock.now())
+                await session.commit()
+        except Exception:
+            log.exception("vk: could not record a handled update")
 
-    async def _handle(self, inbound: Inbound) -> None:
+    async def _handle(self, inbound: Inbound, key: str) -> None:
         if inbound.event_id is not None:
             try:
                 await self.client.call(
@@ -544,8 +636,9 @@ class VkChannel:
             except Exception as exc:
                 log.warning("vk: could not answer a callback button (%s)", _describe(exc))
         replies = await self.app.dispatcher.handle(inbound.incoming)
-        for reply in replies:
-            await self._reply(inbound.peer_id, reply)
+        for index, reply in enumerate(replies):
+            # the n-th answer to this event: a retry, or a re-delivered event handled again, repeats random_id
+            await self._reply(inbound.peer_id, replace(reply, identity=f"{key}/{index}"))
 
     async def _reply(self, peer_id: int, reply: Reply, attempts: int = 3) -> None:
         for attempt in range(1, attempts + 1):

@@ -6,9 +6,12 @@ Contract (https://dev.vk.com/ru/api/callback/getting-started):
   as plain text (``settings.vk_callback_confirmation``);
 - every other event must carry ``"secret"`` equal to ``settings.vk_callback_secret``; a wrong or missing
   secret, or another community's ``group_id``, gets HTTP 403 and nothing is processed;
-- an accepted event is answered ``ok`` at once; ``message_new`` and ``message_event`` go to the same code as
-  the long poll (``VkChannel.accept``: event → ``Incoming`` → dispatcher → ``messages.send``). VK re-sends an
-  event it thinks was not delivered; ``VkChannel`` drops repeats of an ``event_id`` it already accepted.
+- ``message_new`` and ``message_event`` go to the same code as the long poll (``VkChannel.accept``: event →
+  ``Incoming`` → dispatcher → ``messages.send``) and are answered ``ok`` only once handled, so a crash before
+  the answer leaves the event with VK, which re-sends it. Handling is bounded by ``HANDLE_TIMEOUT``: past
+  it the event goes on being handled but the answer is 503, and VK's re-delivery waits for it.
+- a handled event is recorded in ``seen_updates`` (by ``event_id``; an event without one by a hash of the
+  event), so VK's re-delivery of it — even after a restart — is answered ``ok`` without handling it again.
 - a body that is not a JSON object gets HTTP 400.
 """
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:  # bot.channels.vk starts this endpoint
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # VK events are small; attachments come as links
+HANDLE_TIMEOUT = 8.0  # seconds; VK waits about 10 s for "ok" before it counts a delivery as failed
 
 
 class VkCallbackEndpoint:
@@ -68,7 +72,13 @@ class VkCallbackEndpoint:
         if not self._secret_ok(event):
             log.warning("vk callback: an event with a wrong or missing secret was refused")
             return web.Response(status=403, text="forbidden")
-        self.channel.accept(event)
+        task = await self.channel.accept(event)
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), HANDLE_TIMEOUT)
+            except TimeoutError:
+                log.warning("vk callback: an event is still being handled; VK will re-send it")
+                return web.Response(status=503, text="busy")
         return web.Response(text="ok", content_type="text/plain")
 
 

@@ -24,7 +24,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,6 +70,10 @@ class Claimed:
     payload: dict[str, Any]
     batch_key: str | None
     attempts: int  # including this try
+
+
+def _row_id(row: Claimed) -> int:
+    return row.row_id
 
 
 @dataclass
@@ -269,7 +273,8 @@ class ChannelWorker:
                     outcomes.append(_Outcome(row, deferred_to=paused))
                     continue
                 await self.throttle.acquire(row.external_id)
-                error = await self._call(self.sender.send(row.external_id, Reply.from_payload(row.payload)))
+                reply = replace(Reply.from_payload(row.payload), identity=f"outbox:{row.row_id}")
+                error = await self._call(self.sender.send(row.external_id, reply))
                 outcomes.append(_Outcome(row, error))
                 if isinstance(error, Unreachable):
                     outcomes.extend(_Outcome(rest, error) for rest in rows[index + 1 :])
@@ -289,8 +294,11 @@ class ChannelWorker:
             whole: DeliveryError | None = None
             self.stats.requests += 1
             try:
+                # the same rows retried make the same identity (VK drops a send it already stored)
+                identity = "outbox:" + ",".join(str(row.row_id) for row in sorted(rows, key=_row_id))
                 results = await send_many(
-                    [row.external_id for row in rows], Reply.from_payload(rows[0].payload)
+                    [row.external_id for row in rows],
+                    replace(Reply.from_payload(rows[0].payload), identity=identity),
                 )
             except DeliveryError as exc:
                 whole = TransientError(exc.reason) if isinstance(exc, Unreachable) else exc

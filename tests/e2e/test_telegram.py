@@ -58,6 +58,7 @@ async def _show_done(ctx: Ctx) -> None:
 
 LONG_TEXT = "\n".join(f"Строка {i}: " + "текст " * 30 for i in range(60))  # ≈ 11 000 characters
 
+
 class Extras(Action, prefix="tgx"):
     """Test-only: a long text, a document or a photo."""
 
@@ -361,3 +362,21 @@ async def test_group_chats_are_ignored(tg: FakeTelegramServer, tg_bot: TelegramB
     await tg.wait_until(lambda: tg.pending_updates == 0)  # polled and confirmed
     await tg.assert_no_new_messages(group, within=0.3)
     assert tg.messages_to(USER) == []
+
+
+async def test_an_update_that_does_not_parse_is_skipped_and_polling_goes_on(
+    tg: FakeTelegramServer, tg_bot: TelegramBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await tg_bot.make_user(USER)
+    await tg_bot.make_user(USER + 1)
+    caplog.set_level(logging.WARNING, logger="bot.channels.telegram")
+    # Telegram would never send this, but a Bot API change or a proxy might: message_id is not an int
+    poison = await tg.push_update({"message": {"message_id": "x", "text": "+7 912 345-67-89"}})
+    await tg.send_text(USER, "/menu")  # queued behind it, in the same getUpdates batch
+    await tg.wait_for_text(USER, "Главное меню", timeout=10)
+    await tg.wait_until(lambda: tg.pending_updates == 0)  # the poison update is confirmed too
+    assert tg.handed_out[poison] == 1  # and never handed out again
+    assert f"telegram update {poison} skipped" in caplog.text
+    assert "912" not in caplog.text  # the update's content stays out of the log
+    await tg.send_text(USER + 1, "/menu")
+    await tg.wait_for_text(USER + 1, "Главное меню")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_app
+from bot.channels import telegram_webhook
 from bot.channels.telegram import start_telegram
 from bot.clock import FakeClock
 from bot.delivery.sender import Sender
@@ -98,3 +100,78 @@ async def test_stopping_the_webhook_bot_closes_its_port(
     await tg_webhook_bot.stop()
     with pytest.raises(aiohttp.ClientConnectionError):
         await tg_server.post_webhook(tg_server.text_update(USER, "/menu"), WEBHOOK_SECRET, url=url)
+
+
+def _menus(tg: FakeTelegramServer) -> list[str]:
+    return [m.text or "" for m in tg.messages_to(USER) if "Главное меню" in (m.text or "")]
+
+
+async def test_an_update_is_answered_200_only_after_it_was_handled(
+    tg_server: FakeTelegramServer, tg_webhook_bot: TelegramBot
+) -> None:
+    tg = tg_server
+    await tg_webhook_bot.make_user(USER)
+    tg.delays["sendMessage"] = 0.3  # the answer takes a while to send
+    assert await tg.post_webhook(tg.text_update(USER, "/menu"), WEBHOOK_SECRET) == 200
+    # the person's answer was sent before the 200: a SIGKILL after the 200 loses nothing
+    assert len(_menus(tg)) == 1
+
+
+async def test_a_repeated_update_id_is_handled_once_even_after_a_restart(
+    tg_server: FakeTelegramServer, tg_webhook_bot: TelegramBot
+) -> None:
+    tg = tg_server
+    await tg_webhook_bot.make_user(USER)
+    update = tg.text_update(USER, "/menu")
+    assert await tg.post_webhook(update, WEBHOOK_SECRET) == 200
+    assert await tg.post_webhook(update, WEBHOOK_SECRET) == 200
+    await tg_webhook_bot.restart()
+    assert await tg.post_webhook(update, WEBHOOK_SECRET) == 200
+    await asyncio.sleep(0.3)
+    assert len(_menus(tg)) == 1
+
+
+async def test_handling_past_the_bound_is_answered_503_and_the_resend_waits_for_it(
+    tg_server: FakeTelegramServer, tg_webhook_bot: TelegramBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg = tg_server
+    await tg_webhook_bot.make_user(USER)
+    await tg_webhook_bot.stop()
+    monkeypatch.setattr(telegram_webhook, "HANDLE_TIMEOUT", 0.3)
+    await tg_webhook_bot.start()
+    tg.delays["sendMessage"] = 1.0
+    update = tg.text_update(USER, "/menu")
+    # Telegram keeps an update it got no 2xx for, and sends it again
+    assert await tg.post_webhook(update, WEBHOOK_SECRET) == 503
+    assert _menus(tg) == []
+    tg.delays["sendMessage"] = 0.0
+    statuses = {await tg.post_webhook(update, WEBHOOK_SECRET) for _ in range(3)}
+    assert statuses <= {200, 503} and 200 in statuses
+    await tg.wait_for_text(USER, "Главное меню")
+    await tg.assert_no_new_messages(USER, within=0.3)
+    assert len(_menus(tg)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "secret", "status"),
+    [
+        (b'{"update_id": 1, "message": {}}', "секрет".encode(), 401),
+        (b'{"update_id": 1, "message": {}}', b"\xff\xfe", 401),
+        (b'{"update_id": 1, "mess', None, 400),
+        (b"\xff\xfe not json", None, 400),
+        (b"[1, 2, 3]", None, 400),
+        (b'{"update_id": "x"}', None, 400),
+    ],
+    ids=["cyrillic-secret", "binary-secret", "truncated-json", "not-utf8", "not-an-object", "bad-update-id"],
+)
+async def test_forged_or_broken_requests_get_4xx_and_change_nothing(
+    tg_server: FakeTelegramServer, tg_webhook_bot: TelegramBot, body: bytes, secret: bytes | None, status: int
+) -> None:
+    tg = tg_server
+    await tg_webhook_bot.make_user(USER)
+    assert await tg.post_webhook_raw(body, secret or WEBHOOK_SECRET.encode()) == status
+    async with tg_webhook_bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
+    # the endpoint still works
+    assert await tg.post_webhook(tg.text_update(USER, "/menu"), WEBHOOK_SECRET) == 200
+    assert len(_menus(tg)) == 1

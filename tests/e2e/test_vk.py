@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from handlers.dispatcher import STALE_BUTTON
 from handlers.menu import HELP_TEXT
 from handlers.messages import MAX_ACTION_BYTES, Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
-from storage.models import ChannelAccount, OutboxMessage
+from storage.models import ChannelAccount, ChannelCursor, OutboxMessage
 from tests.e2e.vk_fixtures import VkBot, vk_settings_for
 from tests.fakes.vk_server import LONGPOLL_METHOD, FakeVkServer
 from tests.probes import registered
@@ -401,3 +402,54 @@ async def test_a_missing_group_id_is_a_clear_settings_error(db_url: str, tmp_pat
             await start_vk(app, {})
     finally:
         await app.close()
+
+
+async def test_messages_written_while_the_bot_is_down_are_answered_after_a_restart(
+    vk_bot: VkBot, vk: FakeVkServer
+) -> None:
+    await vk_bot.make_user(111)
+    mark = await vk.send_text(111, "/menu")
+    await vk.wait_for_messages(111, 1, after=mark)
+    # the long-poll ts after that message is saved with the state once it was handled
+    for _ in range(100):
+        async with vk_bot.sessions() as session:
+            if await session.scalar(select(ChannelCursor.value)) == str(vk.next_ts):
+                break
+        await asyncio.sleep(0.05)
+    await vk_bot.stop()
+    mark = await vk.send_text(111, "/menu")  # written while the bot is down
+    await vk_bot.start()
+    [menu] = await vk.wait_for_messages(111, 1, after=mark, timeout=10)
+    assert menu.text.startswith("Главное меню")
+    await asyncio.sleep(0.3)
+    assert len(vk.messages_to(111)) == 2  # and the message handled before the stop is not answered again
+
+
+async def test_a_retried_outbox_send_after_a_lost_answer_reaches_the_person_once(
+    vk_bot: VkBot, vk: FakeVkServer
+) -> None:
+    person = await vk_bot.make_user(211)
+    row_id = await _queue(vk_bot, person, "Напоминание о встрече")
+    vk.lose_answers("messages.send")  # VK stores the message, the answer is lost on the way back
+    await vk_bot.worker().run_once()
+    row = await _row(vk_bot, row_id)
+    assert row.status == "pending"  # a transient failure for us: retried later
+    vk_bot.clock.advance(timedelta(minutes=5))
+    await vk_bot.worker().run_once()
+    assert (await _row(vk_bot, row_id)).status == "delivered"
+    [stored] = vk.messages_to(211)  # the retry repeated random_id, so VK dropped it as a duplicate
+    assert stored.text == "Напоминание о встрече"
+    assert vk.request_count("messages.send") == 2
+    assert 0 < stored.random_id < 2**63
+
+
+async def test_a_live_answer_retried_after_a_lost_answer_is_shown_once(
+    vk_bot: VkBot, vk: FakeVkServer
+) -> None:
+    await vk_bot.make_user(212)
+    vk.lose_answers("messages.send")
+    mark = await vk.send_text(212, "/menu")
+    await vk.wait_for_requests("messages.send", 2, timeout=10)  # the lost one and its retry
+    await asyncio.sleep(0.3)
+    texts = [m.text for m in vk.messages_to(212)[mark:]]
+    assert len(texts) == 1 and texts[0].startswith("Главное меню"), texts

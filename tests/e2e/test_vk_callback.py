@@ -194,3 +194,38 @@ def test_callback_mode_needs_a_secret(tmp_path: Path) -> None:
             vk_callback_confirmation="c",
             vk_callback_secret="bad secret!",
         )
+
+
+async def test_an_event_is_answered_ok_only_after_it_was_handled(cb: CallbackBot) -> None:
+    await cb.bot.make_user(USER)
+    assert await cb.post(message_new(USER, "/menu")) == (200, "ok")
+    # the reply was sent before the "ok": a SIGKILL after it loses nothing
+    [menu] = cb.bot.server.messages_to(USER)
+    assert menu.text.startswith("Главное меню")
+
+
+async def test_a_handled_event_is_not_handled_again_after_a_restart(cb: CallbackBot) -> None:
+    await cb.bot.make_user(USER)
+    event = message_new(USER, "/menu", event_id="evt-restart")
+    assert await cb.post(event) == (200, "ok")
+    await cb.bot.server.wait_for_messages(USER, 1)
+    await cb.bot.stop()
+    await cb.bot.start(wait_ready=False)
+    await cb.wait_listening()
+    assert await cb.post(event) == (200, "ok")
+    await asyncio.sleep(0.3)
+    assert len(cb.bot.server.messages_to(USER)) == 1
+
+
+async def test_events_without_an_event_id_are_deduplicated_by_their_content(cb: CallbackBot) -> None:
+    await cb.bot.make_user(USER)
+    event = message_new(USER, "/menu")
+    del event["event_id"]
+    for _ in range(3):
+        assert await cb.post(event) == (200, "ok")
+    other = message_new(USER, "/menu")
+    del other["event_id"]
+    other["object"]["message"]["id"] = 2  # another message with the same text is a new event
+    assert await cb.post(other) == (200, "ok")
+    await asyncio.sleep(0.3)
+    assert len(cb.bot.server.messages_to(USER)) == 2

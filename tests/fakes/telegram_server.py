@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -112,6 +113,7 @@ class FakeTelegramServer:
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []  # HTTP status of every webhook delivery
+        self.delays: dict[str, float] = {}  # method -> seconds each call takes (a slow Bot API)
         self.faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []  # not yet confirmed by getUpdates offset
         self.handed_out: Counter[int] = Counter()  # update id -> times getUpdates returned it
@@ -268,6 +270,26 @@ class FakeTelegramServer:
         async with self._client.post(target, json=update, headers=headers) as response:
             await response.read()
             return response.status
+
+    async def post_webhook_raw(self, body: bytes, secret: bytes | None) -> int:
+        """POST raw bytes with a raw secret header (any bytes, e.g. non-ASCII) over a plain socket, as a
+        forged request could; returns the HTTP status."""
+        target = urlsplit(self.webhook_url or "")
+        assert target.hostname is not None and target.port is not None, "no webhook set"
+        reader, writer = await asyncio.open_connection(target.hostname, target.port)
+        head = (
+            f"POST {target.path} HTTP/1.1\r\nHost: {target.hostname}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+        ).encode("ascii")
+        if secret is not None:
+            head += b"X-Telegram-Bot-Api-Secret-Token: " + secret + b"\r\n"
+        writer.write(head + b"\r\n" + body)
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+        return int(status_line.split()[1])
 
     def text_update(self, user_id: int, text: str) -> dict[str, Any]:
         """A raw message update (for ``post_webhook``), with a fresh update id."""
@@ -468,6 +490,9 @@ class FakeTelegramServer:
         async with self._changed:
             self.calls.append((method, dict(fields)))
             self._changed.notify_all()
+        delay = self.delays.get(method, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         fault = self._take_fault(method, chat_id)
         if fault is not None:
             if fault.html:

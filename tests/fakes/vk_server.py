@@ -136,6 +136,7 @@ class FakeVkServer:
         self._closing = False
         self._ids = itertools.count(1)
         self._dedupe: dict[tuple[int, int], int] = {}
+        self._lost_answers: Counter[str] = Counter()  # method -> answers to lose after doing the work
         self._pressed: dict[str, tuple[int, int]] = {}  # event_id -> (user_id, peer_id)
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -314,6 +315,11 @@ class FakeVkServer:
     def fail_http(self, method: str, status: int = 500, *, times: int = 1) -> None:
         self._failures.append(_Failure(method, status=status, times=times))
 
+    def lose_answers(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are carried out (a message is stored) but answered HTTP
+        504, as when VK stored a message and the answer timed out on the way back."""
+        self._lost_answers[method] += times
+
     def fail_longpoll(self, failed: int) -> None:
         """The next long poll answers ``{"failed": 1|2|3}`` (2 and 3 also rotate the key, as VK does)."""
         assert failed in (1, 2, 3)
@@ -443,6 +449,9 @@ class FakeVkServer:
             result = await handler(params)
         except _VkError as exc:
             return _error(exc.code, exc.message, params)
+        if self._lost_answers[method] > 0:
+            self._lost_answers[method] -= 1
+            return web.Response(status=504, text="Gateway Timeout")
         return web.json_response({"response": result})
 
     def _handlers(self) -> dict[str, Callable[[dict[str, str]], Any]]:
@@ -478,7 +487,12 @@ class FakeVkServer:
             problem = keyboard_problem(keyboard)
             if problem:
                 raise _VkError(911, f"Keyboard format is invalid: {problem}")
-        random_id = int(params["random_id"])
+        try:
+            random_id = int(params["random_id"])
+        except ValueError:
+            raise _VkError(100, "One of the parameters specified was missing or invalid: random_id") from None
+        if not -(2**63) <= random_id < 2**63:  # VK's random_id is a signed int64
+            raise _VkError(100, "One of the parameters specified was missing or invalid: random_id")
         peers = _peer_ids(params)
         if not peers:
             raise _VkError(100, "One of the parameters specified was missing or invalid: peer_id")
