@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from content.areas import AREA_CODES, EDUCATION_LEVELS
+from content.catalogue_fields import check_ends_after_start, check_unique_codes, check_url
 from content.loading import CONTENT_DIR, load_yaml
 
 PROGRAMS_FILE = CONTENT_DIR / "programs.yaml"
@@ -134,17 +135,12 @@ class ProgramRecord(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("ссылка должна начинаться с http:// или https://")
-        return value
+        return check_url(value)
 
     @field_validator("ends_on")
     @classmethod
     def _date_order(cls, value: date | None, info: ValidationInfo) -> date | None:
-        starts_on = info.data.get("starts_on")
-        if value is not None and starts_on is not None and value < starts_on:
-            raise ValueError("дата окончания раньше даты начала")
-        return value
+        return check_ends_after_start(value, info)
 
 
 class ProgramCatalogue(BaseModel):
@@ -154,10 +150,7 @@ class ProgramCatalogue(BaseModel):
 
     @model_validator(mode="after")
     def _unique_codes(self) -> ProgramCatalogue:
-        codes = [p.code for p in self.programs]
-        duplicates = sorted({c for c in codes if codes.count(c) > 1})
-        if duplicates:
-            raise ValueError(f"повторяющиеся коды программ: {duplicates}")
+        check_unique_codes([p.code for p in self.programs], "программ")
         return self
 
 

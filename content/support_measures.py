@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from content.areas import EDUCATION_LEVELS
+from content.catalogue_fields import check_ends_after_start, check_unique_codes, check_url
 from content.geography import municipality_by_name
 from content.loading import CONTENT_DIR, load_yaml
 from content.programs import parse_date, split_list
@@ -183,17 +184,12 @@ class MeasureRecord(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("ссылка должна начинаться с http:// или https://")
-        return value
+        return check_url(value)
 
     @field_validator("ends_on")
     @classmethod
     def _date_order(cls, value: date | None, info: ValidationInfo) -> date | None:
-        starts_on = info.data.get("starts_on")
-        if value is not None and starts_on is not None and value < starts_on:
-            raise ValueError("дата окончания раньше даты начала")
-        return value
+        return check_ends_after_start(value, info)
 
 
 class MeasureCatalogue(BaseModel):
@@ -203,10 +199,7 @@ class MeasureCatalogue(BaseModel):
 
     @model_validator(mode="after")
     def _unique_codes(self) -> MeasureCatalogue:
-        codes = [m.code for m in self.measures]
-        duplicates = sorted({c for c in codes if codes.count(c) > 1})
-        if duplicates:
-            raise ValueError(f"повторяющиеся коды мер поддержки: {duplicates}")
+        check_unique_codes([m.code for m in self.measures], "мер поддержки")
         return self
 
 

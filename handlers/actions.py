@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, Self, get_args, get_origin
 
@@ -129,12 +130,14 @@ def clashing_prefixes() -> list[tuple[str, str]]:
 
 
 # --- field codecs ----------------------------------------------------------------------------------------------
-class _Codec:
+class _Codec(ABC):
+    @abstractmethod
     def encode(self, value: Any) -> str:
-        raise NotImplementedError
+        """The value as it stands in a packed action."""
 
+    @abstractmethod
     def decode(self, raw: str) -> Any:
-        raise NotImplementedError
+        """The value back; raises ValueError for what this field cannot hold."""
 
 
 class _Int(_Codec):

@@ -16,6 +16,7 @@ are the latest shown, so their actions carry just an index.
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeAlias, TypedDict, TypeVar, Unpack
@@ -130,7 +131,7 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().replace("ё", "е").split())
 
 
-class _Widget:
+class _Widget(ABC):
     """Registers one step of ``flow``; subclasses render and handle it."""
 
     def __init__(
@@ -170,12 +171,13 @@ class _Widget:
     async def render_text(self, ctx: Ctx) -> str:
         return await resolve(self.text, ctx)
 
+    @abstractmethod
     async def rows(self, ctx: Ctx) -> list[list[Button]]:
-        raise NotImplementedError
+        """The widget's own button rows."""
 
+    @abstractmethod
     async def handle(self, ctx: Ctx, incoming: Incoming) -> bool:
         """True if the widget consumed the update."""
-        raise NotImplementedError
 
 
 class Choice(_Widget):

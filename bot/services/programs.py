@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,38 +191,56 @@ def read_program_rows(path: Path) -> list[list[Any]]:
     raise ProgramFileError("поддерживаются файлы .csv и .xlsx")
 
 
-def parse_program_rows(rows: list[list[Any]], report: ImportReport) -> list[ProgramRecord]:
-    """Validate every data row; bad ones go to ``report.errors`` with row number and field."""
-    if not rows:
-        raise ProgramFileError("файл пуст")
-    names = _header(rows[0])
-    records: dict[str, tuple[int, ProgramRecord]] = {}
+R = TypeVar("R", bound=BaseModel)  # a catalogue row model with a ``code`` field
+TRUE_WORDS = {"1", "true", "да", "yes"}
+
+
+def validate_rows(
+    rows: list[list[Any]],
+    names: list[str],
+    report: ImportReport,
+    model: type[R],
+    *,
+    booleans: Sequence[str] = (),
+    texts: Sequence[str] = (),
+) -> list[R]:
+    """Validate the data rows of a catalogue file (header = row 1) against ``model``; each bad row goes to
+    ``report.errors`` with its number and field, in Russian. A repeated code keeps its first row."""
+    records: dict[str, tuple[int, R]] = {}
     for index, cells in enumerate(rows[1:], start=2):
         if all(c is None or str(c).strip() == "" for c in cells):
             continue
         report.rows += 1
         raw = {name: cells[i] if i < len(cells) else None for i, name in enumerate(names) if name}
         raw = {k: v for k, v in raw.items() if v is not None and not (isinstance(v, str) and not v.strip())}
-        if "is_sample" in raw:
-            raw["is_sample"] = str(raw["is_sample"]).strip().casefold() in {"1", "true", "да", "yes"}
-        for key in ("code", "title", "provider_type", "provider", "format", "url"):
+        for key in booleans:
+            if key in raw:
+                raw[key] = str(raw[key]).strip().casefold() in TRUE_WORDS
+        for key in texts:
             if key in raw and not isinstance(raw[key], str):
                 raw[key] = str(raw[key])
         try:
-            record = ProgramRecord.model_validate(raw)
+            record = model.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
                 column = str(err["loc"][0]) if err["loc"] else ""
                 report.errors.append(RowError(index, column, describe_error(err)))
             continue
-        if record.code in records:
-            first = records[record.code][0]
-            report.errors.append(
-                RowError(index, "code", f"код {record.code} уже встречался в строке {first}")
-            )
+        code = str(record.__dict__["code"])
+        if code in records:
+            first = records[code][0]
+            report.errors.append(RowError(index, "code", f"код {code} уже встречался в строке {first}"))
             continue
-        records[record.code] = (index, record)
+        records[code] = (index, record)
     return [record for _row, record in records.values()]
+
+
+def parse_program_rows(rows: list[list[Any]], report: ImportReport) -> list[ProgramRecord]:
+    """Validate every data row; bad ones go to ``report.errors`` with row number and field."""
+    if not rows:
+        raise ProgramFileError("файл пуст")
+    texts = ("code", "title", "provider_type", "provider", "format", "url")
+    return validate_rows(rows, _header(rows[0]), report, ProgramRecord, booleans=("is_sample",), texts=texts)
 
 
 async def import_programs(

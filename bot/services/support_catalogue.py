@@ -12,12 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.programs import ImportReport, ProgramFileError, RowError, read_program_rows
-from content.programs import describe_error
+from bot.services.programs import ImportReport, ProgramFileError, read_program_rows, validate_rows
 from content.support_measures import MeasureRecord, sample_measures
 from storage.models import SupportMeasure
 
@@ -35,6 +33,18 @@ REQUIRED: tuple[str, ...] = (
     "how_to_apply",
 )
 BOOLEAN_COLUMNS = ("young_only", "is_sample")
+TEXT_COLUMNS = (
+    "code",
+    "title",
+    "description",
+    "body",
+    "organisation",
+    "contact",
+    "contact_account",
+    "how_to_apply",
+    "url",
+    "form",
+)
 
 HEADER_ALIASES: dict[str, str] = {
     "код": "code",
@@ -103,54 +113,13 @@ def _header(cells: Sequence[Any]) -> list[str]:
     return names
 
 
-def _yes(value: Any) -> bool:
-    return str(value).strip().casefold() in {"1", "true", "да", "yes"}
-
-
 def parse_measure_rows(rows: list[list[Any]], report: ImportReport) -> list[MeasureRecord]:
     """Validate every data row; bad ones go to ``report.errors`` with row number (header = 1) and field."""
     if not rows:
         raise ProgramFileError("файл пуст")
-    names = _header(rows[0])
-    records: dict[str, tuple[int, MeasureRecord]] = {}
-    for index, cells in enumerate(rows[1:], start=2):
-        if all(c is None or str(c).strip() == "" for c in cells):
-            continue
-        report.rows += 1
-        raw = {name: cells[i] if i < len(cells) else None for i, name in enumerate(names) if name}
-        raw = {k: v for k, v in raw.items() if v is not None and not (isinstance(v, str) and not v.strip())}
-        for key in BOOLEAN_COLUMNS:
-            if key in raw:
-                raw[key] = _yes(raw[key])
-        for key in (
-            "code",
-            "title",
-            "description",
-            "body",
-            "organisation",
-            "contact",
-            "contact_account",
-            "how_to_apply",
-            "url",
-            "form",
-        ):
-            if key in raw and not isinstance(raw[key], str):
-                raw[key] = str(raw[key])
-        try:
-            record = MeasureRecord.model_validate(raw)
-        except ValidationError as exc:
-            for err in exc.errors():
-                column = str(err["loc"][0]) if err["loc"] else ""
-                report.errors.append(RowError(index, column, describe_error(err)))
-            continue
-        if record.code in records:
-            first = records[record.code][0]
-            report.errors.append(
-                RowError(index, "code", f"код {record.code} уже встречался в строке {first}")
-            )
-            continue
-        records[record.code] = (index, record)
-    return [record for _row, record in records.values()]
+    return validate_rows(
+        rows, _header(rows[0]), report, MeasureRecord, booleans=BOOLEAN_COLUMNS, texts=TEXT_COLUMNS
+    )
 
 
 async def import_measures(
