@@ -30,8 +30,9 @@ from content.geography import (
     search_regions,
 )
 from handlers.actions import Action
+from handlers.consent_step import consent_steps
 from handlers.context import Ctx
-from handlers.messages import Button, Incoming
+from handlers.messages import Incoming
 from handlers.navigation import NavMenu, nav_row
 from handlers.registry import Flow
 from handlers.widgets import (
@@ -65,10 +66,6 @@ class ContinueOnboarding(Action, prefix="ob:continue"):
 
 class LinkAccount(Action, prefix="ob:link"):
     """«Уже есть профиль в Telegram/VK»: enter a link code instead."""
-
-
-class ConsentAnswer(Action, prefix="ob:consent"):
-    answer: Literal["yes", "what", "no"]
 
 
 class Experience(Action, prefix="ob:exp"):
@@ -385,45 +382,22 @@ async def on_welcome(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Нажмите «Начать», чтобы познакомиться, или «В меню».")
 
 
-def _consent_buttons(with_details: bool) -> list[list[Button]]:
-    rows = [[ConsentAnswer("yes").button("✅ Согласен(на)")]]
-    if with_details:
-        rows.append([ConsentAnswer("what").button("Что именно хранится?")])
-    rows += [[ConsentAnswer("no").button("Не согласен(на)")], nav_row()]
-    return rows
+async def _consented(ctx: Ctx) -> None:
+    consent = load_consent()
+    ctx.person = await profiles.create_person_on_consent(ctx.session, ctx.account, consent.version, ctx.now)
+    ctx.state.history = []
+    ctx.say("Спасибо! Теперь несколько вопросов о вас — на каждом можно вернуться «Назад».")
+    await ctx.go(FLOW, first_missing_step(ctx.person), remember=False)
 
 
-@flow.show("consent")
-async def show_consent(ctx: Ctx) -> None:
-    ctx.say(load_consent().summary.strip(), _consent_buttons(with_details=True))
+async def _declined(ctx: Ctx) -> None:
+    # nothing is kept: not even the messenger account and its conversation position
+    await forget_unconsented(ctx.session, ctx.account.id)
+    ctx.forget_account = True
+    ctx.say(DECLINED, [[NavMenu().button("Начать заново")]])  # «В меню» of a new account: the welcome
 
 
-@flow.show("consent_details")
-async def show_consent_details(ctx: Ctx) -> None:
-    ctx.say(load_consent().details.strip(), _consent_buttons(with_details=False))
-
-
-@flow.on("consent")
-@flow.on("consent_details")
-async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
-    answer = ConsentAnswer.unpack(incoming.action)
-    if answer is None:
-        ctx.invalid("Чтобы продолжить, нужно ваше решение: нажмите «Согласен(на)» или «Не согласен(на)».")
-    elif answer.answer == "yes":
-        consent = load_consent()
-        ctx.person = await profiles.create_person_on_consent(
-            ctx.session, ctx.account, consent.version, ctx.now
-        )
-        ctx.state.history = []
-        ctx.say("Спасибо! Теперь несколько вопросов о вас — на каждом можно вернуться «Назад».")
-        await ctx.go(FLOW, first_missing_step(ctx.person), remember=False)
-    elif answer.answer == "what":
-        await ctx.go(FLOW, "consent_details")
-    else:
-        # nothing is kept: not even the messenger account and its conversation position
-        await forget_unconsented(ctx.session, ctx.account.id)
-        ctx.forget_account = True
-        ctx.say(DECLINED, [[NavMenu().button("Начать заново")]])  # «В меню» of a new account: the welcome
+consent_steps(flow, on_yes=_consented, on_no=_declined)
 
 
 # --- name, age, experience ------------------------------------------------------------------------------------

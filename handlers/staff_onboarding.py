@@ -8,8 +8,6 @@ Imported staff: consent first, before anything else; their role and profile were
 
 from __future__ import annotations
 
-from typing import Literal
-
 from bot.services import invitations, profiles
 from bot.services.invitations import InvitationError
 from bot.services.personal_data import forget_unconsented
@@ -17,10 +15,10 @@ from bot.services.profiles import ProfileValueError
 from bot.services.staff_onboarding import StaffForm, finish, give_staff_consent
 from bot.services.staff_profiles import ProfileError
 from content.consent import load_consent
-from handlers.actions import Action
+from handlers.consent_step import consent_steps
 from handlers.context import Ctx
 from handlers.invitation_texts import ERRORS, ROLE_NOMINATIVE
-from handlers.messages import Button, Incoming
+from handlers.messages import Incoming
 from handlers.navigation import NavMenu
 from handlers.registry import Flow
 from handlers.staff_forms import limited, listed
@@ -40,50 +38,20 @@ DECLINED = (
 )
 
 
-class StaffConsent(Action, prefix="sob:consent"):
-    answer: Literal["yes", "what", "no"]
-
-
-def _consent_buttons(with_details: bool) -> list[list[Button]]:
-    rows = [[StaffConsent("yes").button("✅ Согласен(на)")]]
-    if with_details:
-        rows.append([StaffConsent("what").button("Что именно хранится?")])
-    rows.append([StaffConsent("no").button("Не согласен(на)")])
-    return rows
-
-
-@flow.show("consent")
-async def show_consent(ctx: Ctx) -> None:
-    ctx.say(load_consent().summary.strip(), _consent_buttons(with_details=True))
-
-
-@flow.show("consent_details")
-async def show_consent_details(ctx: Ctx) -> None:
-    ctx.say(load_consent().details.strip(), _consent_buttons(with_details=False))
-
-
-@flow.on("consent")
-@flow.on("consent_details")
-async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
-    answer = StaffConsent.unpack(incoming.action)
-    if answer is None:
-        ctx.invalid("Чтобы продолжить, нужно ваше решение: нажмите «Согласен(на)» или «Не согласен(на)».")
+async def _staff_declined(ctx: Ctx) -> None:
+    if ctx.data.get("imported"):
+        ctx.say(
+            "Без согласия на обработку персональных данных я не могу открыть вам работу в боте. "
+            "Если передумаете — напишите мне снова.",
+        )
+        await ctx.go(FLOW, "consent", data=ctx.data, remember=False)
         return
-    if answer.answer == "what":
-        await ctx.go(FLOW, "consent_details")
-        return
-    if answer.answer == "no":
-        if ctx.data.get("imported"):
-            ctx.say(
-                "Без согласия на обработку персональных данных я не могу открыть вам работу в боте. "
-                "Если передумаете — напишите мне снова.",
-            )
-            await ctx.go(FLOW, "consent", data=ctx.data, remember=False)
-            return
-        await forget_unconsented(ctx.session, ctx.account.id)  # also frees the claimed code
-        ctx.forget_account = True
-        ctx.say(DECLINED, [[NavMenu().button("В начало")]])
-        return
+    await forget_unconsented(ctx.session, ctx.account.id)  # also frees the claimed code
+    ctx.forget_account = True
+    ctx.say(DECLINED, [[NavMenu().button("В начало")]])
+
+
+async def _staff_consented(ctx: Ctx) -> None:
     consent = load_consent()
     if ctx.data.get("imported"):
         give_staff_consent(ctx.me, consent.version, ctx.now)
@@ -94,6 +62,9 @@ async def on_consent(ctx: Ctx, incoming: Incoming) -> None:
     ctx.state.history = []
     ctx.say("Спасибо! Теперь короткая анкета сотрудника — всего несколько вопросов.")
     await ctx.go(FLOW, "name", remember=False)
+
+
+consent_steps(flow, on_yes=_staff_consented, on_no=_staff_declined, with_nav=False)
 
 
 # --- the staff form ---------------------------------------------------------------------------------------

@@ -233,7 +233,7 @@ async def test_code_before_profile_is_remembered_and_redeemed_after_onboarding(
     code = await _invite(dispatcher, "boss", "mentor")
     replies = await dispatcher.handle(inc("newbie", f"/start {code}", channel="telegram"))
     # issue 14: the invited person is led to the staff form (consent first), never the teacher onboarding
-    assert "короткая анкета сотрудника" in texts(replies) and "sob:consent:yes" in replies[-1].actions
+    assert "короткая анкета сотрудника" in texts(replies) and "ob:consent:yes" in replies[-1].actions
     async with sessions() as session, session.begin():
         invitation = await session.get(Invitation, code)
         assert invitation is not None and invitation.used_at is None and invitation.claimed_account_id
