@@ -8,6 +8,8 @@ from datetime import date
 
 from pydantic import ValidationInfo
 
+from content.areas import EDUCATION_LEVELS
+
 
 def check_url(value: str | None) -> str | None:
     if value is not None and not value.startswith(("http://", "https://")):
@@ -27,3 +29,12 @@ def check_unique_codes(codes: Sequence[str], what: str) -> None:
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
         raise ValueError(f"повторяющиеся коды {what}: {duplicates}")
+
+
+def check_levels(value: Sequence[str]) -> list[str]:
+    """Education-level codes (any case), each once, in the order given."""
+    normalised = [v.upper() for v in value]
+    unknown = [v for v in normalised if v not in EDUCATION_LEVELS]
+    if unknown:
+        raise ValueError(f"неизвестные уровни {unknown}; допустимы: {', '.join(EDUCATION_LEVELS)}")
+    return list(dict.fromkeys(normalised))

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from content.areas import AREA_CODES, EDUCATION_LEVELS
-from content.catalogue_fields import check_ends_after_start, check_unique_codes, check_url
+from content.areas import AREA_CODES
+from content.catalogue_fields import check_ends_after_start, check_levels, check_unique_codes, check_url
 from content.loading import CONTENT_DIR, load_yaml
 
 PROGRAMS_FILE = CONTENT_DIR / "programs.yaml"
@@ -121,11 +121,7 @@ class ProgramRecord(BaseModel):
     @field_validator("levels")
     @classmethod
     def _levels(cls, value: list[str]) -> list[str]:
-        normalised = [v.upper() for v in value]
-        unknown = [v for v in normalised if v not in EDUCATION_LEVELS]
-        if unknown:
-            raise ValueError(f"неизвестные уровни {unknown}; допустимы: {', '.join(EDUCATION_LEVELS)}")
-        return list(dict.fromkeys(normalised))
+        return check_levels(value)
 
     @field_validator("subjects")
     @classmethod

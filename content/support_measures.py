@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from content.areas import EDUCATION_LEVELS
-from content.catalogue_fields import check_ends_after_start, check_unique_codes, check_url
+from content.catalogue_fields import check_ends_after_start, check_levels, check_unique_codes, check_url
 from content.geography import municipality_by_name
 from content.loading import CONTENT_DIR, load_yaml
 from content.programs import parse_date, split_list
@@ -159,11 +158,7 @@ class MeasureRecord(BaseModel):
     @field_validator("levels")
     @classmethod
     def _levels(cls, value: list[str]) -> list[str]:
-        normalised = [v.upper() for v in value]
-        unknown = [v for v in normalised if v not in EDUCATION_LEVELS]
-        if unknown:
-            raise ValueError(f"неизвестные уровни {unknown}; допустимы: {', '.join(EDUCATION_LEVELS)}")
-        return list(dict.fromkeys(normalised))
+        return check_levels(value)
 
     @field_validator("clusters")
     @classmethod
