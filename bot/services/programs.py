@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -262,35 +262,57 @@ async def import_programs(
     except ProgramFileError as exc:
         report.file_error = str(exc)
         return report
+    return await write_catalogue(
+        session,
+        Program,
+        records,
+        report,
+        new=lambda r: _new_program(r, now),
+        apply=_apply,
+        drop_samples=drop_samples,
+        what="programme",
+    )
+
+
+async def write_catalogue(
+    session: AsyncSession,
+    model: Any,
+    records: Sequence[Any],
+    report: ImportReport,
+    *,
+    new: Callable[[Any], Any],
+    apply: Callable[[Any, Any], None],
+    drop_samples: bool,
+    what: str,
+) -> ImportReport:
+    """Insert or update ``records`` by code in ONE transaction (``model``: a table with ``code`` and
+    ``is_sample``); ``drop_samples`` also deletes the shipped samples the file does not name. A failed write
+    rolls everything back and sets ``report.write_failed``."""
     inserted = updated = dropped = 0
+    codes = [r.code for r in records]
     try:
         async with session.begin():
             existing = {
-                p.code: p
-                for p in await session.scalars(
-                    select(Program).where(Program.code.in_([r.code for r in records]))
-                )
+                row.code: row for row in await session.scalars(select(model).where(model.code.in_(codes)))
             }
             for record in records:
-                program = existing.get(record.code)
-                if program is None:
-                    session.add(_new_program(record, now))
+                row = existing.get(record.code)
+                if row is None:
+                    session.add(new(record))
                     inserted += 1
                 else:
-                    _apply(program, record)
+                    apply(row, record)
                     updated += 1
             if drop_samples and records:
                 samples = await session.scalars(
-                    select(Program).where(
-                        Program.is_sample.is_(True), Program.code.not_in([r.code for r in records])
-                    )
+                    select(model).where(model.is_sample.is_(True), model.code.not_in(codes))
                 )
                 for sample in samples:
                     await session.delete(sample)
                     dropped += 1
             await session.flush()
     except Exception:
-        log.exception("programme import failed while writing (%d rows), rolled back", len(records))
+        log.exception("%s import failed while writing (%d rows), rolled back", what, len(records))
         report.write_failed = True
         return report
     report.inserted, report.updated, report.samples_dropped = inserted, updated, dropped

@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.programs import ImportReport, ProgramFileError, read_program_rows, validate_rows
+from bot.services.programs import (
+    ImportReport,
+    ProgramFileError,
+    read_program_rows,
+    validate_rows,
+    write_catalogue,
+)
 from content.support_measures import MeasureRecord, sample_measures
 from storage.models import SupportMeasure
 
@@ -137,38 +143,16 @@ async def import_measures(
     except ProgramFileError as exc:
         report.file_error = str(exc)
         return report
-    inserted = updated = dropped = 0
-    codes = [r.code for r in records]
-    try:
-        async with session.begin():
-            existing = {
-                m.code: m
-                for m in await session.scalars(select(SupportMeasure).where(SupportMeasure.code.in_(codes)))
-            }
-            for record in records:
-                measure = existing.get(record.code)
-                if measure is None:
-                    session.add(_new(record, now))
-                    inserted += 1
-                else:
-                    _apply(measure, record)
-                    updated += 1
-            if drop_samples and records:
-                samples = await session.scalars(
-                    select(SupportMeasure).where(
-                        SupportMeasure.is_sample.is_(True), SupportMeasure.code.not_in(codes)
-                    )
-                )
-                for sample in samples:
-                    await session.delete(sample)
-                    dropped += 1
-            await session.flush()
-    except Exception:
-        log.exception("support-measure import failed while writing (%d rows), rolled back", len(records))
-        report.write_failed = True
-        return report
-    report.inserted, report.updated, report.samples_dropped = inserted, updated, dropped
-    return report
+    return await write_catalogue(
+        session,
+        SupportMeasure,
+        records,
+        report,
+        new=lambda r: _new(r, now),
+        apply=_apply,
+        drop_samples=drop_samples,
+        what="support-measure",
+    )
 
 
 def describe_report(report: ImportReport) -> list[str]:
