@@ -94,6 +94,7 @@ async def reminders_tick(run: TickRun) -> int:
         hour=settings.reminder_hour,
         inactivity_days=settings.inactivity_days,
         approval_days=settings.approval_wait_days,
+        quiet=(settings.quiet_hours_start, settings.quiet_hours_end),
     )
     queued = 0
     for reminder in due:

@@ -1,7 +1,8 @@
-"""«Настройки»: which reminders come, how often the check-in comes, the weekly pulse.
+"""«Настройки»: which reminders come, how often the check-in comes, the weekly pulse, the person's own quiet
+hours, the hour reminders come and the time zone (named as people say it: «екатеринбургское время (UTC+5)»).
 
-Everything is kept in ``Person.settings`` through bot.services.preferences and changes only the presser's
-own profile.
+Everything is kept in ``Person.settings`` (the zone in ``Person.timezone``) through bot.services.preferences
+and changes only the presser's own profile. The outbox worker and the reminder tick read the same values.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.services import preferences
+from bot.services.quiet_hours import in_quiet_window
+from content.dates import PICKABLE_ZONES, zone_label
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
+from handlers.widgets import Choice, Option
 from storage.models import Person
 
 flow = Flow("settings_menu", former_names=("settings",))
@@ -38,6 +42,49 @@ class CheckinWeeks(Action, prefix="st:w"):
 
 class TogglePulse(Action, prefix="st:p"):
     """Switch the weekly pulse question on or off."""
+
+
+class EditQuiet(Action, prefix="st:q"):
+    """«Тихие часы»: pick the start, then the end."""
+
+
+class EditHour(Action, prefix="st:h"):
+    """«Время напоминаний»."""
+
+
+class EditZone(Action, prefix="st:z"):
+    """«Часовой пояс»."""
+
+
+NO_QUIET = "none"
+QUIET_STARTS = (19, 20, 21, 22, 23, 0)
+QUIET_ENDS = (5, 6, 7, 8, 9, 10)
+REMINDER_HOURS = tuple(range(7, 22))
+
+
+def _hh(hour: int) -> str:
+    return f"{hour:02d}:00"
+
+
+def _quiet(ctx: Ctx) -> tuple[int, int]:
+    settings = ctx.deps.settings
+    return preferences.quiet_window(ctx.me, settings.quiet_hours_start, settings.quiet_hours_end)
+
+
+def _quiet_text(ctx: Ctx) -> str:
+    start, end = _quiet(ctx)
+    return "выключены" if start == end else f"с {_hh(start)} до {_hh(end)}"
+
+
+def _hour(ctx: Ctx) -> int:
+    settings = ctx.deps.settings
+    return preferences.reminder_hour(
+        ctx.me, settings.reminder_hour, settings.quiet_hours_start, settings.quiet_hours_end
+    )
+
+
+def _zone(ctx: Ctx) -> str:
+    return zone_label(ctx.me.timezone, ctx.deps.settings.default_timezone, ctx.now)
 
 
 def _snoozed_until(person: Person, kind: str, now: datetime) -> datetime | None:
@@ -69,10 +116,15 @@ async def show_main(ctx: Ctx) -> None:
     rows.append(
         [TogglePulse().button(f"{'✅' if preferences.pulse_enabled(person) else '❌'} {PULSE_LABEL}")]
     )
+    rows.append([EditQuiet().button(f"🌙 Тихие часы: {_quiet_text(ctx)}")])
+    rows.append([EditHour().button(f"⏰ Напоминания в {_hh(_hour(ctx))}")])
+    rows.append([EditZone().button("🕒 Часовой пояс")])
     rows.append(nav_row(back=False))
     ctx.say(
         "Настройки уведомлений. Нажмите на пункт, чтобы включить (✅) или выключить (❌) его.\n"
-        "Проверка самочувствия приходит раз в 2 или 4 недели; еженедельный вопрос — одна кнопка в неделю.",
+        "Проверка самочувствия приходит раз в 2 или 4 недели; еженедельный вопрос — одна кнопка в неделю.\n"
+        f"Тихие часы: {_quiet_text(ctx)} — в это время бот ничего не присылает, кроме срочного.\n"
+        f"Напоминания приходят в {_hh(_hour(ctx))}. Время — {_zone(ctx)}.",
         rows,
     )
 
@@ -95,7 +147,152 @@ async def on_main(ctx: Ctx, incoming: Incoming) -> None:
         enabled = not preferences.pulse_enabled(person)
         preferences.set_pulse(person, enabled)
         ctx.say(f"Готово: еженедельный вопрос {'включён' if enabled else 'выключен'}.")
+    elif EditQuiet.unpack(incoming.action):
+        await ctx.go(flow.name, "quiet_start")
+        return
+    elif EditHour.unpack(incoming.action):
+        await ctx.go(flow.name, "hour")
+        return
+    elif EditZone.unpack(incoming.action):
+        await ctx.go(flow.name, "zone")
+        return
     else:
         ctx.invalid("Нажмите на пункт настроек, который хотите изменить.")
         return
     await ctx.show_current()
+
+
+async def _to_main(ctx: Ctx) -> None:
+    """Back to the settings screen, forgetting the sub-steps (so «Назад» there leads out of «Настройки»)."""
+    history = list(ctx.state.history)
+    while history and history[-1][0] == flow.name:
+        history.pop()
+    ctx.state.history = history
+    await ctx.go(flow.name, "main", remember=False)
+
+
+# --- quiet hours ------------------------------------------------------------------------------------------
+def _start_text(ctx: Ctx) -> str:
+    return (
+        f"Тихие часы сейчас: {_quiet_text(ctx)} ({_zone(ctx)}). В это время бот не присылает напоминаний "
+        "и рассылок; они придут, когда тихие часы закончатся.\nС какого часа начинать тихие часы?"
+    )
+
+
+def _start_options(ctx: Ctx) -> list[Option]:
+    return [Option(str(h), _hh(h)) for h in QUIET_STARTS] + [Option(NO_QUIET, "Без тихих часов")]
+
+
+async def _on_start(ctx: Ctx, value: str) -> None:
+    if value == NO_QUIET:
+        preferences.set_quiet_window(ctx.me, 0, 0)
+        ctx.say("Готово: тихие часы выключены — напоминания могут прийти в любое время.")
+        await _to_main(ctx)
+        return
+    ctx.set_data(quiet_start=int(value))
+    await ctx.go(flow.name, "quiet_end")
+
+
+Choice(
+    flow,
+    "quiet_start",
+    text=_start_text,
+    options=_start_options,
+    on_pick=_on_start,
+    columns=3,
+    invalid="Выберите час кнопкой.",
+)
+
+
+def _end_text(ctx: Ctx) -> str:
+    return f"Тихие часы с {_hh(int(ctx.data.get('quiet_start', 21)))}. До какого часа?"
+
+
+def _end_options(ctx: Ctx) -> list[Option]:
+    return [Option(str(h), _hh(h)) for h in QUIET_ENDS]
+
+
+async def _on_end(ctx: Ctx, value: str) -> None:
+    start, end = int(ctx.data.get("quiet_start", 21)), int(value)
+    preferences.set_quiet_window(ctx.me, start, end)
+    note = ""
+    chosen = preferences.chosen_reminder_hour(ctx.me, ctx.deps.settings.reminder_hour)
+    if chosen != _hour(ctx):
+        note = (
+            f" Время напоминаний ({_hh(chosen)}) попало в тихие часы, поэтому они придут в {_hh(_hour(ctx))}."
+        )
+    ctx.say(f"Готово: тихие часы с {_hh(start)} до {_hh(end)}.{note}")
+    await _to_main(ctx)
+
+
+Choice(
+    flow,
+    "quiet_end",
+    text=_end_text,
+    options=_end_options,
+    on_pick=_on_end,
+    columns=3,
+    invalid="Выберите час кнопкой.",
+)
+
+
+# --- the reminder hour ------------------------------------------------------------------------------------
+def _hour_text(ctx: Ctx) -> str:
+    return (
+        f"Напоминания о сроках шагов и повторной диагностике приходят в {_hh(_hour(ctx))} ({_zone(ctx)}). "
+        "Во сколько их присылать? Показаны часы вне ваших тихих часов."
+    )
+
+
+def _hour_options(ctx: Ctx) -> list[Option]:
+    start, end = _quiet(ctx)
+    return [Option(str(h), _hh(h)) for h in REMINDER_HOURS if not in_quiet_window(h, start, end)]
+
+
+async def _on_hour(ctx: Ctx, value: str) -> None:
+    preferences.set_reminder_hour(ctx.me, int(value))
+    ctx.say(f"Готово: напоминания будут приходить в {_hh(int(value))}.")
+    await _to_main(ctx)
+
+
+Choice(
+    flow,
+    "hour",
+    text=_hour_text,
+    options=_hour_options,
+    on_pick=_on_hour,
+    columns=4,
+    invalid="Выберите час кнопкой.",
+)
+
+
+# --- the time zone ----------------------------------------------------------------------------------------
+def _zone_text(ctx: Ctx) -> str:
+    return (
+        f"Сейчас время в боте — {_zone(ctx)}. Оно задано по вашему региону. Если вы живёте в другом "
+        "часовом поясе, выберите его:"
+    )
+
+
+def _zone_options(ctx: Ctx) -> list[Option]:
+    return [Option(name, zone_label(name, moment=ctx.now)) for name in PICKABLE_ZONES]
+
+
+async def _on_zone(ctx: Ctx, value: str) -> None:
+    if value not in PICKABLE_ZONES:
+        ctx.invalid("Выберите часовой пояс кнопкой.")
+        return
+    ctx.me.timezone = value
+    ctx.say(f"Готово: {_zone(ctx)}.")
+    await _to_main(ctx)
+
+
+Choice(
+    flow,
+    "zone",
+    text=_zone_text,
+    options=_zone_options,
+    on_pick=_on_zone,
+    columns=1,
+    invalid="Выберите часовой пояс кнопкой.",
+)

@@ -14,7 +14,8 @@ in one transaction after the batch: a crash loses at most the outcomes of that b
 again once their lease expires (duplicates are bounded by the batch in flight, nothing is lost).
 
 Quiet hours (non-urgent rows): a due row whose recipient is inside quiet hours is not sent; in the claim
-transaction its ``due_at`` moves to the end of the window (09:00 in the person's zone) and it stays pending.
+transaction its ``due_at`` moves to the end of the window (the person's own quiet hours from «Настройки», else
+the default 21–09, in the person's zone) and it stays pending.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.delivery.limits import DEFAULT_LIMITS, ChannelLimits, Throttle
 from bot.delivery.retry import RetryPolicy
 from bot.delivery.sender import Sender, supports_batches
 from bot.services.outbox import CUT_PAYLOAD
+from bot.services.preferences import quiet_window
 from bot.services.quiet_hours import next_allowed_time, zone
 from bot.settings import Settings
 from storage.models import ChannelAccount, OutboxMessage, Person
@@ -58,8 +60,17 @@ class QuietHours:
     def from_settings(cls, settings: Settings) -> QuietHours:
         return cls(settings.quiet_hours_start, settings.quiet_hours_end, settings.default_timezone)
 
-    def next_allowed(self, now: datetime, timezone: str | None) -> datetime:
-        return next_allowed_time(now, zone(timezone, self.default_timezone), self.start, self.end)
+    def next_allowed(
+        self, now: datetime, timezone: str | None, person_settings: dict[str, Any] | None = None
+    ) -> datetime:
+        """``now`` or the end of the recipient's quiet hours: their own (``Person.settings``) or the default."""
+        start, end = quiet_window(_Settings(person_settings or {}), self.start, self.end)
+        return next_allowed_time(now, zone(timezone, self.default_timezone), start, end)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    settings: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,7 @@ class ChannelWorker:
                     ChannelAccount.unreachable_at,
                     ChannelAccount.unreachable_reason,
                     Person.timezone,
+                    Person.settings.label("person_settings"),
                 )
                 .join(ChannelAccount, ChannelAccount.id == OutboxMessage.account_id)
                 .outerjoin(Person, Person.id == OutboxMessage.person_id)
@@ -191,7 +203,7 @@ class ChannelWorker:
                     unreachable[row.unreachable_reason or "unreachable"].append(row.id)
                     continue
                 if self.quiet is not None and not row.urgent:
-                    allowed = self.quiet.next_allowed(now, row.timezone)
+                    allowed = self.quiet.next_allowed(now, row.timezone, row.person_settings)
                     if allowed > now:
                         deferred[allowed].append(row.id)
                         continue

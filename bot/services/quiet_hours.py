@@ -1,7 +1,9 @@
 """Quiet hours: nothing non-urgent reaches a person between ``start`` and ``end`` o'clock in their time zone.
 
-The outbox worker asks ``next_allowed_time`` for every non-urgent row it is about to claim; a row inside the
-quiet window is not sent but re-dated to the end of the window (09:00 local by default) and left pending.
+The outbox worker asks ``next_allowed_time`` for every non-urgent row it is about to claim, with the
+recipient's own window (``bot.services.preferences.quiet_window``: chosen in «Настройки», else the bot's
+default); a row inside the window is not sent but re-dated to its end (09:00 local by default) and left
+pending.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ def zone(name: str | None, default: str) -> ZoneInfo:
 
 
 def in_quiet_hours(local: datetime, start: int, end: int) -> bool:
-    hour = local.hour
+    return in_quiet_window(local.hour, start, end)
+
+
+def in_quiet_window(hour: int, start: int, end: int) -> bool:
+    """Is ``hour`` (0–23) inside the window ``start``..``end`` (end excluded; start == end: no window)?"""
     if start == end:
         return False
     if start > end:  # the window wraps midnight, e.g. 21..9

@@ -2,7 +2,8 @@
 
 Each finder returns ``DueReminder`` values with a ``dedupe_key`` (the outbox keeps a key once, so a reminder
 is queued once however often the tick runs) and respects the person's preferences (off / snoozed).
-Time-of-day reminders fire at ``hour``:00 in the person's zone and stay due for one day (a stopped bot
+Time-of-day reminders fire at the person's own reminder hour (``preferences.reminder_hour``: chosen in
+«Настройки», never inside their quiet hours; ``hour`` by default) in the person's zone and stay due for one day (a stopped bot
 catches up, but never sends a stale reminder days later). No chat text here.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.services.iom_lifecycle import APPROVED, IN_PROGRESS, ON_APPROVAL
-from bot.services.preferences import reminder_enabled
+from bot.services.preferences import reminder_enabled, reminder_hour
 from bot.services.quiet_hours import zone
 from storage.models import Iom, IomStep, OutboxMessage, Person
 
@@ -51,8 +52,12 @@ def _due(fire: datetime, now: datetime) -> bool:
     return fire <= now < fire + CATCH_UP
 
 
+Quiet = tuple[int, int]  # the bot's default quiet hours (start, end)
+DEFAULT_QUIET: Quiet = (21, 9)
+
+
 async def step_deadlines(
-    session: AsyncSession, now: datetime, default_tz: str, hour: int
+    session: AsyncSession, now: datetime, default_tz: str, hour: int, quiet: Quiet = DEFAULT_QUIET
 ) -> list[DueReminder]:
     today = now.date()
     rows = await session.execute(
@@ -75,8 +80,9 @@ async def step_deadlines(
         if not reminder_enabled(person, DEADLINE, now):
             continue
         tz = zone(person.timezone, default_tz)
+        own_hour = reminder_hour(person, hour, *quiet)
         for offset in DEADLINE_OFFSETS:
-            if _due(fire_time(step.deadline - timedelta(days=offset), tz, hour), now):
+            if _due(fire_time(step.deadline - timedelta(days=offset), tz, own_hour), now):
                 due.append(
                     DueReminder(
                         DEADLINE,
@@ -140,7 +146,7 @@ async def inactive_people(session: AsyncSession, now: datetime, days: int) -> li
 
 
 async def rediagnosis_dates(
-    session: AsyncSession, now: datetime, default_tz: str, hour: int
+    session: AsyncSession, now: datetime, default_tz: str, hour: int, quiet: Quiet = DEFAULT_QUIET
 ) -> list[DueReminder]:
     today = now.date()
     rows = await session.execute(
@@ -160,7 +166,8 @@ async def rediagnosis_dates(
         assert iom.rediagnosis_on is not None
         if not reminder_enabled(person, REDIAGNOSIS, now):
             continue
-        if _due(fire_time(iom.rediagnosis_on, zone(person.timezone, default_tz), hour), now):
+        own_hour = reminder_hour(person, hour, *quiet)
+        if _due(fire_time(iom.rediagnosis_on, zone(person.timezone, default_tz), own_hour), now):
             key = f"rem:rediag:{iom.id}:{iom.rediagnosis_on.isoformat()}"
             due.append(DueReminder(REDIAGNOSIS, person.id, key, iom.id, on=iom.rediagnosis_on))
     return due
@@ -174,13 +181,14 @@ async def due_reminders(
     hour: int = 10,
     inactivity_days: int = 14,
     approval_days: int = 2,
+    quiet: Quiet = DEFAULT_QUIET,
 ) -> list[DueReminder]:
     """Every reminder due now that has not been queued yet."""
     found = [
-        *await step_deadlines(session, now, default_tz, hour),
+        *await step_deadlines(session, now, default_tz, hour, quiet),
         *await approvals_waiting(session, now, approval_days),
         *await inactive_people(session, now, inactivity_days),
-        *await rediagnosis_dates(session, now, default_tz, hour),
+        *await rediagnosis_dates(session, now, default_tz, hour, quiet),
     ]
     queued = await existing_keys(session, (r.dedupe_key for r in found))
     return [r for r in found if r.dedupe_key not in queued]
