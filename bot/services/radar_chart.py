@@ -53,11 +53,11 @@ def render_radar(
     ax.set_theta_direction(-1)
     ax.set_ylim(0, 100)
     ax.set_yticks([20, 40, 60, 80, 100])
-    ax.set_yticklabels(["20", "40", "60", "80", "100"], fontsize=7, color="#777777")
+    ax.set_yticklabels(["20", "40", "60", "80", "100 %"], fontsize=7, color="#777777")
     ax.set_rlabel_position(180 / len(AREAS))  # the scale between the first two areas, clear of the rings' names
     ax.set_xticks(angles)
-    ax.set_xticklabels(labels, fontsize=9)
-    ax.tick_params(axis="x", pad=14)
+    ax.set_xticklabels(labels, fontsize=10, linespacing=1.3)
+    ax.tick_params(axis="x", pad=16)
     for label, percent in (rings or {}).items():
         circle = [i * 2 * math.pi / 120 for i in range(121)]
         ax.plot(circle, [percent] * len(circle), linestyle="--", linewidth=0.8, color="#999999")
@@ -75,7 +75,8 @@ def render_radar(
             label=previous_label,
         )
         ax.plot([], [], color="#1f6fb2", linewidth=2, label="сейчас")
-        ax.legend(loc="lower right", bbox_to_anchor=(1.15, -0.12), fontsize=8, frameon=False)
+        # the top-left corner is free of area labels (the first area is at the top, the last at the upper left)
+        ax.legend(loc="upper left", bbox_to_anchor=(-0.2, 1.16), fontsize=8, frameon=False)
     ax.plot(closed_angles, closed_values, color="#1f6fb2", linewidth=2)
     ax.fill(closed_angles, closed_values, color="#1f6fb2", alpha=0.25)
     ax.scatter(angles, values, color="#1f6fb2", s=18, zorder=3)
