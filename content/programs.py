@@ -11,8 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from content.areas import AREA_CODES
-from content.catalogue_fields import check_ends_after_start, check_levels, check_unique_codes, check_url
+from content.catalogue_fields import (
+    check_areas,
+    check_ends_after_start,
+    check_levels,
+    check_unique_codes,
+    check_url,
+)
 from content.loading import CONTENT_DIR, load_yaml
 
 PROGRAMS_FILE = CONTENT_DIR / "programs.yaml"
@@ -113,10 +118,7 @@ class ProgramRecord(BaseModel):
     @field_validator("areas")
     @classmethod
     def _areas(cls, value: list[str]) -> list[str]:
-        unknown = [a for a in value if a not in AREA_CODES]
-        if unknown:
-            raise ValueError(f"неизвестные направления {unknown}; допустимы: {', '.join(AREA_CODES)}")
-        return list(dict.fromkeys(value))
+        return check_areas(value)
 
     @field_validator("levels")
     @classmethod

@@ -16,7 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from content.catalogue_fields import check_ends_after_start, check_levels, check_unique_codes, check_url
+from content.catalogue_fields import (
+    check_ends_after_start,
+    check_levels,
+    check_unique_codes,
+    check_url,
+    cluster_code,
+)
 from content.geography import municipality_by_name
 from content.loading import CONTENT_DIR, load_yaml
 from content.programs import parse_date, split_list
@@ -163,17 +169,19 @@ class MeasureRecord(BaseModel):
     @field_validator("clusters")
     @classmethod
     def _clusters(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in CLUSTERS]
+        codes = [cluster_code(v) for v in value]
+        unknown = [v for v, c in zip(value, codes, strict=True) if c is None]
         if unknown:
-            raise ValueError(f"неизвестные кластеры {unknown}; допустимы: {', '.join(CLUSTERS)}")
-        return list(dict.fromkeys(value))
+            allowed = ", ".join(f"«{label}»" for label in CLUSTERS.values())
+            raise ValueError(f"неизвестные кластеры: {', '.join(unknown)}; допустимы: {allowed}")
+        return list(dict.fromkeys(c for c in codes if c is not None))
 
     @field_validator("municipalities")
     @classmethod
     def _municipalities(cls, value: list[str]) -> list[str]:
         unknown = [v for v in value if municipality_by_name(v) is None]
         if unknown:
-            raise ValueError(f"неизвестные муниципалитеты {unknown}")
+            raise ValueError(f"неизвестные муниципалитеты: {', '.join(unknown)}")
         return [m.name for v in value if (m := municipality_by_name(v)) is not None]
 
     @field_validator("url")

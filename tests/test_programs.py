@@ -25,6 +25,7 @@ from bot.settings import Settings
 from content.areas import AREA_CODES, EDUCATION_LEVELS
 from content.loading import ContentError
 from content.programs import FORMATS, PROVIDER_TYPES, load_programs, sample_programs
+from content.russian import agree
 from storage.models import Program
 from tests.iom_data import make_program
 
@@ -262,7 +263,7 @@ async def test_import_bad_csv_reports_rows_and_fields_keeps_good(
     assert (report.rows, report.inserted, report.updated) == (9, 2, 0)
     assert set(await _codes(sessions)) == {"R-1", "R-2"}
     text = format_report(report, "bad.csv")
-    assert "строка 3, поле «hours»" in text and "Добавлено программ: 2" in text
+    assert "строка 3, поле «часы»" in text and "Добавлено: 2 программы" in text
 
 
 def _xlsx(path: Path, rows: list[list[Any]]) -> Path:
@@ -383,12 +384,12 @@ async def test_import_command_prints_russian_report(
     code = await import_programs_command(settings, argparse.Namespace(file=path))
     out = capsys.readouterr().out
     assert code == 0
-    assert "Импорт каталога ДПП из catalogue.csv: строк с данными — 2." in out
-    assert "Добавлено программ: 2, обновлено: 0." in out
+    assert "Импорт каталога ДПП из catalogue.csv: 2 строки с данными." in out
+    assert "Добавлено: 2 программы; обновлено: 0 программ." in out
     assert set(await _codes(sessions)) == {"R-1", "R-2"}
     bad = _write(tmp_path / "bad.csv", [HEADER, "R-9;Курс;ЦНППМ;;5;очно;ict;;;;;"])
     assert await import_programs_command(settings, argparse.Namespace(file=bad)) == 1
-    assert "строка 2, поле «hours»: значение должно быть не меньше 16" in capsys.readouterr().out
+    assert "строка 2, поле «часы»: значение должно быть не меньше 16" in capsys.readouterr().out
 
 
 async def test_import_refuses_a_session_inside_a_transaction(
@@ -417,5 +418,7 @@ async def test_import_can_drop_the_samples(
     path = _write(tmp_path / "catalogue.csv", [HEADER, *GOOD_ROWS])
     code = await import_programs_command(settings, argparse.Namespace(file=path, drop_samples=True))
     assert code == 0
-    assert f"Удалено образцов программ: {len(sample_programs().programs)}." in capsys.readouterr().out
+    assert (
+        f"Удалено образцов: {agree(len(sample_programs().programs), 'программа')}." in capsys.readouterr().out
+    )
     assert set(await _codes(sessions)) == {"R-1", "R-2"}

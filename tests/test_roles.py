@@ -363,7 +363,7 @@ def test_cli_commands_through_main(
     )
     assert main(["import-staff", str(staff)]) == 1  # one bad row -> non-zero, the good one kept
     captured = capsys.readouterr()
-    assert "Импортировано строк: 1" in captured.out and "Строка 3" in captured.err
+    assert "Загружено: 1 строка; впервые в боте — 1 человек" in captured.out and "Строка 3" in captured.err
     assert main(["import-staff", str(tmp_path / "nope.csv")]) == 2
     assert main(["grant-role", "--platform", "telegram", "--id", "404", "--role", "admin"]) == 0
     assert "Роль admin выдана" in capsys.readouterr().out

@@ -30,9 +30,9 @@ async def test_csv_then_xlsx_import(sessions: async_sessionmaker[AsyncSession], 
         report = await import_schools(session, read_school_rows(csv_file), NOW)
     assert (report.created, report.updated) == (2, 0)
     assert [(e.line, e.message.split(":")[0]) for e in report.errors] == [
-        (4, "ext_id (ИНН или код)"),
+        (4, "ИНН или код школы"),
         (5, "муниципалитет «Несуществующий район» не найден в списке региона 72"),
-        (6, "повтор ext_id выше в файле"),
+        (6, "ИНН или код 7202000001 уже встречался выше в файле"),
     ]
     book = Workbook()
     sheet = book.active

@@ -197,13 +197,13 @@ async def test_import_reports_bad_rows_by_row_and_field_in_russian(
         report = await import_measures(session, path, clock.now())
     assert report.inserted == 1 and report.rows == 4
     lines = describe_report(report)
-    assert lines[0].startswith("Строк с данными: 4; сохранено: 1")
+    assert lines[0].startswith("Прочитано: 4 строки с данными. Сохранено: 1 мера")
     assert "Строка 3, поле «форма»: неизвестная форма поддержки" in "\n".join(lines)
     assert "Строка 4, поле «окончание»: дата должна быть в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ." in lines
     text = "\n".join(lines)
     assert "Строка 5, поле «субъект»: субъект РС НМС должен быть одним из" in text
     assert "Строка 5, поле «ссылка»: ссылка должна начинаться с http:// или https://." in lines
-    assert "Строка 5, поле «муниципалитеты»: неизвестные муниципалитеты ['Атлантида']." in lines
+    assert "Строка 5, поле «муниципалитеты»: неизвестные муниципалитеты: Атлантида." in lines
     async with sessions() as session:
         codes = list(await session.scalars(select(SupportMeasure.code)))
     assert codes == ["OK-1"]

@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.services.programs import ImportReport, import_programs
+from bot.services.programs import ImportReport, field_label, import_programs
 from bot.settings import Settings
 from bot.subcommands import subcommand
+from content.russian import agree
 
 MAX_LISTED_ERRORS = 50
 
@@ -21,23 +22,26 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def format_report(report: ImportReport, filename: str) -> str:
+    """The import's outcome in Russian, numbers agreed with their nouns, fields named by their Russian column."""
     if report.file_error is not None:
         return f"Файл {filename} не загружен: {report.file_error}."
-    lines = [f"Импорт каталога ДПП из {filename}: строк с данными — {report.rows}."]
+    lines = [f"Импорт каталога ДПП из {filename}: {agree(report.rows, 'строка')} с данными."]
     if report.write_failed:
         lines.append("Ошибка записи в базу данных: ничего не сохранено, каталог не изменился.")
     else:
-        lines.append(f"Добавлено программ: {report.inserted}, обновлено: {report.updated}.")
+        lines.append(
+            f"Добавлено: {agree(report.inserted, 'программа')}; обновлено: {agree(report.updated, 'программа')}."
+        )
         if report.samples_dropped:
-            lines.append(f"Удалено образцов программ: {report.samples_dropped}.")
+            lines.append(f"Удалено образцов: {agree(report.samples_dropped, 'программа')}.")
     if report.errors:
         rows = len({e.row for e in report.errors})
-        lines.append(f"Пропущено строк с ошибками: {rows}.")
+        lines.append(f"Пропущено из-за ошибок: {agree(rows, 'строка')}.")
         for error in report.errors[:MAX_LISTED_ERRORS]:
-            where = f", поле «{error.field}»" if error.field else ""
+            where = f", поле «{field_label(error.field)}»" if error.field else ""
             lines.append(f"  строка {error.row}{where}: {error.message}")
         if len(report.errors) > MAX_LISTED_ERRORS:
-            lines.append(f"  … и ещё {len(report.errors) - MAX_LISTED_ERRORS}.")
+            lines.append(f"  … и ещё {agree(len(report.errors) - MAX_LISTED_ERRORS, 'ошибка')}.")
     return "\n".join(lines)
 
 

@@ -11,11 +11,14 @@ from bot.services.schools import SchoolImport, import_schools, read_school_rows
 from bot.services.staff_import import ImportFileError
 from bot.settings import Settings
 from bot.subcommands import subcommand
+from content.russian import agree
 from storage.engine import create_engine, session_factory
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="CSV or XLSX with columns ext_id, name, municipality, …")
+    parser.add_argument(
+        "file", type=Path, help="CSV или XLSX со столбцами «ИНН», «название», «муниципалитет», «кластер», …"
+    )
 
 
 async def load_schools(settings: Settings, path: Path) -> SchoolImport:
@@ -28,6 +31,14 @@ async def load_schools(settings: Settings, path: Path) -> SchoolImport:
         await engine.dispose()
 
 
+def summary(report: SchoolImport) -> str:
+    """«Добавлено: 3 школы; обновлено: 1 школа.» (and the rows skipped)."""
+    line = f"Добавлено: {agree(report.created, 'школа')}; обновлено: {agree(report.updated, 'школа')}"
+    if report.errors:
+        line += f"; с ошибками: {agree(len(report.errors), 'строка')} (они пропущены)"
+    return line + "."
+
+
 @subcommand("import-schools", "import the schools registry from CSV or XLSX", _configure)
 async def _import_schools(settings: Settings, args: argparse.Namespace) -> int:
     if not args.file.exists():
@@ -38,7 +49,7 @@ async def _import_schools(settings: Settings, args: argparse.Namespace) -> int:
     except ImportFileError as exc:
         print(f"Файл не прочитан: {exc}.", file=sys.stderr)
         return 2
-    print(f"Школ добавлено: {report.created}, обновлено: {report.updated}.")
+    print(summary(report))
     for error in report.errors:
         print(f"Строка {error.line}: {error.message}", file=sys.stderr)
     return 1 if report.errors else 0

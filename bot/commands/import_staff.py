@@ -10,12 +10,15 @@ from bot.clock import SystemClock
 from bot.services.staff_import import ImportFileError, ImportReport, import_rows, read_rows
 from bot.settings import Settings
 from bot.subcommands import subcommand
+from content.russian import agree
 from storage.engine import create_engine, session_factory
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "file", type=Path, help="CSV or XLSX with columns platform, external_id, role, full_name, …"
+        "file",
+        type=Path,
+        help="CSV или XLSX со столбцами «платформа», «id», «роль», «ФИО», … (или platform, external_id, role, …)",
     )
 
 
@@ -29,6 +32,16 @@ async def import_staff(settings: Settings, path: Path) -> ImportReport:
         await engine.dispose()
 
 
+def summary(report: ImportReport) -> str:
+    """«Загружено: 3 строки; впервые в боте — 2 человека; с ошибками: 1 строка.»"""
+    parts = [f"Загружено: {agree(report.imported, 'строка')}"]
+    if report.created_people:
+        parts.append(f"впервые в боте — {agree(report.created_people, 'человек')}")
+    if report.errors:
+        parts.append(f"с ошибками: {agree(len(report.errors), 'строка')} (они пропущены)")
+    return "; ".join(parts) + "."
+
+
 @subcommand("import-staff", "import mentors / methodists / admins from CSV or XLSX", _configure)
 async def _import_staff(settings: Settings, args: argparse.Namespace) -> int:
     if not args.file.exists():
@@ -39,7 +52,7 @@ async def _import_staff(settings: Settings, args: argparse.Namespace) -> int:
     except ImportFileError as exc:
         print(f"Файл не прочитан: {exc}.", file=sys.stderr)
         return 2
-    print(f"Импортировано строк: {report.imported} (новых людей: {report.created_people}).")
+    print(summary(report))
     for error in report.errors:
         print(f"Строка {error.line}: {error.message}", file=sys.stderr)
     return 1 if report.errors else 0

@@ -28,23 +28,49 @@ log = logging.getLogger(__name__)
 
 COLUMNS: tuple[str, ...] = tuple(ProgramRecord.model_fields)
 
-# Russian headers a methodist's spreadsheet may use instead of the column codes.
-HEADER_ALIASES: dict[str, str] = {
-    "код": "code",
-    "название": "title",
-    "тип организации": "provider_type",
-    "организация": "provider",
-    "часы": "hours",
-    "объём": "hours",
-    "формат": "format",
-    "направления": "areas",
-    "уровни": "levels",
-    "предметы": "subjects",
-    "начало": "starts_on",
-    "окончание": "ends_on",
-    "ссылка": "url",
-    "образец": "is_sample",
+# Russian names of the columns (the error report speaks them) and more headers a methodist's spreadsheet may
+# use instead of the column codes.
+FIELD_LABELS: dict[str, str] = {
+    "code": "код",
+    "title": "название",
+    "provider_type": "тип организации",
+    "provider": "организация",
+    "hours": "часы",
+    "format": "формат",
+    "areas": "направления",
+    "levels": "уровни",
+    "subjects": "предметы",
+    "starts_on": "начало",
+    "ends_on": "окончание",
+    "url": "ссылка",
+    "is_sample": "образец",
 }
+HEADER_ALIASES: dict[str, str] = {
+    **{label: code for code, label in FIELD_LABELS.items()},
+    "объём": "hours",
+    "объем": "hours",
+    "количество часов": "hours",
+    "объём часов": "hours",
+    "наименование": "title",
+    "название программы": "title",
+    "тип": "provider_type",
+    "исполнитель": "provider",
+    "форма обучения": "format",
+    "направление": "areas",
+    "области": "areas",
+    "компетенции": "areas",
+    "дефициты": "areas",
+    "уровень": "levels",
+    "уровни образования": "levels",
+    "предмет": "subjects",
+    "дата начала": "starts_on",
+    "дата окончания": "ends_on",
+}
+
+
+def field_label(name: str) -> str:
+    """«часы» for ``hours``; an unknown name as it is."""
+    return FIELD_LABELS.get(name, name)
 
 
 # --- seeding ---------------------------------------------------------------------------------------------------
@@ -149,10 +175,11 @@ def _header(cells: Sequence[Any]) -> list[str]:
         names.append(HEADER_ALIASES.get(name, name))
     missing = [c for c in ("code", "title", "provider_type", "hours", "format", "areas") if c not in names]
     if missing:
-        raise ProgramFileError(f"нет обязательных колонок: {', '.join(missing)}")
+        named = ", ".join(f"«{field_label(c)}» ({c})" for c in missing)
+        raise ProgramFileError(f"нет обязательных колонок: {named}")
     unknown = [n for n in names if n and n not in COLUMNS]
     if unknown:
-        raise ProgramFileError(f"неизвестные колонки: {', '.join(unknown)}")
+        raise ProgramFileError(f"неизвестные колонки: {', '.join(f'«{n}»' for n in unknown)}")
     return names
 
 

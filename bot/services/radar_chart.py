@@ -54,7 +54,9 @@ def render_radar(
     ax.set_ylim(0, 100)
     ax.set_yticks([20, 40, 60, 80, 100])
     ax.set_yticklabels(["20", "40", "60", "80", "100 %"], fontsize=7, color="#777777")
-    ax.set_rlabel_position(180 / len(AREAS))  # the scale between the first two areas, clear of the rings' names
+    ax.set_rlabel_position(
+        180 / len(AREAS)
+    )  # the scale between the first two areas, clear of the rings' names
     ax.set_xticks(angles)
     ax.set_xticklabels(labels, fontsize=10, linespacing=1.3)
     ax.tick_params(axis="x", pad=16)

@@ -1,7 +1,8 @@
 """The schools registry: import from CSV/XLSX, look-ups for the pickers, and a teacher's school.
 
 Columns (header row, any order): ``ext_id`` (ИНН or another stable id), ``name``, ``municipality`` are
-required; ``region_code`` (default 72) and ``cluster`` are optional — an empty cluster of a region-72 school is
+required (or their Russian names, ``SCHOOL_HEADERS``: «ИНН», «название», «муниципалитет»); ``region_code``
+(default 72) and ``cluster`` («городская», «сельская», «сельская отдалённая» or the codes) are optional — an empty cluster of a region-72 school is
 taken from its municipality (seed 003 clusters, ``content/municipalities.yaml``). A row whose ``ext_id`` is
 already known updates that school; a bad row is reported with its line number and skipped.
 """
@@ -17,11 +18,29 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff_import import read_rows
+from content.catalogue_fields import cluster_code
 from content.geography import TYUMEN_REGION, municipality_by_name
 from storage.models import Person, School
 
 REQUIRED = ("ext_id", "name", "municipality")
 CLUSTERS = frozenset({"urban", "rural", "remote_rural"})
+COLUMN_LABELS = {
+    "ext_id": "ИНН",
+    "name": "название",
+    "municipality": "муниципалитет",
+    "region_code": "код региона",
+    "cluster": "кластер",
+}
+# Russian column names of a registry export → column codes
+SCHOOL_HEADERS: dict[str, str] = {
+    **{label.casefold(): code for code, label in COLUMN_LABELS.items()},
+    "код": "ext_id",
+    "наименование": "name",
+    "полное наименование": "name",
+    "краткое наименование": "name",
+    "муниципальное образование": "municipality",
+    "регион": "region_code",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,7 @@ class SchoolImport:
 
 
 def read_school_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    return read_rows(path, REQUIRED)
+    return read_rows(path, REQUIRED, SCHOOL_HEADERS, COLUMN_LABELS)
 
 
 def _text(value: Any) -> str:
@@ -52,9 +71,12 @@ def _text(value: Any) -> str:
 def _check(raw: dict[str, Any]) -> tuple[dict[str, str | None], str | None]:
     ext_id, name, municipality = (_text(raw.get(k)) for k in REQUIRED)
     region = _text(raw.get("region_code")) or TYUMEN_REGION
-    cluster = _text(raw.get("cluster")) or None
+    typed_cluster = _text(raw.get("cluster"))
+    cluster = cluster_code(typed_cluster) if typed_cluster else None
+    if typed_cluster and cluster is None:
+        return {}, f"кластер «{typed_cluster}»: ожидается городская, сельская или сельская отдалённая"
     if not ext_id or len(ext_id) > 32:
-        return {}, "ext_id (ИНН или код): от 1 до 32 знаков"
+        return {}, "ИНН или код школы: от 1 до 32 знаков"
     if len(name) < 3 or len(name) > 300:
         return {}, "название: от 3 до 300 знаков"
     if len(municipality) < 2 or len(municipality) > 200:
@@ -67,7 +89,7 @@ def _check(raw: dict[str, Any]) -> tuple[dict[str, str | None], str | None]:
             return {}, f"муниципалитет «{municipality}» не найден в списке региона 72"
         municipality, cluster = known.name, cluster or known.cluster
     if cluster is not None and cluster not in CLUSTERS:
-        return {}, "кластер: urban, rural или remote_rural"
+        return {}, "кластер: городская, сельская или сельская отдалённая"
     values: dict[str, str | None] = {
         "ext_id": ext_id,
         "name": name,
@@ -90,7 +112,7 @@ async def import_schools(
             continue
         ext_id = str(values["ext_id"])
         if ext_id in seen:
-            report.errors.append(RowError(line, "повтор ext_id выше в файле"))
+            report.errors.append(RowError(line, f"ИНН или код {ext_id} уже встречался выше в файле"))
             continue
         seen.add(ext_id)
         school = await session.scalar(select(School).where(School.ext_id == ext_id))

@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import roles
-from bot.services.matching import AREAS
 from bot.services.staff_profiles import MentorData, MethodistData, ProfileError, save_mentor, save_methodist
+from content.catalogue_fields import check_areas, check_levels, platform_code, role_code
 from storage.models import ChannelAccount, Person
 from storage.models.mentoring import MENTOR_MAX_CAPACITY, METHODIST_MAX_CAPACITY
 
@@ -37,10 +37,34 @@ FIELD_LABELS = {
     "external_id": "id",
     "role": "роль",
     "full_name": "ФИО",
+    "region_code": "код региона",
+    "municipality": "муниципалитет",
+    "school": "школа",
+    "subjects": "предметы",
+    "levels": "уровни",
     "capacity": "лимит",
     "experience_years": "стаж",
     "areas": "области",
     "municipalities": "муниципалитеты",
+    "contact": "контакт",
+}
+# Russian column names of a methodist's spreadsheet → column codes
+STAFF_HEADERS: dict[str, str] = {
+    **{label.casefold(): code for code, label in FIELD_LABELS.items()},
+    "мессенджер": "platform",
+    "идентификатор": "external_id",
+    "ф.и.о.": "full_name",
+    "фамилия имя отчество": "full_name",
+    "регион": "region_code",
+    "оо": "school",
+    "образовательная организация": "school",
+    "уровни образования": "levels",
+    "направления": "areas",
+    "компетенции": "areas",
+    "сильные стороны": "areas",
+    "нагрузка": "capacity",
+    "педагогический стаж": "experience_years",
+    "контакты": "contact",
 }
 
 
@@ -76,26 +100,26 @@ class StaffRow(BaseModel):
     @field_validator("platform")
     @classmethod
     def _platform(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value not in PLATFORMS:
-            raise ValueError("ожидается telegram, vk или console")
-        return value
+        code = platform_code(value)
+        if code is None or code not in PLATFORMS:
+            raise ValueError("ожидается Телеграм, ВКонтакте или консоль")
+        return code
 
     @field_validator("external_id", "full_name")
     @classmethod
     def _not_empty(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("пусто")
+            raise ValueError("не заполнено")
         return value
 
     @field_validator("role")
     @classmethod
     def _role(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value not in {"mentor", "methodist", "admin"}:
-            raise ValueError("ожидается mentor, methodist или admin")
-        return value
+        code = role_code(value)
+        if code is None:
+            raise ValueError("ожидается наставник, методист или администратор")
+        return code
 
     @field_validator("subjects", "levels", "areas", "municipalities", mode="before")
     @classmethod
@@ -105,10 +129,12 @@ class StaffRow(BaseModel):
     @field_validator("areas")
     @classmethod
     def _areas(cls, value: list[str]) -> list[str]:
-        wrong = [a for a in value if a not in AREAS]
-        if wrong:
-            raise ValueError(f"неизвестные области {', '.join(wrong)}; допустимы {', '.join(AREAS)}")
-        return value
+        return check_areas(value)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value: list[str]) -> list[str]:
+        return check_levels(value)
 
     @field_validator(
         "capacity", "experience_years", "region_code", "municipality", "school", "contact", mode="before"
@@ -139,18 +165,32 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (format, missing columns)."""
 
 
-def read_rows(path: Path, required: tuple[str, ...] = REQUIRED) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, raw row) for every data row of a CSV or XLSX file with the ``required`` columns."""
+def read_rows(
+    path: Path,
+    required: tuple[str, ...] = REQUIRED,
+    headers: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, raw row) for every data row of a CSV or XLSX file with the ``required`` columns;
+    ``headers`` maps Russian column names to codes, ``labels`` names the codes in the error about missing ones."""
+    headers = STAFF_HEADERS if headers is None else headers
+    labels = FIELD_LABELS if labels is None else labels
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        text = path.read_bytes().decode("utf-8-sig")
-        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
-        reader = csv.reader(io.StringIO(text), dialect)
-        table = [list(row) for row in reader]
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportFileError("файл CSV должен быть в кодировке UTF-8") from None
+        first = text.splitlines()[0] if text else ""
+        delimiter = max(";,\t", key=first.count) if first else ","
+        table = [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     elif suffix == ".xlsx":
         from openpyxl import load_workbook
 
-        sheet = load_workbook(path, read_only=True, data_only=True).active
+        try:
+            sheet = load_workbook(path, read_only=True, data_only=True).active
+        except Exception:  # openpyxl raises several kinds for a damaged file
+            raise ImportFileError("не удалось открыть XLSX") from None
         if sheet is None:
             raise ImportFileError("в файле нет листов")
         table = [list(row) for row in sheet.iter_rows(values_only=True)]
@@ -158,10 +198,12 @@ def read_rows(path: Path, required: tuple[str, ...] = REQUIRED) -> list[tuple[in
         raise ImportFileError("поддерживаются файлы .csv и .xlsx")
     if not table:
         raise ImportFileError("файл пуст")
-    header = [str(h or "").strip().lower() for h in table[0]]
+    header = [str(h or "").strip().lstrip("\ufeff").casefold() for h in table[0]]
+    header = [headers.get(h, h) for h in header]
     missing = [name for name in required if name not in header]
     if missing:
-        raise ImportFileError(f"нет обязательных столбцов: {', '.join(missing)}")
+        named = ", ".join(f"«{labels.get(name, name)}» ({name})" for name in missing)
+        raise ImportFileError(f"нет обязательных столбцов: {named}")
     rows = []
     for number, values in enumerate(table[1:], start=2):
         if all(v is None or str(v).strip() == "" for v in values):
@@ -173,8 +215,10 @@ def read_rows(path: Path, required: tuple[str, ...] = REQUIRED) -> list[tuple[in
 PYDANTIC_MESSAGES = {
     "int_parsing": "ожидается целое число",
     "int_from_float": "ожидается целое число",
+    "int_type": "ожидается целое число",
     "missing": "не заполнено",
     "string_type": "ожидается текст",
+    "list_type": "ожидается список через «;»",
 }
 
 
@@ -182,7 +226,10 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "строка"
-        message = PYDANTIC_MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+        if error["type"] == "value_error":
+            message = str(error["msg"]).removeprefix("Value error, ")
+        else:
+            message = PYDANTIC_MESSAGES.get(error["type"], "недопустимое значение")
         parts.append(f"{FIELD_LABELS.get(name, name)}: {message}")
     return "; ".join(parts)
 

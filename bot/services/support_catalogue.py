@@ -22,6 +22,7 @@ from bot.services.programs import (
     validate_rows,
     write_catalogue,
 )
+from content.russian import agree
 from content.support_measures import MeasureRecord, sample_measures
 from storage.models import SupportMeasure
 
@@ -161,13 +162,13 @@ def describe_report(report: ImportReport) -> list[str]:
         return [f"Файл не загружен: {report.file_error}."]
     if report.write_failed:
         return ["Не удалось записать меры поддержки в базу: ничего не сохранено, подробности в журнале."]
+    bad = len({e.row for e in report.errors})
     lines = [
-        f"Строк с данными: {report.rows}; сохранено: {report.saved} "
-        f"(новых {report.inserted}, обновлено {report.updated}); с ошибками: "
-        f"{len({e.row for e in report.errors})}."
+        f"Прочитано: {agree(report.rows, 'строка')} с данными. Сохранено: {agree(report.saved, 'мера')} "
+        f"(новых — {report.inserted}, обновлённых — {report.updated}); с ошибками: {agree(bad, 'строка')}."
     ]
     if report.samples_dropped:
-        lines.append(f"Удалено мер-образцов: {report.samples_dropped}.")
+        lines.append(f"Удалено образцов: {agree(report.samples_dropped, 'мера')}.")
     for error in report.errors:
         where = f"поле «{field_label(error.field)}»" if error.field else "вся строка"
         lines.append(f"Строка {error.row}, {where}: {error.message}.")
