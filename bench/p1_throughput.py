@@ -170,11 +170,7 @@ class ErrorCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
-        kind = (
-            record.exc_info[0].__name__
-            if record.exc_info and record.exc_info[0]
-            else record.getMessage()[:60]
-        )
+        kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else record.getMessage()[:60]
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
 

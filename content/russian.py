@@ -104,7 +104,6 @@ def _roles(words: list[str]) -> list[str]:
     if len(words) == 1:
         return ["first" if _tagged(words[0], "Name") is not None else "last"]
     if len(words) == 2:
-
         def known(word: str, grammeme: str) -> int:
             return int(_genders(word, grammeme) is not None)
 
@@ -171,11 +170,7 @@ def _from_dictionary(word: str, role: str, case: Case, gender: Gender | None) ->
         return None
     for parse in _morph().parse(word):
         tag = parse.tag
-        if (
-            _GRAMMEME[role] in tag
-            and "nomn" in tag
-            and (gender is None or tag.gender in (gender.value, "ms-f"))
-        ):
+        if _GRAMMEME[role] in tag and "nomn" in tag and (gender is None or tag.gender in (gender.value, "ms-f")):
             inflected = parse.inflect({case.value})
             if inflected is not None:
                 return _match_capital(word, inflected.word)
