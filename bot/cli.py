@@ -28,21 +28,25 @@ async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _console_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", default="local", help="console user id (several people can be simulated)")
+    parser.add_argument(
+        "--user",
+        action="append",
+        help="console user id; repeat for several people (switch with @id, each sees only their messages)",
+    )
 
 
 @subcommand("console", "talk to the bot in this terminal", _console_args)
 async def _console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runner import run_bot
 
-    return await run_bot(settings, console_only=True, console_user=args.user)
+    return await run_bot(settings, console_only=True, console_user=args.user or ["local"])
 
 
 @subcommand("run", "start every channel with a token (the console when there is none)", _console_args)
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runner import run_bot
 
-    return await run_bot(settings, console_only=False, console_user=args.user)
+    return await run_bot(settings, console_only=False, console_user=args.user or ["local"])
 
 
 def _load_extra_commands() -> None:

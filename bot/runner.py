@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.app import build_app
@@ -32,7 +33,7 @@ async def drain_forever(worker: OutboxWorker, interval: float = DRAIN_INTERVAL) 
             await asyncio.sleep(interval)
 
 
-async def run_bot(settings: Settings, console_only: bool, console_user: str = "local") -> int:
+async def run_bot(settings: Settings, console_only: bool, console_user: str | Sequence[str] = "local") -> int:
     app = await build_app(settings)
     senders: dict[str, Sender] = {}
     tasks: list[asyncio.Task[object]] = []
@@ -42,12 +43,13 @@ async def run_bot(settings: Settings, console_only: bool, console_user: str = "l
         if console_only or not has_tokens:
             if not console_only:
                 print("Токены Telegram и VK не заданы — запускаю консоль.", file=sys.stderr)
-            renderer = ConsoleRenderer(sys.stdout, Path(settings.data_dir) / "outbox-files")
+            users = [console_user] if isinstance(console_user, str) else list(console_user)
+            renderer = ConsoleRenderer(sys.stdout, Path(settings.data_dir) / "outbox-files", users)
             senders["console"] = ConsoleSender(renderer)
             worker = OutboxWorker.from_settings(app.sessions, senders, app.clock, settings)
             scheduler = Scheduler.from_settings(app.sessions, app.clock, settings, worker, app.ticks)
             scheduler.start()
-            await run_console(app.dispatcher, renderer, user_id=console_user)
+            await run_console(app.dispatcher, renderer)
             return 0
         from bot.channels.registry import start_channels
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.channels.console import ConsoleRenderer, run_console, to_incoming
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.console import ConsoleRenderer, ConsoleSender, run_console, switch_target, to_incoming
+from bot.clock import FakeClock
+from bot.delivery.worker import ChannelWorker
 from handlers.dispatcher import Dispatcher
 from handlers.messages import Attachment, Button, Reply
+from tests.recording_sender import add_recipients, queue
 
 
 def test_numbers_press_buttons_and_apostrophe_sends_text() -> None:
@@ -56,3 +61,46 @@ async def test_a_huge_number_or_a_superscript_digit_is_sent_as_text(
     assert to_incoming(huge, "u", ["a:1"]).text == huge
     assert to_incoming("²", "u", ["a:1"]).text == "²"
     assert to_incoming("000001", "u", ["a:1"]).action == "a:1"
+
+
+async def test_several_users_each_see_only_their_own_messages(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """Two people in one console: outbox deliveries reach only their addressee (held until the console
+    switches to them, the other learns only that a message waits), and each keeps their own buttons."""
+    clock = FakeClock()
+    async with sessions() as session, session.begin():
+        anna = await add_recipients(session, 1, clock.now(), prefix="anna")
+        boris = await add_recipients(session, 1, clock.now(), prefix="boris")
+    out = io.StringIO()
+    renderer = ConsoleRenderer(out, tmp_path / "files", users=["anna0", "boris0"])
+    await run_console(dispatcher, renderer, stdin=io.StringIO("/menu\n"))
+    anna_buttons = list(renderer.current_actions)
+    assert anna_buttons and "Сейчас вы — «anna0». Сменить собеседника: @anna0, @boris0" in out.getvalue()
+    async with sessions() as session, session.begin():
+        await queue(session, boris, clock.now(), text="Личное сообщение для Бориса")
+        await queue(session, anna, clock.now(), text="Личное сообщение для Анны")
+    worker = ChannelWorker(sessions, ConsoleSender(renderer), clock)
+    assert await worker.drain() == 2
+    await run_console(dispatcher, renderer, stdin=io.StringIO("@boris0\n/menu\n@anna0\n'привет\n"))
+    printed = out.getvalue()
+    before, after_boris = printed.split("──────── Теперь вы — «boris0» ────────", 1)
+    with_boris, with_anna = after_boris.split("──────── Теперь вы — «anna0» ────────", 1)
+    assert "Личное сообщение для Анны" in before and "Личное сообщение для Бориса" not in before
+    assert "📬 Есть сообщение для «boris0». Чтобы прочитать: @boris0" in before
+    assert with_boris.index("Пока вас не было: 1 сообщение.") < with_boris.index(
+        "Личное сообщение для Бориса"
+    )
+    assert "Личное сообщение для Анны" not in with_boris
+    assert "Новых сообщений нет." in with_anna and "Личное сообщение для" not in with_anna
+    assert (
+        renderer.actions["anna0"] != renderer.actions["boris0"] or renderer.actions["anna0"] == anna_buttons
+    )
+    assert renderer.active == "anna0" and renderer.held == {}
+
+
+def test_switch_lines() -> None:
+    assert switch_target("@mentor") == "mentor"
+    assert switch_target(" @mentor ") == "mentor"
+    assert switch_target("@") is None and switch_target("@два слова") is None
+    assert switch_target("mentor") is None
