@@ -1,4 +1,5 @@
-"""«Мои данные»: download everything stored about me, or erase it (with a confirmation)."""
+"""«Мои данные»: download everything stored about me (a readable .docx and the same in JSON), or erase it
+(with a confirmation)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import timedelta
 
 from bot.periodic import TickRun
 from bot.services import outbox
-from bot.services.personal_data import ExportSection, erase_person, export_person
+from bot.services.personal_data import erase_person
+from bot.services.personal_document import personal_docx
+from bot.services.personal_record import personal_record
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -37,27 +40,7 @@ class CancelErase(Action, prefix="md:no"):
     """«Нет, оставить»."""
 
 
-SECTION_TITLES = {
-    "persons": "Профиль",
-    "role_grants": "Роли",
-    "channel_accounts": "Аккаунты в мессенджерах",
-    "diagnostic_attempts": "Диагностики",
-    "diagnostic_area_results": "Результаты диагностики по областям",
-    "ioms": "Индивидуальные образовательные маршруты",
-}
-
-
-def export_text(sections: list[ExportSection]) -> str:
-    lines = ["Данные, которые «Навигатор молодого педагога» хранит о вас", ""]
-    for section in sections:
-        table = section.table.split(".", 1)[0]
-        lines.append(f"== {SECTION_TITLES.get(table, table)} ({section.table}) ==")
-        for row in section.rows:
-            for key, value in row.items():
-                shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-                lines.append(f"  {key}: {shown if shown is not None else '—'}")
-            lines.append("")
-    return "\n".join(lines)
+DOCX_NAME, JSON_NAME = "moi-dannye.docx", "moi-dannye.json"
 
 
 @flow.show("main")
@@ -77,11 +60,20 @@ async def show_main(ctx: Ctx) -> None:
 @flow.on("main")
 async def on_main(ctx: Ctx, incoming: Incoming) -> None:
     if ExportData.unpack(incoming.action):
-        sections = await export_person(ctx.session, ctx.me.id)
-        data = export_text(sections).encode("utf-8")
+        record = await personal_record(ctx.session, ctx.me.id, ctx.now)
+        if record is None:
+            ctx.say("Данных о вас нет.")
+            await ctx.show_current()
+            return
         ctx.say(
-            "Вот все данные о вас.",
-            attachment=Attachment("moi-dannye.txt", data, "document"),
+            "Вот все данные о вас: профиль, диагностики, ИОМ с шагами и подтверждениями, проверки "
+            "самочувствия, пары и согласия с датами.",
+            attachment=Attachment(DOCX_NAME, personal_docx(record), "document"),
+        )
+        data = json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
+        ctx.say(
+            "Те же данные в файле JSON — для программ; что значат его поля, написано в конце документа.",
+            attachment=Attachment(JSON_NAME, data, "document"),
         )
         await ctx.show_current()
     elif EraseData.unpack(incoming.action):

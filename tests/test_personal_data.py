@@ -70,8 +70,8 @@ async def test_export_contains_profile_and_results(
     await _seed(sessions, clock)
     await dispatcher.handle(Incoming("console", "me", action="m:mydata"))
     replies = await dispatcher.handle(Incoming("console", "me", action="md:export"))
-    document = replies[0].attachment
-    assert document is not None
+    document = replies[1].attachment  # the JSON; replies[0] holds the .docx (tests/test_my_data_export.py)
+    assert document is not None and document.filename.endswith(".json")
     text = document.data.decode("utf-8")
     assert "Петрова Анна Сергеевна" in text
     assert "Хочу освоить цифровые инструменты" in text
