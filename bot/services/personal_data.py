@@ -1,7 +1,8 @@
-"""Everything stored about a person (export) and erasure that keeps only anonymous aggregate records.
+"""Erasure that keeps only anonymous aggregate records (the export is bot.services.personal_record).
 
 Personal columns are marked in the models with ``info={"personal": True}``; every table that references
-``persons.id`` is found from the metadata, so a new table is covered without touching this module.
+``persons.id`` is found from the metadata, so a new table is covered without touching this module (and
+``personal_record.COVERAGE`` must name it: a test checks).
 Erasure: the person's pairs end and their pending offers are withdrawn (the partners are returned, to be told),
 personal columns are cleared, messenger accounts, conversation states and link codes are deleted, messages to,
 about or quoting them (name, school, contacts) are emptied and, if not yet sent, cancelled, roles are revoked; what remains (region, municipality, levels,
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Table, Text, cast, delete, or_, select, update
@@ -38,15 +39,6 @@ from storage.models import (
     RoleGrant,
 )
 
-# tables whose rows describe the system rather than the person, or that are handled explicitly
-_SKIP_EXPORT = {"outbox", "conversation_states", "link_codes"}
-
-
-@dataclass(frozen=True)
-class ExportSection:
-    table: str
-    rows: list[dict[str, Any]]
-
 
 def _person_columns() -> list[tuple[Table, Column[Any]]]:
     """(table, column) pairs where the column is a foreign key to persons.id."""
@@ -67,29 +59,6 @@ def _owned_by(table: Table, column: Column[Any]) -> bool:
     record of two people (an offer, a pair) belongs to both: its free text is cleared when either is erased."""
     has_personal = any(c.info.get("personal") for c in table.columns)
     return not has_personal or column.name == "person_id" or "person_id" not in table.columns
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-async def export_person(session: AsyncSession, person_id: int) -> list[ExportSection]:
-    sections: list[ExportSection] = []
-    persons = Base.metadata.tables["persons"]
-    row = (await session.execute(select(persons).where(persons.c.id == person_id))).mappings().first()
-    if row is None:
-        return sections
-    sections.append(ExportSection("persons", [{k: _plain(v) for k, v in row.items()}]))
-    for table, column in _person_columns():
-        if table.name in _SKIP_EXPORT or not _owned_by(table, column):
-            continue
-        result = await session.execute(select(table).where(column == person_id))
-        rows = [{k: _plain(v) for k, v in r.items()} for r in result.mappings()]
-        if rows:
-            sections.append(ExportSection(f"{table.name}.{column.name}", rows))
-    return sections
 
 
 def _cleared(column: Column[Any]) -> Any:
