@@ -24,7 +24,8 @@ def test_axes_say_what_they_mean() -> None:
     assert "выше — сильнее усталость" in ax.get_ylabel() and "0–100" in ax.get_ylabel()
     assert ax.get_xlabel() == "Дата проверки самочувствия"
     ticks = [t.get_text() for t in ax.get_xticklabels()]
-    assert ticks == ["1 сен\n2026", "15 сен", "29 сен", "29 сен", "4 янв\n2027"]
+    assert ticks == ["1 сен\n2026", "15 сен", "29 сен", "29 сен (2)", "4 янв\n2027"]
+    assert len(set(ticks)) == len(ticks)  # no date repeated
     assert len(ax.get_xticks()) == len(POINTS)  # one tick per check-in, no dates drawn in between
 
 

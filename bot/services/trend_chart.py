@@ -1,8 +1,9 @@
 """A PNG line chart of the check-in scales over time, with the band lines (50 and 75); a check-in where a
 scale had too few answers leaves no point on that scale's line.
 
-The chart says what it shows: the y-axis is labelled (higher = more tired), each check-in's date appears once
-on the x-axis («1 дек»), and every point carries its value rounded as the text rounds it («62», not «62.5»).
+The chart says what it shows: the y-axis is labelled (higher = more tired), each check-in has its own date on
+the x-axis and no label repeats («1 дек», «1 дек (2)»), and every point carries its value rounded as the text
+rounds it («62», not «62.5»).
 """
 
 from __future__ import annotations
@@ -92,12 +93,17 @@ def trend_figure(
 
 
 def _date_labels(points: Sequence[TrendPoint]) -> list[str]:
-    """«1 дек» under each check-in; the year is added where it changes (and for a range across years)."""
+    """«1 дек» under each check-in, never the same label twice: a second check-in on one day is «1 дек (2)»;
+    the year is added where it changes (for a range across years)."""
     labels: list[str] = []
     years = {p.taken_at.year for p in points}
     previous_year: int | None = None
+    seen: dict[str, int] = {}
     for point in points:
         label = short_date(point.taken_at)
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label += f" ({seen[label]})"
         if len(years) > 1 and point.taken_at.year != previous_year:
             label += f"\n{point.taken_at.year}"
         previous_year = point.taken_at.year
