@@ -76,6 +76,13 @@ def _quiet_text(ctx: Ctx) -> str:
     return "выключены" if start == end else f"с {_hh(start)} до {_hh(end)}"
 
 
+def _quiet_line(ctx: Ctx) -> str:
+    start, end = _quiet(ctx)
+    if start == end:
+        return "Тихие часы выключены: напоминания и рассылки могут прийти в любое время."
+    return f"Тихие часы: с {_hh(start)} до {_hh(end)} — в это время бот присылает только срочное."
+
+
 def _hour(ctx: Ctx) -> int:
     settings = ctx.deps.settings
     return preferences.reminder_hour(
@@ -123,8 +130,7 @@ async def show_main(ctx: Ctx) -> None:
     ctx.say(
         "Настройки уведомлений. Нажмите на пункт, чтобы включить (✅) или выключить (❌) его.\n"
         "Проверка самочувствия приходит раз в 2 или 4 недели; еженедельный вопрос — одна кнопка в неделю.\n"
-        f"Тихие часы: {_quiet_text(ctx)} — в это время бот ничего не присылает, кроме срочного.\n"
-        f"Напоминания приходят в {_hh(_hour(ctx))}. Время — {_zone(ctx)}.",
+        f"{_quiet_line(ctx)}\nНапоминания приходят в {_hh(_hour(ctx))}. Время — {_zone(ctx)}.",
         rows,
     )
 

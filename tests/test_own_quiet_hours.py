@@ -91,6 +91,7 @@ async def test_settings_set_quiet_hours_reminder_hour_and_zone(
     await t1.press("🌙 Тихие часы: с 22:00 до 09:00")
     replies = await t1.press("Без тихих часов")
     assert "тихие часы выключены" in replies[0].text
+    assert "Тихие часы выключены: напоминания и рассылки могут прийти в любое время." in t1.last.text
     assert preferences.quiet_window(await _person(sessions), 21, 9) == (0, 0)
 
 
