@@ -13,7 +13,7 @@ from handlers.widgets import chunks
 flow = Flow("menu")
 HELP_KEY = "help"  # «Справка»: not a registered menu entry, shown to everybody
 
-HELP_TEXT = text("menu.help")
+HELP_TEXT = text("menu.help", privacy=text("privacy.my_data_who_sees"))
 
 
 def menu_buttons(ctx: Ctx) -> list[list[Button]]:
