@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock, SystemClock
 from bot.periodic import Tick
 from bot.settings import Settings
+from content.texts import check_texts
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 from handlers.flows import load_flows
@@ -32,6 +33,7 @@ class App:
 
 
 async def build_app(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> App:
+    check_texts()  # the text catalogue, loaded and checked once (content/texts.py); raises ContentError
     load_flows()
     engine = create_engine(settings.database_url)
     if migrate:

@@ -11,6 +11,8 @@ from pathlib import Path
 from bot.logging_setup import configure_logging, install_loop_handler, quiet_personal_loggers
 from bot.settings import Settings, SettingsError, load_settings
 from bot.subcommands import SUBCOMMANDS, subcommand
+from content.loading import ContentError
+from content.texts import check_texts
 
 
 @subcommand("migrate", "bring the database schema up to date")
@@ -56,6 +58,11 @@ def _load_extra_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:  # every text of content/texts/ is checked before anything imports a flow: a broken file is one line
+        check_texts()
+    except ContentError as exc:
+        print(f"content error: {exc}", file=sys.stderr)
+        return 2
     _load_extra_commands()
     parser = argparse.ArgumentParser(prog="python -m bot", description="«Навигатор молодого педагога»")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.periodic import TickRun
 from bot.services import announcements as svc
 from bot.services import outbox
+from content.dates import long_date
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -24,7 +26,7 @@ from storage.models import Program
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Эта программа вам не анонсировалась, поэтому кнопка недействительна."
+NOT_YOURS = text("announcements.not_yours")
 
 
 class AnnouncementButton(Action, prefix="an"):
@@ -35,28 +37,29 @@ class AnnouncementButton(Action, prefix="an"):
 
 
 def _date(day: date | None) -> str:
-    return f"{day:%d.%m.%Y}" if day is not None else "уточняется"
+    return long_date(day) if day is not None else text("announcements.date_unknown")
 
 
 def _buttons(program_id: int, details: bool = True) -> tuple[tuple[Button, ...], ...]:
-    first = [AnnouncementButton("d", program_id).button("Подробнее")] if details else []
+    first = (
+        [AnnouncementButton("d", program_id).button(text("announcements.details_button"))] if details else []
+    )
     return (
-        (*first, AnnouncementButton("a", program_id).button("Добавить в ИОМ")),
-        (AnnouncementButton("n", program_id).button("Не интересно"),),
+        (*first, AnnouncementButton("a", program_id).button(text("announcements.add_button"))),
+        (AnnouncementButton("n", program_id).button(text("announcements.not_interested_button")),),
     )
 
 
 def announcement(program: Program, reason: str) -> Reply:
     head = (
-        f"Скоро старт программы повышения квалификации — {_date(program.starts_on)}:"
+        text("announcements.starts_soon", date=_date(program.starts_on))
         if reason == svc.STARTS_SOON
-        else "Новая программа повышения квалификации (ДПП):"
+        else text("announcements.new_program")
     )
-    text = (
-        f"{head}\n«{program.title}»\n{program.hours} ч · {program.format}\n\n"
-        "Она отвечает направлениям, которые ваша диагностика отметила как приоритетные."
+    body = text(
+        "announcements.body", head=head, title=program.title, hours=program.hours, format=program.format
     )
-    return Reply(text, _buttons(program.id), urgent=False)
+    return Reply(body, _buttons(program.id), urgent=False)
 
 
 @registry.tick("announce_new_programs", 600)
@@ -99,35 +102,32 @@ async def announcement_action(ctx: Ctx, action: AnnouncementButton) -> None:
     if action.what == "d":
         svc.record_response(sent, svc.MORE, ctx.now)
         lines = [
-            f"«{program.title}»",
-            f"Организатор: {program.provider or 'уточняется'}",
-            f"Объём: {program.hours} ч",
-            f"Формат: {program.format}",
-            f"Даты: {_date(program.starts_on)} — {_date(program.ends_on)}",
+            text(
+                "announcements.details",
+                title=program.title,
+                provider=program.provider or text("announcements.provider_unknown"),
+                hours=program.hours,
+                format=program.format,
+                start=_date(program.starts_on),
+                end=_date(program.ends_on),
+            )
         ]
         if program.url:
-            lines.append(f"Подробнее и запись: {program.url}")
+            lines.append(text("announcements.details_link", url=program.url))
         ctx.say("\n".join(lines), [*_buttons(program.id, details=False), (MENU,)])
         return
     if action.what == "n":
         svc.record_response(sent, svc.NOT_INTERESTED, ctx.now)
-        ctx.say("Хорошо, отметил(а): эта программа вам не интересна.", [[MENU]])
+        ctx.say(text("announcements.not_interested"), [[MENU]])
         return
     try:
         step = await svc.add_to_iom(ctx.session, person.id, program, ctx.now)
     except svc.NoIom:
         diagnostic = _diagnostic_button()
-        ctx.say(
-            "У вас пока нет ИОМ — индивидуального образовательного маршрута. Он составляется по результатам "
-            "диагностики профессиональных дефицитов: пройдите её, и программу можно будет добавить.",
-            [[diagnostic] if diagnostic else [], [MENU]],
-        )
+        ctx.say(text("announcements.no_iom"), [[diagnostic] if diagnostic else [], [MENU]])
         return
     except svc.IomClosed:
-        ctx.say("Ваш ИОМ уже завершён. Новый маршрут появится после повторной диагностики.", [[MENU]])
+        ctx.say(text("announcements.iom_closed"), [[MENU]])
         return
     svc.record_response(sent, svc.ADDED, ctx.now)
-    ctx.say(
-        f"Добавлено в ваш ИОМ: «{step.task}», срок — до {step.deadline:%d.%m.%Y}.",
-        [[MENU]],
-    )
+    ctx.say(text("announcements.added", task=step.task, deadline=long_date(step.deadline)), [[MENU]])

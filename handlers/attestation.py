@@ -15,6 +15,8 @@ from typing import Literal
 from bot.periodic import TickRun
 from bot.services import attestation as svc
 from bot.services import outbox
+from content.dates import long_date
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -26,19 +28,14 @@ from handlers.widgets import FieldError, TextField
 log = logging.getLogger(__name__)
 flow = Flow("attestation")
 
-GUIDE = (
-    "Аттестация молодого педагога — коротко (Порядок аттестации, приказ Минпросвещения России от "
-    "24.03.2023 № 196):\n"
-    "• Когда. Аттестация на соответствие занимаемой должности обязательна раз в пять лет, но педагогов, "
-    "проработавших в должности меньше двух лет, на неё не направляют. На квалификационную категорию "
-    "аттестация добровольная — по вашему заявлению; на первую категорию можно подать в любой момент.\n"
-    "• Что нужно для первой категории: стабильные положительные результаты освоения обучающимися "
-    "программ, развитие их способностей (олимпиады, конкурсы, проекты), личный вклад в качество "
-    "образования и передачу опыта коллегам (открытые уроки, выступления, методические объединения).\n"
-    "• Чем поможет методист: разобрать требования и критерии вашего региона, собрать портфолио, "
-    "посмотреть материалы до подачи, подсказать, где выступить и что включить в ИОМ.\n\n"
-    "Укажите дату, когда планируете аттестацию, — я напомню за 30 дней."
-)
+
+def _guide(day: date | None) -> str:
+    parts = [text("attestation.guide")]
+    if day is None:
+        parts.append(text("attestation.ask_date", days=svc.REMIND_DAYS_BEFORE))
+    else:
+        parts.append(text("attestation.your_date", date=long_date(day)))
+    return "\n\n".join(parts)
 
 
 class AttestationDo(Action, prefix="at:do"):
@@ -48,12 +45,15 @@ class AttestationDo(Action, prefix="at:do"):
 @flow.show("guide")
 async def show_guide(ctx: Ctx) -> None:
     day = svc.attestation_day(ctx.me)
-    text = GUIDE if day is None else f"{GUIDE}\n\nВаша дата аттестации: {day:%d.%m.%Y}."
     ctx.say(
-        text,
+        _guide(day),
         [
-            [AttestationDo("date").button("Указать дату" if day is None else "Изменить дату")],
-            [AttestationDo("help").button("Попросить помощи методиста")],
+            [
+                AttestationDo("date").button(
+                    text("attestation.set_date_button" if day is None else "attestation.change_date_button")
+                )
+            ],
+            [AttestationDo("help").button(text("attestation.help_button"))],
             nav_row(),
         ],
     )
@@ -63,7 +63,7 @@ async def show_guide(ctx: Ctx) -> None:
 async def on_guide(ctx: Ctx, incoming: Incoming) -> None:
     chosen = AttestationDo.unpack(incoming.action)
     if chosen is None:
-        ctx.invalid("Выберите действие кнопкой ниже.")
+        ctx.invalid(text("attestation.choose_action"))
         return
     if chosen.what == "date":
         await ctx.go("attestation", "date")
@@ -72,48 +72,47 @@ async def on_guide(ctx: Ctx, incoming: Incoming) -> None:
     if methodist_id is None:
         item = registry.MENU.get("match")
         offer = [menu_item_button(item.label, item.key)] if item is not None else []
-        ctx.say(
-            "У вас пока нет регионального методиста. Попросите его в разделе «Наставник и методист» — "
-            "после этого запрос о помощи с аттестацией дойдёт до него.",
-            [offer, nav_row()],
-        )
+        ctx.say(text("attestation.no_methodist"), [offer, nav_row()])
         return
     person, day = ctx.me, svc.attestation_day(ctx.me)
-    when = f" Планируемая дата: {day:%d.%m.%Y}." if day is not None else ""
+    teacher = person.full_name or text("attestation.teacher_unnamed")
+    if day is None:
+        request = text("attestation.help_request", teacher=teacher)
+    else:
+        request = text("attestation.help_request_dated", teacher=teacher, date=long_date(day))
     await ctx.notify(
         methodist_id,
         Reply(
-            f"{person.full_name or 'Ваш педагог'} просит помощи с подготовкой к аттестации.{when} "
-            "Напишите педагогу через «Мои педагоги».",
+            request,
             ((MENU,),),
             urgent=False,
         ),
         kind="attestation_help",
         dedupe_key=f"ath:{person.id}:{ctx.now:%Y%m%d}",
     )
-    ctx.say("Запрос отправлен вашему методисту: он свяжется с вами.", [nav_row()])
+    ctx.say(text("attestation.help_sent"), [nav_row()])
 
 
-def _parse(ctx: Ctx, text: str) -> date:
+def _parse(ctx: Ctx, typed: str) -> date:
     try:
-        return svc.parse_day(text, ctx.now.date())
+        return svc.parse_day(typed, ctx.now.date())
     except ValueError as exc:
         raise FieldError(str(exc)) from None
 
 
 async def _stored(ctx: Ctx, day: date) -> None:
     svc.set_attestation_day(ctx.me, day)
-    ctx.say(f"Запомнил(а): аттестация {day:%d.%m.%Y}. Напомню за {svc.REMIND_DAYS_BEFORE} дней.")
+    ctx.say(text("attestation.stored", date=long_date(day), days=svc.REMIND_DAYS_BEFORE))
     await ctx.go("attestation", "guide", remember=False)
 
 
 TextField(
     flow,
     "date",
-    text="Когда планируется аттестация? Напишите дату в виде ДД.ММ.ГГГГ.",
+    text=text("attestation.date_question"),
     parse=_parse,
     on_value=_stored,
-    hint="Напишите дату в виде ДД.ММ.ГГГГ, например 15.03.2027.",
+    hint=text("attestation.date_hint"),
 )
 
 
@@ -125,8 +124,7 @@ async def attestation_reminders(run: TickRun) -> int:
             run.session,
             due.person.id,
             Reply(
-                f"Напоминание: аттестация {due.day:%d.%m.%Y}. Проверьте портфолио; если нужна помощь — "
-                "попросите методиста в разделе «Программы и поддержка» → «Аттестация».",
+                text("attestation.reminder", date=long_date(due.day)),
                 ((MENU,),),
                 urgent=False,
             ),

@@ -16,6 +16,8 @@ from bot.services import checkins as svc
 from bot.services import outbox
 from bot.services.trend_chart import trend_png
 from content.checkins import checkin_bank
+from content.dates import long_date
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -27,7 +29,7 @@ from storage.models import CheckinResult
 log = logging.getLogger(__name__)
 
 flow = Flow("checkins", former_names=("checkin",))
-registry.menu_item(MenuItem("wellbeing", "Самочувствие", flow.name, "start", roles=None, order=40))
+registry.menu_item(MenuItem("wellbeing", text("checkins.menu_label"), flow.name, "start", roles=None, order=40))
 
 
 # --- actions --------------------------------------------------------------------------------------------------
@@ -85,78 +87,32 @@ class Pulse(Action, prefix="ci:p"):
     value: int
 
 
-TAKE_BUTTON = "Пройти (2 минуты)"
-BAND_LABELS = {svc.LOW: "низкий уровень", svc.MODERATE: "умеренный уровень", svc.HIGH: "высокий уровень"}
-SCALE_LABELS = {
-    "work": "Выгорание, связанное с работой",
-    "personal": "Личное (общее) выгорание",
-    "client": "Выгорание, связанное с работой с учениками",
-}
-CHART_LABELS = ("Работа", "Личное", "Ученики")
-NOT_ENOUGH = "недостаточно ответов"
-HALF_RULE = "Шкала считается, если ответить хотя бы на половину её вопросов."
 
-ABOUT = (
-    "Самочувствие — короткая проверка: 19 вопросов, 2–3 минуты.\n\n"
-    "Это скрининг, а не диагноз: он помогает вовремя заметить усталость и признаки выгорания и подумать, "
-    "какая поддержка пригодится. Выгорание — частая реакция на рабочие нагрузки, а не слабость: по данным "
-    "мониторинга, его признаки были у 40 % педагогов Московской области.\n\n"
-    "О методике: Копенгагенский опросник выгорания (Copenhagen Burnout Inventory; Kristensen T. S. et al., "
-    "2005, Work & Stress 19(3): 192–207; авторы описывают его как свободный для использования). "
-    "Три шкалы — выгорание, связанное с работой, личное выгорание и выгорание, связанное с работой "
-    "с учениками; баллы от 0 до 100. Формулировки вопросов адаптированы для учителей. "
-    f"{HALF_RULE} Пороги 50 и 75 баллов — принятые в исследованиях с "
-    "этой методикой границы умеренного и высокого уровня.\n\n"
-    "🔒 Ваши ответы и баллы видите только вы. Наставник, методист и школа их не получают."
-)
+def _t(key: str, **values: object) -> str:
+    return text(f"checkins.{key}", **values)
+
+
+def band_label(band: str) -> str:
+    return _t(f"band_{band}")
+
+
+def scale_label(code: str) -> str:
+    return _t(f"scale_{code}")
+
+
+def _privacy(key: str) -> str:
+    return text(f"privacy.checkins_{key}")
+
 
 # Suggestions draw on the risk factors of seed 001 §IV (long hours, role uncertainty, lack of support,
 # perfectionism, low perceived significance of work) and the support formats of seed 000 (mentoring, methodical
 # consultation, professional communities, psychological-pedagogical support).
-REST = "Оставляйте в неделе время, свободное от проверки тетрадей и документов, — отдых тоже часть работы."
-NOTICE_WINS = (
-    "Отмечайте, что получилось: значимость своей работы легко недооценить, а это один из факторов риска "
-    "выгорания."
-)
-WORKLOAD = (
-    "Спланируйте нагрузку: выберите 1–2 задачи на неделю, которые можно упростить, отложить или разделить "
-    "с коллегами. Многочасовая работа без отдыха — известный организационный фактор риска."
-)
-MENTOR = (
-    "Поговорите с наставником: разобрать трудную ситуацию с классом, родителями или коллегами вдвоём легче."
-)
-METHODIST = (
-    "Консультация регионального методиста (ЦНППМ) помогает снять неопределённость в требованиях и в своей "
-    "роли — она тоже утомляет."
-)
-COMMUNITY = (
-    "Профессиональное сообщество — методическое объединение или сетевое сообщество молодых педагогов — "
-    "даёт поддержку коллег и обратную связь."
-)
-PSYCHOLOGIST = (
-    "Психолого-педагогическое сопровождение — обычная форма поддержки педагогов: разговор со специалистом "
-    "— это забота о себе."
-)
-NOT_PERFECT = (
-    "Не требуйте от себя безупречности: «хорошо» — уже достаточно. Перфекционизм часто усиливает усталость."
-)
 SUGGESTIONS = {
-    svc.LOW: [REST, NOTICE_WINS, COMMUNITY],
-    svc.MODERATE: [WORKLOAD, MENTOR, COMMUNITY, REST],
-    svc.HIGH: [MENTOR, PSYCHOLOGIST, METHODIST, WORKLOAD, NOT_PERFECT],
+    svc.LOW: ["rest", "notice_wins", "community"],
+    svc.MODERATE: ["workload", "mentor", "community", "rest"],
+    svc.HIGH: ["mentor", "psychologist", "methodist", "workload", "not_perfect"],
 }
-
-BAND_TEXT = {
-    svc.LOW: "Сейчас признаков выгорания немного — это хорошая новость. Поддерживайте то, что вам помогает.",
-    svc.MODERATE: (
-        "Есть признаки усталости, на которые стоит обратить внимание. В первые годы работы так бывает у "
-        "многих, и с этим можно справиться — особенно не в одиночку."
-    ),
-    svc.HIGH: (
-        "Похоже, сейчас вам очень непросто. Это не ваша вина и не оценка вашей работы: так бывает у многих "
-        "педагогов, особенно когда много нагрузки и мало поддержки. Важно не оставаться с этим одному."
-    ),
-}
+SCALES = ("work", "personal", "client")
 
 
 def _fmt(score: float | None) -> str:
@@ -165,12 +121,13 @@ def _fmt(score: float | None) -> str:
 
 def _scale_line(code: str, score: float | None) -> str:
     if score is None:
-        return f"• {SCALE_LABELS[code]}: {NOT_ENOUGH}"
-    return f"• {SCALE_LABELS[code]}: {score:.0f} из 100 ({BAND_LABELS[svc.band_for(score) or svc.LOW]})"
+        return _t("scale_line_unknown", scale=scale_label(code))
+    return _t("scale_line", scale=scale_label(code), score=f"{score:.0f}", band=band_label(svc.band_for(score) or svc.LOW))
 
 
 def _chart(results: list[CheckinResult]) -> Attachment:
-    png = trend_png(svc.trend(results), labels=CHART_LABELS, title="Ваши результаты")
+    labels = (_t("chart_work"), _t("chart_personal"), _t("chart_client"))
+    png = trend_png(svc.trend(results), labels=labels, title=_t("chart_title"))
     return Attachment("samochuvstvie.png", png, "image")
 
 
@@ -181,12 +138,13 @@ async def show_start(ctx: Ctx) -> None:
     total = len(checkin_bank().items)
     if draft is not None and 0 < draft.position < total:
         first = [
-            ResumeDraft().button(f"Продолжить (вопрос {draft.position + 1} из {total})"),
-            Restart().button("Начать заново"),
+            ResumeDraft().button(_t("resume_button", n=draft.position + 1, total=total)),
+            Restart().button(_t("restart_button")),
         ]
     else:
-        first = [Begin().button("Начать")]
-    ctx.say(ABOUT, [first, [OpenHistory().button("История")], nav_row()])
+        first = [Begin().button(_t("begin_button"))]
+    about = _t("about", half_rule=_t("half_rule"), promise=_privacy("promise"))
+    ctx.say(about, [first, [OpenHistory().button(_t("history_button"))], nav_row()])
 
 
 @flow.on("start")
@@ -199,7 +157,7 @@ async def on_start(ctx: Ctx, incoming: Incoming) -> None:
     elif OpenHistory.unpack(action) is not None:
         await ctx.go(flow.name, "history")
     else:
-        ctx.invalid("Нажмите «Начать», чтобы пройти проверку, или «История».")
+        ctx.invalid(_t("start_invalid"))
 
 
 # --- questions ----------------------------------------------------------------------------------------------
@@ -215,11 +173,11 @@ async def show_question(ctx: Ctx) -> None:
     total = len(bank.items)
     options = [[AnswerItem(i).button(f"{i + 1}. {o.label}")] for i, o in enumerate(bank.options_for(item))]
     ctx.say(
-        f"Вопрос {draft.position + 1} из {total} · {SCALE_LABELS[scale_code]}\n\n{item.text}",
+        _t("question", n=draft.position + 1, total=total, scale=scale_label(scale_code), question=item.text),
         [
             *options,
-            [SkipItem().button("Пропустить вопрос")],
-            [PrevItem().button("⬅️ Назад"), PauseDraft().button("⏸ Пауза")],
+            [SkipItem().button(_t("skip_button"))],
+            [PrevItem().button(_t("prev_button")), PauseDraft().button(_t("pause_button"))],
             [MENU],
         ],
     )
@@ -251,7 +209,7 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
     elif (incoming.text or "").strip() in {"1", "2", "3", "4", "5"}:
         choice = int((incoming.text or "").strip()) - 1
     else:
-        ctx.invalid("Выберите один из вариантов ответа кнопкой (или пришлите цифру от 1 до 5).")
+        ctx.invalid(_t("answer_invalid"))
         return
     svc.record_answer(draft, choice, ctx.now)
     if svc.is_complete(draft):
@@ -265,10 +223,7 @@ async def _finish(ctx: Ctx) -> None:
     draft = await svc.get_draft(ctx.session, person.id)
     result = await svc.finish_draft(ctx.session, draft, ctx.now) if draft is not None else None
     if result is None:
-        ctx.say(
-            "Ответов слишком мало, поэтому результат не посчитан. "
-            f"{HALF_RULE} Можно вернуться к проверке позже."
-        )
+        ctx.say(_t("too_few", half_rule=_t("half_rule")))
         await ctx.go(flow.name, "start", remember=False)
         return
     await ctx.go(flow.name, "result", data={"result_id": result.id}, remember=False)
@@ -276,11 +231,7 @@ async def _finish(ctx: Ctx) -> None:
 
 @flow.show("paused")
 async def show_paused(ctx: Ctx) -> None:
-    ctx.say(
-        "Пауза. Ответы сохранены — продолжите, когда будет удобно (и после перерыва, и завтра): "
-        "«Самочувствие» → «Продолжить».",
-        [[ResumeDraft().button("Продолжить")], nav_row(back=False)],
-    )
+    ctx.say(_t("paused"), [[ResumeDraft().button(_t("continue_button"))], nav_row(back=False)])
 
 
 @flow.on("paused")
@@ -289,7 +240,7 @@ async def on_paused(ctx: Ctx, incoming: Incoming) -> None:
         await svc.start_draft(ctx.session, ctx.me.id, ctx.now)
         await ctx.go(flow.name, "q", remember=False)
     else:
-        ctx.invalid("Нажмите «Продолжить», когда будете готовы.")
+        ctx.invalid(_t("paused_invalid"))
 
 
 # --- result and the offer of support ----------------------------------------------------------------------------
@@ -311,53 +262,45 @@ async def show_result(ctx: Ctx) -> None:
     suggestions = SUGGESTIONS[band]
     scores = svc.scores_of(result)
     lines = [
-        f"Результат проверки от {result.taken_at:%d.%m.%Y}:",
-        *(_scale_line(code, score) for code, score in zip(SCALE_LABELS, scores.all, strict=True)),
+        _t("result_title", date=long_date(result.taken_at.date())),
+        *(_scale_line(code, score) for code, score in zip(SCALES, scores.all, strict=True)),
     ]
     if None in scores.all:
-        lines.append(HALF_RULE)
+        lines.append(_t("half_rule"))
     lines += [
         "",
-        BAND_TEXT[band],
+        _t(f"band_text_{band}"),
         "",
-        "Что может помочь:",
-        *(f"• {s}" for s in suggestions),
+        _t("may_help"),
+        *(f"• {_t('tip_' + s)}" for s in suggestions),
         "",
-        "Это скрининг, а не диагноз. Результат видите только вы.",
+        _privacy("result_note"),
     ]
     ctx.say("\n".join(lines))
     results = await svc.results_for(ctx.session, person.id)
     if len(results) >= 2:
-        ctx.say("Как менялись ваши результаты (пунктир — 50, точки — 75 баллов):", attachment=_chart(results))
-    psychologist = f"Если хочется поговорить со специалистом: {ctx.deps.settings.psychologist_contact}"
+        ctx.say(_t("chart_caption"), attachment=_chart(results))
+    psychologist = _t("psychologist", contact=ctx.deps.settings.psychologist_contact)
     if not await svc.support_needed(ctx.session, result):
-        ctx.say(
-            "Следующая проверка придёт по расписанию (его можно изменить в «Настройках»).", _after_buttons()
-        )
+        ctx.say(_t("next_by_schedule"), _after_buttons())
         return
     contacts = await svc.support_contacts(ctx.session, person.id)
     offer: list[Button] = []
     if contacts.mentor_id is not None:
-        offer.append(TellSupport("mentor").button("Да, наставнику"))
+        offer.append(TellSupport("mentor").button(_t("tell_mentor_button")))
     if contacts.methodist_id is not None:
-        offer.append(TellSupport("methodist").button("Да, методисту"))
+        offer.append(TellSupport("methodist").button(_t("tell_methodist_button")))
     if not offer:
-        ctx.say(
-            "В вашем ИОМ пока не указаны наставник и методист — их можно найти в разделе «Наставник и "
-            f"методист». {psychologist}",
-            _after_buttons(),
-        )
+        ctx.say(_t("no_contacts", psychologist=psychologist), _after_buttons())
         return
     ctx.say(
-        "Хотите, я попрошу вашего наставника или методиста связаться с вами? Я передам только то, что вы "
-        "хотели бы поговорить о самочувствии, — без ответов и баллов. Без вашего «Да» я никому ничего не "
-        f"сообщаю.\n\n{psychologist}",
-        [offer, [DeclineSupport().button("Нет, спасибо")], *_after_buttons()],
+        _t("offer", passed_on=_privacy("passed_on"), psychologist=psychologist),
+        [offer, [DeclineSupport().button(_t("decline_button"))], *_after_buttons()],
     )
 
 
 def _after_buttons() -> list[list[Button]]:
-    return [[OpenHistory().button("История")], nav_row(back=False)]
+    return [[OpenHistory().button(_t("history_button"))], nav_row(back=False)]
 
 
 @flow.on("result")
@@ -376,47 +319,38 @@ async def _tell(ctx: Ctx, role: str) -> None:
     person = ctx.me
     result = await _own_result(ctx)
     if result is None or not await svc.support_needed(ctx.session, result):
-        ctx.invalid("Эта кнопка уже неактуальна.")
+        ctx.invalid(_t("stale_button"))
         return
     contacts = await svc.support_contacts(ctx.session, person.id)
     target = contacts.mentor_id if role == "mentor" else contacts.methodist_id
     if target is None:
-        ctx.invalid("Этот человек больше не указан в вашем ИОМ.")
+        ctx.invalid(_t("contact_gone"))
         return
-    name = person.full_name or "Ваш педагог"
+    name = person.full_name or _t("teacher_unnamed")
     # Only the request for a conversation: never answers, scores or the band.
-    text = (
-        f"{name} просит о разговоре о самочувствии. Пожалуйста, свяжитесь, когда будет удобно: "
-        "иногда достаточно короткой встречи или звонка. Сообщение отправлено по просьбе педагога."
-    )
-    await ctx.notify(target, Reply(text), kind="checkin_support", dedupe_key=f"cisupport:{result.id}:{role}")
+    request = _t("support_request", teacher=name)
+    await ctx.notify(target, Reply(request), kind="checkin_support", dedupe_key=f"cisupport:{result.id}:{role}")
     await ctx.go(flow.name, "told", data={"result_id": result.id, "role": role}, remember=False)
 
 
 @flow.show("told")
 async def show_told(ctx: Ctx) -> None:
-    who = "Наставник" if ctx.data.get("role") == "mentor" else "Методист"
-    ctx.say(
-        f"Готово. {who} получит сообщение, что вы хотели бы поговорить. Ответы и баллы я не передавал(а).\n\n"
-        f"Если хочется поговорить со специалистом: {ctx.deps.settings.psychologist_contact}",
-        _after_buttons(),
-    )
+    who = _t("told_mentor") if ctx.data.get("role") == "mentor" else _t("told_methodist")
+    psychologist = _t("psychologist", contact=ctx.deps.settings.psychologist_contact)
+    ctx.say(_t("told", who=who, not_passed=_privacy("not_passed"), psychologist=psychologist), _after_buttons())
 
 
 @flow.show("declined")
 async def show_declined(ctx: Ctx) -> None:
-    ctx.say(
-        "Хорошо, я никому ничего не сообщаю. Если захотите поддержки — раздел «Наставник и методист» "
-        f"всегда в меню.\n\nЕсли хочется поговорить со специалистом: {ctx.deps.settings.psychologist_contact}",
-        _after_buttons(),
-    )
+    psychologist = _t("psychologist", contact=ctx.deps.settings.psychologist_contact)
+    ctx.say(_t("declined", nobody_told=_privacy("nobody_told"), psychologist=psychologist), _after_buttons())
 
 
 async def _history_or_invalid(ctx: Ctx, incoming: Incoming) -> None:
     if OpenHistory.unpack(incoming.action) is not None:
         await ctx.go(flow.name, "history")
     else:
-        ctx.invalid("Выберите вариант кнопкой.")
+        ctx.invalid(_t("choose_button"))
 
 
 flow.on("told")(_history_or_invalid)
@@ -427,19 +361,25 @@ flow.on("declined")(_history_or_invalid)
 @flow.show("history")
 async def show_history(ctx: Ctx) -> None:
     results = await svc.results_for(ctx.session, ctx.me.id)
-    buttons = [[Begin().button("Пройти проверку")], nav_row()]
+    buttons = [[Begin().button(_t("history_take_button"))], nav_row()]
     if not results:
-        ctx.say("Вы ещё не проходили проверку самочувствия.", buttons)
+        ctx.say(_t("history_empty"), buttons)
         return
-    lines = ["Ваши результаты (видите только вы; «—» — недостаточно ответов):"]
+    lines = [_t("history_title", note=_privacy("history_note"))]
     for r in results[-12:]:
         lines.append(
-            f"• {r.taken_at:%d.%m.%Y}: работа {_fmt(r.work_score)}, личное {_fmt(r.personal_score)}, "
-            f"ученики {_fmt(r.client_score)} ({BAND_LABELS[r.band]})"
+            _t(
+                "history_line",
+                date=f"{r.taken_at:%d.%m.%Y}",
+                work=_fmt(r.work_score),
+                personal=_fmt(r.personal_score),
+                client=_fmt(r.client_score),
+                band=band_label(r.band),
+            )
         )
     if len(results) >= 2:
         ctx.say("\n".join(lines))
-        ctx.say("Динамика (пунктир — 50, точки — 75 баллов):", buttons, attachment=_chart(results))
+        ctx.say(_t("history_chart_caption"), buttons, attachment=_chart(results))
     else:
         ctx.say("\n".join(lines), buttons)
 
@@ -450,7 +390,7 @@ async def on_history(ctx: Ctx, incoming: Incoming) -> None:
         await svc.start_draft(ctx.session, ctx.me.id, ctx.now, restart=True)
         await ctx.go(flow.name, "q")
     else:
-        ctx.invalid("Выберите вариант кнопкой.")
+        ctx.invalid(_t("choose_button"))
 
 
 # --- invitation and pulse buttons (global: they come in notifications) ----------------------------------------------
@@ -465,17 +405,13 @@ async def open_checkin(ctx: Ctx, action: OpenCheckin) -> None:
 async def pulse_answer(ctx: Ctx, action: Pulse) -> None:
     value = action.value
     if not 1 <= value <= 5:
-        ctx.say("Эта кнопка недействительна.", [[MENU]])
+        ctx.say(_t("pulse_stale"), [[MENU]])
         return
     await svc.record_pulse(ctx.session, ctx.me.id, value, ctx.now)
     if value <= 2:
-        ctx.say(
-            "Спасибо, что поделились. Похоже, неделя была тяжёлой. Короткая проверка самочувствия "
-            "поможет понять, что именно утомляет и какая поддержка пригодится.",
-            [[OpenCheckin().button(TAKE_BUTTON)], [MENU]],
-        )
+        ctx.say(_t("pulse_low"), [[OpenCheckin().button(_t("take_button"))], [MENU]])
     else:
-        ctx.say("Спасибо! Ответ записан — его видите только вы.", [[MENU]])
+        ctx.say(_t("pulse_thanks", note=_privacy("pulse_note")), [[MENU]])
 
 
 # --- tick: invitations and the weekly pulse -------------------------------------------------------------------------
@@ -483,9 +419,8 @@ async def pulse_answer(ctx: Ctx, action: Pulse) -> None:
 # skips dedupe keys already queued — with the rules of ``outbox.notify``.
 def invitation() -> Reply:
     return Reply(
-        "Время короткой проверки самочувствия: 19 вопросов, 2–3 минуты. Она помогает вовремя заметить "
-        "усталость. Ответы видите только вы.",
-        ((OpenCheckin().button(TAKE_BUTTON),), (menu_item_button("Настройки напоминаний", "settings"),)),
+        _t("invitation", note=_privacy("invitation_note")),
+        ((OpenCheckin().button(_t("take_button")),), (menu_item_button(_t("settings_button"), "settings"),)),
         urgent=False,
     )
 

@@ -1,4 +1,4 @@
-"""The consent question (152-ФЗ) and its «Что именно хранится?» details: two steps any flow that starts with
+"""The consent question (152-ФЗ) and its «Что хранится и кто видит?» details: two steps any flow that starts with
 consent registers (the teacher onboarding, the staff onboarding). The flow says what «да» and «нет» lead to."""
 
 from __future__ import annotations
@@ -6,27 +6,36 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from content.consent import load_consent
+from content.texts import text
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.navigation import nav_row
 from handlers.registry import Flow
 
-ASK_AGAIN = "Чтобы продолжить, нужно ваше решение: нажмите «Согласен(на)» или «Не согласен(на)»."
+ASK_AGAIN = text("consent.ask_again")
+
+
+def consent_summary() -> str:
+    return text("privacy.consent_summary")
+
+
+def consent_details() -> list[str]:
+    """«Что хранится и кто видит?»: two screens, each under the 1,000-character rule."""
+    return [text("privacy.consent_details_stored"), text("privacy.consent_details_who")]
 
 
 class ConsentAnswer(Action, prefix="ob:consent"):
-    """«✅ Согласен(на)» / «Что именно хранится?» / «Не согласен(на)» (step buttons: only while shown)."""
+    """«Даю согласие» / «Что хранится и кто видит?» / «Не даю согласия» (step buttons: only while shown)."""
 
     answer: Literal["yes", "what", "no"]
 
 
 def _buttons(with_details: bool, with_nav: bool) -> list[list[Button]]:
-    rows = [[ConsentAnswer("yes").button("✅ Согласен(на)")]]
+    rows = [[ConsentAnswer("yes").button(text("consent.yes_button"))]]
     if with_details:
-        rows.append([ConsentAnswer("what").button("Что именно хранится?")])
-    rows.append([ConsentAnswer("no").button("Не согласен(на)")])
+        rows.append([ConsentAnswer("what").button(text("consent.details_button"))])
+    rows.append([ConsentAnswer("no").button(text("consent.no_button"))])
     if with_nav:
         rows.append(nav_row())
     return rows
@@ -42,10 +51,13 @@ def consent_steps(
     """Register ``flow``'s steps "consent" and "consent_details"."""
 
     async def show_consent(ctx: Ctx) -> None:
-        ctx.say(load_consent().summary.strip(), _buttons(with_details=True, with_nav=with_nav))
+        ctx.say(consent_summary(), _buttons(with_details=True, with_nav=with_nav))
 
     async def show_details(ctx: Ctx) -> None:
-        ctx.say(load_consent().details.strip(), _buttons(with_details=False, with_nav=with_nav))
+        *first, last = consent_details()
+        for part in first:
+            ctx.say(part)
+        ctx.say(last, _buttons(with_details=False, with_nav=with_nav))
 
     async def on_answer(ctx: Ctx, incoming: Incoming) -> None:
         answer = ConsentAnswer.unpack(incoming.action)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.services import diagnostics as svc
 from bot.services.radar_chart import render_radar
+from content.dates import long_date
 from content.diagnostics import (
     AREAS,
     BASE,
@@ -32,6 +33,7 @@ from content.diagnostics import (
     level_label,
     load_bank,
 )
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -46,16 +48,21 @@ log = logging.getLogger(__name__)
 FLOW = "diagnostics"
 flow = Flow(FLOW)
 load_bank()  # validate the question bank at start-up: a broken file stops the bot naming file and field
-registry.menu_item(MenuItem("diag", "Диагностика", FLOW, "start", roles=None, order=10))
+registry.menu_item(MenuItem("diag", text("diagnostics.menu_label"), FLOW, "start", roles=None, order=10))
 
 LETTERS = "АБВГ"
+FORM_LETTERS = {"A": "А", "B": "Б", "C": "В", "D": "Г"}  # the bank's form codes, as a person reads them
 SHORT_OPTION = 30  # longer options are listed in the message and answered with letter buttons
 LEVEL_MARKS = {"high": "🟢", "elevated": "🔵", "base": "🟡", "deficit": "🔴"}
 NO_RESULT_MARK = "⚪"
 HISTORY_LIMIT = 10
 
-NOT_YOURS = "Эта диагностика недоступна. Вот раздел «Диагностика»:"
-PAUSED = "Пауза. Все ответы сохранены — продолжить можно в любой момент в разделе «Диагностика»."
+NOT_YOURS = text("diagnostics.not_yours")
+PAUSED = text("diagnostics.paused")
+
+
+def _t(key: str, **values: object) -> str:
+    return text(f"diagnostics.{key}", **values)
 
 
 # --- actions (step buttons) -------------------------------------------------------------------------------
@@ -127,15 +134,12 @@ ItemButton = AnswerItem | SkipItem | PrevItem
 async def show_start(ctx: Ctx) -> None:
     bank = load_bank()
     lines = [
-        "Диагностика профессиональных дефицитов",
-        "",
-        f"{len(bank.item_ids('all'))} вопросов по пяти областям: предметные, методические, "
-        f"психолого-педагогические, коммуникативные и ИКТ. Займёт около {bank.estimated_minutes()} минут.",
-        "Есть короткие случаи из практики и вопросы-самооценки. Отвечайте так, как поступили бы на "
-        "самом деле: результат нужен вам, а не для отчёта. Вопросы можно пропускать, возвращаться назад "
-        "и ставить на паузу — ответы сохраняются.",
-        "",
-        f"Можно пройти и одну область (до {max(bank.estimated_minutes(code) for code in AREAS)} минут).",
+        _t(
+            "intro",
+            questions=len(bank.item_ids("all")),
+            minutes=bank.estimated_minutes(),
+            area_minutes=max(bank.estimated_minutes(code) for code in AREAS),
+        )
     ]
     buttons: list[list[Button]] = []
     active = await svc.active_attempt(ctx.session, ctx.me.id)
@@ -143,15 +147,19 @@ async def show_start(ctx: Ctx) -> None:
         progress = svc.progress(active)
         lines += [
             "",
-            f"У вас есть незавершённая диагностика ({_scope_text(active.scope)}): пройдено "
-            f"{progress.position} из {progress.total}. Продолжить с вопроса {progress.position + 1}? "
-            "Если начать заново, незавершённая попытка закроется.",
+            _t(
+                "unfinished",
+                scope=_scope_text(active.scope),
+                done=progress.position,
+                total=progress.total,
+                next=progress.position + 1,
+            ),
         ]
-        buttons.append([ResumeAttempt().button("▶️ Продолжить")])
-    buttons.append([StartAll().button(f"Вся диагностика (≈ {bank.estimated_minutes()} мин)")])
+        buttons.append([ResumeAttempt().button(_t("resume_button"))])
+    buttons.append([StartAll().button(_t("all_button", minutes=bank.estimated_minutes()))])
     area_buttons = [StartArea(code).button(area_label(code)) for code in AREAS]
     buttons += [area_buttons[0:2], area_buttons[2:3], area_buttons[3:5]]
-    buttons.append([OpenHistory().button("📊 Мои результаты")])
+    buttons.append([OpenHistory().button(_t("history_button"))])
     buttons.append(nav_row(back=False))
     ctx.say("\n".join(lines), buttons)
 
@@ -164,20 +172,20 @@ async def on_start(ctx: Ctx, incoming: Incoming) -> None:
     if ResumeAttempt.unpack(action) is not None:
         active = await svc.active_attempt(ctx.session, person)
         if active is None:
-            ctx.invalid("Незавершённой диагностики нет — начните новую.")
+            ctx.invalid(_t("no_unfinished"))
             return
         await ctx.go(FLOW, "question", data={"attempt_id": active.id})
     elif StartAll.unpack(action) is not None or area is not None:
         scope = "all" if area is None else area.code
         if scope != "all" and scope not in AREAS:
-            ctx.invalid("Такой области нет. Выберите кнопкой.")
+            ctx.invalid(_t("no_such_area"))
             return
         attempt = await svc.start_attempt(ctx.session, person, scope, ctx.now)
         await ctx.go(FLOW, "question", data={"attempt_id": attempt.id})
     elif OpenHistory.unpack(action) is not None:
         await ctx.go(FLOW, "history")
     else:
-        ctx.invalid("Выберите кнопкой: вся диагностика, одна область или «Мои результаты».")
+        ctx.invalid(_t("choose_start"))
 
 
 # --- question ---------------------------------------------------------------------------------------------
@@ -201,7 +209,7 @@ async def show_question(ctx: Ctx) -> None:
     heading = area_label(area)
     if item.subject is not None:
         heading += f" ({bank.subject_set(item.subject).label})"
-    lines = [f"Вопрос {position + 1} из {total} · {heading}", ""]
+    lines = [_t("question_heading", n=position + 1, total=total, area=heading), ""]
     if isinstance(item, SelfItem):
         lines += [bank.self_prompt, f"{_capitalised(item.text)}."]
     else:
@@ -212,9 +220,9 @@ async def show_question(ctx: Ctx) -> None:
     previous = (attempt.answers or {}).get(item.id, "-")
     if isinstance(previous, int) and previous in order:
         shown = order.index(previous)
-        lines += ["", f"Ваш прошлый ответ: {LETTERS[shown]}) {options[shown].text}"]
+        lines += ["", _t("previous_answer", answer=f"{LETTERS[shown]}) {options[shown].text}")]
     elif previous is None:
-        lines += ["", "Этот вопрос вы пропустили."]
+        lines += ["", _t("skipped_before")]
     if letters:
         option_rows = [[AnswerItem(attempt.id, position, i).button(LETTERS[i]) for i in range(len(options))]]
     else:
@@ -228,10 +236,10 @@ async def show_question(ctx: Ctx) -> None:
         [
             *option_rows,
             [
-                SkipItem(attempt.id, position).button("⏭ Пропустить"),
-                PrevItem(attempt.id, position).button("⬅️ Назад"),
+                SkipItem(attempt.id, position).button(_t("skip_button")),
+                PrevItem(attempt.id, position).button(_t("prev_button")),
             ],
-            [PauseAttempt().button("⏸ Пауза"), MENU],
+            [PauseAttempt().button(_t("pause_button")), MENU],
         ],
     )
 
@@ -240,7 +248,7 @@ async def show_question(ctx: Ctx) -> None:
 async def on_question(ctx: Ctx, incoming: Incoming) -> None:
     attempt = await _attempt_in_progress(ctx, lock=True)
     if attempt is None:
-        ctx.say("Эта диагностика уже завершена или закрыта.")
+        ctx.say(_t("closed"))
         await ctx.go(FLOW, "start", remember=False)
         return
     bank = load_bank()
@@ -252,21 +260,18 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
     if incoming.action is not None:
         await _question_button(ctx, attempt, item, incoming.action)
         return
-    text = (incoming.text or "").strip()
-    if text.lower().strip(".!") in {"пропустить", "пропуск"}:
+    typed = (incoming.text or "").strip()
+    if typed.lower().strip(".!") in {"пропустить", "пропуск"}:
         svc.skip(attempt, position, bank)
         await _next(ctx, attempt)
         return
-    if text.lower().strip(".!") == "пауза":
+    if typed.lower().strip(".!") == "пауза":
         await _pause(ctx)
         return
-    option = _parse_option(text, [o.text for o in _shown_options(attempt, item)])
+    option = _parse_option(typed, [o.text for o in _shown_options(attempt, item)])
     if option is None:
         count = len(bank.options(item))
-        ctx.invalid(
-            f"Не удалось распознать ответ. Нажмите кнопку варианта или напишите его номер (1–{count}) "
-            f"или букву ({LETTERS[0]}–{LETTERS[count - 1]}). Можно «Пропустить» или «Пауза»."
-        )
+        ctx.invalid(_t("not_recognised", count=count, first=LETTERS[0], last=LETTERS[count - 1]))
         return
     svc.answer(attempt, position, option, bank)
     await _next(ctx, attempt)
@@ -282,15 +287,15 @@ async def _question_button(
         AnswerItem.unpack(action) or SkipItem.unpack(action) or PrevItem.unpack(action)
     )
     if button is None or button.attempt_id != attempt.id:
-        ctx.invalid("Эта кнопка относится к другой диагностике.")
+        ctx.invalid(_t("other_attempt"))
         return
     position = button.position
     if position != attempt.current_index:
-        ctx.invalid("Эта кнопка относится к другому вопросу. Ответьте на текущий:")
+        ctx.invalid(_t("other_question"))
         return
     bank = load_bank()
     if isinstance(button, AnswerItem) and not 0 <= button.option < len(bank.options(item)):
-        ctx.invalid("Такого варианта ответа нет. Выберите один из вариантов кнопкой.")
+        ctx.invalid(_t("no_such_option"))
     elif isinstance(button, AnswerItem):
         svc.answer(attempt, position, button.option, bank)
         await _next(ctx, attempt)
@@ -303,7 +308,7 @@ async def _question_button(
         else:
             await ctx.go(FLOW, "start", remember=False)
     else:
-        ctx.invalid("Эта кнопка сейчас не работает. Ответьте на текущий вопрос:")
+        ctx.invalid(_t("button_idle"))
 
 
 async def _next(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
@@ -316,18 +321,11 @@ async def _next(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
 async def _finish(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
     results = await svc.finish(ctx.session, attempt, ctx.now)
     if results is None and not svc.progress(attempt).answered:
-        ctx.say(
-            "Вы пропустили все вопросы — оценивать нечего, результат не сохранён. Пройдите диагностику, "
-            "когда будет удобно: можно начать с одной области."
-        )
+        ctx.say(_t("all_skipped"))
         await ctx.go(FLOW, "start", remember=False)
         return
     if results is None:
-        ctx.say(
-            "Ответов на ситуации слишком мало, чтобы оценить уровень: в области нужно ответить хотя бы "
-            f"на {svc.MIN_SITUATIONS} ситуации. Результат не сохранён. Попробуйте ещё раз, когда будет "
-            "удобно, — можно начать с одной области."
-        )
+        ctx.say(_t("too_few", min=svc.MIN_SITUATIONS))
         await ctx.go(FLOW, "start", remember=False)
         return
     await ctx.go(FLOW, "results", data={"attempt_id": attempt.id}, remember=False)
@@ -350,7 +348,8 @@ async def show_results(ctx: Ctx) -> None:
     bank = load_bank()
     when = _local_date(ctx, results.completed_at)
     views = await svc.profile_as_of(ctx.session, results)
-    table = [f"Результаты диагностики от {when} ({_scope_text(results.scope)}, форма {results.form})", ""]
+    form = FORM_LETTERS.get(results.form, results.form)
+    table = [_t("results_title", date=when, scope=_scope_text(results.scope), form=form), ""]
     gaps: list[str] = []
     for code in AREAS:
         view = views[code]
@@ -359,55 +358,57 @@ async def show_results(ctx: Ctx) -> None:
         if code == "subject" and results.subject is not None and code in results.areas:
             label += f" ({bank.subject_set(results.subject).label})"
         if code in results.insufficient:
-            table.append(
-                f"{NO_RESULT_MARK} {label} — мало ответов (нужно не меньше {svc.MIN_SITUATIONS} ситуаций)"
-            )
+            table.append(_t("too_few_line", mark=NO_RESULT_MARK, area=label, min=svc.MIN_SITUATIONS))
             continue
         if result is None:
-            table.append(f"{NO_RESULT_MARK} {label} — нет результата")
+            table.append(_t("no_result_line", mark=NO_RESULT_MARK, area=label))
             continue
-        line = (
-            f"{LEVEL_MARKS[result.level]} {label} — {_percent(result.percent)} ({level_label(result.level)})"
+        line = _t(
+            "result_line",
+            mark=LEVEL_MARKS[result.level],
+            area=label,
+            percent=_percent(result.percent),
+            level=level_label(result.level),
         )
         if view.change is not None:
-            line += f", {_change_text(view.change)} с прошлого раза"
+            line += _t("change_suffix", change=_change_text(view.change))
         if code not in results.areas and view.current_at is not None:
-            line += f" — по диагностике от {_local_date(ctx, view.current_at)}"
+            line += " " + _t("earlier_suffix", date=_local_date(ctx, view.current_at))
         table.append(line)
         if code in results.areas and result.self_percent is not None:
-            table.append(f"    самооценка: {_percent(result.self_percent)}")
+            table.append("    " + _t("self_line", percent=_percent(result.self_percent)))
             if result.self_gap == "higher":
-                gaps.append(f"«{area_label(code)}»: вы оцениваете себя выше, чем показали ситуации.")
+                gaps.append(_t("self_higher", area=area_label(code)))
             elif result.self_gap == "lower":
-                gaps.append(f"«{area_label(code)}»: вы оцениваете себя ниже, чем показали ситуации.")
+                gaps.append(_t("self_lower", area=area_label(code)))
     if gaps:
         table += ["", *gaps]
     table += [
         "",
-        "Уровень считается по ситуациям из практики; самооценка показана отдельно и на уровень не влияет.",
+        _t("how_scored"),
     ]
     if results.subject == GENERAL_SUBJECT and "subject" in results.areas:
-        table.append("«Предметные» вопросы — общий набор: для вашего предмета отдельного набора пока нет.")
+        table.append(_t("general_subject"))
     progress = svc.progress(attempt)
     if progress.skipped:
-        table += ["", f"Пропущено вопросов: {progress.skipped} — они не учитывались."]
+        table += ["", _t("skipped_count", n=progress.skipped)]
     table += [
         "",
-        "Обозначения: " + " · ".join(f"{LEVEL_MARKS[c]} {label}" for c, label in LEVEL_LABELS.items()),
+        _t("legend", legend=" · ".join(f"{LEVEL_MARKS[c]} {label}" for c, label in LEVEL_LABELS.items())),
     ]
     chart = await asyncio.to_thread(
         render_radar,
         {code: _percent_of(views[code].current) for code in AREAS},
-        title=f"Профиль компетенций · {when}",
-        rings={f"базовый {bank.thresholds.base:g} %": bank.thresholds.base},
+        title=_t("chart_title", date=when),
+        rings={_t("chart_ring", percent=f"{bank.thresholds.base:g}"): bank.thresholds.base},
         previous={code: _percent_of(view.previous) for code, view in views.items()},
     )
     ctx.say("\n".join(table), attachment=Attachment(f"diagnostics_{attempt.id}.png", chart, kind="image"))
 
     buttons: list[list[Button]] = []
     if "iom" in registry.FLOWS:
-        buttons.append([MakeIom().button("🧭 Составить ИОМ")])
-    buttons.append([RetakeAttempt().button("🔁 Пройти ещё раз"), OpenHistory().button("📊 Мои результаты")])
+        buttons.append([MakeIom().button(_t("make_iom_button"))])
+    buttons.append([RetakeAttempt().button(_t("retake_button")), OpenHistory().button(_t("history_button"))])
     buttons.append(nav_row())
     ctx.say(_priorities_text(results), buttons)
 
@@ -417,32 +418,28 @@ def _priorities_text(results: svc.DiagnosticResults) -> str:
     priorities = results.priority_areas
     if not priorities:
         if not results.areas:
-            return "Результатов по областям нет."
-        return (
-            "Дефицитов не выявлено: все области на повышенном или высоком уровне. Отличный результат! "
-            "Подумайте о том, чтобы делиться опытом — выступить на методическом объединении или стать "
-            "наставником для коллеги."
-        )
+            return _t("no_areas")
+        return _t("no_gaps")
     at_deficit = results.areas[priorities[0]].level == DEFICIT
-    lines = (
-        ["Главное, над чем стоит поработать в первую очередь:"]
-        if at_deficit
-        else [
-            "Дефицитов не выявлено. Точки роста — области на базовом уровне:",
-        ]
-    )
+    lines = [_t("priorities_deficit" if at_deficit else "priorities_base")]
     for number, code in enumerate(priorities, start=1):
         area = bank.area(code)
         result = results.areas[code]
         lines += [
             "",
-            f"{number}. {LEVEL_MARKS[result.level]} {area_label(code)} ({_percent(result.percent)})",
+            _t(
+                "priority_line",
+                n=number,
+                mark=LEVEL_MARKS[result.level],
+                area=area_label(code),
+                percent=_percent(result.percent),
+            ),
             area.deficit_explanation if result.level == DEFICIT else area.about,
-            "Первые шаги:",
+            _t("first_steps"),
             *[f"• {step}" for step in area.first_steps],
         ]
     if at_deficit or any(r.level == BASE for r in results.areas.values()):
-        lines += ["", "Эти шаги можно включить в индивидуальный образовательный маршрут (ИОМ)."]
+        lines += ["", _t("into_iom")]
     return "\n".join(lines)
 
 
@@ -453,7 +450,7 @@ async def on_results(ctx: Ctx, incoming: Incoming) -> None:
     attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"))
     if MakeIom.unpack(action) is not None and attempt is not None:
         if "iom" not in registry.FLOWS:
-            ctx.invalid("Составление ИОМ пока недоступно.")
+            ctx.invalid(_t("iom_unavailable"))
             return
         await ctx.go("iom", "goal", data={"attempt_id": attempt.id})
     elif RetakeAttempt.unpack(action) is not None and attempt is not None:
@@ -462,7 +459,7 @@ async def on_results(ctx: Ctx, incoming: Incoming) -> None:
     elif OpenHistory.unpack(action) is not None:
         await ctx.go(FLOW, "history")
     else:
-        ctx.invalid("Выберите действие кнопкой под результатами.")
+        ctx.invalid(_t("choose_result_action"))
 
 
 # --- history ----------------------------------------------------------------------------------------------
@@ -471,12 +468,11 @@ async def show_history(ctx: Ctx) -> None:
     history = await svc.results_history(ctx.session, ctx.me.id, limit=HISTORY_LIMIT)
     if not history:
         ctx.say(
-            "Вы ещё не проходили диагностику. Она займёт около "
-            f"{load_bank().estimated_minutes()} минут и покажет, на чём сосредоточиться.",
-            [[OpenStart().button("Пройти диагностику")], nav_row()],
+            _t("history_empty", minutes=load_bank().estimated_minutes()),
+            [[OpenStart().button(_t("take_button"))], nav_row()],
         )
         return
-    lines = ["Ваши результаты (сначала новые):"]
+    lines = [_t("history_title")]
     buttons: list[Button] = []
     for number, results in enumerate(history, start=1):
         when = _local_date(ctx, results.completed_at)
@@ -484,10 +480,10 @@ async def show_history(ctx: Ctx) -> None:
             f"{LEVEL_MARKS[r.level]} {area_label(code)} {_percent(r.percent)}"
             for code, r in results.areas.items()
         )
-        lines += ["", f"{number}) {when} — {_scope_text(results.scope)}", marks]
+        lines += ["", _t("history_line", n=number, date=when, scope=_scope_text(results.scope)), marks]
         buttons.append(ViewAttempt(results.attempt_id).button(f"{number}) {when}"))
-    lines += ["", "Нажмите на дату, чтобы открыть подробности и диаграмму."]
-    ctx.say("\n".join(lines), [*chunks(buttons, 2), [OpenStart().button("Пройти диагностику")], nav_row()])
+    lines += ["", _t("history_hint")]
+    ctx.say("\n".join(lines), [*chunks(buttons, 2), [OpenStart().button(_t("take_button"))], nav_row()])
 
 
 @flow.on("history")
@@ -501,7 +497,7 @@ async def on_history(ctx: Ctx, incoming: Incoming) -> None:
         if attempt is not None and attempt.status == svc.COMPLETED:
             await ctx.go(FLOW, "results", data={"attempt_id": attempt.id})
             return
-    ctx.invalid("Выберите попытку кнопкой с датой.")
+    ctx.invalid(_t("choose_attempt"))
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
@@ -543,13 +539,13 @@ def _percent_of(result: svc.AreaResult | None) -> float | None:
 
 def _change_text(change: float) -> str:
     if change == 0:
-        return "без изменений"
+        return _t("no_change")
     sign = "+" if change > 0 else "−"
-    return f"{sign}{_percent(abs(change)).removesuffix(' %')} п. п."
+    return _t("change", sign=sign, points=_percent(abs(change)).removesuffix(" %"))
 
 
 def _scope_text(scope: str) -> str:
-    return "вся диагностика" if scope == "all" else f"область «{area_label(scope)}»"
+    return _t("scope_all") if scope == "all" else _t("scope_area", area=area_label(scope))
 
 
 def _percent(value: float) -> str:
@@ -566,4 +562,4 @@ def _local_date(ctx: Ctx, moment: datetime) -> str:
         local = moment.astimezone(ZoneInfo(zone_name)) if zone_name else moment
     except (ZoneInfoNotFoundError, ValueError):
         local = moment
-    return local.strftime("%d.%m.%Y")
+    return long_date(local.date())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from content.texts import text
 from handlers import registry
 from handlers.context import Ctx
 from handlers.messages import Button
@@ -12,15 +13,7 @@ from handlers.widgets import chunks
 flow = Flow("menu")
 HELP_KEY = "help"  # «Справка»: not a registered menu entry, shown to everybody
 
-HELP_TEXT = (
-    "«Навигатор молодого педагога» помогает в первые годы работы в школе:\n"
-    "• диагностика профессиональных дефицитов и индивидуальный образовательный маршрут (ИОМ);\n"
-    "• подбор наставника и регионального методиста;\n"
-    "• анонсы программ повышения квалификации (ДПП) и напоминания;\n"
-    "• короткие проверки самочувствия для профилактики выгорания.\n\n"
-    "Команды: /menu — главное меню, /help — эта справка, /cancel — отменить текущее действие.\n"
-    "Под каждым вопросом есть кнопки «Назад» и «В меню»."
-)
+HELP_TEXT = text("menu.help", privacy=text("privacy.my_data_who_sees"))
 
 
 def menu_buttons(ctx: Ctx) -> list[list[Button]]:

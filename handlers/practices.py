@@ -13,6 +13,7 @@ from typing import Literal
 
 from bot.services import practices as svc
 from content.areas import AREA_LABELS, EDUCATION_LEVELS
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -38,15 +39,19 @@ class ReviewPractice(Action, prefix="pr:r"):
 
 
 def _card(practice: EffectivePractice) -> str:
-    return "\n".join(
-        [
-            f"«{practice.title}»",
-            f"Направление: {AREA_LABELS.get(practice.area, practice.area)} · уровень: {practice.level}",
-            f"Что сделано: {practice.what_done}",
-            f"Результат: {practice.result}",
-            f"Контакт автора: {practice.contact or 'не указан'}",
-        ]
+    return _t(
+        "card",
+        title=practice.title,
+        area=AREA_LABELS.get(practice.area, practice.area),
+        level=practice.level,
+        what_done=practice.what_done,
+        result=practice.result,
+        contact=practice.contact or _t("contact_unknown"),
     )
+
+
+def _t(key: str, **values: object) -> str:
+    return text(f"practices.{key}", **values)
 
 
 # --- browsing ------------------------------------------------------------------------------------------------
@@ -58,7 +63,7 @@ async def _area_picked(ctx: Ctx, value: str) -> None:
 Choice(
     flow,
     "browse",
-    text="Эффективные практики работы с молодыми педагогами, одобренные ЦНППМ. Выберите направление:",
+    text=_t("browse_question"),
     options=[Option(code, label) for code, label in AREA_LABELS.items()],
     on_pick=_area_picked,
     columns=2,
@@ -68,7 +73,7 @@ Choice(
 async def _level_options(ctx: Ctx) -> list[Option]:
     mine = [level for level in EDUCATION_LEVELS if level in (ctx.me.levels or [])]
     others = [level for level in EDUCATION_LEVELS if level not in mine]
-    return [*(Option(lv, lv) for lv in mine + others), Option(ANY, "Любой уровень")]
+    return [*(Option(lv, lv) for lv in mine + others), Option(ANY, _t("any_level"))]
 
 
 async def _level_picked(ctx: Ctx, value: str) -> None:
@@ -76,9 +81,7 @@ async def _level_picked(ctx: Ctx, value: str) -> None:
     await ctx.go("practices", "list")
 
 
-Choice(
-    flow, "level", text="Какой уровень образования?", options=_level_options, on_pick=_level_picked, columns=3
-)
+Choice(flow, "level", text=_t("level_question"), options=_level_options, on_pick=_level_picked, columns=3)
 
 
 @flow.show("list")
@@ -86,13 +89,13 @@ async def show_list(ctx: Ctx) -> None:
     area = str(ctx.data.get("area", ""))
     level = str(ctx.data.get("level", ANY))
     found = await svc.approved_practices(ctx.session, area or None, None if level == ANY else level)
-    where = f"{AREA_LABELS.get(area, area)}, {'любой уровень' if level == ANY else level}"
+    where = _t(
+        "where", area=AREA_LABELS.get(area, area), level=_t("any_level_lower") if level == ANY else level
+    )
     if not found:
-        ctx.say(
-            f"Одобренных практик ({where}) пока нет. Выберите другое направление или уровень.", [nav_row()]
-        )
+        ctx.say(_t("none_found", where=where), [nav_row()])
         return
-    lines = [f"Практики ({where}):"]
+    lines = [_t("list_title", where=where)]
     buttons = []
     for number, practice in enumerate(found[:20], start=1):
         lines.append(f"{number}. {practice.title}")
@@ -104,7 +107,7 @@ async def show_list(ctx: Ctx) -> None:
 async def on_list(ctx: Ctx, incoming: Incoming) -> None:
     opened = OpenPractice.unpack(incoming.action)
     if opened is None or await svc.approved_practice(ctx.session, opened.practice_id) is None:
-        ctx.invalid("Выберите практику кнопкой ниже.")
+        ctx.invalid(_t("choose_practice"))
         return
     await ctx.go("practices", "detail", data={**ctx.data, "practice_id": opened.practice_id})
 
@@ -112,12 +115,12 @@ async def on_list(ctx: Ctx, incoming: Incoming) -> None:
 @flow.show("detail")
 async def show_detail(ctx: Ctx) -> None:
     practice = await svc.approved_practice(ctx.session, int(ctx.data.get("practice_id", 0)))
-    ctx.say(_card(practice) if practice is not None else "Эта практика больше не опубликована.", [nav_row()])
+    ctx.say(_card(practice) if practice is not None else _t("unpublished"), [nav_row()])
 
 
 @flow.on("detail")
 async def on_detail(ctx: Ctx, incoming: Incoming) -> None:
-    ctx.invalid("Вернитесь к списку кнопкой «Назад».")
+    ctx.invalid(_t("back_to_list"))
 
 
 # --- submitting ----------------------------------------------------------------------------------------------
@@ -138,46 +141,46 @@ def _field(step: str, key: str, question: str, limit: int, hint: str, then: str)
 @flow.show("submit")
 async def show_submit(ctx: Ctx) -> None:
     if not ctx.roles & svc.SUBMITTERS:
-        ctx.say("Предлагать практики могут наставники и методисты.", [nav_row()])
+        ctx.say(_t("staff_only"), [nav_row()])
         return
     await ctx.go("practices", "title", data={}, remember=False)
 
 
 @flow.on("submit")
 async def on_submit(ctx: Ctx, incoming: Incoming) -> None:
-    ctx.invalid("Выберите действие кнопкой ниже.")
+    ctx.invalid(_t("choose_action"))
 
 
 _field(
     "title",
     "title",
-    "Новая практика для реестра ЦНППМ. Как она называется?",
+    _t("title_question"),
     svc.TITLE_MAX,
-    f"Напишите название — от 3 до {svc.TITLE_MAX} символов.",
+    _t("title_hint", max=svc.TITLE_MAX),
     "what",
 )
 _field(
     "what",
     "what_done",
-    "Что было сделано? Опишите коротко, как вы работали с молодыми педагогами.",
+    _t("what_question"),
     svc.TEXT_MAX,
-    f"Опишите практику — от 3 до {svc.TEXT_MAX} символов.",
+    _t("what_hint", max=svc.TEXT_MAX),
     "result",
 )
 _field(
     "result",
     "result",
-    "Какой результат получился?",
+    _t("result_question"),
     svc.TEXT_MAX,
-    f"Опишите результат — от 3 до {svc.TEXT_MAX} символов.",
+    _t("result_hint", max=svc.TEXT_MAX),
     "contact",
 )
 _field(
     "contact",
     "contact",
-    "Как с вами связаться коллегам (e-mail, телефон или школа)?",
+    _t("contact_question"),
     svc.CONTACT_MAX,
-    f"Напишите контакт — от 3 до {svc.CONTACT_MAX} символов.",
+    _t("contact_hint", max=svc.CONTACT_MAX),
     "area",
 )
 
@@ -190,7 +193,7 @@ async def _submit_area(ctx: Ctx, value: str) -> None:
 Choice(
     flow,
     "area",
-    text="К какому направлению относится практика?",
+    text=_t("area_question"),
     options=[Option(code, label) for code, label in AREA_LABELS.items()],
     on_pick=_submit_area,
     columns=2,
@@ -205,7 +208,7 @@ async def _submit_level(ctx: Ctx, value: str) -> None:
 Choice(
     flow,
     "submit_level",
-    text="Для какого уровня образования?",
+    text=_t("submit_level_question"),
     options=[Option(lv, lv) for lv in EDUCATION_LEVELS],
     on_pick=_submit_level,
     columns=3,
@@ -234,28 +237,28 @@ async def _confirm_text(ctx: Ctx) -> str:
         area=data.area,
         level=data.level,
     )
-    return "Проверьте практику перед отправкой на одобрение:\n\n" + _card(preview)
+    return _t("preview", card=_card(preview))
 
 
 async def _confirmed(ctx: Ctx, value: str) -> None:
     if value != "send":
-        ctx.say("Практика не отправлена.")
+        ctx.say(_t("not_sent"))
         await ctx.go("menu", "main", remember=False)
         return
     try:
         practice = await svc.submit_practice(ctx.session, ctx.me, _data(ctx), ctx.now)
     except (PermissionError, svc.PracticeError):
-        ctx.say("Не получилось отправить: проверьте ответы и попробуйте ещё раз.")
+        ctx.say(_t("send_failed"))
         await ctx.go("menu", "main", remember=False)
         return
     notice = Reply(
-        f"Новая практика на одобрение: «{practice.title}».",
-        ((ReviewPractice("v", practice.id).button("Посмотреть"),), (MENU,)),
+        _t("to_review", title=practice.title),
+        ((ReviewPractice("v", practice.id).button(_t("view_button")),), (MENU,)),
         urgent=False,
     )
     for admin_id in await svc.admins(ctx.session):
         await ctx.notify(admin_id, notice, kind="practice_review", dedupe_key=f"pr:{practice.id}:{admin_id}")
-    ctx.say("Спасибо! Практика отправлена на одобрение; когда её одобрят, педагоги увидят её в реестре.")
+    ctx.say(_t("sent"))
     await ctx.go("menu", "main", remember=False)
 
 
@@ -263,7 +266,7 @@ Choice(
     flow,
     "confirm",
     text=_confirm_text,
-    options=[Option("send", "Отправить"), Option("cancel", "Отменить")],
+    options=[Option("send", _t("send_option")), Option("cancel", _t("cancel_option"))],
     on_pick=_confirmed,
     columns=2,
 )
@@ -273,13 +276,13 @@ Choice(
 @flow.show("review")
 async def show_review(ctx: Ctx) -> None:
     if "admin" not in ctx.roles:
-        ctx.say("Одобрять практики может только администратор.", [nav_row()])
+        ctx.say(_t("admin_only"), [nav_row()])
         return
     pending = await svc.pending_practices(ctx.session)
     if not pending:
-        ctx.say("Практик на проверке нет.", [nav_row()])
+        ctx.say(_t("none_pending"), [nav_row()])
         return
-    lines = [f"На проверке: {len(pending)}."]
+    lines = [_t("pending", n=len(pending))]
     buttons: list[list[Button]] = []
     for number, practice in enumerate(pending[:20], start=1):
         lines.append(f"{number}. {practice.title}")
@@ -289,25 +292,25 @@ async def show_review(ctx: Ctx) -> None:
 
 @flow.on("review")
 async def on_review(ctx: Ctx, incoming: Incoming) -> None:
-    ctx.invalid("Выберите практику кнопкой ниже.")
+    ctx.invalid(_t("choose_practice"))
 
 
 @registry.on_global(ReviewPractice)
 async def review_action(ctx: Ctx, action: ReviewPractice) -> None:
     if "admin" not in ctx.roles:
-        ctx.say("Одобрять практики может только администратор.", [[MENU]])
+        ctx.say(_t("admin_only"), [[MENU]])
         return
     practice = await ctx.session.get(EffectivePractice, action.practice_id)
     if practice is None or practice.status != "pending":
-        ctx.say("Эта практика уже рассмотрена.", [[MENU]])
+        ctx.say(_t("already_reviewed"), [[MENU]])
         return
     if action.what == "v":
         ctx.say(
-            "Практика на проверке:\n\n" + _card(practice),
+            _t("review_card", card=_card(practice)),
             [
                 [
-                    ReviewPractice("a", practice.id).button("Одобрить"),
-                    ReviewPractice("r", practice.id).button("Отклонить"),
+                    ReviewPractice("a", practice.id).button(_t("approve_button")),
+                    ReviewPractice("r", practice.id).button(_t("reject_button")),
                 ],
                 [MENU],
             ],
@@ -316,19 +319,18 @@ async def review_action(ctx: Ctx, action: ReviewPractice) -> None:
     try:
         reviewed = await svc.review(ctx.session, ctx.me.id, practice.id, action.what == "a", ctx.now)
     except (PermissionError, LookupError):
-        ctx.say("Эта практика уже рассмотрена.", [[MENU]])
+        ctx.say(_t("already_reviewed"), [[MENU]])
         return
     approved = reviewed.status == "approved"
     if reviewed.person_id is not None:
         await ctx.notify(
             reviewed.person_id,
             Reply(
-                f"Ваша практика «{reviewed.title}» "
-                + ("одобрена и опубликована в реестре." if approved else "не одобрена."),
+                _t("author_approved" if approved else "author_rejected", title=reviewed.title),
                 ((MENU,),),
                 urgent=False,
             ),
             kind="practice_reviewed",
             dedupe_key=f"prd:{reviewed.id}",
         )
-    ctx.say("Практика одобрена и опубликована." if approved else "Практика отклонена.", [[MENU]])
+    ctx.say(_t("approved" if approved else "rejected"), [[MENU]])

@@ -11,6 +11,8 @@ from datetime import date
 
 from bot.services import announcements as iom_adding
 from bot.services.program_catalogue import PAGE_SIZE, browse
+from content.dates import long_date
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -44,7 +46,11 @@ class AddToIom(Action, prefix="pg:add"):
 
 
 def _date(day: date | None) -> str:
-    return f"{day:%d.%m.%Y}" if day is not None else "уточняется"
+    return long_date(day) if day is not None else _t("date_unknown")
+
+
+def _t(key: str, **values: object) -> str:
+    return text(f"programs_menu.{key}", **values)
 
 
 def _menu_button(key: str) -> Button | None:
@@ -64,27 +70,27 @@ async def show_list(ctx: Ctx) -> None:
     )
     lines: list[str] = []
     if not found.priority_areas:
-        lines.append(
-            "Каталог программ повышения квалификации (ДПП). Пройдите диагностику — "
-            "и я покажу программы под ваши приоритетные направления."
-        )
+        lines.append(_t("intro_no_diagnostic"))
     elif found.show_all:
-        lines.append("Все программы ДПП, на которые ещё можно записаться.")
+        lines.append(_t("intro_all"))
     else:
         areas = ", ".join(AREA_LABELS.get(a, a) for a in found.priority_areas)
-        lines.append(f"Программы ДПП под ваши приоритетные направления ({areas}), предметы и уровни.")
+        lines.append(_t("intro_mine", areas=areas))
     if not found.programs:
-        lines.append(
-            "Подходящих программ сейчас нет. Нажмите «Показать все», чтобы посмотреть весь каталог."
-            if not found.show_all
-            else "В каталоге пока нет программ, на которые можно записаться."
-        )
+        lines.append(_t("none_matching") if not found.show_all else _t("none_at_all"))
     else:
-        lines.append(f"Страница {found.page + 1} из {found.pages} (всего {found.total}).")
+        lines.append(_t("page", page=found.page + 1, pages=found.pages, total=found.total))
     buttons: list[list[Button]] = []
     for number, program in enumerate(found.programs, start=found.page * PAGE_SIZE + 1):
         lines.append(
-            f"{number}. «{program.title}» — {program.hours} ч, {program.format}, с {_date(program.starts_on)}"
+            _t(
+                "line",
+                number=number,
+                title=program.title,
+                hours=program.hours,
+                format=program.format,
+                start=_date(program.starts_on),
+            )
         )
         buttons.append([OpenProgram(program.id).button(f"{number}. {program.title}"[:40])])
     pager: list[Button] = []
@@ -95,7 +101,9 @@ async def show_list(ctx: Ctx) -> None:
     toggle: list[Button] = []
     if found.priority_areas:
         toggle.append(
-            ShowMine().button("Только подходящие") if found.show_all else ShowAll().button("Показать все")
+            ShowMine().button(_t("show_mine_button"))
+            if found.show_all
+            else ShowAll().button(_t("show_all_button"))
         )
     else:
         diag = _menu_button("diag")
@@ -118,36 +126,40 @@ async def on_list(ctx: Ctx, incoming: Incoming) -> None:
         await ctx.show_current()
     elif opened is not None and opened.program_id >= 0:
         if await ctx.session.get(Program, opened.program_id) is None:
-            ctx.invalid("Такой программы больше нет в каталоге.")
+            ctx.invalid(_t("gone"))
             return
         await ctx.go(flow.name, "detail", data={**ctx.data, "program_id": opened.program_id})
     else:
-        ctx.invalid("Выберите программу или действие кнопкой ниже.")
+        ctx.invalid(_t("choose"))
 
 
 @flow.show("detail")
 async def show_detail(ctx: Ctx) -> None:
     program = await ctx.session.get(Program, int(ctx.data.get("program_id", 0)))
     if program is None:
-        ctx.say("Такой программы больше нет в каталоге.", [nav_row()])
+        ctx.say(_t("gone"), [nav_row()])
         return
     lines = [
-        f"«{program.title}»",
-        f"Организатор: {program.provider or program.provider_type}",
-        f"Объём: {program.hours} ч",
-        f"Формат: {program.format}",
-        f"Даты: {_date(program.starts_on)} — {_date(program.ends_on)}",
-        "Направления: " + ", ".join(AREA_LABELS.get(a, a) for a in program.areas),
+        _t(
+            "details",
+            title=program.title,
+            provider=program.provider or program.provider_type,
+            hours=program.hours,
+            format=program.format,
+            start=_date(program.starts_on),
+            end=_date(program.ends_on),
+            areas=", ".join(AREA_LABELS.get(a, a) for a in program.areas),
+        )
     ]
     if program.levels:
-        lines.append("Уровни: " + ", ".join(program.levels))
+        lines.append(_t("levels", levels=", ".join(program.levels)))
     if program.subjects:
-        lines.append("Предметы: " + ", ".join(program.subjects))
+        lines.append(_t("subjects", subjects=", ".join(program.subjects)))
     if program.url:
-        lines.append(f"Подробнее и запись: {program.url}")
+        lines.append(_t("link", url=program.url))
     if program.is_sample:
-        lines.append("(Образец каталога — уточняйте расписание у организатора.)")
-    ctx.say("\n".join(lines), [[AddToIom(program.id).button("Добавить в ИОМ")], nav_row()])
+        lines.append(_t("sample"))
+    ctx.say("\n".join(lines), [[AddToIom(program.id).button(_t("add_button"))], nav_row()])
 
 
 @flow.on("detail")
@@ -155,21 +167,16 @@ async def on_detail(ctx: Ctx, incoming: Incoming) -> None:
     program = await ctx.session.get(Program, int(ctx.data.get("program_id", 0)))
     adding = AddToIom.unpack(incoming.action)
     if program is None or adding is None or adding.program_id != program.id:
-        ctx.invalid("Выберите действие кнопкой ниже.")
+        ctx.invalid(_t("choose_action"))
         return
     try:
         step = await iom_adding.add_to_iom(ctx.session, ctx.me.id, program, ctx.now)
     except iom_adding.NoIom:
         offers = [b for b in (_menu_button("diag"), _menu_button("iom")) if b is not None]
-        ctx.say(
-            "У вас пока нет ИОМ — индивидуального образовательного маршрута. Он составляется по результатам "
-            "диагностики профессиональных дефицитов: пройдите диагностику и составьте ИОМ, "
-            "затем программу можно будет добавить.",
-            [offers, nav_row()],
-        )
+        ctx.say(_t("no_iom"), [offers, nav_row()])
         return
     except iom_adding.IomClosed:
-        ctx.invalid("Ваш ИОМ уже завершён. Новый маршрут появится после повторной диагностики.")
+        ctx.invalid(_t("iom_closed"))
         return
-    ctx.say(f"Добавлено в ваш ИОМ: «{step.task}», срок — до {step.deadline:%d.%m.%Y}.")
+    ctx.say(_t("added", task=step.task, deadline=long_date(step.deadline)))
     await ctx.show_current()

@@ -18,6 +18,8 @@ from bot.periodic import TickRun
 from bot.services import reminders as service
 from bot.services.outbox import enqueue, notify
 from bot.services.preferences import set_reminder_enabled, snooze
+from content.dates import long_date
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -25,7 +27,7 @@ from handlers.messages import Reply
 from storage.models import ChannelAccount, OutboxMessage
 
 SNOOZE = timedelta(days=1)
-NOT_YOURS = "Это напоминание адресовано не вам — кнопка не сработала."
+NOT_YOURS = text("reminders.not_yours")
 
 
 class ReminderButton(Action, prefix="rem"):
@@ -36,7 +38,7 @@ class ReminderButton(Action, prefix="rem"):
 
 
 def _date(day: date | None) -> str:
-    return day.strftime("%d.%m.%Y") if day else ""
+    return long_date(day) if day else ""
 
 
 def _short(text: str | None, limit: int = 120) -> str:
@@ -47,37 +49,28 @@ def _short(text: str | None, limit: int = 120) -> str:
 def reminder_text(reminder: service.DueReminder, approval_days: int) -> str:
     if reminder.kind == service.DEADLINE:
         if reminder.days_before == 0:
-            return (
-                f"Сегодня, {_date(reminder.on)}, срок шага ИОМ «{_short(reminder.title)}».\n"
-                "Если шаг выполнен, отметьте это в разделе «Мой ИОМ» — так маршрут покажет ваш прогресс."
-            )
-        return (
-            f"Через {reminder.days_before} дня, {_date(reminder.on)}, срок шага ИОМ «{_short(reminder.title)}».\n"
-            "Посмотреть шаг и отметить выполнение можно в разделе «Мой ИОМ»."
+            return text("reminders.deadline_today", date=_date(reminder.on), step=_short(reminder.title))
+        return text(
+            "reminders.deadline_soon",
+            days=reminder.days_before,
+            date=_date(reminder.on),
+            step=_short(reminder.title),
         )
     if reminder.kind == service.APPROVAL:
-        who = reminder.about_name or "педагога"
-        return (
-            f"ИОМ ({who}) ждёт вашего согласования больше {approval_days} дн.\n"
-            "Откройте «Мои педагоги», чтобы согласовать маршрут или вернуть его с комментарием."
-        )
+        if reminder.about_name:
+            return text("reminders.approval", teacher=reminder.about_name, days=approval_days)
+        return text("reminders.approval_unnamed", days=approval_days)
     if reminder.kind == service.INACTIVITY:
-        return (
-            "Давно вас не видели! Загляните в «Навигатор», когда будет минутка: здесь ваш ИОМ, "
-            "программы повышения квалификации и поддержка наставника."
-        )
-    return (
-        f"Сегодня, {_date(reminder.on)}, по вашему ИОМ запланирована повторная диагностика.\n"
-        "Пройдите её в разделе «Диагностика» — станет видно, как изменились ваши результаты."
-    )
+        return text("reminders.inactivity")
+    return text("reminders.rediagnostic", date=_date(reminder.on))
 
 
-def with_buttons(text: str, row_id: int) -> Reply:
+def with_buttons(body: str, row_id: int) -> Reply:
     return Reply(
-        text=text,
+        text=body,
         buttons=(
-            (ReminderButton("s", row_id).button("Отложить на 1 день"),),
-            (ReminderButton("off", row_id).button("Отключить такие напоминания"),),
+            (ReminderButton("s", row_id).button(text("reminders.snooze_button")),),
+            (ReminderButton("off", row_id).button(text("reminders.off_button")),),
         ),
         urgent=False,
     )
@@ -98,11 +91,11 @@ async def reminders_tick(run: TickRun) -> int:
     )
     queued = 0
     for reminder in due:
-        text = reminder_text(reminder, settings.approval_wait_days)
+        body = reminder_text(reminder, settings.approval_wait_days)
         row = await notify(
             session,
             reminder.person_id,
-            partial(with_buttons, text),
+            partial(with_buttons, body),
             kind=reminder.kind,
             now=now,
             dedupe_key=reminder.dedupe_key,
@@ -135,7 +128,7 @@ async def on_reminder_button(ctx: Ctx, action: ReminderButton) -> None:
             )
             .values(status="cancelled", finished_at=ctx.now, last_error="reminders of this kind turned off")
         )
-        ctx.say("Готово: такие напоминания больше не придут. Включить их снова можно в «Настройках».")
+        ctx.say(text("reminders.turned_off"))
     else:
         await _snooze(ctx, row)
     await _after(ctx)
@@ -147,20 +140,20 @@ async def _snooze(ctx: Ctx, row: OutboxMessage) -> None:
     until = ctx.now + SNOOZE
     snooze(person, row.kind, until)
     if await service.existing_keys(ctx.session, [key]):
-        ctx.say("Это напоминание уже отложено — оно придёт через день.")
+        ctx.say(text("reminders.already_snoozed"))
         return
     account = await ctx.session.get(ChannelAccount, row.account_id)
     if account is None or account.unreachable_at is not None:
         account = ctx.account
-    text = Reply.from_payload(row.payload).text
+    body = Reply.from_payload(row.payload).text
     await enqueue(
         ctx.session,
         account=account,
-        reply=partial(with_buttons, text),
+        reply=partial(with_buttons, body),
         kind=row.kind,
         now=ctx.now,
         due_at=until,
         person_id=person.id,
         dedupe_key=key,
     )
-    ctx.say("Хорошо, напомню через день.")
+    ctx.say(text("reminders.snoozed"))

@@ -16,8 +16,10 @@ from typing import Literal
 from bot.periodic import TickRun
 from bot.services import outbox
 from bot.services import support_measures as svc
+from content.dates import long_date
 from content.geography import municipality_cluster
 from content.support_measures import CLUSTERS, EVENT_FORMS, FORMS, GROUPS
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -31,10 +33,14 @@ from storage.models.support import INTERESTED, RECEIVED
 log = logging.getLogger(__name__)
 
 flow = Flow("support")
-registry.menu_item(MenuItem("programs", "Программы и поддержка", "support", "hub", order=50))
+registry.menu_item(MenuItem("programs", text("support.menu_label"), "support", "hub", order=50))
 
 STAFF = frozenset({"mentor", "methodist"})
-NOT_FOR_YOU = "Эта мера вам сейчас не подходит или уже закончилась."
+NOT_FOR_YOU = text("support.not_for_you")
+
+
+def _t(key: str, **values: object) -> str:
+    return text(f"support.{key}", **values)
 
 
 class HubGo(Action, prefix="sp:go"):
@@ -64,32 +70,27 @@ _TARGETS: dict[str, tuple[str, str]] = {
 @flow.show("hub")
 async def show_hub(ctx: Ctx) -> None:
     rows = [
-        [HubGo("programs").button("Программы ДПП"), HubGo("measures").button("Меры поддержки")],
-        [HubGo("practices").button("Эффективные практики"), HubGo("attestation").button("Аттестация")],
+        [HubGo("programs").button(_t("programs_button")), HubGo("measures").button(_t("measures_button"))],
+        [
+            HubGo("practices").button(_t("practices_button")),
+            HubGo("attestation").button(_t("attestation_button")),
+        ],
     ]
     if ctx.roles & STAFF:
-        rows.append([HubGo("submit").button("Предложить практику")])
+        rows.append([HubGo("submit").button(_t("submit_button"))])
     if "admin" in ctx.roles:
-        rows.append([HubGo("review").button("Практики на проверке")])
-    ctx.say(
-        "Программы и поддержка молодого педагога:\n"
-        "• Программы ДПП — курсы повышения квалификации;\n"
-        "• Меры поддержки — методическое сопровождение, нематериальное стимулирование и финансовая "
-        "поддержка, которые вам подходят, и к кому обращаться;\n"
-        "• Эффективные практики — опыт наставников и методистов;\n"
-        "• Аттестация — что нужно знать и как получить помощь.",
-        [*rows, nav_row(back=False)],
-    )
+        rows.append([HubGo("review").button(_t("review_button"))])
+    ctx.say(_t("hub"), [*rows, nav_row(back=False)])
 
 
 @flow.on("hub")
 async def on_hub(ctx: Ctx, incoming: Incoming) -> None:
     go = HubGo.unpack(incoming.action)
     if go is None:
-        ctx.invalid("Выберите раздел кнопкой ниже.")
+        ctx.invalid(_t("choose_section"))
         return
     if (go.to == "submit" and not ctx.roles & STAFF) or (go.to == "review" and "admin" not in ctx.roles):
-        ctx.invalid("Этот раздел вам недоступен.")
+        ctx.invalid(_t("section_closed"))
         return
     target_flow, step = _TARGETS[go.to]
     await ctx.go(target_flow, step, data={})
@@ -98,10 +99,10 @@ async def on_hub(ctx: Ctx, incoming: Incoming) -> None:
 # --- the list and one measure --------------------------------------------------------------------------------
 def _dates(measure: SupportMeasure) -> str:
     def day(value: date) -> str:
-        return f"{value:%d.%m.%Y}"
+        return long_date(value)
 
     if measure.starts_on is None and measure.ends_on is None:
-        return "постоянно"
+        return _t("always")
     if measure.starts_on is not None and measure.ends_on is not None:
         return (
             day(measure.starts_on)
@@ -109,12 +110,12 @@ def _dates(measure: SupportMeasure) -> str:
             else (f"{day(measure.starts_on)} — {day(measure.ends_on)}")
         )
     if measure.starts_on is not None:
-        return f"с {day(measure.starts_on)}"
+        return _t("from_date", date=day(measure.starts_on))
     assert measure.ends_on is not None
-    return f"до {day(measure.ends_on)}"
+    return _t("until_date", date=day(measure.ends_on))
 
 
-_MARKS = {INTERESTED: " (вы отметили интерес)", RECEIVED: " (вы получили)"}
+_MARKS = {INTERESTED: "marked_interest", RECEIVED: "marked_received"}
 
 
 @flow.show("list")
@@ -122,13 +123,9 @@ async def show_list(ctx: Ctx) -> None:
     person = ctx.me
     fitting = await svc.measures_for(ctx.session, person, ctx.now)
     if not fitting:
-        ctx.say(
-            "Сейчас для вас нет подходящих мер поддержки. Проверьте профиль: возраст, стаж и муниципалитет "
-            "определяют, какие меры вам доступны.",
-            [nav_row()],
-        )
+        ctx.say(_t("none_fitting"), [nav_row()])
         return
-    lines = ["Меры поддержки, которые подходят вам сегодня (формы поддержки — по перечню ЦНППМ):"]
+    lines = [_t("list_title")]
     buttons: list[list[Button]] = []
     number = 0
     for group, label in GROUPS.items():
@@ -138,13 +135,13 @@ async def show_list(ctx: Ctx) -> None:
         lines.append(f"\n{label}:")
         for found in in_group:
             number += 1
-            mark = _MARKS.get(found.status or "", "")
+            mark = " " + _t(_MARKS[found.status]).strip() if found.status in _MARKS else ""
             lines.append(f"{number}. {found.measure.title} — {found.measure.organisation}{mark}")
             buttons.append(
                 [MeasureButton("d", found.measure.id).button(f"{number}. {found.measure.title}"[:40])]
             )
     if any(f.measure.is_sample for f in fitting):
-        lines.append("\n(Перечень — образец; ЦНППМ заменит его действующими мерами региона.)")
+        lines.append("\n" + _t("list_sample"))
     ctx.say("\n".join(lines), [*buttons, nav_row()])
 
 
@@ -156,20 +153,22 @@ def _detail_text(found: svc.Fitting) -> str:
         "",
         measure.description,
     ]
-    lines.append("\nПочему вам подходит: " + "; ".join(found.reasons) + ".")
-    lines.append(f"Сроки: {_dates(measure)}")
-    lines.append(f"Как подать: {measure.how_to_apply}")
+    lines.append("\n" + _t("why", reasons="; ".join(found.reasons)))
+    lines.append(_t("terms", dates=_dates(measure)))
+    lines.append(_t("how_to_apply", how=measure.how_to_apply))
     if measure.documents:
-        lines.append("Документы: " + ", ".join(measure.documents))
+        lines.append(_t("documents", documents=", ".join(measure.documents)))
     if measure.url:
-        lines.append(f"Подробнее: {measure.url}")
-    lines.append(f"Отвечает: {measure.organisation} ({measure.body}). Контакт: {measure.contact}")
+        lines.append(_t("link", url=measure.url))
+    lines.append(
+        _t("responsible", organisation=measure.organisation, body=measure.body, contact=measure.contact)
+    )
     if found.status == INTERESTED:
-        lines.append("\nВы отметили интерес к этой мере.")
+        lines.append("\n" + _t("status_interested"))
     elif found.status == RECEIVED:
-        lines.append("\nВы отметили, что получили эту меру поддержки.")
+        lines.append("\n" + _t("status_received"))
     if measure.is_sample:
-        lines.append("\n(Образец меры: названия, контакты и условия — примеры, уточняйте у организации.)")
+        lines.append("\n" + _t("measure_sample"))
     return "\n".join(lines)
 
 
@@ -177,12 +176,12 @@ def _detail_buttons(found: svc.Fitting) -> list[list[Button]]:
     measure = found.measure
     first = []
     if found.status is None:
-        first.append(MeasureButton("i", measure.id).button("Мне интересно"))
+        first.append(MeasureButton("i", measure.id).button(_t("interested_button")))
     if found.status != RECEIVED:
-        first.append(MeasureButton("r", measure.id).button("Я получил(а)"))
+        first.append(MeasureButton("r", measure.id).button(_t("received_button")))
     rows = [first] if first else []
     if measure.form in EVENT_FORMS:
-        rows.append([MeasureButton("a", measure.id).button("Добавить в ИОМ")])
+        rows.append([MeasureButton("a", measure.id).button(_t("add_button"))])
     return rows
 
 
@@ -198,17 +197,14 @@ async def show_detail(ctx: Ctx) -> None:
 @flow.on("list")
 @flow.on("detail")
 async def on_list(ctx: Ctx, incoming: Incoming) -> None:
-    ctx.invalid("Выберите меру или действие кнопкой ниже.")
+    ctx.invalid(_t("choose"))
 
 
 # --- «Мне интересно»: consent, then the contact ---------------------------------------------------------------
 async def _consent_text(ctx: Ctx) -> str:
     measure = await ctx.session.get(SupportMeasure, int(ctx.data.get("measure_id", 0)))
-    title = measure.title if measure is not None else "мера"
-    return (
-        f"Отмечу ваш интерес к «{title}». Передать организации ваше имя, школу и контакт (телефон или "
-        "e-mail), чтобы с вами связались? Без вашего согласия я ничего не передам."
-    )
+    title = measure.title if measure is not None else _t("measure_unnamed")
+    return _t("consent", title=title)
 
 
 async def _consent_picked(ctx: Ctx, value: str) -> None:
@@ -221,10 +217,7 @@ async def _consent_picked(ctx: Ctx, value: str) -> None:
         await ctx.go("support", "contact")
         return
     await svc.record_interest(ctx.session, ctx.me.id, found.measure, ctx.now, None)
-    ctx.say(
-        "Интерес отмечен, ваши данные никому не переданы. Связаться с организацией можно самостоятельно: "
-        f"{found.measure.contact}."
-    )
+    ctx.say(_t("kept", contact=found.measure.contact))
     await ctx.go("support", "detail", data={"measure_id": found.measure.id}, remember=False)
 
 
@@ -232,30 +225,32 @@ Choice(
     flow,
     "consent",
     text=_consent_text,
-    options=[Option("share", "Да, передать контакт"), Option("keep", "Нет, только отметить")],
+    options=[Option("share", _t("share_option")), Option("keep", _t("keep_option"))],
     on_pick=_consent_picked,
 )
 
 
-def _parse_contact(ctx: Ctx, text: str) -> str:
+def _parse_contact(ctx: Ctx, typed: str) -> str:
     try:
-        return svc.check_contact(text)
+        return svc.check_contact(typed)
     except ValueError as exc:
         raise FieldError(str(exc)) from None
 
 
 def interest_notice(person: Person, measure: SupportMeasure, contact: str) -> Reply:
     cluster = municipality_cluster(person.municipality)
-    where = person.municipality or "муниципалитет не указан"
+    where = person.municipality or _t("municipality_unknown")
     if cluster is not None:
-        where += f", {CLUSTERS[cluster]} школа"
-    text = (
-        f"Молодой педагог интересуется мерой поддержки «{measure.title}».\n"
-        f"{person.full_name or 'Педагог'}, {person.school or 'школа не указана'} ({where}).\n"
-        f"Контакт: {contact}\n"
-        "Педагог согласился(-ась) передать вам эти данные, чтобы вы связались по этой мере."
+        where = _t("where_cluster", municipality=where, cluster=CLUSTERS[cluster])
+    notice = _t(
+        "interest_notice",
+        title=measure.title,
+        teacher=person.full_name or _t("teacher_unnamed"),
+        school=person.school or _t("school_unknown"),
+        where=where,
+        contact=contact,
     )
-    return Reply(text, ((MENU,),), urgent=False)
+    return Reply(notice, ((MENU,),), urgent=False)
 
 
 async def _contact_given(ctx: Ctx, contact: str) -> None:
@@ -276,25 +271,22 @@ async def _contact_given(ctx: Ctx, contact: str) -> None:
         )
         if row is not None:
             interest.notified_at = ctx.now
-            ctx.say(f"Готово: {found.measure.organisation} получит ваш контакт и свяжется с вами.")
+            ctx.say(_t("contact_sent", organisation=found.measure.organisation))
         else:
             recipient = None
     if recipient is None:
         log.info("support measure %d has no reachable contact account", found.measure.id)
-        ctx.say(
-            "Интерес и контакт сохранены. Организация пока не подключена к боту — напишите ей сами: "
-            f"{found.measure.contact}."
-        )
+        ctx.say(_t("contact_kept", contact=found.measure.contact))
     await ctx.go("support", "detail", data={"measure_id": found.measure.id}, remember=False)
 
 
 TextField(
     flow,
     "contact",
-    text="Напишите телефон или e-mail, по которому с вами свяжутся:",
+    text=_t("contact_question"),
     parse=_parse_contact,
     on_value=_contact_given,
-    hint="Напишите телефон или e-mail, например name@mail.ru.",
+    hint=_t("contact_hint"),
 )
 
 
@@ -315,13 +307,13 @@ async def measure_action(ctx: Ctx, action: MeasureButton) -> None:
         await ctx.go("support", "detail", data={"measure_id": measure.id})
     elif action.what == "i":
         if found.status is not None:
-            ctx.say("Вы уже отметили эту меру.")
+            ctx.say(_t("already_marked"))
             await ctx.go("support", "detail", data={"measure_id": measure.id})
             return
         await ctx.go("support", "consent", data={"measure_id": measure.id})
     elif action.what == "r":
         await svc.record_received(ctx.session, ctx.me.id, measure, ctx.now)
-        ctx.say("Отметил(а): вы получили эту меру поддержки. Спасибо — это учитывается в мониторинге.")
+        ctx.say(_t("received"))
         await ctx.go("support", "detail", data={"measure_id": measure.id})
     else:
         await _add_to_iom(ctx, measure)
@@ -331,33 +323,34 @@ async def _add_to_iom(ctx: Ctx, measure: SupportMeasure) -> None:
     try:
         step = await svc.add_measure_to_iom(ctx.session, ctx.me.id, measure, ctx.now)
     except svc.NotAnEvent:
-        ctx.say("В ИОМ можно добавить мероприятие: курс, конференцию, сообщество или конкурс.", [[MENU]])
+        ctx.say(_t("not_an_event"), [[MENU]])
         return
     except svc.NoIom:
         offers = [b for b in (_menu_button("diag"), _menu_button("iom")) if b is not None]
-        ctx.say(
-            "У вас пока нет ИОМ. Он составляется по результатам диагностики: пройдите её и составьте ИОМ, "
-            "затем мероприятие можно будет добавить.",
-            [offers, [MENU]],
-        )
+        ctx.say(_t("no_iom"), [offers, [MENU]])
         return
     except svc.IomClosed:
-        ctx.say("Ваш ИОМ уже завершён. Новый маршрут появится после повторной диагностики.", [[MENU]])
+        ctx.say(_t("iom_closed"), [[MENU]])
         return
     ctx.say(
-        f"Добавлено в ваш ИОМ (неформальный трек): «{step.task}», срок — до {step.deadline:%d.%m.%Y}.",
-        [[MeasureButton("d", measure.id).button("К мере поддержки")], [MENU]],
+        _t("added", task=step.task, deadline=long_date(step.deadline)),
+        [[MeasureButton("d", measure.id).button(_t("back_to_measure_button"))], [MENU]],
     )
 
 
 # --- announcements of new measures (once per teacher, quiet hours kept) --------------------------------------
 def new_measure_notice(found: svc.NewMeasure) -> Reply:
     measure = found.measure
-    text = (
-        f"Новая мера поддержки для вас: «{measure.title}»\n{GROUPS[measure.group]} · {measure.organisation}\n"
-        "Почему вам подходит: " + "; ".join(found.reasons) + "."
+    notice = _t(
+        "new_measure",
+        title=measure.title,
+        group=GROUPS[measure.group],
+        organisation=measure.organisation,
+        reasons="; ".join(found.reasons),
     )
-    return Reply(text, ((MeasureButton("d", measure.id).button("Подробнее"),), (MENU,)), urgent=False)
+    return Reply(
+        notice, ((MeasureButton("d", measure.id).button(_t("details_button")),), (MENU,)), urgent=False
+    )
 
 
 @registry.tick("announce_support_measures", 3600)

@@ -210,8 +210,8 @@ async def test_details_add_to_iom_and_not_interested(
         "ЦНППМ Тюменской области",
         "36 ч",
         "очно-заочно",
-        "11.10.2026",
-        "10.11.2026",
+        "11 октября 2026 г.",
+        "10 ноября 2026 г.",
         "https://example.org/dpp",
     ):
         assert part in text

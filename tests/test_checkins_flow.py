@@ -9,11 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
-from handlers.checkins import TAKE_BUTTON, invitation, pulse_question
+from content.texts import text
+from handlers.checkins import invitation, pulse_question
 from handlers.dispatcher import STALE_BUTTON, Dispatcher
 from storage.models import CheckinDraft, CheckinResult, Iom, OutboxMessage, PulseAnswer
 from tests.client import DispatcherClient, Shown, Turn
 from tests.factories import make_person
+
+TAKE_BUTTON = text("checkins.take_button")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -232,7 +235,7 @@ async def test_no_means_nobody_is_told(
     t1 = DispatcherClient(dispatcher, "t1")
     await _answer_all(t1, 0)
     replies = await t1.press("Нет, спасибо")
-    assert "никому ничего не сообщаю" in replies[-1].text
+    assert "никто ничего не узнает" in replies[-1].text
     assert await _count(sessions, OutboxMessage) == 0
 
 

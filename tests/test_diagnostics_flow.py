@@ -124,7 +124,7 @@ async def test_whole_set_by_buttons_and_typed_numbers_gives_results_with_chart(
                     assert attempt is not None and attempt.answers == chosen  # durable after every answer
     assert len(replies) == 2
     table, advice = replies
-    assert table.text.startswith("Результаты диагностики от 01.09.2026 (вся диагностика, форма A)")
+    assert table.text.startswith("Результаты диагностики от 1 сентября 2026 г. (вся диагностика, форма А)")
     assert "🟢 Предметные (математика) — 100 % (высокий)" in table.text
     assert "🔴 Методические — 0 % (дефицит)\n    самооценка: 0 %" in table.text
     assert "🟢 ИКТ — 100 % (высокий)\n    самооценка: 100 %" in table.text
@@ -320,7 +320,7 @@ async def test_one_area_then_retake_asks_the_other_form_and_shows_the_change(
     assert replies[-1].text.startswith("Вопрос 1 из 5 · ИКТ")
     replies = await _finish_keyed(u1, sessions, replies, best=True)
     table, advice = replies
-    assert "(область «ИКТ», форма A)" in table.text
+    assert "(область «ИКТ», форма А)" in table.text
     assert "🟢 ИКТ — 100 % (высокий)" in table.text
     assert "🟢 Предметные" not in table.text and "⚪ Предметные — нет результата" in table.text
     assert advice.text.startswith("Дефицитов не выявлено")
@@ -332,7 +332,7 @@ async def test_one_area_then_retake_asks_the_other_form_and_shows_the_change(
     assert retake.form == "B" and not set(retake.item_ids) & set(bank.item_ids("ict", "A"))
     replies = await _finish_keyed(u1, sessions, replies, best=False)
     table, advice = replies
-    assert "(область «ИКТ», форма B)" in table.text
+    assert "(область «ИКТ», форма Б)" in table.text
     assert "🔴 ИКТ — 0 % (дефицит), −100 п. п. с прошлого раза" in table.text
     assert bank.area("ict").deficit_explanation in advice.text
     attempts = await _attempts(sessions)
@@ -346,10 +346,10 @@ async def test_one_area_then_retake_asks_the_other_form_and_shows_the_change(
     replies = await u1.press("📊 Мои результаты")
     history = replies[-1]
     assert history.text.startswith("Ваши результаты")
-    assert "1) 31.10.2026 — область «ИКТ»" in history.text
-    assert "2) 01.09.2026 — область «ИКТ»" in history.text
-    replies = await u1.press("2) 01.09.2026")  # the older attempt
-    assert replies[0].text.startswith("Результаты диагностики от 01.09.2026")
+    assert "1) 31 октября 2026 г. — область «ИКТ»" in history.text
+    assert "2) 1 сентября 2026 г. — область «ИКТ»" in history.text
+    replies = await u1.press("2) 1 сентября 2026 г.")  # the older attempt
+    assert replies[0].text.startswith("Результаты диагностики от 1 сентября 2026 г.")
     assert "с прошлого раза" not in replies[0].text
     assert replies[0].data is not None
     replies = await u1.press("⬅️ Назад")
@@ -549,9 +549,9 @@ async def test_results_screen_merges_a_one_area_retake_with_the_whole_set(
     assert (await _current(sessions)).form == "B"
     replies = await _finish_keyed(u1, sessions, replies, best=True)
     table = replies[0]
-    assert "(область «ИКТ», форма B)" in table.text
+    assert "(область «ИКТ», форма Б)" in table.text
     assert "🟢 ИКТ — 100 % (высокий), +100 п. п. с прошлого раза" in table.text
     # the other areas keep the whole-set result, dated, not blanked
-    assert "🔴 Методические — 0 % (дефицит) — по диагностике от 01.09.2026" in table.text
+    assert "🔴 Методические — 0 % (дефицит) — по диагностике от 1 сентября 2026 г." in table.text
     assert "нет результата" not in table.text
     assert table.data is not None and table.data[:4] == b"\x89PNG"

@@ -133,7 +133,7 @@ def test_consent_loads_and_fits_the_column() -> None:
             "version: 1\nmunicipalities:\n  - {id: x1, name: 'Город', kind: city, cluster: urban}\n",
             "municipalities.0.edu_district",
         ),
-        (load_consent_file, "version: '1'\nsummary: short\n", "summary"),
+        (load_consent_file, "version: ''\n", "version"),
     ],
 )
 def test_bad_field_names_file_and_path(loader, body: str, expected: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -226,7 +226,7 @@ async def test_decline_stores_no_person(
     assert "Навигатор молодого педагога" in talk.last.text  # first contact: the welcome
     await talk.press("ob:start")
     await talk.press("ob:consent:what")
-    assert "Что именно хранится" in talk.last.text
+    assert "Кто что видит" in talk.last.text
     await talk.press("ob:consent:no")
     assert "ничего о вас не сохранено" in talk.last.text and "/start" in talk.last.text
     async with sessions() as session:  # not even the account and its conversation position are kept

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
+from content.dates import long_date
 from content.programs import sample_programs
+from content.russian import agree
 from handlers.dispatcher import Dispatcher
 from storage.models import IomStep, Program
 from tests.client import DispatcherClient, Shown
@@ -92,7 +94,7 @@ async def test_matching_programmes_by_default_paging_and_show_all(
         assert f"Подходит {n}" in page1.text
     for alien in ("Подходит 6", "Чужое направление", "Начальная школа", "История", "Уже закончилась"):
         assert alien not in page1.text
-    assert "Страница 1 из 2 (всего 7)" in page1.text
+    assert "Страница 1 из 2 (всего 7 программ)" in page1.text
     assert "▶" in page1.labels and "◀" not in page1.labels
     assert len(_options(page1)) == 5
 
@@ -103,7 +105,7 @@ async def test_matching_programmes_by_default_paging_and_show_all(
     assert "Подходит 1" in back.text
 
     everything = (await t1.press("Показать все"))[-1]
-    assert "Страница 1 из 2 (всего 10)" in everything.text
+    assert "Страница 1 из 2 (всего 10 программ)" in everything.text
     assert "Чужое направление" in everything.text, "sorted by start: the ICT one starts on day 2"
     assert "Только подходящие" in everything.labels
     last = (await t1.press("▶"))[-1]
@@ -125,7 +127,7 @@ async def test_details_and_add_to_iom(
     for part in ("«Подходит 1»", "Региональный ЦНППМ", "36 ч", "дистанционно", "https://example.org/FIT-1"):
         assert part in detail.text
     start = clock.now().date() + timedelta(days=1)
-    assert f"{start:%d.%m.%Y} — {start + timedelta(days=30):%d.%m.%Y}" in detail.text
+    assert f"{long_date(start)} — {long_date(start + timedelta(days=30))}" in detail.text
 
     no_iom = await t1.press("Добавить в ИОМ")
     assert "пока нет ИОМ" in texts(no_iom)
@@ -168,7 +170,7 @@ async def test_teacher_without_diagnostic_sees_all_and_empty_catalogue_gets_samp
                 select(Program).where((Program.ends_on >= now.date()) | Program.ends_on.is_(None))
             )
         ).all()
-    assert f"всего {len(still_open)})" in page.text
+    assert f"всего {agree(len(still_open), 'программа')})" in page.text
 
 
 async def test_programme_gone_and_typed_text(

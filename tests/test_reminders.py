@@ -105,7 +105,7 @@ async def test_deadline_reminders_at_local_ten_once(
     )
     assert not first.urgent
     reply = Reply.from_payload(first.payload)
-    assert reply.text.startswith("Через 3 дня, 10.09.2026, срок шага ИОМ «Посетить 3 урока наставника»")
+    assert reply.text.startswith("Через 3 дня, 10 сентября 2026 г., срок шага ИОМ «Посетить 3 урока наставника»")
     assert reply.actions == [f"rem:s:{first.id}", f"rem:off:{first.id}"]
     clock.set(utc(2026, 9, 7, 6, 30))
     assert await ticker.run() == []  # queued once
@@ -116,7 +116,7 @@ async def test_deadline_reminders_at_local_ten_once(
     clock.set(utc(2026, 9, 10, 5, 0))
     (today,) = await ticker.run()
     assert today.person_id == ural.id and today.dedupe_key.startswith("rem:deadline0:")
-    assert Reply.from_payload(today.payload).text.startswith("Сегодня, 10.09.2026, срок шага ИОМ")
+    assert Reply.from_payload(today.payload).text.startswith("Сегодня, 10 сентября 2026 г., срок шага ИОМ")
     clock.set(utc(2026, 9, 10, 7, 0))
     assert [r.person_id for r in await ticker.run()] == [moscow.id]
     # a step done meanwhile is not reminded; nothing is sent days late
@@ -149,7 +149,7 @@ async def test_approval_inactivity_and_rediagnosis(
         ("inactivity", silent.id),
     }
     approval = next(r for r in rows if r.kind == "iom_approval")
-    assert "ИОМ (Петрова Анна Сергеевна) ждёт вашего согласования больше 2 дн." in approval.payload["text"]
+    assert "ИОМ педагога Петровой Анны Сергеевны ждёт вашего согласования больше 2 дней." in approval.payload["text"]
     assert await ticker.run() == []
     clock.set(utc(2026, 9, 2, 5, 0))  # 10:00 in Yekaterinburg on the re-diagnosis date
     rows = await ticker.run()
@@ -192,7 +192,7 @@ async def test_snooze_and_turn_off_only_for_the_owner(
         person = await session.get(Person, owner.id)
         assert person is not None and person.settings == {}
     replies = await dispatcher.handle(Incoming("console", "own", action=f"rem:s:{reminder.id}"))
-    assert replies[0].text == "Хорошо, напомню через день."
+    assert replies[0].text == "Хорошо, напоминание придёт снова через день."
     replies = await dispatcher.handle(Incoming("console", "own", action=f"rem:s:{reminder.id}"))
     assert "уже отложено" in replies[0].text
     async with sessions() as session:

@@ -398,11 +398,11 @@ async def test_imported_staff_consent_first_on_first_contact(
     assert await consent_at() is None
     staff = DispatcherClient(dispatcher, "900", channel="telegram")
     first = await staff.send("Здравствуйте")
-    assert "согласие" in first.text and staff.offers("✅ Согласен(на)")
+    assert "согласие" in first.text and staff.offers("✅ Даю согласие")
     assert await consent_at() is None  # nothing but the consent question before the answer
     await staff.send("/menu")  # anything else still asks for consent first
-    assert staff.offers("✅ Согласен(на)") and await consent_at() is None
-    await staff.press("✅ Согласен(на)")
+    assert staff.offers("✅ Даю согласие") and await consent_at() is None
+    await staff.press("✅ Даю согласие")
     assert "роль и профиль уже готовы" in staff.texts[0]
     assert await consent_at() is not None
     names = await _role_names(sessions, "900", "telegram")
@@ -447,7 +447,7 @@ async def test_admin_invites_a_curator_of_a_school_and_an_mms_coordinator(
     for role, uid in (("curator", "c1"), ("mms", "k1")):
         person = DispatcherClient(dispatcher, uid, channel="vk")
         await person.send(codes[role])
-        await person.press("✅ Согласен(на)")
+        await person.press("✅ Даю согласие")
         await person.send("Орлова Нина Павловна")
         await person.send("МАОУ СОШ № 9" if role == "curator" else "Управление образования г. Ишима")
         done = await person.send("+7 900 000-00-00")

@@ -1,5 +1,5 @@
 """«Меры поддержки»: eligibility (rural / city / 5th year), consent-gated «Мне интересно» through the outbox,
-«Я получил(а)», erasure, «Добавить в ИОМ» for events, the catalogue import with bad rows."""
+«Уже получено», erasure, «Добавить в ИОМ» for events, the catalogue import with bad rows."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ async def test_rural_teacher_sees_the_rural_measure_city_and_fifth_year_teachers
     await _open_measures(client)
     detail = (await client.press(client.label(f"{_number(rural, RURAL)}. "))).last
     assert "Почему вам подходит:" in detail.text and "ваша школа — сельская отдалённая" in detail.text
-    assert "Мне интересно" in detail.labels and "Я получил(а)" in detail.labels
+    assert "Мне интересно" in detail.labels and "Уже получено" in detail.labels
 
 
 def _number(listing: str, title: str) -> str:
@@ -110,7 +110,7 @@ async def test_interest_reaches_the_organisation_only_after_consent_and_erasure_
     listing = await _open_measures(refuse)
     await refuse.press(refuse.label(f"{_number(listing, WEBINARS)}. "))
     consent = await refuse.press("Мне интересно")
-    assert "Без вашего согласия я ничего не передам" in consent.last.text
+    assert "Без вашего согласия ничего не передаётся" in consent.last.text
     done = await refuse.press("Нет, только отметить")
     assert "ваши данные никому не переданы" in done.text
     assert await _staff_rows(sessions, staff_id) == []
@@ -131,8 +131,8 @@ async def test_interest_reaches_the_organisation_only_after_consent_and_erasure_
     assert "anna.petrova@mail.ru" in notice and "Петрова Анна Сергеевна" in notice and WEBINARS in notice
     assert "Сидорова" not in notice
 
-    # «Я получил(а)» turns the interest into a receipt
-    received = await agree.press("Я получил(а)")
+    # «Уже получено» turns the interest into a receipt
+    received = await agree.press("Уже получено")
     assert "вы получили эту меру" in received.text
     async with sessions() as session:
         statuses = dict(

@@ -128,7 +128,7 @@ async def start_and_consent(chat: Chat) -> Turn:
     assert "Навигатор молодого педагога" in welcome.text
     consent = await chat.press("Начать")
     assert "согласие" in consent.text.lower()
-    asked = await chat.press("✅ Согласен(на)")
+    asked = await chat.press("✅ Даю согласие")
     assert asked.last.text.startswith("Как вас зовут?")
     return asked
 

@@ -72,7 +72,7 @@ def script(index: int) -> list[tuple[str, str, str]]:
     return [
         ("text", "/start", "Навигатор молодого педагога"),
         ("press", "Начать", "согласие"),
-        ("press", "✅ Согласен(на)", "Как вас зовут?"),
+        ("press", "✅ Даю согласие", "Как вас зовут?"),
         ("text", NAME, "Сколько вам лет?"),
         ("text", str(age(index)), "педагогический стаж"),
         ("press", EXPERIENCE[index % 4], "Ваша должность?"),

@@ -304,7 +304,7 @@ async def test_whole_diagnostic_with_shuffled_options_chart_and_retake_on_the_ot
     assert chart.data is not None and chart.data.startswith(PNG_MAGIC)
     with Image.open(io.BytesIO(chart.data)) as image:
         assert image.format == "PNG" and min(image.size) >= 300
-    assert "(вся диагностика, форма A)" in chart.text
+    assert "(вся диагностика, форма А)" in chart.text
     for code in AREAS:
         assert re.search(rf"🟢 {area_label(code)}( \([^)]*\))? — 100 % \(высокий\)", chart.text), code
     assert "с прошлого раза" not in chart.text
@@ -318,7 +318,7 @@ async def test_whole_diagnostic_with_shuffled_options_chart_and_retake_on_the_ot
     results, _ = await answer_keyed(journey, chat, person_id, best=False)
     [chart] = results.files("photo")
     assert chart.data is not None and chart.data.startswith(PNG_MAGIC)
-    assert "(вся диагностика, форма B)" in chart.text
+    assert "(вся диагностика, форма Б)" in chart.text
     for code in AREAS:
         line = rf"🔴 {area_label(code)}( \([^)]*\))? — 0 % \(дефицит\), −100 п\. п\. с прошлого раза"
         assert re.search(line, chart.text), code

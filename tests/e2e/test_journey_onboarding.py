@@ -153,7 +153,7 @@ async def test_refusing_consent_stores_no_person(journey: Journey) -> None:
     chat = journey.chat(TEACHER)
     await chat.send("/start")
     await chat.press("Начать")
-    declined = await chat.press("Не согласен(на)")
+    declined = await chat.press("Не даю согласия")
     assert "ничего о вас не сохранено" in declined.last.text
     assert await account_of(journey.sessions, journey.platform, TEACHER) is None  # the account is gone too
     typed = await chat.send(TEACHER_NAME)  # a name written anyway is not stored: a fresh start

@@ -18,7 +18,7 @@ async def test_telegram_run_logs_no_personal_data(
     await tg.wait_for_messages(user, 1)
     await tg.press_label(user, "Начать")
     await tg.wait_for_messages(user, 1)
-    await tg.press_label(user, "✅ Согласен(на)")
+    await tg.press_label(user, "✅ Даю согласие")
     await tg.wait_for_text(user, "Как вас зовут?")
     await tg.send_text(user, NAME)
     await tg.wait_for_text(user, "Сколько вам лет?")

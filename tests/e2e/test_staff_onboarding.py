@@ -60,14 +60,14 @@ async def test_mentor_invited_on_telegram_onboards_as_staff_and_the_code_is_boun
     shown: list[str] = []
     turn = await mentor.send(f"/start {code}")
     shown += turn.texts
-    assert "вы станете наставником" in turn.text and mentor.offers("✅ Согласен(на)")
+    assert "вы станете наставником" in turn.text and mentor.offers("✅ Даю согласие")
 
     # a second person cannot take the code while the first is still onboarding
     other = VkClient(cross.vk, 501, cross.clock)
     refused = await other.send(code)
     assert "уже принят другим человеком" in refused.text
 
-    shown += (await mentor.press("✅ Согласен(на)")).texts
+    shown += (await mentor.press("✅ Даю согласие")).texts
     assert "Как вас зовут" in mentor.last.text
     shown += (await mentor.send("Смирнов Олег Петрович")).texts
     shown += (await mentor.send("МАОУ СОШ № 7 г. Тюмени")).texts
@@ -105,7 +105,7 @@ async def test_methodist_invited_on_vk_onboards_as_staff(cross: Cross) -> None:
     turn = await methodist.send(code.lower())
     shown += turn.texts
     assert "вы станете региональным методистом" in turn.text
-    shown += (await methodist.press("✅ Согласен(на)")).texts
+    shown += (await methodist.press("✅ Даю согласие")).texts
     shown += (await methodist.send("Кузнецова Ольга Викторовна")).texts
     shown += (await methodist.send("ЦНППМ Тюменской области")).texts
     shown += (await methodist.send("o.kuznetsova@example.ru")).texts
