@@ -105,7 +105,3 @@ def zone_label(name: str | None, default: str = "Europe/Moscow", moment: datetim
         spoken = "московское время" if shift == 0 else f"МСК{shift:+d}".replace("-", "−")
     return f"{spoken} ({offset})"
 
-
-def day_month(day: date | datetime) -> str:
-    """«1 декабря» (the year is clear from the context)."""
-    return f"{day.day} {MONTHS_GENITIVE[day.month - 1]}"
