@@ -52,8 +52,8 @@ class Gender(enum.Enum):
 # petrovich numbers its cases (nominative is not a case there: the name stays as written)
 _PETROVICH_CASE = {Case.gen: 0, Case.dat: 1, Case.acc: 2, Case.ins: 3, Case.loc: 4}
 _PETROVICH_GENDER = {Gender.male: "male", Gender.female: "female", None: "androgynous"}
-# counted forms the dictionary gives from another lemma: «5 годов» is said «5 лет»
-_SUPPLETIVE = {"годов": "лет"}
+# counted forms the dictionary gives from another lemma: «5 годов» is said «5 лет», «5 людей» — «5 человек»
+_SUPPLETIVE = {"годов": "лет", "людей": "человек"}
 _CYRILLIC_WORD = re.compile(r"^[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*$")
 
 

@@ -25,6 +25,7 @@ from bot.services.iom_lifecycle import (
 )
 from bot.services.offers import PairError
 from bot.services.staff_profiles import set_mentor_intake
+from content.russian import Case
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -33,13 +34,13 @@ from handlers.mentoring_notices import (
     AREA_LABELS,
     KIND_GENITIVE,
     PAIRS_BUTTON,
-    name_of,
     offer_buttons,
     teacher_card,
     when,
 )
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import NavMenu, menu_item_button, nav_row
+from handlers.person_names import name_of, past_of
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import TextField, typed_text
 from storage.models import DiagnosticAttempt, Iom, MentorProfile, MethodistProfile, Person
@@ -299,7 +300,7 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
             ctx,
             teacher_id,
             lambda iom: approve(ctx.session, iom, me.id, ctx.now),
-            f"Ваш ИОМ согласован методистом {name_of(me)}. Можно приступать!",
+            f"Ваш ИОМ согласован методистом {name_of(me, Case.ins)}. Можно приступать!",
             "ИОМ согласован, педагог получил уведомление.",
         )
         if refusal is not None:
@@ -359,7 +360,7 @@ async def _return_with(ctx: Ctx, comment: str) -> None:
         ctx,
         int(ctx.data.get("teacher_id", 0)),
         lambda iom: return_with_comment(ctx.session, iom, me.id, comment, ctx.now),
-        f"Методист {name_of(me)} вернул ваш ИОМ с комментарием:\n«{comment}»",
+        f"Методист {name_of(me)} {past_of(me, 'вернул')} ваш ИОМ на доработку с комментарием:\n«{comment}»",
         "ИОМ возвращён с комментарием, педагог получил уведомление.",
     )
     if refusal is not None:
@@ -387,7 +388,7 @@ async def _relay(ctx: Ctx, text: str) -> None:
     role = "методиста" if ctx.data.get("kind") == "methodist" else "наставника"
     await ctx.notify(
         teacher_id,
-        Reply(f"Сообщение от {role} {name_of(me)}:\n{text[:3000]}", ((PAIRS_BUTTON,),)),
+        Reply(f"Сообщение от {role} {name_of(me, Case.gen)}:\n{text[:3000]}", ((PAIRS_BUTTON,),)),
         kind="pair_message",
     )
     await offers.touch_pair(ctx.session, teacher_id, me.id, ctx.now)
@@ -443,7 +444,7 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     await ctx.notify(
         teacher_id,
         Reply(
-            f"{role} {name_of(me)} завершил(а) работу в паре. Причина: {reason[:500]}.\n"
+            f"{role} {name_of(me)} {past_of(me, 'завершил')} работу в паре. Причина: {reason[:500]}.\n"
             f"Можно подобрать нового {KIND_GENITIVE[kind]}: откройте «Наставник и методист».",
             ((menu_item_button(f"Подобрать {KIND_GENITIVE[kind]}", "match"),),),
         ),
@@ -451,5 +452,7 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     )
     teacher = await ctx.session.get(Person, teacher_id)
     await _back_to_list(
-        ctx, kind, f"Работа в паре завершена, педагог {name_of(teacher)} получил уведомление."
+        ctx,
+        kind,
+        f"Работа в паре завершена, педагог {name_of(teacher)} {past_of(teacher, 'получил')} уведомление.",
     )

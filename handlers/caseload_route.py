@@ -22,13 +22,13 @@ from bot.services.iom_lifecycle import (
     set_hours,
 )
 from content.areas import area_label
+from content.russian import agree
 from handlers.actions import Action
 from handlers.caseload import flow as caseload_flow
 from handlers.context import Ctx
-from handlers.mentoring_notices import name_of
 from handlers.messages import Incoming, Reply
 from handlers.navigation import NavMenu, nav_row
-from handlers.numbers import hours_phrase
+from handlers.person_names import name_of, past_of
 from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Option, PageInfo, Pager, TextField
 from storage.models import Iom, IomStep
@@ -172,7 +172,7 @@ async def show_route_step(ctx: Ctx) -> None:
     iom, step = found
     number = active_steps(iom).index(step) + 1
     ctx.say(
-        f"Шаг {number}: {step.task}\nФорма: {step.form}\nСрок: {_when(step)}\nОбъём: {hours_phrase(step.hours)}",
+        f"Шаг {number}: {step.task}\nФорма: {step.form}\nСрок: {_when(step)}\nОбъём: {agree(step.hours, 'час')}",
         [
             [EditStepDate().button("📅 Изменить срок"), EditStepHours().button("⏱ Изменить часы")],
             nav_row(),
@@ -198,7 +198,8 @@ async def _changed(ctx: Ctx, iom: Iom, reopened: bool, what: str) -> None:
     await ctx.notify(
         iom.person_id,
         Reply(
-            f"Методист {name_of(ctx.me)} изменил(а) ваш ИОМ: {what}.{again} Откройте «Мой ИОМ», чтобы посмотреть.",
+            f"Методист {name_of(ctx.me)} {past_of(ctx.me, 'изменил')} ваш ИОМ: {what}.{again} "
+            "Откройте «Мой ИОМ», чтобы посмотреть.",
             ((NavMenu().button("В меню"),),),
         ),
         kind="iom_changed",
@@ -224,7 +225,7 @@ async def _save_hours(ctx: Ctx, value: int) -> None:
     iom, step = found
     number = active_steps(iom).index(step) + 1
     reopened = set_hours(iom, step, value, ctx.me.id, ctx.now)
-    await _changed(ctx, iom, reopened, f"шаг {number} — {hours_phrase(value)}")
+    await _changed(ctx, iom, reopened, f"шаг {number} — {agree(value, 'час')}")
 
 
 TextField(

@@ -41,12 +41,13 @@ from bot.services.iom_lifecycle import (
 from bot.services.programs import ensure_sample_programs, matching_programs
 from content.areas import area_label
 from content.iom_templates import iom_templates
+from content.russian import agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
-from handlers.numbers import hours_phrase, steps_phrase
+from handlers.person_names import name_of, past_of
 from handlers.registry import Flow, MenuItem
 from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, PageInfo, Pager, TextField
@@ -390,10 +391,10 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
     plan = (iom.aspects or {}).get("plan", {})
     lines = []
     if drafted:
-        lines.append("Я составил черновик вашего индивидуального образовательного маршрута (ИОМ).")
+        lines.append("Черновик вашего индивидуального образовательного маршрута (ИОМ) готов.")
     goal = iom.goal or "—"
     lines.append(f"Цель: {goal if len(goal) <= 200 else goal[:199] + '…'}")
-    pace = f"Темп: {steps_phrase(len(active))}, {hours_phrase(iom.total_hours)} за {iom.months} мес."
+    pace = f"Темп: {agree(len(active), 'шаг')}, {agree(iom.total_hours, 'час')} за {agree(iom.months, 'месяц')}"
     if end:
         pace += f" (до {_day(end)})"
     if plan.get("budget_per_month"):
@@ -407,7 +408,7 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
         )
     if iom.status == RETURNED and iom.review_comment:
         lines.append(
-            f"Методист вернул маршрут с комментарием: «{_short(iom.review_comment, 250)}». "
+            f"Маршрут возвращён на доработку с комментарием методиста: «{_short(iom.review_comment, 250)}». "
             "Исправьте шаги и отправьте маршрут снова."
         )
     elif iom.status == ON_APPROVAL:
@@ -557,20 +558,20 @@ async def _submit(ctx: Ctx) -> None:
         return
     methodist_id = await submit_for_approval(ctx.session, iom, ctx.now)
     if methodist_id is not None:
-        await _tell_methodist(
-            ctx, methodist_id, "отправил(а) индивидуальный образовательный маршрут на согласование"
-        )
+        await _tell_methodist(ctx, methodist_id, "отправил", "индивидуальный образовательный маршрут на согласование")
         ctx.say("Маршрут отправлен вашему методисту на согласование. Я сообщу, когда он ответит.")
     else:
         ctx.say(AWAITING_TEXT)
     await _back_to_view(ctx)
 
 
-async def _tell_methodist(ctx: Ctx, methodist_id: int, what: str) -> None:
+async def _tell_methodist(ctx: Ctx, methodist_id: int, verb: str, what: str) -> None:
+    """«Педагог <name> <verb agreed with the teacher's gender> <what>.» to the methodist."""
     await ctx.notify(
         methodist_id,
         Reply(
-            f"Педагог {ctx.me.full_name or ''} {what}. Откройте «Мои педагоги», чтобы посмотреть маршрут "
+            f"Педагог {name_of(ctx.me)} {past_of(ctx.me, verb)} {what}. Откройте «Мои педагоги», "
+            "чтобы посмотреть маршрут "
             "и согласовать его или вернуть с комментарием."
         ),
         kind="iom_review",
@@ -581,7 +582,7 @@ async def _after_change(ctx: Ctx, iom: Iom, reopened: bool, done: str) -> None:
     """Say what changed; a change of an approved route went back for approval — tell both sides."""
     if reopened:
         if iom.methodist_id is not None:
-            await _tell_methodist(ctx, iom.methodist_id, "изменил(а) согласованный маршрут")
+            await _tell_methodist(ctx, iom.methodist_id, "изменил", "согласованный маршрут")
             done += " Маршрут был согласован, поэтому изменение записано и маршрут снова у методиста на согласовании."
         else:
             done += " Изменение записано; маршрут ожидает методиста для согласования."
@@ -897,7 +898,7 @@ async def _save_hours(ctx: Ctx, value: int) -> None:
         return
     iom, step = found
     reopened = set_hours(iom, step, value, ctx.me.id, ctx.now)
-    await _after_change(ctx, iom, reopened, f"Шаг {_number(iom, step)}: {hours_phrase(value)}.")
+    await _after_change(ctx, iom, reopened, f"Шаг {_number(iom, step)}: {agree(value, 'час')}.")
 
 
 async def _move(ctx: Ctx, moved: MoveStep) -> None:

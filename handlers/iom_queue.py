@@ -11,13 +11,14 @@ from __future__ import annotations
 from bot.services import offers
 from bot.services.iom_lifecycle import hand_to_methodist
 from bot.services.iom_queue import WaitingRoute, awaiting_routes, waiting_route
+from content.russian import Case, agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.mentoring_notices import announce_offer, name_of, offer_summary_for_teacher, timeout_of, when
+from handlers.mentoring_notices import announce_offer, offer_summary_for_teacher, timeout_of, when
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
-from handlers.numbers import routes_phrase
+from handlers.person_names import name_of
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import Option, PageInfo, Pager
 from storage.models import Iom, Person
@@ -70,7 +71,7 @@ async def _page_text(ctx: Ctx, info: PageInfo) -> str:
         return "Маршрутов, ожидающих методиста, нет."
     tz = ctx.me.timezone
     lines = [
-        f"ИОМ ждут методиста: {routes_phrase(len(routes))}. Согласовать их может только "
+        f"ИОМ ждут методиста: {agree(len(routes), 'маршрут')}. Согласовать их может только "
         "закреплённый методист — подберите его педагогу."
     ]
     start = info.page * PER_PAGE
@@ -180,7 +181,7 @@ async def _find(ctx: Ctx, route: WaitingRoute) -> None:
     await ctx.notify(
         route.teacher_id, Reply(await offer_summary_for_teacher(ctx.session, offer)), kind="offer_update"
     )
-    candidate = name_of(await ctx.session.get(Person, offer.candidate_id))
+    candidate = name_of(await ctx.session.get(Person, offer.candidate_id), Case.dat)
     ctx.say(f"Предложение отправлено методисту {candidate}; педагог получил уведомление.")
     await ctx.show_current()
 

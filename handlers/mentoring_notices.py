@@ -18,9 +18,11 @@ from bot.services import matching, outbox
 from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
 from bot.services.offers import NextStep
 from content import areas
+from content.russian import agree
 from handlers.actions import Action
 from handlers.messages import Button, Reply
 from handlers.navigation import NavMenu, menu_item_button
+from handlers.person_names import name_of
 from storage.models import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
@@ -108,10 +110,6 @@ def when(moment: datetime, tz: str | None) -> str:
     return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
-def name_of(person: Person | None) -> str:
-    return (person.full_name if person is not None and person.full_name else "педагог").strip()
-
-
 async def contact_line(session: AsyncSession, pair: Pair) -> str:
     """How to reach the partner — only a contact they agreed to share."""
     profile: MentorProfile | MethodistProfile | None
@@ -138,7 +136,7 @@ async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
     if person.levels:
         lines.append(f"Уровни: {', '.join(person.levels)}")
     if person.experience_years is not None:
-        lines.append(f"Стаж: {person.experience_years} г.")
+        lines.append(f"Стаж: {agree(person.experience_years, 'год')}")
     attempt = await session.scalar(
         select(DiagnosticAttempt)
         .where(DiagnosticAttempt.person_id == teacher_id, DiagnosticAttempt.status == "completed")

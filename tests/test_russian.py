@@ -50,6 +50,7 @@ def test_numbers_agree_with_nouns(count: int, steps: str, years: str, teachers_g
     assert agree(count, "шаг") == steps
     assert agree(count, "год") == years
     assert agree(count, "педагог", Case.gen) == teachers_gen
+    assert agree(count, "человек") == f"{count} {'человека' if count in (2, 22) else 'человек'}"
 
 
 def test_past_tense_agrees_with_the_actor() -> None:
