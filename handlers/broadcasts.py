@@ -15,6 +15,7 @@ from bot.services import broadcasts as service
 from bot.services.outbox import notify
 from bot.services.quiet_hours import zone
 from bot.services.segments import KINDS, ROLE, VALUE_KINDS, Segment, count_recipients, segment_values
+from content.russian import Case, agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -168,8 +169,9 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
 
 # --- text -----------------------------------------------------------------------------------------------------
 def _text_prompt(ctx: Ctx) -> str:
+    limit = ctx.deps.settings.broadcast_max_text
     return (
-        f"Напишите текст рассылки одним сообщением (до {ctx.deps.settings.broadcast_max_text} символов). "
+        f"Напишите текст рассылки одним сообщением (до {agree(limit, 'символ', Case.gen)}). "
         f"Он придёт ровно так, как написан, без форматирования.\n{NO_UPLOADS}"
     )
 
@@ -177,7 +179,10 @@ def _text_prompt(ctx: Ctx) -> str:
 def _parse_text(ctx: Ctx, text: str) -> str:
     limit = ctx.deps.settings.broadcast_max_text
     if len(text) > limit:
-        raise FieldError(f"Текст длиннее {limit} символов ({len(text)}). Сократите, пожалуйста.")
+        raise FieldError(
+            f"Текст длиннее {agree(limit, 'символ', Case.gen)}: в нём {agree(len(text), 'символ')}. "
+            "Сократите, пожалуйста."
+        )
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
         raise FieldError("В тексте есть служебные символы. Пришлите обычный текст.")
     return text

@@ -59,6 +59,7 @@ registry.menu_item(MenuItem("iom", "Мой ИОМ", "iom", "view", roles=None, o
 MAX_MESSAGE = 3900
 MAX_EVIDENCE = 1000
 MAX_GOAL = 500
+GOAL_HINT = f"Напишите цель словами: от 3 до {MAX_GOAL} символов."  # 500: «символов» agrees
 OTHER_GOAL = "other"
 
 GOAL_QUESTION = "Чего вы хотите достичь в этом году? Выберите главное или напишите своими словами."
@@ -229,7 +230,7 @@ def _sized(text: str, shortest: int, longest: int, too_short: str) -> str:
     if len(text) < shortest:
         raise FieldError(too_short)
     if len(text) > longest:
-        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {longest} символов.")
+        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {agree(longest, 'символ')}.")
     return text
 
 
@@ -607,7 +608,7 @@ async def _may_edit_goal(ctx: Ctx) -> bool:
 
 def _new_goal(ctx: Ctx, text: str) -> str:
     if len(text) < 3 or len(text) > MAX_GOAL:
-        raise FieldError(f"Напишите цель словами: от 3 до {MAX_GOAL} символов.")
+        raise FieldError(GOAL_HINT)
     return text
 
 
@@ -630,7 +631,7 @@ TextField(
     text="Напишите новую формулировку цели маршрута.",
     parse=_new_goal,
     on_value=_save_goal,
-    hint=f"Напишите цель словами: от 3 до {MAX_GOAL} символов.",
+    hint=GOAL_HINT,
     guard=_may_edit_goal,
 )
 

@@ -25,6 +25,7 @@ from content.geography import (
     region_name,
     search_municipalities,
 )
+from content.russian import agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -267,5 +268,5 @@ def summary_text(report: Report, title: str, period: Period) -> str:
         lines.append(f"Самочувствие: {HIDDEN}")
     else:
         bands = ", ".join(f"{BAND_LABELS[b]} — {totals.burnout[b]}" for b in BANDS)
-        lines.append(f"Самочувствие ({totals.burnout_respondents} ответов): {bands}")
+        lines.append(f"Самочувствие ({agree(totals.burnout_respondents, 'ответ')}): {bands}")
     return "\n".join(lines)
