@@ -97,7 +97,7 @@ class KeepBroadcast(Action, prefix="bc:cno"):
 
 def segment_label(segment: Segment) -> str:
     if segment.kind == "young":
-        return "молодые педагоги (моложе 35 лет, стаж до 3 лет)"
+        return "молодые педагоги (до 35 лет и первые три года работы)"
     if segment.value is None:
         return KIND_LABELS[segment.kind].lower()
     return f"{KIND_LABELS[segment.kind].lower()}: {_value_label(segment.kind, segment.value)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.services import offers
 from bot.services.matching import KINDS
+from content.russian import agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -42,7 +43,7 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Нажмите «Распределить» или вернитесь в меню.")
         return
     timeout = timeout_of(ctx.deps.settings.offer_timeout_hours)
-    lines = []
+    lines = ["Распределение завершено."]
     for kind in KINDS:
         result = await offers.distribute_waiting(ctx.session, kind, ctx.now, timeout)
         for offer in result.offers:
@@ -52,6 +53,9 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
                 Reply(await offer_summary_for_teacher(ctx.session, offer)),
                 kind="offer_update",
             )
-        label = "наставники" if kind == "mentor" else "методисты"
-        lines.append(f"{label}: предложений {len(result.offers)}, без кандидата {len(result.unassigned)}")
-    ctx.say("Готово. " + "; ".join(lines) + ".", [nav_row(back=False)])
+        label = "Поиск наставника" if kind == "mentor" else "Поиск методиста"
+        lines.append(
+            f"{label}: {agree(len(result.offers), 'предложение')} отправлено кандидатам; "
+            f"без кандидата пока {agree(len(result.unassigned), 'педагог')} (остаются в листе ожидания)."
+        )
+    ctx.say("\n".join(lines), [nav_row(back=False)])

@@ -150,7 +150,7 @@ async def test_broadcast_flow_schedule_send_report(
     replies = await dispatcher.handle(adm("   "))
     assert replies[0].text == "Пришлите текст рассылки сообщением."
     replies = await dispatcher.handle(adm("x" * 3501))
-    assert "длиннее 3500" in replies[0].text
+    assert replies[0].text.startswith("Текст длиннее 3500 символов: в нём 3501 символ.")
     text = "Коллеги, 15 октября — вебинар ЦНППМ по формирующему оцениванию."
     replies = await dispatcher.handle(adm(text))
     labels = [b.label for row in replies[-1].buttons for b in row]
