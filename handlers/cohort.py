@@ -54,8 +54,11 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
                 kind="offer_update",
             )
         label = "Поиск наставника" if kind == "mentor" else "Поиск методиста"
-        lines.append(
-            f"{label}: {agree(len(result.offers), 'предложение')} отправлено кандидатам; "
-            f"без кандидата пока {agree(len(result.unassigned), 'педагог')} (остаются в листе ожидания)."
+        left = len(result.unassigned)
+        rest = (
+            f"без кандидата пока {agree(left, 'педагог')}, они остаются в листе ожидания"
+            if left
+            else "без кандидата не остался никто"
         )
+        lines.append(f"{label}: кандидатам ушло {agree(len(result.offers), 'предложение')}; {rest}.")
     ctx.say("\n".join(lines), [nav_row(back=False)])

@@ -316,7 +316,7 @@ async def test_waiting_teacher_then_admin_distributes(
     confirm = await dispatcher.handle(inc("boss", action="m:distribute"))
     assert "Ждут наставника: 2" in confirm[-1].text
     done = await dispatcher.handle(inc("boss", action="coh:run"))
-    assert "Поиск наставника: 2 предложения отправлено кандидатам; без кандидата пока 0 педагогов" in done[-1].text
+    assert "Поиск наставника: кандидатам ушло 2 предложения; без кандидата не остался никто." in done[-1].text
     offers = {o.teacher_id: o for o in await _offers(sessions)}
     assert offers[t1.id].candidate_id == m.id and offers[t2.id].candidate_id == m2.id
     assert offers[t1.id].form == "педагог-новатор – консервативный педагог"
