@@ -307,10 +307,13 @@ async def on_preview(ctx: Ctx, incoming: Incoming) -> None:
 # --- schedule ---------------------------------------------------------------------------------------------------
 def _schedule_prompt(ctx: Ctx) -> str:
     tz = _admin_zone(ctx)
-    example = (ctx.now + timedelta(days=1)).astimezone(tz).replace(hour=10, minute=0).strftime(DATE_FORMAT)
+    tomorrow = (ctx.now + timedelta(days=1)).astimezone(tz).replace(hour=10, minute=0)
+    offset = int((tomorrow.utcoffset() or timedelta()).total_seconds() // 60)
+    hours, minutes = divmod(abs(offset), 60)
+    utc = f"UTC{'+' if offset >= 0 else '−'}{hours}" + (f":{minutes:02d}" if minutes else "")
     return (
-        f"Когда отправить? Напишите дату и время в формате ДД.ММ.ГГГГ ЧЧ:ММ по вашему времени ({tz.key}), "
-        f"например: {example}"
+        f"Когда отправить? Напишите дату и время в формате ДД.ММ.ГГГГ ЧЧ:ММ по вашему местному времени "
+        f"({utc}), например: {tomorrow.strftime(DATE_FORMAT)}"
     )
 
 

@@ -162,7 +162,7 @@ async def test_broadcast_flow_schedule_send_report(
     assert replies[1].buttons == () and replies[1].attachment is None
     assert "предмету: математика — 3 чел." in replies[-1].text
     replies = await dispatcher.handle(adm(action="bc:plan"))
-    assert "Europe/Moscow" in replies[-1].text
+    assert "по вашему местному времени (UTC+3)" in replies[-1].text and "Europe/Moscow" not in replies[-1].text
     replies = await dispatcher.handle(adm("завтра утром"))
     assert "ДД.ММ.ГГГГ ЧЧ:ММ" in replies[0].text
     replies = await dispatcher.handle(adm("01.09.2026 11:00"))  # 08:00 UTC: already past (now is 09:00 UTC)
