@@ -137,9 +137,12 @@ def gender_of(full_name: str | None) -> Gender | None:
 
 
 def decline_name(full_name: str, case: Case, gender: Gender | None = None) -> str:
-    """A full name in ``case``; words that are not Cyrillic (a Latin name, initials) stay as written."""
+    """A full name in ``case``; words that are not Cyrillic (a Latin name, initials) stay as written. A single
+    lower-case word is a common noun standing in for a name («педагог») and is declined as one."""
     if case is Case.nom or not full_name.strip():
         return full_name
+    if full_name.islower() and _CYRILLIC_WORD.match(full_name):
+        return noun_for(1, full_name, case)  # a noun standing in for an unknown name: «педагогом»
     words = full_name.split()
     roles = _roles(words)
     if gender is None:

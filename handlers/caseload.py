@@ -25,7 +25,7 @@ from bot.services.iom_lifecycle import (
 )
 from bot.services.offers import PairError
 from bot.services.staff_profiles import set_mentor_intake
-from content.russian import Case
+from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -40,10 +40,20 @@ from handlers.mentoring_notices import (
 )
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import NavMenu, menu_item_button, nav_row
-from handlers.person_names import name_of, past_of
+from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import TextField, typed_text
 from storage.models import DiagnosticAttempt, Iom, MentorProfile, MethodistProfile, Person
+
+APPROVED_NOTICE = "Ваш ИОМ согласован методистом {methodist:ins}. Можно приступать!"
+RETURNED_NOTICE = "Методист {methodist} {methodist:~вернул} ваш ИОМ на доработку с комментарием:\n«{comment}»"
+MESSAGE_NOTICE = "Сообщение от {role} {sender:gen}:\n{text}"
+PARTNER_ENDED_NOTICE = (
+    "{role} {partner} {partner:~завершил} работу в паре. Причина: {reason}.\n"
+    "Можно подобрать нового {kind}: откройте «Наставник и методист»."
+)
+PAIR_ENDED_DONE = "Работа в паре завершена, педагог {teacher} {teacher:~получил} уведомление."
+
 
 flow = Flow("caseload")
 PAGE = 8
@@ -300,7 +310,7 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
             ctx,
             teacher_id,
             lambda iom: approve(ctx.session, iom, me.id, ctx.now),
-            f"Ваш ИОМ согласован методистом {name_of(me, Case.ins)}. Можно приступать!",
+            render(APPROVED_NOTICE, methodist=display_name(me)),
             "ИОМ согласован, педагог получил уведомление.",
         )
         if refusal is not None:
@@ -360,7 +370,7 @@ async def _return_with(ctx: Ctx, comment: str) -> None:
         ctx,
         int(ctx.data.get("teacher_id", 0)),
         lambda iom: return_with_comment(ctx.session, iom, me.id, comment, ctx.now),
-        f"Методист {name_of(me)} {past_of(me, 'вернул')} ваш ИОМ на доработку с комментарием:\n«{comment}»",
+        render(RETURNED_NOTICE, methodist=display_name(me), comment=comment),
         "ИОМ возвращён с комментарием, педагог получил уведомление.",
     )
     if refusal is not None:
@@ -388,7 +398,7 @@ async def _relay(ctx: Ctx, text: str) -> None:
     role = "методиста" if ctx.data.get("kind") == "methodist" else "наставника"
     await ctx.notify(
         teacher_id,
-        Reply(f"Сообщение от {role} {name_of(me, Case.gen)}:\n{text[:3000]}", ((PAIRS_BUTTON,),)),
+        Reply(render(MESSAGE_NOTICE, role=role, sender=display_name(me), text=text[:3000]), ((PAIRS_BUTTON,),)),
         kind="pair_message",
     )
     await offers.touch_pair(ctx.session, teacher_id, me.id, ctx.now)
@@ -444,8 +454,13 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     await ctx.notify(
         teacher_id,
         Reply(
-            f"{role} {name_of(me)} {past_of(me, 'завершил')} работу в паре. Причина: {reason[:500]}.\n"
-            f"Можно подобрать нового {KIND_GENITIVE[kind]}: откройте «Наставник и методист».",
+            render(
+                PARTNER_ENDED_NOTICE,
+                role=role,
+                partner=display_name(me),
+                reason=reason[:500],
+                kind=KIND_GENITIVE[kind],
+            ),
             ((menu_item_button(f"Подобрать {KIND_GENITIVE[kind]}", "match"),),),
         ),
         kind="pair_ended",
@@ -454,5 +469,5 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     await _back_to_list(
         ctx,
         kind,
-        f"Работа в паре завершена, педагог {name_of(teacher)} {past_of(teacher, 'получил')} уведомление.",
+        render(PAIR_ENDED_DONE, teacher=display_name(teacher)),
     )

@@ -22,17 +22,20 @@ from bot.services.iom_lifecycle import (
     set_hours,
 )
 from content.areas import area_label
-from content.russian import agree
+from content.russian import agree, render
 from handlers.actions import Action
 from handlers.caseload import flow as caseload_flow
 from handlers.context import Ctx
 from handlers.messages import Incoming, Reply
 from handlers.navigation import NavMenu, nav_row
-from handlers.person_names import name_of, past_of
+from handlers.person_names import display_name
 from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Option, PageInfo, Pager, TextField
 from storage.models import Iom, IomStep
 
+ROUTE_CHANGED_NOTICE = (
+    "Методист {methodist} {methodist:~изменил} ваш ИОМ: {what}.{again} Откройте «Мой ИОМ», чтобы посмотреть."
+)
 PER_PAGE = 10
 NOT_YOURS = "Изменять маршрут может только методист, закреплённый за педагогом."
 NOT_EDITABLE = "Маршрут сейчас нельзя менять: он {status}."
@@ -198,8 +201,7 @@ async def _changed(ctx: Ctx, iom: Iom, reopened: bool, what: str) -> None:
     await ctx.notify(
         iom.person_id,
         Reply(
-            f"Методист {name_of(ctx.me)} {past_of(ctx.me, 'изменил')} ваш ИОМ: {what}.{again} "
-            "Откройте «Мой ИОМ», чтобы посмотреть.",
+            render(ROUTE_CHANGED_NOTICE, methodist=display_name(ctx.me), what=what, again=again),
             ((NavMenu().button("В меню"),),),
         ),
         kind="iom_changed",

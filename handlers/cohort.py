@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.services import offers
 from bot.services.matching import KINDS
-from content.russian import agree
+from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -13,6 +13,8 @@ from handlers.messages import Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
+DISTRIBUTED = "{label}: кандидатам ушло {offers:#предложение}; {rest}."
+LEFT_WAITING = "без кандидата пока {left:#педагог}, они остаются в листе ожидания"
 flow = Flow("cohort")
 registry.menu_item(
     MenuItem(
@@ -55,10 +57,6 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
             )
         label = "Поиск наставника" if kind == "mentor" else "Поиск методиста"
         left = len(result.unassigned)
-        rest = (
-            f"без кандидата пока {agree(left, 'педагог')}, они остаются в листе ожидания"
-            if left
-            else "без кандидата не остался никто"
-        )
-        lines.append(f"{label}: кандидатам ушло {agree(len(result.offers), 'предложение')}; {rest}.")
+        rest = render(LEFT_WAITING, left=left) if left else "без кандидата не остался никто"
+        lines.append(render(DISTRIBUTED, label=label, offers=len(result.offers), rest=rest))
     ctx.say("\n".join(lines), [nav_row(back=False)])

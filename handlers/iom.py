@@ -41,13 +41,13 @@ from bot.services.iom_lifecycle import (
 from bot.services.programs import ensure_sample_programs, matching_programs
 from content.areas import area_label
 from content.iom_templates import iom_templates
-from content.russian import agree
+from content.russian import agree, render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
-from handlers.person_names import name_of, past_of
+from handlers.person_names import display_name
 from handlers.registry import Flow, MenuItem
 from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, PageInfo, Pager, TextField
@@ -60,6 +60,12 @@ MAX_MESSAGE = 3900
 MAX_EVIDENCE = 1000
 MAX_GOAL = 500
 GOAL_HINT = f"Напишите цель словами: от 3 до {MAX_GOAL} символов."  # 500: «символов» agrees
+_TO_REVIEW = "Откройте «Мои педагоги», чтобы посмотреть маршрут и согласовать его или вернуть с комментарием."
+SUBMITTED_NOTICE = (
+    "Педагог {teacher} {teacher:~отправил} индивидуальный образовательный маршрут на согласование. " + _TO_REVIEW
+)
+CHANGED_NOTICE = "Педагог {teacher} {teacher:~изменил} согласованный маршрут. " + _TO_REVIEW
+PACE = "Темп: {steps:#шаг}, {hours:#час} за {months:#месяц}"
 OTHER_GOAL = "other"
 
 GOAL_QUESTION = "Чего вы хотите достичь в этом году? Выберите главное или напишите своими словами."
@@ -395,7 +401,7 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
         lines.append("Черновик вашего индивидуального образовательного маршрута (ИОМ) готов.")
     goal = iom.goal or "—"
     lines.append(f"Цель: {goal if len(goal) <= 200 else goal[:199] + '…'}")
-    pace = f"Темп: {agree(len(active), 'шаг')}, {agree(iom.total_hours, 'час')} за {agree(iom.months, 'месяц')}"
+    pace = render(PACE, steps=len(active), hours=iom.total_hours, months=iom.months)
     if end:
         pace += f" (до {_day(end)})"
     if plan.get("budget_per_month"):
@@ -559,31 +565,22 @@ async def _submit(ctx: Ctx) -> None:
         return
     methodist_id = await submit_for_approval(ctx.session, iom, ctx.now)
     if methodist_id is not None:
-        await _tell_methodist(ctx, methodist_id, "отправил", "индивидуальный образовательный маршрут на согласование")
+        await _tell_methodist(ctx, methodist_id, SUBMITTED_NOTICE)
         ctx.say("Маршрут отправлен вашему методисту на согласование. Я сообщу, когда он ответит.")
     else:
         ctx.say(AWAITING_TEXT)
     await _back_to_view(ctx)
 
 
-async def _tell_methodist(ctx: Ctx, methodist_id: int, verb: str, what: str) -> None:
-    """«Педагог <name> <verb agreed with the teacher's gender> <what>.» to the methodist."""
-    await ctx.notify(
-        methodist_id,
-        Reply(
-            f"Педагог {name_of(ctx.me)} {past_of(ctx.me, verb)} {what}. Откройте «Мои педагоги», "
-            "чтобы посмотреть маршрут "
-            "и согласовать его или вернуть с комментарием."
-        ),
-        kind="iom_review",
-    )
+async def _tell_methodist(ctx: Ctx, methodist_id: int, template: str) -> None:
+    await ctx.notify(methodist_id, Reply(render(template, teacher=display_name(ctx.me))), kind="iom_review")
 
 
 async def _after_change(ctx: Ctx, iom: Iom, reopened: bool, done: str) -> None:
     """Say what changed; a change of an approved route went back for approval — tell both sides."""
     if reopened:
         if iom.methodist_id is not None:
-            await _tell_methodist(ctx, iom.methodist_id, "изменил", "согласованный маршрут")
+            await _tell_methodist(ctx, iom.methodist_id, CHANGED_NOTICE)
             done += " Маршрут был согласован, поэтому изменение записано и маршрут снова у методиста на согласовании."
         else:
             done += " Изменение записано; маршрут ожидает методиста для согласования."

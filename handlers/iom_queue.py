@@ -11,18 +11,19 @@ from __future__ import annotations
 from bot.services import offers
 from bot.services.iom_lifecycle import hand_to_methodist
 from bot.services.iom_queue import WaitingRoute, awaiting_routes, waiting_route
-from content.russian import Case, agree
+from content.russian import agree, render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.mentoring_notices import announce_offer, offer_summary_for_teacher, timeout_of, when
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
-from handlers.person_names import name_of
+from handlers.person_names import display_name
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import Option, PageInfo, Pager
 from storage.models import Iom, Person
 
+PROPOSED = "Предложение отправлено методисту {methodist:dat}; педагог получил уведомление."
 flow = Flow("iom_queue")
 registry.menu_item(
     MenuItem("iom_queue", "ИОМ ждут методиста", "iom_queue", "list", roles=frozenset({"admin"}), order=63)
@@ -181,8 +182,8 @@ async def _find(ctx: Ctx, route: WaitingRoute) -> None:
     await ctx.notify(
         route.teacher_id, Reply(await offer_summary_for_teacher(ctx.session, offer)), kind="offer_update"
     )
-    candidate = name_of(await ctx.session.get(Person, offer.candidate_id), Case.dat)
-    ctx.say(f"Предложение отправлено методисту {candidate}; педагог получил уведомление.")
+    candidate = display_name(await ctx.session.get(Person, offer.candidate_id))
+    ctx.say(render(PROPOSED, methodist=candidate))
     await ctx.show_current()
 
 

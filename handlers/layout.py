@@ -116,8 +116,7 @@ def fit(replies: list[Reply], limit: int | None) -> tuple[list[Reply], list[Any]
     for position, reply in enumerate(replies):
         paged = _text_paged(reply, limit)
         if paged is not None:
-            first, stored = paged
-            return [*replies[:position], first, *replies[position + 1 :]], stored
+            return [*replies[:position], paged[0], *replies[position + 1 :]], paged[1]
     if limit is None:
         return replies, None
     for position, reply in enumerate(replies):

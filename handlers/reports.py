@@ -268,5 +268,5 @@ def summary_text(report: Report, title: str, period: Period) -> str:
         lines.append(f"Самочувствие: {HIDDEN}")
     else:
         bands = ", ".join(f"{BAND_LABELS[b]} — {totals.burnout[b]}" for b in BANDS)
-        lines.append(f"Самочувствие ({agree(totals.burnout_respondents, 'ответ')}): {bands}")
+        lines.append(f"Самочувствие ({agree(totals.burnout_respondents or 0, 'ответ')}): {bands}")
     return "\n".join(lines)
