@@ -57,6 +57,9 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
             )
         label = "Поиск наставника" if kind == "mentor" else "Поиск методиста"
         left = len(result.unassigned)
+        if not result.offers and not left:
+            lines.append(f"{label}: ожидающих не было.")
+            continue
         rest = render(LEFT_WAITING, left=left) if left else "без кандидата не остался никто"
         lines.append(render(DISTRIBUTED, label=label, offers=len(result.offers), rest=rest))
     ctx.say("\n".join(lines), [nav_row(back=False)])

@@ -415,7 +415,7 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
         )
     if iom.status == RETURNED and iom.review_comment:
         lines.append(
-            f"Маршрут возвращён на доработку с комментарием методиста: «{_short(iom.review_comment, 250)}». "
+            f"Маршрут возвращён на доработку с комментарием методиста: «{_short(iom.review_comment, 250).rstrip('.')}». "
             "Исправьте шаги и отправьте маршрут снова."
         )
     elif iom.status == ON_APPROVAL:

@@ -51,12 +51,12 @@ KIND_GENITIVE = {"mentor": "наставника", "methodist": "методис�
 KIND_CANDIDATE = {"mentor": "Кандидат в наставники", "methodist": "Кандидат в методисты"}
 # lower-case area names for use inside sentences ("ИКТ" stays as is)
 AREA_LABELS = {code: label if code == "ict" else label.lower() for code, label in areas.AREA_LABELS.items()}
-AREA_PHRASE = {
-    "subject": "сильная сторона — предметная область",
-    "methodical": "сильная сторона — методическая область",
-    "psychological": "сильная сторона — психолого-педагогическая область",
-    "communicative": "сильная сторона — коммуникативная область",
-    "ict": "сильная сторона — ИКТ (цифровые инструменты)",
+AREA_NAMES = {
+    "subject": "предметная область",
+    "methodical": "методическая область",
+    "psychological": "психолого-педагогическая область",
+    "communicative": "коммуникативная область",
+    "ict": "ИКТ (цифровые инструменты)",
 }
 LEVEL_LABELS = areas.LEVEL_LABELS
 REASON_TEXT = {
@@ -79,27 +79,39 @@ REASON_TEXT_FOR_CANDIDATE = {
     matching.EXPERIENCE: "ваш педагогический стаж",
     matching.FREE_CAPACITY: "у вас есть свободные места",
 }
-AREA_PHRASE_FOR_CANDIDATE = "ваша сильная область совпадает с дефицитом педагога: {area}"
-
-
 PAIRS_BUTTON = menu_item_button("Наставник и методист", "match")
 
 
 def reason_text(code: str, *, for_candidate: bool = False) -> str:
     if code.startswith(matching.AREA_PREFIX):
-        area = code[len(matching.AREA_PREFIX) :]
-        if for_candidate:
-            return AREA_PHRASE_FOR_CANDIDATE.format(area=AREA_LABELS.get(area, area))
-        return AREA_PHRASE.get(area, code)
+        return _areas_text([code[len(matching.AREA_PREFIX) :]], for_candidate=for_candidate)
     if for_candidate and code in REASON_TEXT_FOR_CANDIDATE:
         return REASON_TEXT_FOR_CANDIDATE[code]
     return REASON_TEXT.get(code, code)
 
 
+def _areas_text(codes: list[str], *, for_candidate: bool) -> str:
+    """The matched strong areas said once: «сильные стороны — предметная область, …»."""
+    named = ", ".join(AREA_NAMES.get(code, code) for code in codes)
+    if for_candidate:
+        if len(codes) == 1:
+            return f"ваша сильная область совпадает с дефицитом педагога: {named}"
+        return f"ваши сильные области совпадают с дефицитами педагога: {named}"
+    return f"сильная сторона — {named}" if len(codes) == 1 else f"сильные стороны — {named}"
+
+
 def explain(breakdown: Sequence[Sequence[Any]], *, for_candidate: bool = False) -> str:
-    """Reasons of a match in Russian, most weighty first: «тот же муниципалитет; ведёт тот же предмет»."""
+    """Reasons of a match in Russian, most weighty first: «тот же муниципалитет; ведёт тот же предмет»; the
+    matched strong areas are said once, where the weightiest of them stands."""
     ordered = sorted(((str(code), int(points)) for code, points in breakdown), key=lambda r: -r[1])
-    return "; ".join(reason_text(code, for_candidate=for_candidate) for code, _points in ordered)
+    areas_found = [code[len(matching.AREA_PREFIX) :] for code, _ in ordered if code.startswith(matching.AREA_PREFIX)]
+    parts: list[str] = []
+    for code, _points in ordered:
+        if not code.startswith(matching.AREA_PREFIX):
+            parts.append(reason_text(code, for_candidate=for_candidate))
+        elif code[len(matching.AREA_PREFIX) :] == areas_found[0]:
+            parts.append(_areas_text(areas_found, for_candidate=for_candidate))
+    return "; ".join(parts)
 
 
 def when(moment: datetime, tz: str | None) -> str:

@@ -61,7 +61,7 @@ async def test_teacher_asks_candidate_accepts_pair_formed(
     assert "Приоритетные дефициты: коммуникативные" in note.text
     why = note.text.split("Почему вы: ", 1)[1].split("\n", 1)[0]
     assert why.startswith("тот же муниципалитет; тот же предмет")
-    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативные" in why
+    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативная область" in why
     assert "школа" not in why and "ИКТ" not in why, "no reasons that are not true"
     assert await outbox_for(sessions, ids["far"]) == [], "other region never offered"
 

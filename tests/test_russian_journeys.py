@@ -90,6 +90,16 @@ async def _notices(
     return turn
 
 
+async def _read_all_pages(client: Person_) -> None:
+    """Press «Подробнее ▶» while a long screen has more pages (they go into the transcript too)."""
+    for _ in range(10):
+        more = [label for label in client.keyboard.labels if label.startswith("Подробнее ▶")]
+        if not more:
+            return
+        await client.press(more[0])
+    raise AssertionError("more than 10 pages")
+
+
 async def play_journeys(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> Transcript:
@@ -147,6 +157,17 @@ async def play_journeys(
     await methodist_c.send("/menu")
     await methodist_c.press("Мои педагоги")
     await methodist_c.press(f"1. {TEACHER}")
+    await _read_all_pages(methodist_c)
+    await methodist_c.press("✅ Согласовать")
+    # an approved route changed by the methodist: back on approval, the teacher told
+    await methodist_c.press("✏️ Изменить маршрут")
+    await methodist_c.press("1")
+    await methodist_c.press("⏱ Изменить часы")
+    await methodist_c.send("много")
+    await methodist_c.send("21")
+    await _notices(sessions, teacher, teacher_id, seen)
+    await methodist_c.press("⬅️ Назад")
+    await methodist_c.send("?")
     await methodist_c.press("✅ Согласовать")
     await methodist_c.press("✉️ Написать педагогу")
     await methodist_c.send("Мария Петровна, жду вас на семинаре в четверг.")
@@ -180,6 +201,9 @@ async def play_journeys(
     await admin.press("ИОМ ждут методиста")
     await admin.send("/menu")
     await admin.press("Рассылка")
+    await admin.press("✉️ Новая рассылка")
+    await admin.send("Коллеги! " * 555)  # 4,994 characters once the last space is trimmed: the answer says so
+    assert "в нём 4994 символа" in admin.texts[0]
     await _notices(sessions, admin, admin_id, seen)
     await teacher.send("/help")
     return transcript

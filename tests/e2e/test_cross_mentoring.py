@@ -167,7 +167,7 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     assert note.buttons == [[("✅ Принять", f"of:a:{offer.id}"), ("❌ Отклонить", f"of:d:{offer.id}")]]
     assert TEACHER_NAME in (note.text or "")
     assert "Приоритетные дефициты: коммуникативные" in (note.text or "")
-    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативные" in (note.text or "")
+    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативная область" in (note.text or "")
     assert await _pairs(cross) == []
 
     cross.clock.advance(timedelta(hours=3))
