@@ -224,6 +224,8 @@ async def test_journeys_read_like_a_careful_person_wrote_them(
     assert "от педагога Ивановой Марии Петровны" in every
     assert "Сообщение от наставника Петрова Ивана Сергеевича" in every
     assert "Методист Смирнова Ольга Ивановна вернула" in every
+    # no internal codes: seed references («(004, слайд 41)»), cluster numbers («Кластер (003)»)
+    assert not re.search(r"\(\d{3}[,)]|слайд \d", every), re.findall(r".{40}\(\d{3}[,)].{0,20}", every)
     # (a) names, (b) numbers
     problems = [str(p) for s in screens for p in name_problems(s.text, NAMES) + number_problems(s.text)]
     assert problems == []
