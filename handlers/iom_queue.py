@@ -18,11 +18,15 @@ from handlers.context import Ctx
 from handlers.mentoring_notices import announce_offer, offer_summary_for_teacher, timeout_of, when
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
-from handlers.person_names import display_name
+from handlers.person_names import UNKNOWN_NAME, display_name
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import Option, PageInfo, Pager
 from storage.models import Iom, Person
 
+HANDED = (
+    "Педагог {teacher} ждёт согласования индивидуального образовательного маршрута. Откройте «Мои педагоги», "
+    "чтобы согласовать его или вернуть с комментарием."
+)
 PROPOSED = "Предложение отправлено методисту {methodist:dat}; педагог получил уведомление."
 flow = Flow("iom_queue")
 registry.menu_item(
@@ -159,10 +163,7 @@ async def _hand_over(ctx: Ctx, route: WaitingRoute) -> None:
     hand_to_methodist(iom, route.methodist_id, ctx.now)
     await ctx.notify(
         route.methodist_id,
-        Reply(
-            f"Педагог {route.name or ''} ждёт согласования индивидуального образовательного маршрута. Откройте "
-            "«Мои педагоги», чтобы согласовать его или вернуть с комментарием."
-        ),
+        Reply(render(HANDED, teacher=route.name or UNKNOWN_NAME)),
         kind="iom_review",
     )
     ctx.say("Маршрут передан методисту на согласование.")

@@ -256,7 +256,7 @@ def summary_text(report: Report, title: str, period: Period) -> str:
         lines.append(f"{MARKS[figure.met]} {FIGURE_LABELS[figure.key]}: {figure_value(figure)}{norm}")
     if report.over_cap:
         names = ", ".join(
-            f"{load.name or '#' + str(load.person_id)} ({load.active_pairs} при лимите {load.capacity})"
+            f"{load.name or 'методист без имени'} (пар: {load.active_pairs} при лимите {load.capacity})"
             for load in report.over_cap
         )
         lines.append(f"⚠️ Методисты сверх нагрузки: {names}")
