@@ -16,8 +16,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import pymorphy3
+import yaml
 
 # prepositions and the cases a name after them may take (pymorphy3's tags)
 PREPOSITION_CASES: dict[str, set[str]] = {
@@ -163,14 +165,29 @@ def number_problems(text: str) -> list[Problem]:
     return problems
 
 
-# Latin words allowed in a teacher's screens: file types, messengers, «ИКТ»-style abbreviations in Latin
-ALLOWED_LATIN = {"docx", "pdf", "json", "xlsx", "png", "Telegram", "VK", "UTC", "ID"}
+# Latin words allowed in a teacher's screens: file types, messengers, the UTC offset of a time zone; the style
+# guide's machine-readable list (content/style.yaml: words and patterns), when there is one, adds to these
+ALLOWED_LATIN = {"docx", "pdf", "json", "xlsx", "png", "telegram", "vk", "utc", "excel", "word"}
 _LINK = re.compile(r"(?:https?://|t\.me/|vk\.com/|@)\S+|(?<!\w)/[a-z_]+")  # links, @names, /commands
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+STYLE = Path(__file__).resolve().parent.parent / "content" / "style.yaml"
+
+
+@lru_cache(maxsize=1)
+def _style() -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    if not STYLE.exists():
+        return frozenset(ALLOWED_LATIN), ()
+    guide = yaml.safe_load(STYLE.read_text(encoding="utf-8")) or {}
+    words = {w.lower() for phrase in guide.get("words", []) for w in _LATIN_WORD.findall(str(phrase))}
+    patterns = tuple(re.compile(str(p)) for p in guide.get("patterns", []))
+    return frozenset(ALLOWED_LATIN | words), patterns
 
 
 def latin_words(text: str, allowed_names: Iterable[str] = ()) -> list[str]:
-    """Latin words outside links, the allow-list and the given proper names."""
-    allowed = ALLOWED_LATIN | {w for name in allowed_names for w in name.split()}
+    """Latin words outside links, commands, the allow-lists and the given proper names."""
+    allowed, patterns = _style()
+    names = {w.lower() for name in allowed_names for w in name.split()}
     stripped = _LINK.sub(" ", text)
-    return [w for w in _LATIN_WORD.findall(stripped) if w not in allowed]
+    for pattern in patterns:
+        stripped = pattern.sub(" ", stripped)
+    return [w for w in _LATIN_WORD.findall(stripped) if w.lower() not in allowed | names]

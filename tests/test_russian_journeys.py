@@ -25,13 +25,13 @@ from bot.clock import FakeClock
 from content.russian import placeholders, render
 from handlers.dispatcher import Dispatcher
 from handlers.layout import TEXT_LIMIT
-from storage.models import ChannelAccount, Person
+from storage.models import ChannelAccount
 from tests.client import DispatcherClient, Shown, Turn
 from tests.e2e.journey_fixtures import onboard
+from tests.factories import make_person
 from tests.iom_data import make_attempt
 from tests.mentoring_helpers import mentor, methodist, outbox_for
 from tests.russian_checks import latin_words, name_problems, number_problems
-from tests.factories import make_person
 
 TEACHER = "Иванова Мария Петровна"
 MENTOR = "Петров Иван Сергеевич"
@@ -57,7 +57,7 @@ class Transcript:
             self.screens.append(Screen(who, message.text, message.kind != "text"))
 
 
-class Person_(DispatcherClient):
+class Participant(DispatcherClient):
     """A participant whose every screen goes into the transcript."""
 
     def __init__(self, dispatcher: Dispatcher, uid: str, who: str, transcript: Transcript) -> None:
@@ -79,7 +79,7 @@ async def _person_id(sessions: async_sessionmaker[AsyncSession], uid: str) -> in
 
 
 async def _notices(
-    sessions: async_sessionmaker[AsyncSession], client: Person_, person_id: int, seen: dict[int, int]
+    sessions: async_sessionmaker[AsyncSession], client: Participant, person_id: int, seen: dict[int, int]
 ) -> Turn:
     """Notifications queued for the person since the last look: they become the latest answer."""
     replies = await outbox_for(sessions, person_id)
@@ -90,7 +90,7 @@ async def _notices(
     return turn
 
 
-async def _read_all_pages(client: Person_) -> None:
+async def _read_all_pages(client: Participant) -> None:
     """Press «Подробнее ▶» while a long screen has more pages (they go into the transcript too)."""
     for _ in range(10):
         more = [label for label in client.keyboard.labels if label.startswith("Подробнее ▶")]
@@ -110,10 +110,10 @@ async def play_journeys(
         await mentor(session, now, "m1", full_name=MENTOR, strong=["subject", "psychological"], **common)
         await methodist(session, now, "ms1", full_name=METHODIST, municipalities=["г. Тобольск"], **common)
         await make_person(session, now, external_id="a1", roles=("admin",), full_name=ADMIN, **common)
-    teacher = Person_(dispatcher, "t1", "teacher", transcript)
-    mentor_c = Person_(dispatcher, "m1", "mentor", transcript)
-    methodist_c = Person_(dispatcher, "ms1", "methodist", transcript)
-    admin = Person_(dispatcher, "a1", "admin", transcript)
+    teacher = Participant(dispatcher, "t1", "teacher", transcript)
+    mentor_c = Participant(dispatcher, "m1", "mentor", transcript)
+    methodist_c = Participant(dispatcher, "ms1", "methodist", transcript)
+    admin = Participant(dispatcher, "a1", "admin", transcript)
     seen: dict[int, int] = {}
 
     # the teacher: onboarding, then the diagnostic's result is there
@@ -291,5 +291,5 @@ def test_every_template_renders_names_and_numbers_right() -> None:
                 assert "{" not in text, (where, text)
                 problems = name_problems(text, NAME_SAMPLES[:2]) + number_problems(text)
                 assert not problems, (where, [str(p) for p in problems])
-                if "педагог" == name:
+                if name == "педагог":
                     assert not re.search(r"(от|с|методистом|педагога) педагог\b", text), (where, text)
