@@ -226,6 +226,10 @@ async def _teacher_or_refuse(ctx: Ctx) -> int | None:
     return teacher_id
 
 
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 async def iom_summary(ctx: Ctx, teacher_id: int) -> str:
     iom = await current_iom(ctx.session, teacher_id)
     if iom is None:
@@ -240,9 +244,8 @@ async def iom_summary(ctx: Ctx, teacher_id: int) -> str:
             continue
         mark = "✅" if step.done_at else "▫️"
         area = AREA_LABELS.get(step.area, step.area)
-        lines.append(
-            f"{mark} {step.position}. [{area}] {step.task} — {step.form}, до {step.deadline:%d.%m.%Y}"
-        )
+        task, form = _clipped(step.task, 85), _clipped(step.form, 60)
+        lines.append(f"{mark} {step.position}. [{area}] {task} — {form}, до {step.deadline:%d.%m.%Y}")
     if iom.review_comment:
         lines.append(f"Комментарий: {iom.review_comment}")
     return "\n".join(lines)
@@ -256,7 +259,8 @@ async def show_teacher(ctx: Ctx) -> None:
         return
     kind = data_kind(ctx)
     pair = await access.partner_pair(ctx.session, me.id, teacher_id, kind)
-    text = f"{await teacher_card(ctx.session, teacher_id)}\n\n{await iom_summary(ctx, teacher_id)}"
+    card = await teacher_card(ctx.session, teacher_id, with_iom=False)
+    text = f"{card}\n\n{await iom_summary(ctx, teacher_id)}"
     buttons: list[list[Button]] = []
     if pair is None:
         offer = await offers.pending_offer(ctx.session, teacher_id, kind)

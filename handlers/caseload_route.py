@@ -36,7 +36,7 @@ from storage.models import Iom, IomStep
 ROUTE_CHANGED_NOTICE = (
     "Методист {methodist} {methodist:~изменил} ваш ИОМ: {what}.{again} Откройте «Мой ИОМ», чтобы посмотреть."
 )
-PER_PAGE = 10
+PER_PAGE = 5  # a page of steps stays under 1,000 characters (layout.TEXT_LIMIT)
 NOT_YOURS = "Изменять маршрут может только методист, закреплённый за педагогом."
 NOT_EDITABLE = "Маршрут сейчас нельзя менять: он {status}."
 STEP_GONE = "Этого шага уже нет в текущем маршруте педагога."
@@ -110,7 +110,7 @@ def _when(step: IomStep) -> str:
 
 def _line(number: int, step: IomStep) -> str:
     mark = "✅" if step.done_at is not None else "▫️"
-    task = step.task if len(step.task) <= 160 else step.task[:159] + "…"
+    task = step.task if len(step.task) <= 85 else step.task[:84] + "…"
     return f"{mark} {number}. {area_label(step.area)} — {task} ({step.hours} ч, {_when(step)})"
 
 

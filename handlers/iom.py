@@ -434,7 +434,7 @@ AWAITING_TEXT = (
     "Маршрут ожидает методиста: согласовать его может только закреплённый за вами региональный методист. "
     "Как только методист будет назначен, маршрут уйдёт к нему."
 )
-STEPS_PER_PAGE = 10
+STEPS_PER_PAGE = 5  # five steps of at most ~170 characters: a page stays under 1,000 (layout.TEXT_LIMIT)
 
 
 def _step_options(iom: Iom) -> list[Option]:
@@ -457,7 +457,7 @@ async def _steps_page_text(ctx: Ctx, info: PageInfo) -> str:
         mark = "✅" if step.done_at is not None else "▫️"
         track = "ДПП" if step.track == "formal" else "неформально"
         lines.append(
-            f"{mark} {number}. {area_label(step.area)} — {_short(step.task, 160)} "
+            f"{mark} {number}. {area_label(step.area)} — {_short(step.task, 85)} "
             f"({track}, {step.hours} ч, {_deadline_text(step)})"
         )
     if info.pages > 1:

@@ -3,9 +3,9 @@ text than a person reads at once (``TEXT_LIMIT`` characters: "Подробнее
 
 The «Назад» / «В меню» row stays on every page. The pages are kept in the conversation state, so "Ещё" and
 "◀" re-show them without asking the flow again, and every page's buttons stay accepted as the latest shown.
-A long text is split at paragraphs, then lines, then words; every text page keeps the screen's own buttons,
-so the step's actions can be taken from any page. Only a screen with buttons is paged by text (a notice
-without buttons must be short by itself).
+A long text is split between lines (a line longer than a page, at spaces); every text page keeps the screen's
+own buttons, so the step's actions can be taken from any page. Only a screen with buttons is paged by text (a
+notice without buttons must be short by itself).
 """
 
 from __future__ import annotations
@@ -51,37 +51,47 @@ def split_pages(buttons: ButtonRows, limit: int) -> list[ButtonRows]:
     return result
 
 
-def _pieces(text: str, separator: str, limit: int) -> list[str]:
-    """``text`` cut at ``separator`` into pieces of at most ``limit`` (a longer part goes to the next level)."""
-    finer = {"\n\n": "\n", "\n": " "}
-    pieces: list[str] = []
+def _wrapped(line: str, limit: int) -> list[str]:
+    """A line cut at spaces into parts of at most ``limit`` (a word longer than that is cut)."""
+    if len(line) <= limit:
+        return [line]
+    parts: list[str] = []
     current = ""
-    for part in text.split(separator):
-        joined = f"{current}{separator}{part}" if current else part
+    for word in line.split(" "):
+        while len(word) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(word[:limit])
+            word = word[limit:]
+        joined = f"{current} {word}" if current else word
         if len(joined) <= limit:
             current = joined
-            continue
-        if current:
-            pieces.append(current)
-        if len(part) <= limit:
-            current = part
-        elif separator in finer:
-            *done, current = _pieces(part, finer[separator], limit)
-            pieces.extend(done)
-        else:  # one word longer than a page
-            chunks = [part[i : i + limit] for i in range(0, len(part), limit)]
-            pieces.extend(chunks[:-1])
-            current = chunks[-1]
+        else:
+            parts.append(current)
+            current = word
     if current:
-        pieces.append(current)
-    return pieces
+        parts.append(current)
+    return parts
 
 
 def text_pages(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """``text`` split into pages of at most ``limit`` characters (one page if it fits)."""
+    """``text`` split into pages of at most ``limit`` characters (one page if it fits): whole lines go onto a
+    page while they fit; a line longer than a page is cut at spaces."""
     if len(text) <= limit:
         return [text]
-    return [piece.strip("\n") for piece in _pieces(text, "\n\n", limit) if piece.strip()]
+    pages: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for piece in _wrapped(line, limit):
+            joined = f"{current}\n{piece}" if current else piece
+            if len(joined) <= limit:
+                current = joined
+            else:
+                pages.append(current)
+                current = piece
+    pages.append(current)
+    return [page.strip("\n") for page in pages if page.strip()]
 
 
 def _text_paged(reply: Reply, limit: int | None) -> tuple[Reply, list[Any]] | None:

@@ -134,8 +134,9 @@ async def contact_line(session: AsyncSession, pair: Pair) -> str:
     return "Контакты не указаны — пишите через бота: кнопка «Написать» ниже."
 
 
-async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
-    """The teacher's profile, latest diagnostic levels and ИОМ status — for a candidate or their partner."""
+async def teacher_card(session: AsyncSession, teacher_id: int, *, with_iom: bool = True) -> str:
+    """The teacher's profile, latest diagnostic levels and ИОМ status — for a candidate or their partner
+    (``with_iom=False``: without the ИОМ line, for a screen that shows the route itself)."""
     person = await session.get(Person, teacher_id)
     if person is None:
         return "Профиль педагога недоступен."
@@ -174,11 +175,12 @@ async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
             lines.append(
                 "Приоритетные дефициты: " + ", ".join(AREA_LABELS.get(a, a) for a in attempt.priority_areas)
             )
-    iom = await current_iom(session, teacher_id)
-    if iom is None:
-        lines.append("ИОМ: ещё не составлен")
-    else:
-        lines.append(f"ИОМ: {STATUS_LABELS.get(iom.status, iom.status)}, выполнено {iom.progress_percent}%")
+    if with_iom:
+        iom = await current_iom(session, teacher_id)
+        if iom is None:
+            lines.append("ИОМ: ещё не составлен")
+        else:
+            lines.append(f"ИОМ: {STATUS_LABELS.get(iom.status, iom.status)}, выполнено {iom.progress_percent}%")
     return "\n".join(lines)
 
 

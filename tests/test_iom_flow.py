@@ -125,7 +125,7 @@ async def test_goal_then_draft_with_document(
     await u1.press(FGOS_GOAL)
     replies = await _resources(u1)
     summary = replies[0]
-    assert summary.text.startswith("Я составил черновик")
+    assert summary.text.startswith("Черновик вашего индивидуального образовательного маршрута (ИОМ) готов.")
     assert "Статус: черновик. Выполнено: 0 %." in summary.text
     assert len(summary.text) <= 1000 and "Ближайшие шаги:" in summary.text
     document_text = "\n".join(p.text for p in Document(io.BytesIO(summary.data or b"")).paragraphs)

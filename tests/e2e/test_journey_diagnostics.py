@@ -165,7 +165,7 @@ async def test_diagnostic_then_iom_from_start(journey: Journey) -> None:
     await chat.press("Методический день")
     drafted = await chat.press("Готово", timeout=SLOW_TURN_TIMEOUT)
     # a short summary in the chat (the five aspects are in the .docx), then the steps, paged
-    assert "Я составил черновик вашего индивидуального образовательного маршрута" in drafted.text
+    assert "Черновик вашего индивидуального образовательного маршрута (ИОМ) готов" in drafted.text
     [document_message] = drafted.files("document")
     assert len(document_message.text or "") <= 1000 and "Ближайшие шаги:" in (document_message.text or "")
     assert "Статус: черновик" in (document_message.text or "")
