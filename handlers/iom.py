@@ -191,7 +191,7 @@ def _number(iom: Iom, step: IomStep) -> int:
 def _goal_buttons() -> list[list[Button]]:
     goals = iom_templates().goals
     rows = [[PickGoal(key).button(g.text)] for key, g in goals.items() if key != OTHER_GOAL and g.text]
-    rows.append([PickGoal(OTHER_GOAL).button("Другое — напишу сам(а)")])
+    rows.append([PickGoal(OTHER_GOAL).button("Другое — напишу своими словами")])
     return rows
 
 

@@ -249,7 +249,7 @@ async def test_idle_mentor_pair_alerts_the_teachers_methodist_once(
     assert [a.person_id for a in alerts if a.person_id == ids["me1"]] == [ids["me1"], ids["me1"]]
     # t2's pair went quiet after day 15: its own methodist (me2) heard about it once, nobody else
     assert [a.person_id for a in alerts if a.person_id != ids["me1"]] == [ids["me2"]]
-    assert "Сидоров Олег" in next(a for a in alerts if a.person_id == ids["me2"]).payload["text"]
+    assert "педагога Сидорова Олега" in next(a for a in alerts if a.person_id == ids["me2"]).payload["text"]
 
 
 async def test_no_alert_without_a_methodist_pair(
