@@ -277,7 +277,7 @@ async def show_preview(ctx: Ctx) -> None:
     ctx.say("Так получатели увидят сообщение ⬇️")
     ctx.replies.append(recipient_reply(ctx.data["text"]))
     ctx.say(
-        f"Получатели: {segment_label(segment)} — {count} чел. Что дальше?",
+        f"Получатели: {segment_label(segment)} — {agree(count, 'человек')}. Что дальше?",
         [
             [SendNow().button("🚀 Отправить сейчас"), Plan().button("🕘 Запланировать")],
             [EditText().button("✏️ Изменить текст"), EditSegment().button("👥 Изменить получателей")],
@@ -359,7 +359,7 @@ async def show_confirm(ctx: Ctx) -> None:
     when = _when(ctx)
     moment = "сейчас" if when is None else _local(ctx, when)
     ctx.say(
-        f"Отправить рассылку ({segment_label(segment)}, сейчас это {count} чел.) — {moment}?",
+        f"Отправить рассылку ({segment_label(segment)}, сейчас это {agree(count, 'человек')}) — {moment}?",
         [[ConfirmSend().button("✅ Подтвердить"), DropDraft().button("Отмена")], nav_row()],
     )
 
