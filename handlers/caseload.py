@@ -260,7 +260,7 @@ async def show_teacher(ctx: Ctx) -> None:
     kind = data_kind(ctx)
     pair = await access.partner_pair(ctx.session, me.id, teacher_id, kind)
     card = await teacher_card(ctx.session, teacher_id, with_iom=False)
-    text = f"{card}\n\n{await iom_summary(ctx, teacher_id)}"
+    text = f"{card}\n{await iom_summary(ctx, teacher_id)}"  # one block: a long card fills its pages by lines
     buttons: list[list[Button]] = []
     if pair is None:
         offer = await offers.pending_offer(ctx.session, teacher_id, kind)

@@ -3,9 +3,9 @@ text than a person reads at once (``TEXT_LIMIT`` characters: "Подробнее
 
 The «Назад» / «В меню» row stays on every page. The pages are kept in the conversation state, so "Ещё" and
 "◀" re-show them without asking the flow again, and every page's buttons stay accepted as the latest shown.
-A long text is split between lines (a line longer than a page, at spaces); every text page keeps the screen's
-own buttons, so the step's actions can be taken from any page. Only a screen with buttons is paged by text (a
-notice without buttons must be short by itself).
+A long text is split between paragraphs, else lines (a line longer than a page, at spaces); every text page
+keeps the screen's own buttons, so the step's actions can be taken from any page. Only a screen with buttons
+is paged by text (a notice without buttons must be short by itself).
 """
 
 from __future__ import annotations
@@ -76,20 +76,32 @@ def _wrapped(line: str, limit: int) -> list[str]:
 
 
 def text_pages(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """``text`` split into pages of at most ``limit`` characters (one page if it fits): whole lines go onto a
-    page while they fit; a line longer than a page is cut at spaces."""
+    """``text`` split into pages of at most ``limit`` characters (one page if it fits). A paragraph that does
+    not fit on the current page starts the next one; a paragraph longer than a page fills pages by whole
+    lines, and a line longer than a page is cut at spaces."""
     if len(text) <= limit:
         return [text]
     pages: list[str] = []
     current = ""
-    for line in text.split("\n"):
-        for piece in _wrapped(line, limit):
-            joined = f"{current}\n{piece}" if current else piece
-            if len(joined) <= limit:
-                current = joined
-            else:
-                pages.append(current)
-                current = piece
+    for paragraph in text.split("\n\n"):
+        joined = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(joined) <= limit:
+            current = joined
+            continue
+        if len(paragraph) <= limit:
+            pages.append(current)
+            current = paragraph
+            continue
+        separator = "\n\n"
+        for line in paragraph.split("\n"):
+            for piece in _wrapped(line, limit):
+                joined = f"{current}{separator}{piece}" if current else piece
+                if len(joined) <= limit:
+                    current = joined
+                else:
+                    pages.append(current)
+                    current = piece
+                separator = "\n"
     pages.append(current)
     return [page.strip("\n") for page in pages if page.strip()]
 

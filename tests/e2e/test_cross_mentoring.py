@@ -172,7 +172,7 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
 
     cross.clock.advance(timedelta(hours=3))
     accepted = await tg_answer(tg, 301, f"of:a:{offer.id}", "Пара сформирована")
-    assert f"Вы — наставник педагога {TEACHER_NAME}" in (accepted.text or "")
+    assert "Вы — наставник педагога Петровой Анны Сергеевны" in (accepted.text or "")
     [pair] = await _pairs(cross)
     assert (pair.teacher_id, pair.mentor_id, pair.methodist_id, pair.kind) == (
         teacher_id,
