@@ -52,8 +52,8 @@ class Gender(enum.Enum):
 # petrovich numbers its cases (nominative is not a case there: the name stays as written)
 _PETROVICH_CASE = {Case.gen: 0, Case.dat: 1, Case.acc: 2, Case.ins: 3, Case.loc: 4}
 _PETROVICH_GENDER = {Gender.male: "male", Gender.female: "female", None: "androgynous"}
-# counted forms the dictionary gives from another lemma: «5 годов» is said «5 лет»
-_SUPPLETIVE = {"годов": "лет"}
+# counted forms the dictionary gives from another lemma: «5 годов» is said «5 лет», «5 людей» — «5 человек»
+_SUPPLETIVE = {"годов": "лет", "людей": "человек"}
 _CYRILLIC_WORD = re.compile(r"^[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*$")
 
 
@@ -137,9 +137,12 @@ def gender_of(full_name: str | None) -> Gender | None:
 
 
 def decline_name(full_name: str, case: Case, gender: Gender | None = None) -> str:
-    """A full name in ``case``; words that are not Cyrillic (a Latin name, initials) stay as written."""
+    """A full name in ``case``; words that are not Cyrillic (a Latin name, initials) stay as written. A single
+    lower-case word is a common noun standing in for a name («педагог») and is declined as one."""
     if case is Case.nom or not full_name.strip():
         return full_name
+    if full_name.islower() and _CYRILLIC_WORD.match(full_name):
+        return noun_for(1, full_name, case)  # a noun standing in for an unknown name: «педагогом»
     words = full_name.split()
     roles = _roles(words)
     if gender is None:

@@ -15,6 +15,7 @@ from bot.services import broadcasts as service
 from bot.services.outbox import notify
 from bot.services.quiet_hours import zone
 from bot.services.segments import KINDS, ROLE, VALUE_KINDS, Segment, count_recipients, segment_values
+from content.russian import Case, agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -96,7 +97,7 @@ class KeepBroadcast(Action, prefix="bc:cno"):
 
 def segment_label(segment: Segment) -> str:
     if segment.kind == "young":
-        return "молодые педагоги (моложе 35 лет, стаж до 3 лет)"
+        return "молодые педагоги (до 35 лет и первые три года работы)"
     if segment.value is None:
         return KIND_LABELS[segment.kind].lower()
     return f"{KIND_LABELS[segment.kind].lower()}: {_value_label(segment.kind, segment.value)}"
@@ -168,8 +169,9 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
 
 # --- text -----------------------------------------------------------------------------------------------------
 def _text_prompt(ctx: Ctx) -> str:
+    limit = ctx.deps.settings.broadcast_max_text
     return (
-        f"Напишите текст рассылки одним сообщением (до {ctx.deps.settings.broadcast_max_text} символов). "
+        f"Напишите текст рассылки одним сообщением (до {agree(limit, 'символ', Case.gen)}). "
         f"Он придёт ровно так, как написан, без форматирования.\n{NO_UPLOADS}"
     )
 
@@ -177,7 +179,10 @@ def _text_prompt(ctx: Ctx) -> str:
 def _parse_text(ctx: Ctx, text: str) -> str:
     limit = ctx.deps.settings.broadcast_max_text
     if len(text) > limit:
-        raise FieldError(f"Текст длиннее {limit} символов ({len(text)}). Сократите, пожалуйста.")
+        raise FieldError(
+            f"Текст длиннее {agree(limit, 'символ', Case.gen)}: в нём {agree(len(text), 'символ')}. "
+            "Сократите, пожалуйста."
+        )
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
         raise FieldError("В тексте есть служебные символы. Пришлите обычный текст.")
     return text
@@ -272,7 +277,7 @@ async def show_preview(ctx: Ctx) -> None:
     ctx.say("Так получатели увидят сообщение ⬇️")
     ctx.replies.append(recipient_reply(ctx.data["text"]))
     ctx.say(
-        f"Получатели: {segment_label(segment)} — {count} чел. Что дальше?",
+        f"Получатели: {segment_label(segment)} — {agree(count, 'человек')}. Что дальше?",
         [
             [SendNow().button("🚀 Отправить сейчас"), Plan().button("🕘 Запланировать")],
             [EditText().button("✏️ Изменить текст"), EditSegment().button("👥 Изменить получателей")],
@@ -302,10 +307,13 @@ async def on_preview(ctx: Ctx, incoming: Incoming) -> None:
 # --- schedule ---------------------------------------------------------------------------------------------------
 def _schedule_prompt(ctx: Ctx) -> str:
     tz = _admin_zone(ctx)
-    example = (ctx.now + timedelta(days=1)).astimezone(tz).replace(hour=10, minute=0).strftime(DATE_FORMAT)
+    tomorrow = (ctx.now + timedelta(days=1)).astimezone(tz).replace(hour=10, minute=0)
+    offset = int((tomorrow.utcoffset() or timedelta()).total_seconds() // 60)
+    hours, minutes = divmod(abs(offset), 60)
+    utc = f"UTC{'+' if offset >= 0 else '−'}{hours}" + (f":{minutes:02d}" if minutes else "")
     return (
-        f"Когда отправить? Напишите дату и время в формате ДД.ММ.ГГГГ ЧЧ:ММ по вашему времени ({tz.key}), "
-        f"например: {example}"
+        f"Когда отправить? Напишите дату и время в формате ДД.ММ.ГГГГ ЧЧ:ММ по вашему местному времени "
+        f"({utc}), например: {tomorrow.strftime(DATE_FORMAT)}"
     )
 
 
@@ -351,7 +359,7 @@ async def show_confirm(ctx: Ctx) -> None:
     when = _when(ctx)
     moment = "сейчас" if when is None else _local(ctx, when)
     ctx.say(
-        f"Отправить рассылку ({segment_label(segment)}, сейчас это {count} чел.) — {moment}?",
+        f"Отправить рассылку ({segment_label(segment)}, сейчас это {agree(count, 'человек')}) — {moment}?",
         [[ConfirmSend().button("✅ Подтвердить"), DropDraft().button("Отмена")], nav_row()],
     )
 

@@ -25,6 +25,7 @@ from bot.services.iom_lifecycle import (
 )
 from bot.services.offers import PairError
 from bot.services.staff_profiles import set_mentor_intake
+from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -33,16 +34,26 @@ from handlers.mentoring_notices import (
     AREA_LABELS,
     KIND_GENITIVE,
     PAIRS_BUTTON,
-    name_of,
     offer_buttons,
     teacher_card,
     when,
 )
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import NavMenu, menu_item_button, nav_row
+from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import TextField, typed_text
 from storage.models import DiagnosticAttempt, Iom, MentorProfile, MethodistProfile, Person
+
+APPROVED_NOTICE = "Ваш ИОМ согласован методистом {methodist:ins}. Можно приступать!"
+RETURNED_NOTICE = "Методист {methodist} {methodist:~вернул} ваш ИОМ на доработку с комментарием:\n«{comment}»"
+MESSAGE_NOTICE = "Сообщение от {role} {sender:gen}:\n{text}"
+PARTNER_ENDED_NOTICE = (
+    "{role} {partner} {partner:~завершил} работу в паре. Причина: {reason}.\n"
+    "Можно подобрать нового {kind}: откройте «Наставник и методист»."
+)
+PAIR_ENDED_DONE = "Работа в паре завершена, педагог {teacher} {teacher:~получил} уведомление."
+
 
 flow = Flow("caseload")
 PAGE = 8
@@ -215,6 +226,10 @@ async def _teacher_or_refuse(ctx: Ctx) -> int | None:
     return teacher_id
 
 
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 async def iom_summary(ctx: Ctx, teacher_id: int) -> str:
     iom = await current_iom(ctx.session, teacher_id)
     if iom is None:
@@ -229,9 +244,8 @@ async def iom_summary(ctx: Ctx, teacher_id: int) -> str:
             continue
         mark = "✅" if step.done_at else "▫️"
         area = AREA_LABELS.get(step.area, step.area)
-        lines.append(
-            f"{mark} {step.position}. [{area}] {step.task} — {step.form}, до {step.deadline:%d.%m.%Y}"
-        )
+        task, form = _clipped(step.task, 85), _clipped(step.form, 60)
+        lines.append(f"{mark} {step.position}. [{area}] {task} — {form}, до {step.deadline:%d.%m.%Y}")
     if iom.review_comment:
         lines.append(f"Комментарий: {iom.review_comment}")
     return "\n".join(lines)
@@ -245,7 +259,8 @@ async def show_teacher(ctx: Ctx) -> None:
         return
     kind = data_kind(ctx)
     pair = await access.partner_pair(ctx.session, me.id, teacher_id, kind)
-    text = f"{await teacher_card(ctx.session, teacher_id)}\n\n{await iom_summary(ctx, teacher_id)}"
+    card = await teacher_card(ctx.session, teacher_id, with_iom=False)
+    text = f"{card}\n{await iom_summary(ctx, teacher_id)}"  # one block: a long card fills its pages by lines
     buttons: list[list[Button]] = []
     if pair is None:
         offer = await offers.pending_offer(ctx.session, teacher_id, kind)
@@ -299,7 +314,7 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
             ctx,
             teacher_id,
             lambda iom: approve(ctx.session, iom, me.id, ctx.now),
-            f"Ваш ИОМ согласован методистом {name_of(me)}. Можно приступать!",
+            render(APPROVED_NOTICE, methodist=display_name(me)),
             "ИОМ согласован, педагог получил уведомление.",
         )
         if refusal is not None:
@@ -359,7 +374,7 @@ async def _return_with(ctx: Ctx, comment: str) -> None:
         ctx,
         int(ctx.data.get("teacher_id", 0)),
         lambda iom: return_with_comment(ctx.session, iom, me.id, comment, ctx.now),
-        f"Методист {name_of(me)} вернул ваш ИОМ с комментарием:\n«{comment}»",
+        render(RETURNED_NOTICE, methodist=display_name(me), comment=comment),
         "ИОМ возвращён с комментарием, педагог получил уведомление.",
     )
     if refusal is not None:
@@ -387,7 +402,7 @@ async def _relay(ctx: Ctx, text: str) -> None:
     role = "методиста" if ctx.data.get("kind") == "methodist" else "наставника"
     await ctx.notify(
         teacher_id,
-        Reply(f"Сообщение от {role} {name_of(me)}:\n{text[:3000]}", ((PAIRS_BUTTON,),)),
+        Reply(render(MESSAGE_NOTICE, role=role, sender=display_name(me), text=text[:3000]), ((PAIRS_BUTTON,),)),
         kind="pair_message",
     )
     await offers.touch_pair(ctx.session, teacher_id, me.id, ctx.now)
@@ -443,13 +458,20 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     await ctx.notify(
         teacher_id,
         Reply(
-            f"{role} {name_of(me)} завершил(а) работу в паре. Причина: {reason[:500]}.\n"
-            f"Можно подобрать нового {KIND_GENITIVE[kind]}: откройте «Наставник и методист».",
+            render(
+                PARTNER_ENDED_NOTICE,
+                role=role,
+                partner=display_name(me),
+                reason=reason[:500],
+                kind=KIND_GENITIVE[kind],
+            ),
             ((menu_item_button(f"Подобрать {KIND_GENITIVE[kind]}", "match"),),),
         ),
         kind="pair_ended",
     )
     teacher = await ctx.session.get(Person, teacher_id)
     await _back_to_list(
-        ctx, kind, f"Работа в паре завершена, педагог {name_of(teacher)} получил уведомление."
+        ctx,
+        kind,
+        render(PAIR_ENDED_DONE, teacher=display_name(teacher)),
     )

@@ -22,18 +22,21 @@ from bot.services.iom_lifecycle import (
     set_hours,
 )
 from content.areas import area_label
+from content.russian import agree, render
 from handlers.actions import Action
 from handlers.caseload import flow as caseload_flow
 from handlers.context import Ctx
-from handlers.mentoring_notices import name_of
 from handlers.messages import Incoming, Reply
 from handlers.navigation import NavMenu, nav_row
-from handlers.numbers import hours_phrase
+from handlers.person_names import display_name
 from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Option, PageInfo, Pager, TextField
 from storage.models import Iom, IomStep
 
-PER_PAGE = 10
+ROUTE_CHANGED_NOTICE = (
+    "Методист {methodist} {methodist:~изменил} ваш ИОМ: {what}.{again} Откройте «Мой ИОМ», чтобы посмотреть."
+)
+PER_PAGE = 5  # a page of steps stays under 1,000 characters (layout.TEXT_LIMIT)
 NOT_YOURS = "Изменять маршрут может только методист, закреплённый за педагогом."
 NOT_EDITABLE = "Маршрут сейчас нельзя менять: он {status}."
 STEP_GONE = "Этого шага уже нет в текущем маршруте педагога."
@@ -107,7 +110,7 @@ def _when(step: IomStep) -> str:
 
 def _line(number: int, step: IomStep) -> str:
     mark = "✅" if step.done_at is not None else "▫️"
-    task = step.task if len(step.task) <= 160 else step.task[:159] + "…"
+    task = step.task if len(step.task) <= 85 else step.task[:84] + "…"
     return f"{mark} {number}. {area_label(step.area)} — {task} ({step.hours} ч, {_when(step)})"
 
 
@@ -172,7 +175,7 @@ async def show_route_step(ctx: Ctx) -> None:
     iom, step = found
     number = active_steps(iom).index(step) + 1
     ctx.say(
-        f"Шаг {number}: {step.task}\nФорма: {step.form}\nСрок: {_when(step)}\nОбъём: {hours_phrase(step.hours)}",
+        f"Шаг {number}: {step.task}\nФорма: {step.form}\nСрок: {_when(step)}\nОбъём: {agree(step.hours, 'час')}",
         [
             [EditStepDate().button("📅 Изменить срок"), EditStepHours().button("⏱ Изменить часы")],
             nav_row(),
@@ -198,7 +201,7 @@ async def _changed(ctx: Ctx, iom: Iom, reopened: bool, what: str) -> None:
     await ctx.notify(
         iom.person_id,
         Reply(
-            f"Методист {name_of(ctx.me)} изменил(а) ваш ИОМ: {what}.{again} Откройте «Мой ИОМ», чтобы посмотреть.",
+            render(ROUTE_CHANGED_NOTICE, methodist=display_name(ctx.me), what=what, again=again),
             ((NavMenu().button("В меню"),),),
         ),
         kind="iom_changed",
@@ -224,7 +227,7 @@ async def _save_hours(ctx: Ctx, value: int) -> None:
     iom, step = found
     number = active_steps(iom).index(step) + 1
     reopened = set_hours(iom, step, value, ctx.me.id, ctx.now)
-    await _changed(ctx, iom, reopened, f"шаг {number} — {hours_phrase(value)}")
+    await _changed(ctx, iom, reopened, f"шаг {number} — {agree(value, 'час')}")
 
 
 TextField(

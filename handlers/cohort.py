@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.services import offers
 from bot.services.matching import KINDS
+from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -12,6 +13,8 @@ from handlers.messages import Incoming, Reply
 from handlers.navigation import nav_row
 from handlers.registry import Flow, MenuItem
 
+DISTRIBUTED = "{label}: кандидатам ушло {offers:#предложение}; {rest}."
+LEFT_WAITING = "без кандидата пока {left:#педагог}, они остаются в листе ожидания"
 flow = Flow("cohort")
 registry.menu_item(
     MenuItem(
@@ -42,7 +45,7 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
         ctx.invalid("Нажмите «Распределить» или вернитесь в меню.")
         return
     timeout = timeout_of(ctx.deps.settings.offer_timeout_hours)
-    lines = []
+    lines = ["Распределение завершено."]
     for kind in KINDS:
         result = await offers.distribute_waiting(ctx.session, kind, ctx.now, timeout)
         for offer in result.offers:
@@ -52,6 +55,11 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
                 Reply(await offer_summary_for_teacher(ctx.session, offer)),
                 kind="offer_update",
             )
-        label = "наставники" if kind == "mentor" else "методисты"
-        lines.append(f"{label}: предложений {len(result.offers)}, без кандидата {len(result.unassigned)}")
-    ctx.say("Готово. " + "; ".join(lines) + ".", [nav_row(back=False)])
+        label = "Поиск наставника" if kind == "mentor" else "Поиск методиста"
+        left = len(result.unassigned)
+        if not result.offers and not left:
+            lines.append(f"{label}: ожидающих не было.")
+            continue
+        rest = render(LEFT_WAITING, left=left) if left else "без кандидата не остался никто"
+        lines.append(render(DISTRIBUTED, label=label, offers=len(result.offers), rest=rest))
+    ctx.say("\n".join(lines), [nav_row(back=False)])

@@ -37,7 +37,7 @@ __all__ = ["BUSY_RETRIES", "SORRY", "TOO_FAST", "Dispatcher"]  # the guard's tex
 
 MENU_FLOW, MENU_STEP = "menu", "main"
 ONBOARDING_FLOW, ONBOARDING_STEP = "onboarding", "welcome"
-MAX_TEXT = 4000
+MAX_TEXT = 10_000  # longer than a messenger delivers in one message; a field still says the real length
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 STALE_BUTTON = "Эта кнопка уже неактуальна. Вот где мы сейчас:"

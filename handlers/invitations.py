@@ -59,7 +59,8 @@ async def show_choose(ctx: Ctx) -> None:
         if invitations.may_invite(ctx.roles, role)
     ]
     ctx.say(
-        "Кого пригласить? Я создам одноразовый код: ссылку для Telegram и код для VK. Код действует 14 дней.",
+        "Кого пригласить? Будет создан одноразовый код: ссылка для Telegram и код для ВКонтакте. "
+        "Код действует 14 дней.",
         [[b] for b in buttons] + [nav_row()],
     )
 
@@ -79,7 +80,7 @@ async def _create(
     ctx.say(
         f"Приглашение для {ROLE_LABEL[role]}{scope} создано (одноразовое, действует 14 дней).\n\n"
         f"Telegram: перешлите ссылку\n{deep_link(ctx, invitation.code)}\n\n"
-        f"VK: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
+        f"ВКонтакте: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
         [[InviteMore().button("Создать ещё")], nav_row()],
     )
     ctx.set_data(created=invitation.code)

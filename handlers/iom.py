@@ -41,12 +41,13 @@ from bot.services.iom_lifecycle import (
 from bot.services.programs import ensure_sample_programs, matching_programs
 from content.areas import area_label
 from content.iom_templates import iom_templates
+from content.russian import agree, render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, Incoming, Reply
 from handlers.navigation import nav_row
-from handlers.numbers import hours_phrase, steps_phrase
+from handlers.person_names import display_name
 from handlers.registry import Flow, MenuItem
 from handlers.route_fields import DATE_HINT, HOURS_HINT, TASK_HINT, parse_date, parse_hours, parse_task
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, PageInfo, Pager, TextField
@@ -58,6 +59,13 @@ registry.menu_item(MenuItem("iom", "Мой ИОМ", "iom", "view", roles=None, o
 MAX_MESSAGE = 3900
 MAX_EVIDENCE = 1000
 MAX_GOAL = 500
+GOAL_HINT = f"Напишите цель словами: от 3 до {MAX_GOAL} символов."  # 500: «символов» agrees
+_TO_REVIEW = "Откройте «Мои педагоги», чтобы посмотреть маршрут и согласовать его или вернуть с комментарием."
+SUBMITTED_NOTICE = (
+    "Педагог {teacher} {teacher:~отправил} индивидуальный образовательный маршрут на согласование. " + _TO_REVIEW
+)
+CHANGED_NOTICE = "Педагог {teacher} {teacher:~изменил} согласованный маршрут. " + _TO_REVIEW
+PACE = "Темп: {steps:#шаг}, {hours:#час} за {months:#месяц}"
 OTHER_GOAL = "other"
 
 GOAL_QUESTION = "Чего вы хотите достичь в этом году? Выберите главное или напишите своими словами."
@@ -183,7 +191,7 @@ def _number(iom: Iom, step: IomStep) -> int:
 def _goal_buttons() -> list[list[Button]]:
     goals = iom_templates().goals
     rows = [[PickGoal(key).button(g.text)] for key, g in goals.items() if key != OTHER_GOAL and g.text]
-    rows.append([PickGoal(OTHER_GOAL).button("Другое — напишу сам(а)")])
+    rows.append([PickGoal(OTHER_GOAL).button("Другое — напишу своими словами")])
     return rows
 
 
@@ -228,7 +236,7 @@ def _sized(text: str, shortest: int, longest: int, too_short: str) -> str:
     if len(text) < shortest:
         raise FieldError(too_short)
     if len(text) > longest:
-        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {longest} символов.")
+        raise FieldError(f"Слишком длинно: уложитесь, пожалуйста, в {agree(longest, 'символ')}.")
     return text
 
 
@@ -390,10 +398,10 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
     plan = (iom.aspects or {}).get("plan", {})
     lines = []
     if drafted:
-        lines.append("Я составил черновик вашего индивидуального образовательного маршрута (ИОМ).")
+        lines.append("Черновик вашего индивидуального образовательного маршрута (ИОМ) готов.")
     goal = iom.goal or "—"
     lines.append(f"Цель: {goal if len(goal) <= 200 else goal[:199] + '…'}")
-    pace = f"Темп: {steps_phrase(len(active))}, {hours_phrase(iom.total_hours)} за {iom.months} мес."
+    pace = render(PACE, steps=len(active), hours=iom.total_hours, months=iom.months)
     if end:
         pace += f" (до {_day(end)})"
     if plan.get("budget_per_month"):
@@ -407,7 +415,7 @@ def _summary_text(iom: Iom, drafted: bool) -> str:
         )
     if iom.status == RETURNED and iom.review_comment:
         lines.append(
-            f"Методист вернул маршрут с комментарием: «{_short(iom.review_comment, 250)}». "
+            f"Маршрут возвращён на доработку с комментарием методиста: «{_short(iom.review_comment, 250).rstrip('.')}». "
             "Исправьте шаги и отправьте маршрут снова."
         )
     elif iom.status == ON_APPROVAL:
@@ -426,7 +434,7 @@ AWAITING_TEXT = (
     "Маршрут ожидает методиста: согласовать его может только закреплённый за вами региональный методист. "
     "Как только методист будет назначен, маршрут уйдёт к нему."
 )
-STEPS_PER_PAGE = 10
+STEPS_PER_PAGE = 5  # five steps of at most ~170 characters: a page stays under 1,000 (layout.TEXT_LIMIT)
 
 
 def _step_options(iom: Iom) -> list[Option]:
@@ -449,7 +457,7 @@ async def _steps_page_text(ctx: Ctx, info: PageInfo) -> str:
         mark = "✅" if step.done_at is not None else "▫️"
         track = "ДПП" if step.track == "formal" else "неформально"
         lines.append(
-            f"{mark} {number}. {area_label(step.area)} — {_short(step.task, 160)} "
+            f"{mark} {number}. {area_label(step.area)} — {_short(step.task, 85)} "
             f"({track}, {step.hours} ч, {_deadline_text(step)})"
         )
     if info.pages > 1:
@@ -557,31 +565,22 @@ async def _submit(ctx: Ctx) -> None:
         return
     methodist_id = await submit_for_approval(ctx.session, iom, ctx.now)
     if methodist_id is not None:
-        await _tell_methodist(
-            ctx, methodist_id, "отправил(а) индивидуальный образовательный маршрут на согласование"
-        )
+        await _tell_methodist(ctx, methodist_id, SUBMITTED_NOTICE)
         ctx.say("Маршрут отправлен вашему методисту на согласование. Я сообщу, когда он ответит.")
     else:
         ctx.say(AWAITING_TEXT)
     await _back_to_view(ctx)
 
 
-async def _tell_methodist(ctx: Ctx, methodist_id: int, what: str) -> None:
-    await ctx.notify(
-        methodist_id,
-        Reply(
-            f"Педагог {ctx.me.full_name or ''} {what}. Откройте «Мои педагоги», чтобы посмотреть маршрут "
-            "и согласовать его или вернуть с комментарием."
-        ),
-        kind="iom_review",
-    )
+async def _tell_methodist(ctx: Ctx, methodist_id: int, template: str) -> None:
+    await ctx.notify(methodist_id, Reply(render(template, teacher=display_name(ctx.me))), kind="iom_review")
 
 
 async def _after_change(ctx: Ctx, iom: Iom, reopened: bool, done: str) -> None:
     """Say what changed; a change of an approved route went back for approval — tell both sides."""
     if reopened:
         if iom.methodist_id is not None:
-            await _tell_methodist(ctx, iom.methodist_id, "изменил(а) согласованный маршрут")
+            await _tell_methodist(ctx, iom.methodist_id, CHANGED_NOTICE)
             done += " Маршрут был согласован, поэтому изменение записано и маршрут снова у методиста на согласовании."
         else:
             done += " Изменение записано; маршрут ожидает методиста для согласования."
@@ -606,7 +605,7 @@ async def _may_edit_goal(ctx: Ctx) -> bool:
 
 def _new_goal(ctx: Ctx, text: str) -> str:
     if len(text) < 3 or len(text) > MAX_GOAL:
-        raise FieldError(f"Напишите цель словами: от 3 до {MAX_GOAL} символов.")
+        raise FieldError(GOAL_HINT)
     return text
 
 
@@ -629,7 +628,7 @@ TextField(
     text="Напишите новую формулировку цели маршрута.",
     parse=_new_goal,
     on_value=_save_goal,
-    hint=f"Напишите цель словами: от 3 до {MAX_GOAL} символов.",
+    hint=GOAL_HINT,
     guard=_may_edit_goal,
 )
 
@@ -897,7 +896,7 @@ async def _save_hours(ctx: Ctx, value: int) -> None:
         return
     iom, step = found
     reopened = set_hours(iom, step, value, ctx.me.id, ctx.now)
-    await _after_change(ctx, iom, reopened, f"Шаг {_number(iom, step)}: {hours_phrase(value)}.")
+    await _after_change(ctx, iom, reopened, f"Шаг {_number(iom, step)}: {agree(value, 'час')}.")
 
 
 async def _move(ctx: Ctx, moved: MoveStep) -> None:

@@ -11,17 +11,23 @@ from __future__ import annotations
 from bot.services import offers
 from bot.services.iom_lifecycle import hand_to_methodist
 from bot.services.iom_queue import WaitingRoute, awaiting_routes, waiting_route
+from content.russian import agree, render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.mentoring_notices import announce_offer, name_of, offer_summary_for_teacher, timeout_of, when
+from handlers.mentoring_notices import announce_offer, offer_summary_for_teacher, timeout_of, when
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
-from handlers.numbers import routes_phrase
+from handlers.person_names import UNKNOWN_NAME, display_name
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import Option, PageInfo, Pager
 from storage.models import Iom, Person
 
+HANDED = (
+    "Педагог {teacher} ждёт согласования индивидуального образовательного маршрута. Откройте «Мои педагоги», "
+    "чтобы согласовать его или вернуть с комментарием."
+)
+PROPOSED = "Предложение отправлено методисту {methodist:dat}; педагог получил уведомление."
 flow = Flow("iom_queue")
 registry.menu_item(
     MenuItem("iom_queue", "ИОМ ждут методиста", "iom_queue", "list", roles=frozenset({"admin"}), order=63)
@@ -70,7 +76,7 @@ async def _page_text(ctx: Ctx, info: PageInfo) -> str:
         return "Маршрутов, ожидающих методиста, нет."
     tz = ctx.me.timezone
     lines = [
-        f"ИОМ ждут методиста: {routes_phrase(len(routes))}. Согласовать их может только "
+        f"ИОМ ждут методиста: {agree(len(routes), 'маршрут')}. Согласовать их может только "
         "закреплённый методист — подберите его педагогу."
     ]
     start = info.page * PER_PAGE
@@ -157,10 +163,7 @@ async def _hand_over(ctx: Ctx, route: WaitingRoute) -> None:
     hand_to_methodist(iom, route.methodist_id, ctx.now)
     await ctx.notify(
         route.methodist_id,
-        Reply(
-            f"Педагог {route.name or ''} ждёт согласования индивидуального образовательного маршрута. Откройте "
-            "«Мои педагоги», чтобы согласовать его или вернуть с комментарием."
-        ),
+        Reply(render(HANDED, teacher=route.name or UNKNOWN_NAME)),
         kind="iom_review",
     )
     ctx.say("Маршрут передан методисту на согласование.")
@@ -180,8 +183,8 @@ async def _find(ctx: Ctx, route: WaitingRoute) -> None:
     await ctx.notify(
         route.teacher_id, Reply(await offer_summary_for_teacher(ctx.session, offer)), kind="offer_update"
     )
-    candidate = name_of(await ctx.session.get(Person, offer.candidate_id))
-    ctx.say(f"Предложение отправлено методисту {candidate}; педагог получил уведомление.")
+    candidate = display_name(await ctx.session.get(Person, offer.candidate_id))
+    ctx.say(render(PROPOSED, methodist=candidate))
     await ctx.show_current()
 
 

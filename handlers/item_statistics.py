@@ -17,12 +17,12 @@ from bot.services.item_statistics import (
     stored_statistics,
 )
 from content.diagnostics import area_label, load_bank
+from content.russian import agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Attachment, Incoming
 from handlers.navigation import nav_row
-from handlers.numbers import plural
 from handlers.registry import Flow, MenuItem
 
 flow = Flow("item_statistics")
@@ -48,7 +48,7 @@ def _num(value: float | None) -> str:
 
 
 def _people(count: int) -> str:
-    return f"{count} {plural(count, 'человек', 'человека', 'человек')}"
+    return agree(count, 'человек')
 
 
 def _scale_line(scale: ScaleStats) -> str:
@@ -84,7 +84,7 @@ def summary_text(stats: StoredStatistics) -> str:
         lines += [_flag_line(item) for item in flagged] or ["   без отметок"]
     if empty:
         lines.append(
-            f"Пока без ответов: {empty} {plural(empty, 'форма', 'формы', 'форм')} (по областям и предметным наборам)."
+            f"Пока без ответов: {agree(empty, 'форма')} (по областям и предметным наборам)."
         )
     lines += [
         "",

@@ -12,6 +12,7 @@ from typing import Literal, TypeVar
 
 from bot.services import offers
 from bot.services.offers import OfferError
+from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -23,7 +24,6 @@ from handlers.mentoring_notices import (
     announce_offer,
     contact_line,
     explain,
-    name_of,
     offer_summary_for_teacher,
     tell_teacher_accepted,
     tell_teacher_next,
@@ -32,6 +32,7 @@ from handlers.mentoring_notices import (
 )
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
+from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import TextField, typed_text
 from storage.models import Offer, Person
@@ -40,6 +41,13 @@ Kind = Literal["mentor", "methodist"]
 EndReasonCode = Literal["done", "mismatch", "inactive"]
 DeclineReasonCode = Literal["busy", "area", "far"]
 R = TypeVar("R", bound=str)
+
+CANCELLED_NOTICE = "Педагог {teacher} {teacher:~отменил} запрос — отвечать на предложение уже не нужно."
+MESSAGE_NOTICE = "Сообщение от педагога {teacher:gen}:\n{text}"
+TEACHER_ENDED_NOTICE = "Педагог {teacher} {teacher:~завершил} работу в паре. Причина: {reason}."
+ACCEPTED_THANKS = (
+    "Спасибо! Вы — {role} педагога {teacher:gen}. Пара сформирована, этап «{stage}». Педагог получил уведомление."
+)
 
 flow = Flow("mentoring")
 KINDS: tuple[Kind, ...] = ("mentor", "methodist")
@@ -156,7 +164,7 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
         if cancelled is not None:
             await ctx.notify(
                 cancelled.candidate_id,
-                Reply(f"Педагог {name_of(person)} отменил(а) запрос — отвечать на предложение уже не нужно."),
+                Reply(render(CANCELLED_NOTICE, teacher=display_name(person))),
                 kind="offer_cancelled",
             )
         ctx.say(f"Поиск {KIND_GENITIVE[cancel.kind]} отменён.")
@@ -233,7 +241,7 @@ async def _relay(ctx: Ctx, text: str) -> None:
         return
     await ctx.notify(
         pair.partner_id,
-        Reply(f"Сообщение от педагога {name_of(person)}:\n{text}"),
+        Reply(render(MESSAGE_NOTICE, teacher=display_name(person), text=text)),
         kind="pair_message",
     )
     pair.last_activity_at = ctx.now
@@ -275,7 +283,7 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     await offers.end_pair(ctx.session, pair.id, person.id, reason, ctx.now)
     await ctx.notify(
         pair.partner_id,
-        Reply(f"Педагог {name_of(person)} завершил(а) работу в паре. Причина: {reason}."),
+        Reply(render(TEACHER_ENDED_NOTICE, teacher=display_name(person), reason=reason)),
         kind="pair_ended",
     )
     await ctx.go("mentoring", "rematch", data={"kind": kind}, remember=False)
@@ -336,8 +344,7 @@ async def accept_offer(ctx: Ctx, action: AcceptOffer) -> None:
     else:
         caseload = menu_item_button("Мои педагоги", "my_teachers")
     ctx.say(
-        f"Спасибо! Вы — {KIND_LABEL[pair.kind]} педагога {name_of(teacher)}. Пара сформирована, "
-        f"этап «{pair.stage}». Педагог получил уведомление.",
+        render(ACCEPTED_THANKS, role=KIND_LABEL[pair.kind], teacher=display_name(teacher), stage=pair.stage),
         [[caseload], nav_row(back=False)],
     )
 

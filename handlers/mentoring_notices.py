@@ -18,9 +18,11 @@ from bot.services import matching, outbox
 from bot.services.iom_lifecycle import STATUS_LABELS, current_iom
 from bot.services.offers import NextStep
 from content import areas
+from content.russian import agree
 from handlers.actions import Action
 from handlers.messages import Button, Reply
 from handlers.navigation import NavMenu, menu_item_button
+from handlers.person_names import name_of
 from storage.models import (
     DiagnosticAreaResult,
     DiagnosticAttempt,
@@ -49,12 +51,12 @@ KIND_GENITIVE = {"mentor": "наставника", "methodist": "методис�
 KIND_CANDIDATE = {"mentor": "Кандидат в наставники", "methodist": "Кандидат в методисты"}
 # lower-case area names for use inside sentences ("ИКТ" stays as is)
 AREA_LABELS = {code: label if code == "ict" else label.lower() for code, label in areas.AREA_LABELS.items()}
-AREA_PHRASE = {
-    "subject": "сильная сторона — предметная область",
-    "methodical": "сильная сторона — методическая область",
-    "psychological": "сильная сторона — психолого-педагогическая область",
-    "communicative": "сильная сторона — коммуникативная область",
-    "ict": "сильная сторона — ИКТ (цифровые инструменты)",
+AREA_NAMES = {
+    "subject": "предметная область",
+    "methodical": "методическая область",
+    "psychological": "психолого-педагогическая область",
+    "communicative": "коммуникативная область",
+    "ict": "ИКТ (цифровые инструменты)",
 }
 LEVEL_LABELS = areas.LEVEL_LABELS
 REASON_TEXT = {
@@ -77,27 +79,39 @@ REASON_TEXT_FOR_CANDIDATE = {
     matching.EXPERIENCE: "ваш педагогический стаж",
     matching.FREE_CAPACITY: "у вас есть свободные места",
 }
-AREA_PHRASE_FOR_CANDIDATE = "ваша сильная область совпадает с дефицитом педагога: {area}"
-
-
 PAIRS_BUTTON = menu_item_button("Наставник и методист", "match")
 
 
 def reason_text(code: str, *, for_candidate: bool = False) -> str:
     if code.startswith(matching.AREA_PREFIX):
-        area = code[len(matching.AREA_PREFIX) :]
-        if for_candidate:
-            return AREA_PHRASE_FOR_CANDIDATE.format(area=AREA_LABELS.get(area, area))
-        return AREA_PHRASE.get(area, code)
+        return _areas_text([code[len(matching.AREA_PREFIX) :]], for_candidate=for_candidate)
     if for_candidate and code in REASON_TEXT_FOR_CANDIDATE:
         return REASON_TEXT_FOR_CANDIDATE[code]
     return REASON_TEXT.get(code, code)
 
 
+def _areas_text(codes: list[str], *, for_candidate: bool) -> str:
+    """The matched strong areas said once: «сильные стороны — предметная область, …»."""
+    named = ", ".join(AREA_NAMES.get(code, code) for code in codes)
+    if for_candidate:
+        if len(codes) == 1:
+            return f"ваша сильная область совпадает с дефицитом педагога: {named}"
+        return f"ваши сильные области совпадают с дефицитами педагога: {named}"
+    return f"сильная сторона — {named}" if len(codes) == 1 else f"сильные стороны — {named}"
+
+
 def explain(breakdown: Sequence[Sequence[Any]], *, for_candidate: bool = False) -> str:
-    """Reasons of a match in Russian, most weighty first: «тот же муниципалитет; ведёт тот же предмет»."""
+    """Reasons of a match in Russian, most weighty first: «тот же муниципалитет; ведёт тот же предмет»; the
+    matched strong areas are said once, where the weightiest of them stands."""
     ordered = sorted(((str(code), int(points)) for code, points in breakdown), key=lambda r: -r[1])
-    return "; ".join(reason_text(code, for_candidate=for_candidate) for code, _points in ordered)
+    areas_found = [code[len(matching.AREA_PREFIX) :] for code, _ in ordered if code.startswith(matching.AREA_PREFIX)]
+    parts: list[str] = []
+    for code, _points in ordered:
+        if not code.startswith(matching.AREA_PREFIX):
+            parts.append(reason_text(code, for_candidate=for_candidate))
+        elif code[len(matching.AREA_PREFIX) :] == areas_found[0]:
+            parts.append(_areas_text(areas_found, for_candidate=for_candidate))
+    return "; ".join(parts)
 
 
 def when(moment: datetime, tz: str | None) -> str:
@@ -106,10 +120,6 @@ def when(moment: datetime, tz: str | None) -> str:
     except (KeyError, ValueError):
         zone = ZoneInfo("Europe/Moscow")
     return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
-
-
-def name_of(person: Person | None) -> str:
-    return (person.full_name if person is not None and person.full_name else "педагог").strip()
 
 
 async def contact_line(session: AsyncSession, pair: Pair) -> str:
@@ -124,8 +134,9 @@ async def contact_line(session: AsyncSession, pair: Pair) -> str:
     return "Контакты не указаны — пишите через бота: кнопка «Написать» ниже."
 
 
-async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
-    """The teacher's profile, latest diagnostic levels and ИОМ status — for a candidate or their partner."""
+async def teacher_card(session: AsyncSession, teacher_id: int, *, with_iom: bool = True) -> str:
+    """The teacher's profile, latest diagnostic levels and ИОМ status — for a candidate or their partner
+    (``with_iom=False``: without the ИОМ line, for a screen that shows the route itself)."""
     person = await session.get(Person, teacher_id)
     if person is None:
         return "Профиль педагога недоступен."
@@ -138,7 +149,7 @@ async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
     if person.levels:
         lines.append(f"Уровни: {', '.join(person.levels)}")
     if person.experience_years is not None:
-        lines.append(f"Стаж: {person.experience_years} г.")
+        lines.append(f"Стаж: {agree(person.experience_years, 'год')}")
     attempt = await session.scalar(
         select(DiagnosticAttempt)
         .where(DiagnosticAttempt.person_id == teacher_id, DiagnosticAttempt.status == "completed")
@@ -164,11 +175,12 @@ async def teacher_card(session: AsyncSession, teacher_id: int) -> str:
             lines.append(
                 "Приоритетные дефициты: " + ", ".join(AREA_LABELS.get(a, a) for a in attempt.priority_areas)
             )
-    iom = await current_iom(session, teacher_id)
-    if iom is None:
-        lines.append("ИОМ: ещё не составлен")
-    else:
-        lines.append(f"ИОМ: {STATUS_LABELS.get(iom.status, iom.status)}, выполнено {iom.progress_percent}%")
+    if with_iom:
+        iom = await current_iom(session, teacher_id)
+        if iom is None:
+            lines.append("ИОМ: ещё не составлен")
+        else:
+            lines.append(f"ИОМ: {STATUS_LABELS.get(iom.status, iom.status)}, выполнено {iom.progress_percent}%")
     return "\n".join(lines)
 
 

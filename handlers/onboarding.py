@@ -29,6 +29,7 @@ from content.geography import (
     search_municipalities,
     search_regions,
 )
+from content.russian import agree
 from handlers.actions import Action
 from handlers.consent_step import consent_steps
 from handlers.context import Ctx
@@ -167,6 +168,7 @@ ERRORS = {
     "age_out_of_range": "Возраст должен быть от 18 до 80 лет. Напишите возраст (например, 27) "
     "или год рождения (например, 1998).",
     "experience_out_of_range": "Стаж — целое число полных лет от 0 до 60. Например: 2.",
+    "experience_not_a_number": "Не получилось понять число. Напишите число полных лет стажа цифрами, например: 2.",
     "too_short": "Слишком коротко. Напишите, пожалуйста, полностью.",
     "too_long": "Слишком длинно. Сократите, пожалуйста.",
     "no_letters": "Здесь нужен текст, а не только цифры или знаки.",
@@ -218,13 +220,7 @@ def profile_text(person: Person, now: datetime) -> str:
 
 
 def _years(n: int) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        word = "год"
-    elif n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        word = "года"
-    else:
-        word = "лет"
-    return f"{n} {word}"
+    return agree(n, "год")
 
 
 async def edit_from_profile(ctx: Ctx, step: str) -> None:
@@ -467,7 +463,7 @@ async def on_experience(ctx: Ctx, incoming: Incoming) -> None:
         else:
             years = profiles.experience_from_answer(typed_text(incoming))
     except ProfileValueError as exc:
-        ctx.invalid(ERRORS[exc.reason])
+        ctx.invalid(ERRORS["experience_not_a_number" if exc.reason == "not_a_number" else exc.reason])
         return
     profiles.set_experience(ctx.me, years, ctx.now)
     ctx.set_data(exp_range=None)
@@ -740,7 +736,7 @@ def _completion_text(person: Person, now: datetime) -> str:
     if status.is_young:
         return (
             "Готово, профиль сохранён! 🎉\n\n"
-            "Вы — молодой педагог: вам меньше 35 лет и первые три года работы. В региональной системе "
+            "Вы — молодой педагог (до 35 лет и первые три года работы). В региональной системе "
             "методического сопровождения для молодых педагогов предусмотрена адресная поддержка:\n"
             "• наставник — опытный коллега, который поможет освоиться;\n"
             "• индивидуальный образовательный маршрут (ИОМ) по итогам диагностики профессиональных дефицитов;\n"

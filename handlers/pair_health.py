@@ -19,16 +19,20 @@ from bot.periodic import TickRun
 from bot.services import pair_health as service
 from bot.services.outbox import notify
 from bot.services.pair_health import SurveyError
+from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.mentoring_notices import name_of, offer_buttons, offer_reply
+from handlers.mentoring_notices import offer_buttons, offer_reply
 from handlers.messages import Button, Reply
 from handlers.navigation import nav_row
+from handlers.person_names import display_name
 from handlers.registry import Flow
 from handlers.widgets import TextField
 from storage.models import Offer, Pair, Person
 
+ABOUT_PARTNER = "с вашим {role} {partner:ins}"
+ABOUT_TEACHER = "с педагогом {teacher:ins}"
 flow = Flow("pair_health")
 
 
@@ -80,9 +84,10 @@ async def survey_invitation(session: AsyncSession, due: service.DueSurvey) -> Re
     other_id = pair.partner_id if due.role == "teacher" else pair.teacher_id
     other = await session.get(Person, other_id)
     if due.role == "teacher":
-        about = f"с вашим {'наставником' if pair.kind == 'mentor' else 'методистом'} {name_of(other)}"
+        role = "наставником" if pair.kind == "mentor" else "методистом"
+        about = render(ABOUT_PARTNER, role=role, partner=display_name(other))
     else:
-        about = f"с педагогом {name_of(other)}"
+        about = render(ABOUT_TEACHER, teacher=display_name(other))
     head = (
         f"Как идёт работа в паре {about}? Три коротких вопроса — ответы видят только куратор программы "
         "и методист ЦНППМ, они помогают вовремя поддержать пару."
@@ -91,11 +96,14 @@ async def survey_invitation(session: AsyncSession, due: service.DueSurvey) -> Re
 
 
 def idle_alert_text(teacher: Person | None, mentor: Person | None, days: int) -> str:
-    return (
-        f"В паре наставничества педагога {name_of(teacher)} (наставник — {name_of(mentor)}) нет активности "
-        f"{days} дн.: ни сообщений, ни смены этапа, ни ответов на опрос.\n"
-        "Возможно, паре нужна поддержка: свяжитесь с педагогом через «Мои педагоги»."
-    )
+    return render(IDLE_ALERT, teacher=display_name(teacher), mentor=display_name(mentor), days=days)
+
+
+IDLE_ALERT = (
+    "В паре наставничества педагога {teacher:gen} (наставник — {mentor}) нет активности {days:#день}: "
+    "ни сообщений, ни смены этапа, ни ответов на опрос.\n"
+    "Возможно, паре нужна поддержка: свяжитесь с педагогом через «Мои педагоги»."
+)
 
 
 # --- ticks -------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from content.geography import (
     region_name,
     search_municipalities,
 )
+from content.russian import agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -255,7 +256,7 @@ def summary_text(report: Report, title: str, period: Period) -> str:
         lines.append(f"{MARKS[figure.met]} {FIGURE_LABELS[figure.key]}: {figure_value(figure)}{norm}")
     if report.over_cap:
         names = ", ".join(
-            f"{load.name or '#' + str(load.person_id)} ({load.active_pairs} при лимите {load.capacity})"
+            f"{load.name or 'методист без имени'} (пар: {load.active_pairs} при лимите {load.capacity})"
             for load in report.over_cap
         )
         lines.append(f"⚠️ Методисты сверх нагрузки: {names}")
@@ -267,5 +268,5 @@ def summary_text(report: Report, title: str, period: Period) -> str:
         lines.append(f"Самочувствие: {HIDDEN}")
     else:
         bands = ", ".join(f"{BAND_LABELS[b]} — {totals.burnout[b]}" for b in BANDS)
-        lines.append(f"Самочувствие ({totals.burnout_respondents} ответов): {bands}")
+        lines.append(f"Самочувствие ({agree(totals.burnout_respondents or 0, 'ответ')}): {bands}")
     return "\n".join(lines)

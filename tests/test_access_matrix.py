@@ -348,7 +348,7 @@ async def methodist_profile_opened(c: Check) -> None:
 
 
 async def cohort_distributed(c: Check) -> None:
-    assert "Готово." in c.text
+    assert "Распределение завершено." in c.text
 
 
 async def message_relayed_to_a(c: Check) -> None:

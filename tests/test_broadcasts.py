@@ -150,7 +150,7 @@ async def test_broadcast_flow_schedule_send_report(
     replies = await dispatcher.handle(adm("   "))
     assert replies[0].text == "Пришлите текст рассылки сообщением."
     replies = await dispatcher.handle(adm("x" * 3501))
-    assert "длиннее 3500" in replies[0].text
+    assert replies[0].text.startswith("Текст длиннее 3500 символов: в нём 3501 символ.")
     text = "Коллеги, 15 октября — вебинар ЦНППМ по формирующему оцениванию."
     replies = await dispatcher.handle(adm(text))
     labels = [b.label for row in replies[-1].buttons for b in row]
@@ -160,15 +160,15 @@ async def test_broadcast_flow_schedule_send_report(
     replies = await dispatcher.handle(pressed(replies[-1], "математика (3)"))
     assert replies[1] == Reply(text)  # exactly what recipients get: the text, no buttons
     assert replies[1].buttons == () and replies[1].attachment is None
-    assert "предмету: математика — 3 чел." in replies[-1].text
+    assert "предмету: математика — 3 человека." in replies[-1].text
     replies = await dispatcher.handle(adm(action="bc:plan"))
-    assert "Europe/Moscow" in replies[-1].text
+    assert "по вашему местному времени (UTC+3)" in replies[-1].text and "Europe/Moscow" not in replies[-1].text
     replies = await dispatcher.handle(adm("завтра утром"))
     assert "ДД.ММ.ГГГГ ЧЧ:ММ" in replies[0].text
     replies = await dispatcher.handle(adm("01.09.2026 11:00"))  # 08:00 UTC: already past (now is 09:00 UTC)
     assert "уже прошло" in replies[0].text
     replies = await dispatcher.handle(adm("02.09.2026 10:00"))
-    assert "02.09.2026 10:00" in replies[-1].text and "3 чел." in replies[-1].text
+    assert "02.09.2026 10:00" in replies[-1].text and "3 человека" in replies[-1].text
     replies = await dispatcher.handle(adm(action="bc:yes"))
     assert "запланирована на 02.09.2026 10:00" in replies[0].text
     async with sessions() as session:
@@ -227,7 +227,7 @@ async def test_send_now_and_cancel_running(
     replies = await dispatcher.handle(adm("Всем привет!"))
     await dispatcher.handle(pressed(replies[-1], "Все (5)"))
     replies = await dispatcher.handle(adm(action="bc:now"))
-    assert "сейчас это 5 чел.) — сейчас?" in replies[-1].text
+    assert "сейчас это 5 человек) — сейчас?" in replies[-1].text
     replies = await dispatcher.handle(adm(action="bc:yes"))
     assert replies[0].text.startswith("Рассылка №1 запущена")
     async with sessions() as session, session.begin():

@@ -67,7 +67,7 @@ async def test_methodist_edits_the_route_and_an_approved_one_goes_back(
     iom = await _iom(sessions, teacher_id)
     assert iom.status == DRAFT and iom.steps[0].hours == 5 and iom.changes == []
     [told] = await outbox_for(sessions, teacher_id, "iom_changed")
-    assert "изменил(а) ваш ИОМ: шаг 1 — 5 часов" in told.text
+    assert "изменил ваш ИОМ: шаг 1 — 5 часов" in told.text
     # the teacher sends it, the methodist approves
     await t1.press("Отправить на согласование")
     await m1c.press("⬅️ Назад")  # back from the route's steps to the teacher's card

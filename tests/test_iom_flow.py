@@ -120,12 +120,12 @@ async def test_goal_then_draft_with_document(
     replies = await _open_iom(u1)
     assert "составим его по результатам вашей диагностики" in replies[0].text
     assert replies[-1].text.startswith("Чего вы хотите достичь в этом году?")
-    assert {FGOS_GOAL, "Другое — напишу сам(а)", "🏠 В меню"} <= set(replies[-1].labels)
+    assert {FGOS_GOAL, "Другое — напишу своими словами", "🏠 В меню"} <= set(replies[-1].labels)
 
     await u1.press(FGOS_GOAL)
     replies = await _resources(u1)
     summary = replies[0]
-    assert summary.text.startswith("Я составил черновик")
+    assert summary.text.startswith("Черновик вашего индивидуального образовательного маршрута (ИОМ) готов.")
     assert "Статус: черновик. Выполнено: 0 %." in summary.text
     assert len(summary.text) <= 1000 and "Ближайшие шаги:" in summary.text
     document_text = "\n".join(p.text for p in Document(io.BytesIO(summary.data or b"")).paragraphs)
@@ -145,13 +145,19 @@ async def test_goal_then_draft_with_document(
     )
     table = Document(io.BytesIO(summary.data)).tables[1]
     assert len(table.rows) == 1 + len(iom.steps)
-    steps_text = replies[-1].text
-    assert steps_text.startswith(f"Шаги маршрута (1–{len(iom.steps)} из {len(iom.steps)}):")
+    shown = min(len(iom.steps), 5)  # five steps a page: a page stays under 1,000 characters
+    assert replies[-1].text.startswith(f"Шаги маршрута (1–{shown} из {len(iom.steps)}):")
+    assert SUBMIT in replies[-1].labels
+    steps_text, labels = replies[-1].text, set(replies[-1].labels)
+    while "▶" in u1.keyboard.labels:
+        page = await u1.press("▶")
+        steps_text += page.last.text
+        labels |= set(page.last.labels)
+        assert len(page.last.text) <= 1000
     for step in iom.steps:  # a mentoring step without a mentor waits for one instead of a date
         due = "после назначения наставника" if step.after_mentor else f"до {step.deadline:%d.%m.%Y}"
         assert due in steps_text
-    assert {str(n) for n in range(1, len(iom.steps) + 1)} <= set(replies[-1].labels)
-    assert SUBMIT in replies[-1].labels
+    assert {str(n) for n in range(1, len(iom.steps) + 1)} <= labels
     # the catalogue was used: the methodical programme, nothing for communicative
     assert [s.program_id is not None for s in iom.steps if s.track == "formal"] == [True]
 
@@ -168,7 +174,7 @@ async def test_free_text_goal(
     person_id = await _teacher(sessions, clock)
     u1 = DispatcherClient(dispatcher)
     await _open_iom(u1)
-    replies = await u1.press("Другое — напишу сам(а)")
+    replies = await u1.press("Другое — напишу своими словами")
     assert replies[-1].text.startswith("Напишите одной-двумя фразами")
     replies = await u1.send("а")
     assert "хотя бы несколько слов" in replies[0].text
@@ -391,7 +397,7 @@ async def test_entry_from_the_diagnostic_uses_the_given_attempt(
         state = await _state_of(session, "u1")
         assert state is not None  # ... as the diagnostics flow enters it, for the chosen attempt
         state.flow, state.step, state.data = "iom", "goal", {"attempt_id": chosen.id}
-    await u1.press("Другое — напишу сам(а)")
+    await u1.press("Другое — напишу своими словами")
     await u1.send("Разобраться с цифровыми сервисами")
     await _resources(u1)
     iom = await _current(sessions, person_id)

@@ -61,7 +61,7 @@ async def test_teacher_asks_candidate_accepts_pair_formed(
     assert "Приоритетные дефициты: коммуникативные" in note.text
     why = note.text.split("Почему вы: ", 1)[1].split("\n", 1)[0]
     assert why.startswith("тот же муниципалитет; тот же предмет")
-    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативные" in why
+    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативная область" in why
     assert "школа" not in why and "ИКТ" not in why, "no reasons that are not true"
     assert await outbox_for(sessions, ids["far"]) == [], "other region never offered"
 
@@ -316,7 +316,7 @@ async def test_waiting_teacher_then_admin_distributes(
     confirm = await dispatcher.handle(inc("boss", action="m:distribute"))
     assert "Ждут наставника: 2" in confirm[-1].text
     done = await dispatcher.handle(inc("boss", action="coh:run"))
-    assert "предложений 2" in done[-1].text
+    assert "Поиск наставника: кандидатам ушло 2 предложения; без кандидата не остался никто." in done[-1].text
     offers = {o.teacher_id: o for o in await _offers(sessions)}
     assert offers[t1.id].candidate_id == m.id and offers[t2.id].candidate_id == m2.id
     assert offers[t1.id].form == "педагог-новатор – консервативный педагог"

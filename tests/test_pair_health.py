@@ -118,7 +118,7 @@ async def test_survey_at_day_30_to_both_sides_then_day_90_never_twice(
     assert set(first) == {ids["t1"], ids["m1"]}
     assert all(row.urgent is False for row in rows), "surveys wait out the quiet hours"
     assert "наставником Наставник m1" in first[ids["t1"]].text
-    assert "с педагогом Петрова Анна" in first[ids["m1"]].text
+    assert "с педагогом Петровой Анной" in first[ids["m1"]].text
     assert f"ps:{ids['p1']}:0:meet:12" in first[ids["t1"]].actions
     assert _survey_of(rows, ids["p2"], 0) == {}, "t2's mentor pair started 5 days later"
     assert set(_survey_of(rows, ids["p1m"], 0)) == {ids["t1"], ids["me1"]}, "methodist pairs are surveyed too"
@@ -225,7 +225,7 @@ async def test_idle_mentor_pair_alerts_the_teachers_methodist_once(
     await _tick(sessions, clock, settings)
     [alert] = await _rows(sessions, "pair_idle")
     assert alert.person_id == ids["me1"]
-    assert "Петрова Анна" in alert.payload["text"] and "Наставник m1" in alert.payload["text"]
+    assert "педагога Петровой Анны" in alert.payload["text"] and "Наставник m1" in alert.payload["text"]
     for _ in range(3):
         clock.advance(timedelta(hours=1))
         await _tick(sessions, clock, settings)
@@ -249,7 +249,7 @@ async def test_idle_mentor_pair_alerts_the_teachers_methodist_once(
     assert [a.person_id for a in alerts if a.person_id == ids["me1"]] == [ids["me1"], ids["me1"]]
     # t2's pair went quiet after day 15: its own methodist (me2) heard about it once, nobody else
     assert [a.person_id for a in alerts if a.person_id != ids["me1"]] == [ids["me2"]]
-    assert "Сидоров Олег" in next(a for a in alerts if a.person_id == ids["me2"]).payload["text"]
+    assert "педагога Сидорова Олега" in next(a for a in alerts if a.person_id == ids["me2"]).payload["text"]
 
 
 async def test_no_alert_without_a_methodist_pair(

@@ -78,7 +78,7 @@ async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
     assert "✅ Доля педагогов с ИОМ: 42% (5 из 12) (норма ≥ 30%)" in summary.text
     assert "⚠️ Доля реализовавших ИОМ (из имеющих ИОМ): 40% (2 из 5) (норма ≥ 80%)" in summary.text
     assert "✅ Педагогов на одного методиста: 6,0 (норма ≤ 250)" in summary.text
-    assert "⚠️ Методисты сверх нагрузки: Методист ME2 (4 при лимите 3)" in summary.text
+    assert "⚠️ Методисты сверх нагрузки: Методист ME2 (пар: 4 при лимите 3)" in summary.text
     assert "Самочувствие (10 ответов): низкий риск — 4, умеренный — 3, высокий риск — 3" in summary.text
     assert _attachments(replies) == [("image", "otchet.png"), ("document", "otchet_20260901_20270901.xlsx")]
     assert chart.attachment is not None and chart.attachment.data.startswith(b"\x89PNG")

@@ -29,6 +29,12 @@ def test_names_are_declined_with_their_gender(
     assert decline_name(name, Case.nom) == name
 
 
+def test_a_noun_standing_in_for_a_name_is_declined_as_a_noun() -> None:
+    assert decline_name("педагог", Case.ins) == "педагогом"
+    assert decline_name("педагог", Case.gen) == "педагога"
+    assert render("от {who:gen}", who="педагог") == "от педагога"
+
+
 def test_latin_names_and_initials_stay_as_written() -> None:
     assert decline_name("John Smith", Case.dat) == "John Smith"
     assert decline_name("Иванова М. П.", Case.ins) == "Ивановой М. П."
@@ -50,6 +56,7 @@ def test_numbers_agree_with_nouns(count: int, steps: str, years: str, teachers_g
     assert agree(count, "шаг") == steps
     assert agree(count, "год") == years
     assert agree(count, "педагог", Case.gen) == teachers_gen
+    assert agree(count, "человек") == f"{count} {'человека' if count in (2, 22) else 'человек'}"
 
 
 def test_past_tense_agrees_with_the_actor() -> None:

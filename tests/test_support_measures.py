@@ -26,9 +26,13 @@ YOUNG_ONLY = [m.title for m in sample_measures().measures if m.young_only]
 
 
 async def _open_measures(client: DispatcherClient) -> str:
+    """The whole list of measures: a list over 1,000 characters comes in pages («Подробнее ▶»)."""
     await client.send("/menu")
     await client.press("Программы и поддержка")
-    return (await client.press("Меры поддержки")).last.text
+    pages = [(await client.press("Меры поддержки")).last.text]
+    while more := [label for label in client.keyboard.labels if label.startswith("Подробнее ▶")]:
+        pages.append((await client.press(more[0])).last.text)
+    return "\n".join(pages)
 
 
 async def test_rural_teacher_sees_the_rural_measure_city_and_fifth_year_teachers_do_not(

@@ -49,6 +49,9 @@ class Chat:
         return self.last
 
 
+LONG_TEXT = "\n".join(f"Строка {n}:" + " текст" * 12 for n in range(1, 31))  # 30 lines, ~2,400 characters
+
+
 @pytest.fixture
 def probe() -> Iterator[registry.Flow]:
     load_flows()  # the real flows stay registered after the scope
@@ -120,12 +123,21 @@ def probe() -> Iterator[registry.Flow]:
             ctx.set_data(step=incoming.action)
             await ctx.go("wprobe", "done")
 
-        for step in ("choice", "pager", "multi", "text", "many"):
+        @flow.show("long")
+        async def show_long(ctx: Ctx) -> None:
+            ctx.say(LONG_TEXT, [[Button("Принять", "wprobe:ok")], nav_row()])
+
+        @flow.on("long")
+        async def on_long(ctx: Ctx, incoming: Incoming) -> None:
+            ctx.set_data(step=incoming.action)
+            await ctx.go("wprobe", "done")
+
+        for step in ("choice", "pager", "multi", "text", "many", "long"):
             registry.menu_item(registry.MenuItem(f"wp_{step}", f"Проба: {step}", "wprobe", step))
 
         @flow.show("done")
         async def show_done(ctx: Ctx) -> None:
-            ctx.say(f"Готово: {dict(ctx.data)}", [nav_row()])
+            ctx.say(f"Готово: { {k: v for k, v in ctx.data.items() if not k.startswith('_')} }", [nav_row()])
 
         yield flow
 
@@ -223,3 +235,22 @@ async def test_a_screen_with_more_buttons_than_vk_shows_is_paged_not_cut(
     assert "wprobe:50" in (await chat.press("Шаг 50")).text
     chat = await _start(dispatcher, sessions, clock, "many", channel="telegram")
     assert len(chat.labels()) == 52  # Telegram shows up to 100 buttons: nothing to page
+
+
+async def test_a_long_text_is_paged_with_the_screens_buttons_on_every_page(
+    probe: registry.Flow, dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    chat = await _start(dispatcher, sessions, clock, "long", channel="vk")
+    pages = [chat.last.text]
+    assert len(LONG_TEXT) > 2000 and len(pages[0]) <= 1000 and pages[0].startswith("Строка 1:")
+    assert chat.labels() == ["Подробнее ▶ (2 из 3)", "Принять", "⬅️ Назад", "🏠 В меню"]
+    await chat.press("Подробнее ▶ (2 из 3)")
+    pages.append(chat.last.text)
+    assert chat.labels() == ["◀", "Подробнее ▶ (3 из 3)", "Принять", "⬅️ Назад", "🏠 В меню"]
+    await chat.press("Подробнее ▶ (3 из 3)")
+    pages.append(chat.last.text)
+    assert "Подробнее ▶" not in " ".join(chat.labels()) and "◀" in chat.labels()
+    assert all(len(page) <= 1000 for page in pages)
+    assert "\n".join(pages) == LONG_TEXT, "whole lines, nothing lost"
+    # the step's own button works from any page
+    assert "wprobe:ok" in (await chat.press("Принять")).text

@@ -23,6 +23,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.periodic import TickRun
 from bot.services import broadcasts as service
 from bot.services.segments import Segment
+from content.russian import agree
 from handlers.broadcasts import broadcasts_tick
 from handlers.messages import Reply
 from storage.models import Broadcast, ChannelAccount, OutboxMessage
@@ -64,9 +65,9 @@ async def start_via_admin_flow(tg: FakeTelegramServer, admin: int, expected: int
     values = await tg.wait_for_text(admin, "выберите значение")
     assert [label for label, _ in values.buttons[0]] == [f"педагоги ({expected})"]
     await tg.press(admin, values.action_for(f"педагоги ({expected})"))
-    await tg.wait_for_text(admin, f"— {expected} чел. Что дальше?")
+    await tg.wait_for_text(admin, f"— {agree(expected, 'человек')}. Что дальше?")
     await tg.press(admin, "bc:now")
-    await tg.wait_for_text(admin, f"сейчас это {expected} чел.) — сейчас?")
+    await tg.wait_for_text(admin, f"сейчас это {agree(expected, 'человек')}) — сейчас?")
     await tg.press(admin, "bc:yes")
     await tg.wait_for_text(admin, "Рассылка №1 запущена")
 

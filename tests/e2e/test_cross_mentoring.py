@@ -167,12 +167,12 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     assert note.buttons == [[("✅ Принять", f"of:a:{offer.id}"), ("❌ Отклонить", f"of:d:{offer.id}")]]
     assert TEACHER_NAME in (note.text or "")
     assert "Приоритетные дефициты: коммуникативные" in (note.text or "")
-    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативные" in (note.text or "")
+    assert "ваша сильная область совпадает с дефицитом педагога: коммуникативная область" in (note.text or "")
     assert await _pairs(cross) == []
 
     cross.clock.advance(timedelta(hours=3))
     accepted = await tg_answer(tg, 301, f"of:a:{offer.id}", "Пара сформирована")
-    assert f"Вы — наставник педагога {TEACHER_NAME}" in (accepted.text or "")
+    assert "Вы — наставник педагога Петровой Анны Сергеевны" in (accepted.text or "")
     [pair] = await _pairs(cross)
     assert (pair.teacher_id, pair.mentor_id, pair.methodist_id, pair.kind) == (
         teacher_id,
@@ -336,7 +336,7 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     await vk_wait_text(vk, 204, "Шаги маршрута", after=mark)  # the route shown again has arrived
     assert (await _iom(cross, teacher_id)).status == "on_approval"
     await cross.deliver()
-    await tg.wait_for_text(321, "отправил(а) индивидуальный образовательный маршрут на согласование")
+    await tg.wait_for_text(321, "индивидуальный образовательный маршрут на согласование")
 
     # «Мои педагоги» → the teacher → «Вернуть с комментарием» → the comment
     listing = await tg_answer(tg, 321, "m:my_teachers", "Мои педагоги. Нагрузка: 1 из 250")
@@ -350,12 +350,12 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     iom = await _iom(cross, teacher_id)
     assert (iom.status, iom.review_comment) == ("returned", comment)
 
-    returned = await _deliver_to_vk(cross, 204, "Методист Кузнецова Ольга Викторовна вернул ваш ИОМ")
+    returned = await _deliver_to_vk(cross, 204, "Методист Кузнецова Ольга Викторовна вернула ваш ИОМ на доработку")
     assert f"«{comment}»" in returned
 
     # the teacher sends it again; the methodist approves; the teacher is told
     mark = await vk.press(204, "m:iom")
-    view = await vk_wait_text(vk, 204, "Методист вернул маршрут с комментарием", after=mark)
+    view = await vk_wait_text(vk, 204, "Маршрут возвращён на доработку с комментарием методиста", after=mark)
     assert comment in view.text
     steps = await vk_wait_text(vk, 204, "Шаги маршрута", after=mark)
     await vk_answer(
@@ -363,14 +363,14 @@ async def test_methodist_returns_then_approves_the_iom_and_the_vk_teacher_is_tol
     )
     assert (await _iom(cross, teacher_id)).status == "on_approval"
     await cross.deliver()
-    await tg.wait_for_text(321, "отправил(а) индивидуальный образовательный маршрут на согласование")
+    await tg.wait_for_text(321, "индивидуальный образовательный маршрут на согласование")
 
     await tg_answer(tg, 321, "m:my_teachers", "Мои педагоги")
     await tg_answer(tg, 321, f"cse:t:{teacher_id}", "ИОМ — на согласовании")
     await tg_answer(tg, 321, "cse:approve", "ИОМ согласован, педагог получил уведомление")
     iom = await _iom(cross, teacher_id)
     assert (iom.status, iom.review_comment, iom.methodist_id) == ("approved", None, methodist_id)
-    approved = await _deliver_to_vk(cross, 204, "Ваш ИОМ согласован методистом Кузнецова Ольга Викторовна")
+    approved = await _deliver_to_vk(cross, 204, "Ваш ИОМ согласован методистом Кузнецовой Ольгой Викторовной")
     assert "Можно приступать" in approved
     assert await _undelivered(cross) == 0
 

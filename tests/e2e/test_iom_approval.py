@@ -72,7 +72,7 @@ async def _draft(chat: Chat) -> None:
     await chat.press("Наладить дисциплину и контакт с классом")
     await chat.press("2 часа в неделю")
     drafted = await chat.press("Готово", timeout=SLOW_TURN_TIMEOUT)
-    assert drafted.first.text.startswith("Я составил черновик") and len(drafted.first.text) <= 1000
+    assert drafted.first.text.startswith("Черновик вашего индивидуального образовательного маршрута") and len(drafted.first.text) <= 1000
     assert SUBMIT in drafted.last.labels
 
 
