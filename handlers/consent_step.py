@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from content.consent import load_consent
+from content.consent import ConsentText, load_consent
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
@@ -38,14 +38,15 @@ def consent_steps(
     on_yes: Callable[[Ctx], Awaitable[None]],
     on_no: Callable[[Ctx], Awaitable[None]],
     with_nav: bool = True,
+    text: Callable[[], ConsentText] = load_consent,
 ) -> None:
-    """Register ``flow``'s steps "consent" and "consent_details"."""
+    """Register ``flow``'s steps "consent" and "consent_details" showing ``text`` (the teacher's by default)."""
 
     async def show_consent(ctx: Ctx) -> None:
-        ctx.say(load_consent().summary.strip(), _buttons(with_details=True, with_nav=with_nav))
+        ctx.say(text().summary.strip(), _buttons(with_details=True, with_nav=with_nav))
 
     async def show_details(ctx: Ctx) -> None:
-        ctx.say(load_consent().details.strip(), _buttons(with_details=False, with_nav=with_nav))
+        ctx.say(text().details.strip(), _buttons(with_details=False, with_nav=with_nav))
 
     async def on_answer(ctx: Ctx, incoming: Incoming) -> None:
         answer = ConsentAnswer.unpack(incoming.action)

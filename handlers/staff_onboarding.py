@@ -14,7 +14,7 @@ from bot.services.personal_data import forget_unconsented
 from bot.services.profiles import ProfileValueError
 from bot.services.staff_onboarding import StaffForm, finish, give_staff_consent
 from bot.services.staff_profiles import ProfileError
-from content.consent import load_consent
+from content.consent import load_staff_consent
 from handlers.consent_step import consent_steps
 from handlers.context import Ctx
 from handlers.invitation_texts import ERRORS, ROLE_NOMINATIVE
@@ -52,7 +52,7 @@ async def _staff_declined(ctx: Ctx) -> None:
 
 
 async def _staff_consented(ctx: Ctx) -> None:
-    consent = load_consent()
+    consent = load_staff_consent()
     if ctx.data.get("imported"):
         give_staff_consent(ctx.me, consent.version, ctx.now)
         ctx.say("Спасибо! Согласие сохранено, ваша роль и профиль уже готовы.")
@@ -64,7 +64,7 @@ async def _staff_consented(ctx: Ctx) -> None:
     await ctx.go(FLOW, "name", remember=False)
 
 
-consent_steps(flow, on_yes=_staff_consented, on_no=_staff_declined, with_nav=False)
+consent_steps(flow, on_yes=_staff_consented, on_no=_staff_declined, with_nav=False, text=load_staff_consent)
 
 
 # --- the staff form ---------------------------------------------------------------------------------------
