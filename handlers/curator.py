@@ -333,7 +333,7 @@ async def _send_proposal(ctx: Ctx, proposal: PairProposal, school: School) -> No
     )  # fmt: skip
     to_mentor = render(
         "Куратор наставничества школы «{school}» {curator} предлагает вам стать наставником педагога "
-        "{teacher}. Пара начнёт работу, когда согласитесь вы оба. Ответить можно в течение {days:#день}.",
+        "{teacher:gen}. Пара начнёт работу, когда согласитесь вы оба. Ответить можно в течение {days:#день}.",
         school=school.name, curator=curator, teacher=name_of(teacher), days=days,
     )  # fmt: skip
     card = await teacher_card(ctx.session, proposal.teacher_id)

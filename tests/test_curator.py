@@ -18,7 +18,7 @@ from bot.services.offers import MENTOR
 from bot.settings import Settings
 from handlers.dispatcher import Dispatcher
 from handlers.pair_health import pair_health_tick
-from storage.models import Pair, PairProposal, PairSurvey
+from storage.models import Pair, PairProposal, PairSurvey, Person
 from tests.client import DispatcherClient
 from tests.factories import make_person
 from tests.mentoring_helpers import outbox_for
@@ -197,3 +197,36 @@ async def test_curator_gets_idle_and_low_survey_alerts_of_their_school(
     async with sessions() as session, session.begin():
         await pair_health_tick(TickRun(session=session, now=later + timedelta(hours=1), settings=settings))
     assert len(await outbox_for(sessions, p["C1"])) == len(alerts)
+
+
+async def test_the_mentor_offer_declines_the_teacher_name_and_an_erased_side_closes_it(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    world = await _world(sessions, clock)
+    async with sessions() as session, session.begin():
+        made = await make_person(
+            session, NOW, external_id="sch-T7", roles=("teacher",), full_name="Петрова Анна Сергеевна",
+            school_id=world.schools["S1"], school="МАОУ СОШ S1",
+        )  # fmt: skip
+        teacher_id = made.id
+    curator = DispatcherClient(dispatcher, "sch-C1")
+    await _open_school(curator)
+    await curator.press("➕ Сформировать пару")
+    await curator.press("Сотрудник M1 (1 из 2)")
+    await curator.press("Петрова Анна Сергеевна")
+    await curator.press("Да, предложить")
+    [to_mentor] = await outbox_for(sessions, world.people["M1"], "pair_proposal")
+    assert "стать наставником педагога Петровой Анны Сергеевны" in to_mentor.text
+
+    # the teacher erases their data: the mentor's «Принять» no longer forms a pair
+    async with sessions() as session, session.begin():
+        person = await session.get(Person, teacher_id)
+        assert person is not None
+        person.deleted_at = NOW
+    mentor = DispatcherClient(dispatcher, "sch-M1")
+    mentor.receive([to_mentor])
+    late = await mentor.press("✅ Принять")
+    assert "уже ответили или срок ответа истёк" in late.text
+    async with sessions() as session:
+        proposal = await session.scalar(select(PairProposal))
+        assert proposal is not None and proposal.status == "cancelled"

@@ -172,6 +172,14 @@ async def propose(
     return proposal
 
 
+async def _both_here(session: AsyncSession, proposal: PairProposal) -> bool:
+    for person_id in (proposal.teacher_id, proposal.mentor_id):
+        person = await session.get(Person, person_id)
+        if person is None or person.deleted_at is not None:
+            return False
+    return True
+
+
 async def answer(
     session: AsyncSession, proposal_id: int, person_id: int, accept: bool, now: datetime
 ) -> Answered:
@@ -187,6 +195,8 @@ async def answer(
         raise ProposalError("not_yours")
     if proposal.status == PENDING and proposal.due_at <= now:
         proposal.status = EXPIRED
+    if proposal.status == PENDING and not await _both_here(session, proposal):
+        proposal.status = CANCELLED  # a side erased their data meanwhile
     if proposal.status != PENDING or getattr(proposal, f"{side}_answer") is not None:
         raise ProposalError("not_pending")
     setattr(proposal, f"{side}_answer", ACCEPTED if accept else DECLINED)
