@@ -25,6 +25,7 @@ from bot.services.iom_lifecycle import (
 )
 from bot.services.offers import PairError
 from bot.services.staff_profiles import set_mentor_intake
+from content.pair_stages import next_stage
 from content.russian import render
 from handlers import registry
 from handlers.actions import Action
@@ -42,7 +43,8 @@ from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import NavMenu, menu_item_button, nav_row
 from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
-from handlers.widgets import TextField, typed_text
+from handlers.stage_texts import stage_card
+from handlers.widgets import Choice, Option, TextField, typed_text
 from storage.models import DiagnosticAttempt, Iom, MentorProfile, MethodistProfile, Person
 
 APPROVED_NOTICE = "Ваш ИОМ согласован методистом {methodist:ins}. Можно приступать!"
@@ -268,7 +270,7 @@ async def show_teacher(ctx: Ctx) -> None:
             text += "\n\nПедагог ждёт вашего ответа на предложение."
             buttons.extend(list(row) for row in offer_buttons(offer.id))
     else:
-        text += f"\n\nФорма: {pair.form or '—'}. Этап: «{pair.stage}»."
+        text += f"\n\nФорма: {pair.form or '—'}.\n{stage_card(pair.stage)}"
         iom = await current_iom(ctx.session, teacher_id)
         if (
             kind == "methodist"
@@ -327,28 +329,68 @@ async def on_teacher(ctx: Ctx, incoming: Incoming) -> None:
             return
         await ctx.go("caseload", "end_reason")
     elif NextStage.unpack(action) is not None:
-        await _next_stage(ctx, teacher_id, kind)
+        await _ask_next_stage(ctx, teacher_id, kind)
     else:
         ctx.invalid("Выберите действие кнопкой ниже.")
+
+
+async def _ask_next_stage(ctx: Ctx, teacher_id: int, kind: str) -> None:
+    pair = await access.partner_pair(ctx.session, ctx.me.id, teacher_id, kind)
+    if pair is None:
+        ctx.invalid(NO_ACCESS)
+        return
+    if next_stage(pair.stage) is None:
+        ctx.invalid(PAIR_ERRORS["last_stage"])
+        return
+    await ctx.go("caseload", "stage_confirm", data={**ctx.data, "from_stage": pair.stage})
+
+
+async def _stage_question(ctx: Ctx) -> str:
+    upcoming = next_stage(str(ctx.data.get("from_stage", "")))
+    if upcoming is None:
+        return PAIR_ERRORS["last_stage"]
+    return f"Перейти к этапу «{upcoming.name}»?\n\n{stage_card(upcoming.name)}"
+
+
+async def _stage_answered(ctx: Ctx, value: str) -> None:
+    if value == "yes":
+        await _next_stage(ctx, int(ctx.data.get("teacher_id", 0)), data_kind(ctx))
+    await ctx.go("caseload", "teacher", remember=False)
+
+
+Choice(
+    flow,
+    "stage_confirm",
+    text=_stage_question,
+    options=[Option("yes", "Да"), Option("no", "Нет")],
+    on_pick=_stage_answered,
+    columns=2,
+    invalid="Нажмите «Да», чтобы перейти к следующему этапу, или «Нет».",
+)
 
 
 async def _next_stage(ctx: Ctx, teacher_id: int, kind: str) -> None:
     pair = await access.partner_pair(ctx.session, ctx.me.id, teacher_id, kind)
     if pair is None:
-        ctx.invalid(NO_ACCESS)
+        ctx.say(NO_ACCESS)
+        return
+    if pair.stage != ctx.data.get("from_stage"):
+        ctx.say(f"Пара уже на этапе «{pair.stage}».")  # moved meanwhile (another device)
         return
     try:
         await offers.advance_stage(ctx.session, pair.id, ctx.me.id, ctx.now)
     except PairError as exc:
-        ctx.invalid(PAIR_ERRORS.get(exc.code, PAIR_ERRORS["not_found"]))
+        ctx.say(PAIR_ERRORS.get(exc.code, PAIR_ERRORS["not_found"]))
         return
     await ctx.notify(
         teacher_id,
-        Reply(f"Ваша пара перешла на этап «{pair.stage}» (наставничество, ЦМН)."),
+        Reply(
+            f"Ваша пара перешла на следующий этап наставничества (ЦМН).\n\n{stage_card(pair.stage)}",
+            ((PAIRS_BUTTON,),),
+        ),
         kind="pair_stage",
     )
-    ctx.say(f"Пара переведена на этап «{pair.stage}».")
-    await ctx.show_current()
+    ctx.say(f"Пара переведена на этап «{pair.stage}». Педагог получил описание этапа.")
 
 
 async def _review(

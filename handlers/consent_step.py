@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
+from content.consent import ConsentText, load_consent
 from content.texts import text
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -14,15 +15,6 @@ from handlers.navigation import nav_row
 from handlers.registry import Flow
 
 ASK_AGAIN = text("consent.ask_again")
-
-
-def consent_summary() -> str:
-    return text("privacy.consent_summary")
-
-
-def consent_details() -> list[str]:
-    """«Что хранится и кто видит?»: two screens, each under the 1,000-character rule."""
-    return [text("privacy.consent_details_stored"), text("privacy.consent_details_who")]
 
 
 class ConsentAnswer(Action, prefix="ob:consent"):
@@ -47,14 +39,15 @@ def consent_steps(
     on_yes: Callable[[Ctx], Awaitable[None]],
     on_no: Callable[[Ctx], Awaitable[None]],
     with_nav: bool = True,
+    consent: Callable[[], ConsentText] = load_consent,
 ) -> None:
-    """Register ``flow``'s steps "consent" and "consent_details"."""
+    """Register ``flow``'s steps "consent" and "consent_details" showing ``consent`` (the teacher's by default)."""
 
     async def show_consent(ctx: Ctx) -> None:
-        ctx.say(consent_summary(), _buttons(with_details=True, with_nav=with_nav))
+        ctx.say(consent().summary, _buttons(with_details=True, with_nav=with_nav))
 
     async def show_details(ctx: Ctx) -> None:
-        *first, last = consent_details()
+        *first, last = consent().details_parts
         for part in first:
             ctx.say(part)
         ctx.say(last, _buttons(with_details=False, with_nav=with_nav))

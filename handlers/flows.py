@@ -24,6 +24,7 @@ def load_flows() -> None:
     from handlers import mentoring_ticks  # noqa: F401
     from handlers import caseload  # noqa: F401
     from handlers import caseload_route  # noqa: F401
+    from handlers import curator  # noqa: F401
     from handlers import invitations  # noqa: F401
     from handlers import mentor_profile  # noqa: F401
     from handlers import methodist_profile  # noqa: F401

@@ -34,6 +34,7 @@ from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
 from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
+from handlers.stage_texts import stage_card
 from handlers.widgets import TextField, typed_text
 from storage.models import Offer, Person
 
@@ -208,7 +209,7 @@ async def show_pair(ctx: Ctx) -> None:
     partner = await ctx.session.get(Person, pair.partner_id)
     text = (
         f"Ваш {KIND_LABEL[kind]}: {name_of(partner)}\n"
-        f"Форма: {pair.form or '—'}\nЭтап: {pair.stage}\n"
+        f"Форма: {pair.form or '—'}\n{stage_card(pair.stage)}\n"
         f"Почему вас объединили: {explain(pair.breakdown)}\n"
         f"{await contact_line(ctx.session, pair)}"
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, TypeAlias, TypeVar
 
-from bot.services import invitations, profiles
+from bot.services import invitations, profiles, schools
 from bot.services.personal_data import forget_unconsented
 from bot.services.profiles import ProfileValueError
 from bot.services.staff_onboarding import needs_staff_consent
@@ -690,12 +690,88 @@ _field_step(
 
 
 # --- school, summary, completion ------------------------------------------------------------------------------------
-_field_step(
+# The school comes from the registry (bot/services/schools.py) when the municipality has schools in it;
+# «Моей школы нет в списке» (or a municipality with none) keeps the free text, stored with no school id —
+# that is the mark for review (bot.services.schools.unlisted_schools).
+SCHOOLS_PER_PAGE = 8
+
+
+class SchoolNotListed(Action, prefix="ob:school:none"):
+    """«Моей школы нет в списке»: type the name (kept for review)."""
+
+
+async def _school_options(ctx: Ctx) -> list[Option]:
+    return [Option(str(s.id), s.name) for s in await schools.schools_of(ctx.session, ctx.me.municipality)]
+
+
+async def _school_listed(ctx: Ctx) -> bool:
+    """The registry list when the municipality has schools in it, else the free-text step."""
+    if not await _has_person(ctx):
+        return False
+    if ctx.me.municipality is None or not await _school_options(ctx):
+        await ctx.go(FLOW, "school_name", remember=False)
+        return False
+    return True
+
+
+async def _pick_school(ctx: Ctx, value: str) -> None:
+    school = await schools.get_school(ctx.session, int(value))
+    if school is None:
+        ctx.invalid(CHOOSE_BUTTON)
+        return
+    schools.set_school(ctx.me, school)
+    await advance(ctx, "school")
+
+
+async def _school_not_listed(ctx: Ctx, incoming: Incoming) -> bool:
+    if SchoolNotListed.unpack(incoming.action) is None:
+        return False
+    await ctx.go(FLOW, "school_name")
+    return True
+
+
+NOT_LISTED = "Моей школы нет в списке"
+Pager(
+    flow,
     "school",
+    text=lambda ctx, page: (
+        f"Школы по запросу «{page.query}» (стр. {page.page + 1} из {page.pages}):"
+        if page.query
+        else f"В какой школе вы работаете? Выберите из списка муниципалитета «{ctx.me.municipality}» "
+        f"(стр. {page.page + 1} из {page.pages}) или напишите часть названия. "
+        f"Если школы нет — «{NOT_LISTED}»."
+    ),
+    items=_school_options,
+    search=None,
+    on_pick=_pick_school,
+    not_found=lambda query: (
+        f"В списке нет школы по запросу «{query}». Напишите короче (например, номер школы) "
+        f"или нажмите «{NOT_LISTED}»."
+    ),
+    per_page=SCHOOLS_PER_PAGE,
+    columns=1,
+    guard=_school_listed,
+    extra=[[SchoolNotListed().button(NOT_LISTED)]],
+    on_other=_school_not_listed,
+    invalid=f"Выберите школу кнопкой, напишите часть названия или нажмите «{NOT_LISTED}».",
+)
+
+
+async def _school_typed(ctx: Ctx, name: str) -> None:
+    schools.set_school(ctx.me, None, name)  # no school id: kept for review
+    await advance(ctx, "school")
+
+
+TextField(
+    flow,
+    "school_name",
     text="Где вы работаете? Напишите название образовательной организации, например: МАОУ СОШ № 5.",
     parse=_free_text(300),
-    attribute="school",
+    on_value=_school_typed,
     hint=ERRORS["too_short"],
+    keep=lambda ctx: ctx.me.school if ctx.me.school_id is None else None,
+    on_keep=lambda ctx: advance(ctx, "school"),
+    guard=_has_person,
 )
 
 

@@ -4,14 +4,17 @@
   only a side of that pair may answer, and only while that period is open; anybody else gets a clear refusal
   and nothing changes. «Другое» in the problem question asks for a short free text (step ``pair_health/other``).
 - tick ``pair_health`` (hourly): surveys at day 30 and every 60 days after, to both sides; the methodist is told
-  about a mentor pair of their teacher that has been quiet for 21 days.
+  about a mentor pair of their teacher that has been quiet for 21 days; the curator of the teacher's school
+  about the same, and about a low survey answer of such a pair (seed 004 slides 33–35).
 - tick ``offer_reminders`` (every 15 min): a candidate who has not answered an offer for 24 h is reminded once,
   with «Принять» / «Отклонить» and «Отключить такие напоминания» (``rem:off``, preference ``offer_waiting``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +29,7 @@ from handlers.context import Ctx
 from handlers.mentoring_notices import offer_buttons, offer_reply
 from handlers.messages import Button, Reply
 from handlers.navigation import nav_row
-from handlers.person_names import display_name
+from handlers.person_names import display_name, name_of
 from handlers.registry import Flow
 from handlers.widgets import TextField
 from storage.models import Offer, Pair, Person
@@ -131,7 +134,53 @@ async def pair_health_tick(run: TickRun) -> int:
             session, alert.methodist_id, reply, kind="pair_idle", now=now, dedupe_key=alert.dedupe_key
         ):
             queued += 1
+    for curator_alert in await service.curator_alerts(session, now):
+        reply = Reply(
+            await curator_alert_text(session, curator_alert, now), ((SCHOOL_BUTTON,),), urgent=False
+        )
+        if await notify(
+            session,
+            curator_alert.curator_id,
+            reply,
+            kind="pair_idle" if curator_alert.reason == "idle" else "pair_low",
+            now=now,
+            dedupe_key=curator_alert.dedupe_key,
+        ):
+            queued += 1
     return queued
+
+
+SCHOOL_BUTTON = Button("Моя школа", "m:school")  # the curator's menu entry (handlers/curator.py)
+
+
+def answers_text(answers: dict[str, Any]) -> str:
+    """A survey's answers in words: «встречи — ни разу; польза — 2 из 5; трудности — мало времени»."""
+    said = []
+    if service.MEET in answers:
+        said.append(f"встречи — {OPTION_LABELS[service.MEET].get(answers[service.MEET], '—').lower()}")
+    if service.USE in answers:
+        said.append(f"польза — {answers[service.USE]} из 5")
+    if service.PROBLEM in answers:
+        said.append(
+            f"трудности — {OPTION_LABELS[service.PROBLEM].get(answers[service.PROBLEM], '—').lower()}"
+        )
+    return "; ".join(said)
+
+
+async def curator_alert_text(session: AsyncSession, alert: service.CuratorAlert, now: datetime) -> str:
+    teacher = await session.get(Person, alert.teacher_id)
+    mentor = await session.get(Person, alert.mentor_id)
+    who = f"педагог {name_of(teacher)}, наставник {name_of(mentor)}"
+    if alert.reason == "idle":
+        return render(
+            "В паре наставничества вашей школы ({who}) нет активности {days:#день}: ни сообщений, ни смены "
+            "этапа, ни ответов на опрос. Возможно, паре нужна поддержка: «Моя школа» → «Пары и их здоровье».",
+            who=who, days=(now - alert.since).days,
+        )  # fmt: skip
+    return (
+        f"Опрос пары наставничества вашей школы ({who}) показывает трудности: {answers_text(alert.answers)}.\n"
+        "Возможно, паре нужна поддержка: «Моя школа» → «Пары и их здоровье»."
+    )
 
 
 def offer_reminder(text: str, offer_id: int, row_id: int) -> Reply:

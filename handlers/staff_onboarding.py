@@ -1,6 +1,7 @@
 """Flow ``staff_onboarding``: an invited person (or staff loaded by ``import-staff``) joins as staff.
 
-Invited: consent → name → organisation → contact → capacity (mentor, methodist) → municipalities (methodist);
+Invited: consent → name → organisation → contact → capacity (mentor, methodist) → municipalities (methodist:
+ticked from the region-72 list or typed);
 then the invitation is used and the role granted in the same update, and the main menu opens. The teacher
 questions (subjects, experience) are never asked and the teacher role is never granted.
 Imported staff: consent first, before anything else; their role and profile were loaded with them.
@@ -14,7 +15,8 @@ from bot.services.personal_data import forget_unconsented
 from bot.services.profiles import ProfileValueError
 from bot.services.staff_onboarding import StaffForm, finish, give_staff_consent
 from bot.services.staff_profiles import ProfileError
-from content.consent import load_consent
+from content.consent import load_staff_consent
+from content.geography import load_municipalities
 from handlers.consent_step import consent_steps
 from handlers.context import Ctx
 from handlers.invitation_texts import ERRORS, ROLE_NOMINATIVE
@@ -22,7 +24,7 @@ from handlers.messages import Incoming
 from handlers.navigation import NavMenu
 from handlers.registry import Flow
 from handlers.staff_forms import limited, listed
-from handlers.widgets import Choice, FieldError, Option, TextField, typed_text
+from handlers.widgets import Choice, FieldError, MultiSelect, Option, TextField, typed_text
 from storage.models.mentoring import MENTOR_MAX_CAPACITY, METHODIST_MAX_CAPACITY
 
 FLOW = "staff_onboarding"
@@ -52,7 +54,7 @@ async def _staff_declined(ctx: Ctx) -> None:
 
 
 async def _staff_consented(ctx: Ctx) -> None:
-    consent = load_consent()
+    consent = load_staff_consent()
     if ctx.data.get("imported"):
         give_staff_consent(ctx.me, consent.version, ctx.now)
         ctx.say("Спасибо! Согласие сохранено, ваша роль и профиль уже готовы.")
@@ -64,7 +66,7 @@ async def _staff_consented(ctx: Ctx) -> None:
     await ctx.go(FLOW, "name", remember=False)
 
 
-consent_steps(flow, on_yes=_staff_consented, on_no=_staff_declined, with_nav=False)
+consent_steps(flow, on_yes=_staff_consented, on_no=_staff_declined, with_nav=False, consent=load_staff_consent)
 
 
 # --- the staff form ---------------------------------------------------------------------------------------
@@ -176,13 +178,44 @@ async def _municipalities_given(ctx: Ctx, names: list[str]) -> None:
     await _finish(ctx)
 
 
-TextField(
+async def _municipalities_saved(ctx: Ctx, names: list[str]) -> None:
+    ctx.set_data(municipalities=names)
+
+
+async def _municipalities_done(ctx: Ctx) -> None:
+    await _finish(ctx)
+
+
+async def _municipalities_typed(ctx: Ctx, incoming: Incoming) -> bool:
+    """Typed with commas (several at once, or a municipality of another region)."""
+    text = typed_text(incoming)
+    if incoming.action is not None or not text:
+        return False
+    try:
+        names = listed(200, MUNICIPALITIES_HINT)(ctx, text)
+    except FieldError as exc:
+        ctx.invalid(exc.hint)
+        return True
+    await _municipalities_given(ctx, names)
+    return True
+
+
+# the municipalities of region 72 (seed 003) ticked from the list, as the methodist profile does
+MultiSelect(
     flow,
     "municipalities",
-    text="Какие муниципалитеты вы сопровождаете? " + MUNICIPALITIES_HINT,
-    parse=listed(200, MUNICIPALITIES_HINT),
-    on_value=_municipalities_given,
-    hint=MUNICIPALITIES_HINT,
+    text="Какие муниципалитеты вы сопровождаете? Отметьте муниципалитеты Тюменской области и нажмите «Готово» "
+    "или напишите через запятую (например, для другого региона).",
+    options=[Option(m.name, m.name) for m in load_municipalities()],
+    selected=lambda ctx: list(ctx.data.get("municipalities", [])),
+    save=_municipalities_saved,
+    on_done=_municipalities_done,
+    too_few="Отметьте хотя бы один муниципалитет и нажмите «Готово».",
+    columns=2,
+    on_other=_municipalities_typed,
+    invalid="Отметьте муниципалитеты кнопками и нажмите «Готово» или "
+    + MUNICIPALITIES_HINT[0].lower()
+    + MUNICIPALITIES_HINT[1:],
 )
 
 

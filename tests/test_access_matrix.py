@@ -497,3 +497,77 @@ async def test_report_scopes_of_curators_and_coordinators(
     summary = turn.first.text
     assert f"Зарегистрировано педагогов: {teachers}" in summary, summary
     assert "Сотрудник" not in summary
+
+
+# --- the school curator's «Моя школа» (issue 14): a curator sees exactly their school's base -----------------
+# who → the people «Наставники и педагоги» names (None: «Моя школа» is not theirs). Hand lists from the fixture.
+SCHOOL_NAMES = ("Педагог T1", "Педагог T2", "Педагог T3", "Педагог T4", "Педагог M2", "Сотрудник M1")
+CURATOR_MATRIX: dict[str, set[str] | None] = {
+    "C1": {"Педагог T1", "Педагог M2", "Сотрудник M1"},  # S1: teachers T1 M2, mentors M1 M2
+    "C3": {"Педагог T3"},  # S3: teacher T3, no mentors
+    "MM": None,
+    "ME": None,
+    "AD": None,
+    "T1": None,
+    "M1": None,
+}
+
+
+@pytest.mark.parametrize("who", sorted(CURATOR_MATRIX))
+async def test_school_base_of_curators_only(
+    who: str, dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from tests.client import DispatcherClient
+    from tests.school_fixtures import build_school_world
+
+    async with sessions() as s, s.begin():
+        await build_school_world(s)
+    client = DispatcherClient(dispatcher, f"sch-{who}")
+    await client.send("/menu")
+    expected = CURATOR_MATRIX[who]
+    if expected is None:
+        assert "Моя школа" not in client.last.labels
+        refused = await client.press_action("m:school")
+        assert "Этот пункт меню вам недоступен." in refused.text, refused.text
+        return
+    await client.press("Моя школа")
+    shown = (await client.press("👥 Наставники и педагоги")).text
+    assert {name for name in SCHOOL_NAMES if name in shown} == expected, shown
+
+
+PROPOSAL_SIDES = {"M2", "M1"}  # the proposal below: teacher M2, mentor M1 (school S1)
+
+
+@pytest.mark.parametrize("who", ["AD", "C1", "C3", "M1", "M2", "ME", "MM", "T1", "T2"])
+async def test_only_the_two_sides_answer_a_pair_proposal(
+    who: str, dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from storage.models import PairProposal
+    from tests.client import DispatcherClient
+    from tests.school_fixtures import build_school_world
+
+    async with sessions() as s, s.begin():
+        world = await build_school_world(s)
+        proposal = PairProposal(
+            school_id=world.schools["S1"], curator_id=world.people["C1"], teacher_id=world.people["M2"],
+            mentor_id=world.people["M1"], status="pending", created_at=clock.now(),
+            due_at=clock.now() + timedelta(days=7),
+        )  # fmt: skip
+        s.add(proposal)
+        await s.flush()
+        proposal_id = proposal.id
+    client = DispatcherClient(dispatcher, f"sch-{who}")
+    await client.send("/menu")
+    before = await snapshot(sessions)
+    turn = await client.press_action(f"cur:ans:{proposal_id}:yes")
+    async with sessions() as s:
+        stored = await s.get(PairProposal, proposal_id)
+        assert stored is not None
+        answers = (stored.teacher_answer, stored.mentor_answer)
+    if who in PROPOSAL_SIDES:
+        assert "согласие сохранено" in turn.text, turn.text
+        assert answers == (("accepted", None) if who == "M2" else (None, "accepted"))
+        return
+    assert "адресовано не вам" in turn.text, turn.text
+    after = await snapshot(sessions)
+    assert [t for t in before if before[t] != after[t]] == []

@@ -254,11 +254,22 @@ async def test_methodist_approves_and_returns_iom(
     await dispatcher.handle(inc("d1", "Встретимся в четверг?"))
     [message] = await outbox_for(sessions, ids["t"], "pair_message")
     assert "Встретимся в четверг?" in message.text
+    # «Следующий этап» asks first, with what the next stage means; «Нет» changes nothing
+    asked = await dispatcher.handle(inc("d1", action="cse:stage"))
+    assert "Перейти к этапу «проектировочный»?" in asked[-1].text and "Что делать:" in asked[-1].text
+    await dispatcher.handle(inc("d1", action="w:pick:1"))  # «Нет»
+    async with sessions() as session:
+        pair = await session.scalar(select(Pair))
+        assert pair is not None and pair.stage == "подготовительный"
+    assert await outbox_for(sessions, ids["t"], "pair_stage") == []
     await dispatcher.handle(inc("d1", action="cse:stage"))
+    moved = await dispatcher.handle(inc("d1", action="w:pick:0"))  # «Да»
+    assert "Пара переведена на этап «проектировочный»" in texts(moved)
     async with sessions() as session:
         pair = await session.scalar(select(Pair))
         assert pair is not None and pair.stage == "проектировочный"
-    assert "проектировочный" in (await outbox_for(sessions, ids["t"], "pair_stage"))[0].text
+    [told] = await outbox_for(sessions, ids["t"], "pair_stage")
+    assert "Этап «проектировочный». План." in told.text and "Результат этапа:" in told.text
 
 
 async def test_other_methodist_cannot_review(

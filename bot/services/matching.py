@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.areas import AREAS as AREA_CODES
+from content.pair_stages import load_pair_stages
 from storage.models import (
     DiagnosticAttempt,
     MentorProfile,
@@ -67,13 +68,7 @@ FORM_COMMUNICATIVE = (
 FORM_SUBJECT = "опытный предметник – неопытный предметник"
 FORM_ICT = "педагог-новатор – консервативный педагог"
 
-STAGES = (
-    "подготовительный",
-    "проектировочный",
-    "реализационный",
-    "рефлексивно-аналитический",
-    "результативный",
-)  # 004 slide 43
+STAGES = tuple(stage.name for stage in load_pair_stages())  # 004 slide 43; content/pair_stages.yaml
 
 
 @dataclass(frozen=True)

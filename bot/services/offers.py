@@ -195,31 +195,60 @@ async def accept_offer(session: AsyncSession, offer_id: int, person_id: int, now
         raise OfferError("full")
     request = await open_request(session, offer.teacher_id, offer.kind)
     offer.status, offer.answered_at = ACCEPTED, now
-    pair = Pair(
+    return await open_pair(
+        session,
         teacher_id=offer.teacher_id,
-        mentor_id=person_id if offer.kind == MENTOR else None,
-        methodist_id=person_id if offer.kind != MENTOR else None,
+        partner_id=person_id,
         kind=offer.kind,
-        offer_id=offer.id,
-        form=offer.form,
-        stage=STAGES[0],
-        score=offer.score,
-        breakdown=list(offer.breakdown),
-        started_at=now,
+        now=now,
         consent_teacher_at=request.created_at if request is not None else offer.created_at,
-        consent_partner_at=now,
+        offer=offer,
+    )
+
+
+async def open_pair(
+    session: AsyncSession,
+    *,
+    teacher_id: int,
+    partner_id: int,
+    kind: str,
+    now: datetime,
+    consent_teacher_at: datetime,
+    consent_partner_at: datetime | None = None,
+    offer: Offer | None = None,
+) -> Pair:
+    """A pair at «подготовительный» with both consents (the partner's: ``now`` unless given), from an accepted offer or a
+    school curator's proposal both sides accepted. The teacher's open request of this kind is matched, another
+    pending offer of it cancelled, and the current ИОМ gets its mentor / methodist."""
+    pair = Pair(
+        teacher_id=teacher_id,
+        mentor_id=partner_id if kind == MENTOR else None,
+        methodist_id=partner_id if kind != MENTOR else None,
+        kind=kind,
+        offer_id=offer.id if offer is not None else None,
+        form=offer.form if offer is not None else None,
+        stage=STAGES[0],
+        score=offer.score if offer is not None else 0,
+        breakdown=list(offer.breakdown) if offer is not None else [],
+        started_at=now,
+        consent_teacher_at=consent_teacher_at,
+        consent_partner_at=consent_partner_at or now,
         last_activity_at=now,
     )
     session.add(pair)
+    request = await open_request(session, teacher_id, kind)
     if request is not None:
         request.status, request.closed_at = MATCHED, now
-    iom = await current_iom(session, offer.teacher_id)
+    waiting = await pending_offer(session, teacher_id, kind)
+    if waiting is not None:
+        waiting.status, waiting.answered_at = CANCELLED, now  # the teacher is paired now
+    iom = await current_iom(session, teacher_id)
     if iom is not None:
-        if offer.kind == MENTOR:
-            iom.mentor_id = person_id
+        if kind == MENTOR:
+            iom.mentor_id = partner_id
             date_mentor_steps(iom, now, now)
         else:
-            hand_to_methodist(iom, person_id, now)  # a route waiting for a methodist goes to them
+            hand_to_methodist(iom, partner_id, now)  # a route waiting for a methodist goes to them
         iom.updated_at = now
     await session.flush()
     return pair

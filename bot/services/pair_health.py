@@ -7,6 +7,10 @@
   methodist (an active methodist pair with the same teacher) is alerted once per quiet period.
 - Offers waiting for an answer for more than 24 hours: the candidate is reminded once (preference kind
   ``offer_waiting``).
+- The school curator (seed 004 slides 33–35: the curator monitors the school's pairs) gets the same idle-pair
+  alert for a mentor pair whose teacher is of their school, and an alert when a survey answer of such a pair
+  is low (no meetings, usefulness 1–2, or a difficulty named) — each once (``curator_alerts``).
+  ``health_of`` sums a pair up for the curator's screen.
 
 Every finder returns values with a ``dedupe_key`` and skips keys already in the outbox. No chat text here.
 """
@@ -22,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.preferences import reminder_enabled
 from bot.services.reminders import existing_keys
+from bot.services.schools import school_curators
 from storage.models import Offer, Pair, PairSurvey, Person
 
 FIRST_SURVEY = timedelta(days=30)
@@ -73,6 +78,28 @@ class OfferReminder:
     offer_id: int
     candidate_id: int
     dedupe_key: str
+
+
+@dataclass(frozen=True)
+class CuratorAlert:
+    pair_id: int
+    teacher_id: int
+    mentor_id: int
+    curator_id: int  # who is alerted
+    reason: str  # idle / low
+    since: datetime  # idle: the last activity; low: when the survey was answered
+    answers: dict[str, Any]  # low: the survey's answers
+    dedupe_key: str
+
+
+@dataclass(frozen=True)
+class PairHealth:
+    """A pair at a glance: days since its last activity and the latest survey answers of each side."""
+
+    idle_days: int
+    idle: bool  # quiet for IDLE_AFTER or longer
+    latest: dict[str, dict[str, Any]]  # side role (teacher / mentor) → answers of its latest survey
+    low: bool  # a latest answer is low (see ``low_answers``)
 
 
 @dataclass(frozen=True)
@@ -184,6 +211,68 @@ async def waiting_offers(session: AsyncSession, now: datetime) -> list[OfferRemi
     ]
     sent = await existing_keys(session, (r.dedupe_key for r in found))
     return [r for r in found if r.dedupe_key not in sent]
+
+
+def low_answers(answers: dict[str, Any]) -> bool:
+    """No meetings in the month, usefulness 1–2, or a difficulty named."""
+    return (
+        answers.get(MEET) == "0"
+        or answers.get(USE) in ("1", "2")
+        or answers.get(PROBLEM) not in (None, "none")
+    )
+
+
+async def health_of(session: AsyncSession, pair: Pair, now: datetime) -> PairHealth:
+    since = pair.last_activity_at or pair.started_at
+    surveys = (
+        await session.scalars(
+            select(PairSurvey).where(PairSurvey.pair_id == pair.id).order_by(PairSurvey.period_index)
+        )
+    ).all()
+    latest = {survey.role: dict(survey.answers or {}) for survey in surveys}
+    low = any(low_answers(answers) for answers in latest.values())
+    return PairHealth((now - since).days, since <= now - IDLE_AFTER, latest, low)
+
+
+async def curator_alerts(session: AsyncSession, now: datetime) -> list[CuratorAlert]:
+    """Idle or low-survey mentor pairs of a school, for each curator of that school: each alert once."""
+    rows = await session.execute(
+        select(Pair, Person.school_id)
+        .join(Person, Person.id == Pair.teacher_id)
+        .where(Pair.kind == "mentor", Pair.ended_at.is_(None), Person.school_id.is_not(None))
+        .order_by(Pair.id)
+    )
+    found: list[CuratorAlert] = []
+    for pair, school_id in rows.all():
+        if pair.mentor_id is None or school_id is None:
+            continue
+        curators = await school_curators(session, school_id)
+        if not curators:
+            continue
+        since = pair.last_activity_at or pair.started_at
+        surveys = (
+            await session.scalars(
+                select(PairSurvey).where(PairSurvey.pair_id == pair.id).order_by(PairSurvey.id)
+            )
+        ).all()
+        for curator_id in curators:
+            if since <= now - IDLE_AFTER:
+                key = f"ph:cidle:{pair.id}:{int(since.timestamp())}:{curator_id}"
+                found.append(
+                    CuratorAlert(pair.id, pair.teacher_id, pair.mentor_id, curator_id, "idle", since, {}, key)
+                )
+            for survey in surveys:
+                answers = dict(survey.answers or {})
+                if next_question(answers) is None and low_answers(answers):
+                    key = f"ph:clow:{survey.id}:{curator_id}"
+                    found.append(
+                        CuratorAlert(
+                            pair.id, pair.teacher_id, pair.mentor_id, curator_id, "low", survey.created_at,
+                            answers, key,
+                        )
+                    )  # fmt: skip
+    sent = await existing_keys(session, (a.dedupe_key for a in found))
+    return [a for a in found if a.dedupe_key not in sent]
 
 
 # --- answers -----------------------------------------------------------------------------------------------

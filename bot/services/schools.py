@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.staff_import import read_rows
 from content.catalogue_fields import cluster_code
 from content.geography import TYUMEN_REGION, municipality_by_name
-from storage.models import Person, School
+from storage.models import Person, RoleGrant, School, StaffProfile
 
 REQUIRED = ("ext_id", "name", "municipality")
 CLUSTERS = frozenset({"urban", "rural", "remote_rural"})
@@ -160,3 +160,15 @@ async def unlisted_schools(session: AsyncSession) -> list[tuple[str, str | None,
         .order_by(Person.municipality, Person.school)
     )
     return [(str(name), municipality, int(n)) for name, municipality, n in rows]
+
+
+async def school_curators(session: AsyncSession, school_id: int) -> list[int]:
+    """The curators of a registry school (their staff profile names it), still with us."""
+    rows = await session.scalars(
+        select(StaffProfile.person_id)
+        .join(Person, Person.id == StaffProfile.person_id)
+        .join(RoleGrant, (RoleGrant.person_id == Person.id) & (RoleGrant.role == "curator"))
+        .where(StaffProfile.school_id == school_id, Person.deleted_at.is_(None))
+        .order_by(StaffProfile.person_id)
+    )
+    return list(rows.all())

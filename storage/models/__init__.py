@@ -34,7 +34,7 @@ from storage.models.mentoring import (
     Pair,
 )
 from storage.models.pair_health import PairSurvey
-from storage.models.schools import School, StaffProfile
+from storage.models.schools import PairProposal, School, StaffProfile
 from storage.models.support import EffectivePractice, SupportInterest, SupportMeasure, SupportNotice
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "Offer",
     "OutboxMessage",
     "Pair",
+    "PairProposal",
     "PairSurvey",
     "Person",
     "Program",

@@ -46,3 +46,28 @@ class StaffProfile(Base):
     municipality: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PairProposal(Base):
+    """A school curator's proposal of a mentoring pair inside their school (seed 004 slides 33–35: the curator
+    forms pairs with the written consent of both sides). Each side answers «Принять» / «Отклонить» on their
+    own; the pair (``pair_id``) is created only when both accepted.
+
+    status: pending / active (both accepted) / declined (either side) / expired / cancelled
+    """
+
+    __tablename__ = "pair_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    curator_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    teacher_answer: Mapped[str | None] = mapped_column(String(16))  # accepted / declined
+    teacher_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mentor_answer: Mapped[str | None] = mapped_column(String(16))
+    mentor_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
