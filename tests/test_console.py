@@ -57,7 +57,7 @@ async def test_a_huge_number_or_a_superscript_digit_is_sent_as_text(
     printed = out.getvalue()
     # both lines are answered as text (the welcome step asks to press «Начать»), and the session goes on
     assert printed.count("Нажмите «Начать», чтобы познакомиться") == 2
-    assert "Спасибо! Теперь несколько вопросов о вас" in printed  # «Начать», then «Согласен(на)»
+    assert "Спасибо! Теперь несколько вопросов о вас" in printed  # «Начать», then «Даю согласие»
     assert to_incoming(huge, "u", ["a:1"]).text == huge
     assert to_incoming("²", "u", ["a:1"]).text == "²"
     assert to_incoming("000001", "u", ["a:1"]).action == "a:1"

@@ -39,7 +39,7 @@ async def _schools(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]
 async def _to_school_step(client: DispatcherClient, municipality: str = TOBOLSK) -> None:
     await client.send("/start")
     await client.press("Начать")
-    await client.press("✅ Согласен(на)")
+    await client.press("✅ Даю согласие")
     await client.send("Иванова Мария Петровна")
     await client.send("27")
     await client.press("1")

@@ -17,7 +17,7 @@ from tests.factories import make_person
 def test_staff_text_names_the_staff_form_and_has_its_own_version() -> None:
     staff, teacher = load_staff_consent(), load_consent()
     assert staff.version != teacher.version and len(staff.version) <= 32
-    for word in ("ФИО", "организаци", "контакт", "сколько педагогов", "Кто видит"):
+    for word in ("ФИО", "организаци", "контакт", "сколько педагогов", "Кто что видит"):
         assert word in staff.summary + staff.details, word
     # the teacher questions are not what staff agree to
     assert "год рождения" not in staff.summary and "диагностики" not in staff.summary
@@ -39,9 +39,9 @@ async def test_invited_staff_see_and_record_the_staff_consent(
     await newcomer.send(f"/start {code}")
     shown = "\n".join(newcomer.texts)
     assert "как сотрудник" in shown and "год рождения" not in shown
-    details = await newcomer.press("Что именно хранится?")
+    details = await newcomer.press("Что хранится и кто видит?")
     assert "Анкета сотрудника" in details.text and "Педагоги, с которыми вы работаете" in details.text
-    await newcomer.press("✅ Согласен(на)")
+    await newcomer.press("✅ Даю согласие")
     async with sessions() as session:
         account = await roles.account_by_external(session, "telegram", "n1")
         assert account is not None and account.person_id is not None

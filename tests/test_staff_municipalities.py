@@ -21,7 +21,7 @@ async def _invited_methodist(dispatcher: Dispatcher, uid: str) -> DispatcherClie
     code = created.text.rsplit("\n", 1)[-1].strip()
     methodist = DispatcherClient(dispatcher, uid, channel="telegram")
     await methodist.send(f"/start {code}")
-    await methodist.press("✅ Согласен(на)")
+    await methodist.press("✅ Даю согласие")
     await methodist.send("Кузнецова Ольга Викторовна")
     await methodist.send("ЦНППМ Тюменской области")
     await methodist.send("o.kuznetsova@example.ru")
