@@ -21,6 +21,7 @@ from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Incoming, Reply
 from handlers.navigation import MENU, nav_row
+from handlers.numbers import plural
 from handlers.registry import Flow
 from handlers.widgets import typed_text
 from storage.models import ChannelAccount, Person
@@ -61,7 +62,12 @@ PLATFORM_LABELS = {"telegram": "Telegram", "vk": "ВКонтакте", "console"
 
 
 CONFIRM_MINUTES = int(linking.CONFIRM_TTL.total_seconds() // 60)
-NOT_PENDING = "Этот запрос на привязку уже не действует: на него уже ответили или прошло больше 30 минут."
+CONFIRM_WINDOW = f"{CONFIRM_MINUTES} {plural(CONFIRM_MINUTES, 'минута', 'минуты', 'минут')}"
+CONFIRM_WITHIN = f"{CONFIRM_MINUTES} {plural(CONFIRM_MINUTES, 'минуты', 'минут', 'минут')}"
+NOT_PENDING = (
+    "Этот запрос на привязку уже не действует: на него уже ответили или прошло больше "
+    f"{CONFIRM_WITHIN}."
+)
 REFUSED_ON_CONFIRM = {
     linking.SAME_PLATFORM: "Привязка не выполнена: к профилю уже привязан другой аккаунт этого мессенджера.",
     linking.OTHER_PERSON: "Привязка не выполнена: этот аккаунт уже заполнил собственный профиль.",
@@ -77,7 +83,7 @@ def confirm_request(platform: str, code: str) -> Reply:
     return Reply(
         f"Ваш код привязки только что отправили боту из {_where(platform)}. Если это вы, нажмите «Да, это я» — "
         f"аккаунт будет привязан к вашему профилю. Если нет — нажмите «Нет, это не я»: без подтверждения "
-        f"доступа к профилю нет. Запрос действует {CONFIRM_MINUTES} минут.",
+        f"доступа к профилю нет. Запрос действует {CONFIRM_WINDOW}.",
         ((ConfirmLink(code).button("Да, это я"),), (DeclineLink(code).button("Нет, это не я"),)),
         urgent=True,
     )
@@ -160,7 +166,7 @@ async def redeem(ctx: Ctx, code: str) -> None:
     where = " или ".join(sorted({_where(other.platform) for other in owners})) or "другом мессенджере"
     ctx.say(
         f"Запрос на привязку отправлен. Подтвердите его в {where}: там придёт сообщение с кнопкой «Да, это я» "
-        f"(в течение {CONFIRM_MINUTES} минут). До подтверждения этот аккаунт не получает доступа к профилю."
+        f"(в течение {CONFIRM_WITHIN}). До подтверждения этот аккаунт не получает доступа к профилю."
     )
     await _home(ctx)
 

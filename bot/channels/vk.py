@@ -19,8 +19,8 @@ than 4096 characters are split; the keyboard and the attachment go with the last
 Older apps. Every ``message_new`` carries the person's ``client_info``; an app without "callback" in
 ``button_actions`` or without ``inline_keyboard`` gets the same buttons as a regular keyboard of ``text``
 buttons (``ClientKeyboard``). What is known of a person's app, and whether a regular keyboard is shown under
-their input field, is kept per peer (``PeerKeyboard``: in memory and in ``channel_cursors`` under
-``vk:<group>:kb:<peer>``, so the outbox knows it after a restart). When a message without buttons follows a
+their input field, is kept per peer (``PeerKeyboard``: in memory and in ``ChannelAccount.client_state``, so the
+outbox knows it after a restart, and it goes with the account on erasure). When a message without buttons follows a
 regular keyboard still shown (not pressed since), it carries the empty keyboard
 ``{"buttons": [], "one_time": true}``, which removes the stale one.
 
@@ -53,7 +53,14 @@ from bot.app import App
 from bot.chat import Attachment, Button, Incoming, Reply
 from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
 from bot.delivery.sender import Sender
-from bot.services.channel_state import load_cursor, mark_handled, save_cursor, was_handled
+from bot.services.channel_state import (
+    load_client_states,
+    load_cursor,
+    mark_handled,
+    save_client_state,
+    save_cursor,
+    was_handled,
+)
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -332,31 +339,30 @@ def build_vk_api(settings: Settings, session: requests.Session) -> vk_api.VkApi:
 class PeerStore:
     """Where ``PeerKeyboard`` values outlive the process (the default keeps them in memory only)."""
 
-    async def load(self, peer_id: int) -> str | None:
-        return None
+    async def load_many(self, peer_ids: list[int]) -> dict[int, str]:
+        return {}
 
-    async def save(self, peer_id: int, value: str) -> None:
-        return None
+    async def save(self, peer_id: int, value: str) -> bool:
+        """False if it could not be stored yet (no account for the peer)."""
+        return True
 
 
 class DbPeerStore(PeerStore):
-    """``PeerKeyboard`` values in ``channel_cursors`` (``vk:<group>:kb:<peer>``)."""
+    """``PeerKeyboard`` values in the VK account's ``client_state``."""
 
-    def __init__(self, app: App, group_id: int) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
-        self.group_id = group_id
 
-    def _name(self, peer_id: int) -> str:
-        return f"vk:{self.group_id}:kb:{peer_id}"
-
-    async def load(self, peer_id: int) -> str | None:
+    async def load_many(self, peer_ids: list[int]) -> dict[int, str]:
         async with self.app.sessions() as session:
-            return await load_cursor(session, self._name(peer_id))
+            found = await load_client_states(session, PLATFORM, [str(peer) for peer in peer_ids])
+        return {int(external_id): value for external_id, value in found.items()}
 
-    async def save(self, peer_id: int, value: str) -> None:
+    async def save(self, peer_id: int, value: str) -> bool:
         async with self.app.sessions() as session:
-            await save_cursor(session, self._name(peer_id), value, self.app.clock.now())
+            saved = await save_client_state(session, PLATFORM, str(peer_id), value)
             await session.commit()
+        return saved
 
 
 class VkClient:
@@ -374,26 +380,37 @@ class VkClient:
         self.executor = executor
         self.store = store or PeerStore()
         self._peers: dict[int, PeerKeyboard] = {}
+        self._unsaved: set[int] = set()  # known here, not stored yet (no account then, or a failure)
+
+    async def peers(self, peer_ids: list[int]) -> dict[int, PeerKeyboard]:
+        """What is known of each peer's app (one query for those not in memory yet)."""
+        missing = [peer for peer in peer_ids if peer not in self._peers]
+        if missing:
+            try:
+                stored = await self.store.load_many(missing)
+            except Exception:
+                log.exception("vk: could not load what is known of the peers' apps")
+                stored = {}
+            for peer in missing:
+                self._peers.setdefault(peer, PeerKeyboard.load(stored.get(peer)))
+        return {peer: self._peers[peer] for peer in peer_ids}
 
     async def peer(self, peer_id: int) -> PeerKeyboard:
-        known = self._peers.get(peer_id)
-        if known is None:
-            try:
-                known = PeerKeyboard.load(await self.store.load(peer_id))
-            except Exception:
-                log.exception("vk: could not load what is known of a peer's app")
-                known = PeerKeyboard()
-            known = self._peers.setdefault(peer_id, known)
-        return known
+        return (await self.peers([peer_id]))[peer_id]
 
     async def remember(self, peer_id: int, state: PeerKeyboard) -> None:
-        if self._peers.get(peer_id) == state:
+        if self._peers.get(peer_id) == state and peer_id not in self._unsaved:
             return
         self._peers[peer_id] = state
         try:
-            await self.store.save(peer_id, state.dump())
+            saved = await self.store.save(peer_id, state.dump())
         except Exception:
             log.exception("vk: could not save what is known of a peer's app")
+            saved = False
+        if saved:
+            self._unsaved.discard(peer_id)
+        else:
+            self._unsaved.add(peer_id)
 
     async def note_inbound(
         self, peer_id: int, client: ClientKeyboard | None, pressed_text_button: bool
@@ -494,9 +511,8 @@ class VkClient:
         # peers whose apps get the same keyboard share a messages.send call
         groups: dict[str, list[int]] = {}
         keyboards: dict[str, dict[str, Any] | None] = {}
-        states: dict[int, PeerKeyboard] = {}
+        states = await self.peers(peer_ids)
         for peer_id in peer_ids:
-            states[peer_id] = await self.peer(peer_id)
             keyboard = self._keyboard(reply, states[peer_id])
             key = json.dumps(keyboard, sort_keys=True)
             groups.setdefault(key, []).append(peer_id)
@@ -857,7 +873,7 @@ def create_vk_channel(
     http = session_factory()
     vk = build_vk_api(app.settings, http)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api")
-    client = VkClient(vk, http, executor, DbPeerStore(app, app.settings.vk_group_id or 0))
+    client = VkClient(vk, http, executor, DbPeerStore(app))
     return VkChannel(app, client, session_factory(), options or LongPollOptions())
 
 
