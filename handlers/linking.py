@@ -4,6 +4,10 @@ In one messenger: «Профиль» → «Связать с VK/Telegram» shows
 send the code as plain text (a text interceptor consumes it only if it has the code's exact shape *and*
 exists in the database, so an ordinary answer is never eaten), or ``/start CODE`` (Telegram deep link), or
 «У меня уже есть профиль в другом мессенджере» on the welcome screen (step ``linking/enter``).
+
+A code sent from the other messenger links nothing by itself: the owner's accounts get «Да, это я» /
+«Нет, это не я» through the outbox (``ConfirmLink`` / ``DeclineLink``, valid at any step), and the account
+joins the profile only after «Да, это я». Both sides are told the outcome.
 """
 
 from __future__ import annotations
@@ -16,16 +20,29 @@ from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Incoming, Reply
-from handlers.navigation import nav_row
+from handlers.navigation import MENU, nav_row
+from handlers.numbers import plural
 from handlers.registry import Flow
 from handlers.widgets import typed_text
-from storage.models import Person
+from storage.models import ChannelAccount, Person
 
 flow = Flow("linking", public=True)
 
 
 class NewCode(Action, prefix="ln:new"):
     """«Новый код»: issue another link code."""
+
+
+class ConfirmLink(Action, prefix="ln:ok"):
+    """«Да, это я» on the owner's account: link the account that sent ``code``."""
+
+    code: str
+
+
+class DeclineLink(Action, prefix="ln:no"):
+    """«Нет, это не я» on the owner's account: the account that sent ``code`` gets nothing."""
+
+    code: str
 
 
 FAILURES = {
@@ -44,11 +61,30 @@ FAILURES = {
 PLATFORM_LABELS = {"telegram": "Telegram", "vk": "ВКонтакте", "console": "консоли"}
 
 
-def linked_notice(platform: str) -> Reply:
-    where = PLATFORM_LABELS.get(platform, platform)
+CONFIRM_MINUTES = int(linking.CONFIRM_TTL.total_seconds() // 60)
+CONFIRM_WINDOW = f"{CONFIRM_MINUTES} {plural(CONFIRM_MINUTES, 'минута', 'минуты', 'минут')}"
+CONFIRM_WITHIN = f"{CONFIRM_MINUTES} {plural(CONFIRM_MINUTES, 'минуты', 'минут', 'минут')}"
+NOT_PENDING = (
+    "Этот запрос на привязку уже не действует: на него уже ответили или прошло больше "
+    f"{CONFIRM_WITHIN}."
+)
+REFUSED_ON_CONFIRM = {
+    linking.SAME_PLATFORM: "Привязка не выполнена: к профилю уже привязан другой аккаунт этого мессенджера.",
+    linking.OTHER_PERSON: "Привязка не выполнена: этот аккаунт уже заполнил собственный профиль.",
+}
+
+
+def _where(platform: str) -> str:
+    return PLATFORM_LABELS.get(platform, platform)
+
+
+def confirm_request(platform: str, code: str) -> Reply:
+    """What the owner's accounts get when a code of theirs was sent from ``platform``."""
     return Reply(
-        f"К вашему профилю только что привязан аккаунт в {where}. Если это были не вы, удалите данные "
-        "(«Мои данные» → «Удалить мои данные») и сообщите методисту ЦНППМ.",
+        f"Ваш код привязки только что отправили боту из {_where(platform)}. Если это вы, нажмите «Да, это я» — "
+        f"аккаунт будет привязан к вашему профилю. Если нет — нажмите «Нет, это не я»: без подтверждения "
+        f"доступа к профилю нет. Запрос действует {CONFIRM_WINDOW}.",
+        ((ConfirmLink(code).button("Да, это я"),), (DeclineLink(code).button("Нет, это не я"),)),
         urgent=True,
     )
 
@@ -112,25 +148,93 @@ async def redeem(ctx: Ctx, code: str) -> None:
     if not result.ok:
         await _refuse(ctx, FAILURES[result.reason])
         return
-    person = await ctx.session.get(Person, result.person_id)
-    ctx.person = person
+    assert result.person_id is not None
     if result.reason == linking.ALREADY_LINKED:
+        ctx.person = await ctx.session.get(Person, result.person_id)
         ctx.say("Этот аккаунт уже связан с вашим профилем.")
-    else:
-        ctx.say("Готово! Аккаунт связан с вашим профилем — здесь всё то же, что и в другом мессенджере.")
-        assert result.person_id is not None
-        for other in await linking.other_accounts(ctx.session, result.person_id, ctx.account.id):
-            await outbox.enqueue(
-                ctx.session,
-                account=other,
-                reply=linked_notice(ctx.account.platform),
-                kind="linked",
-                now=ctx.now,
-            )
-    if person is not None and person.profile_complete:
+        await _home(ctx)
+        return
+    owners = await linking.other_accounts(ctx.session, result.person_id, ctx.account.id)
+    for other in owners:
+        await outbox.enqueue(
+            ctx.session,
+            account=other,
+            reply=confirm_request(ctx.account.platform, code_of(code)),
+            kind="link_confirm",
+            now=ctx.now,
+        )
+    where = " или ".join(sorted({_where(other.platform) for other in owners})) or "другом мессенджере"
+    ctx.say(
+        f"Запрос на привязку отправлен. Подтвердите его в {where}: там придёт сообщение с кнопкой «Да, это я» "
+        f"(в течение {CONFIRM_WITHIN}). До подтверждения этот аккаунт не получает доступа к профилю."
+    )
+    await _home(ctx)
+
+
+def code_of(text: str) -> str:
+    code = linking.normalize_code(text)
+    assert code is not None  # a pending result means the code was valid
+    return code
+
+
+async def _home(ctx: Ctx) -> None:
+    if ctx.person is not None and ctx.person.profile_complete:
         await ctx.go("menu", "main", remember=False)
     else:
         await ctx.go("onboarding", "welcome", remember=False)
+
+
+@registry.on_global(ConfirmLink)
+async def confirm_link(ctx: Ctx, action: ConfirmLink) -> None:
+    """«Да, это я» pressed on the owner's account."""
+    if ctx.person is None:
+        ctx.say(NOT_PENDING, [[MENU]])
+        return
+    decision = await linking.confirm_link(ctx.session, action.code, ctx.person.id, ctx.now)
+    claimant = decision.claimant
+    if not decision.ok:
+        ctx.say(REFUSED_ON_CONFIRM.get(decision.reason, NOT_PENDING), [[MENU]])
+        if claimant is not None:
+            await _tell(ctx, claimant, REFUSED_ON_CONFIRM[decision.reason])
+        return
+    assert claimant is not None
+    ctx.say(f"Готово: аккаунт в {_where(claimant.platform)} привязан к вашему профилю.", [[MENU]])
+    await _tell(
+        ctx,
+        claimant,
+        "Владелец профиля подтвердил привязку. Готово! Аккаунт связан с профилем — здесь всё то же, что и в "
+        f"{_where(ctx.account.platform)}. Откройте меню: /menu",
+        linked=True,
+    )
+
+
+@registry.on_global(DeclineLink)
+async def decline_link(ctx: Ctx, action: DeclineLink) -> None:
+    """«Нет, это не я» pressed on the owner's account."""
+    if ctx.person is None:
+        ctx.say(NOT_PENDING, [[MENU]])
+        return
+    decision = await linking.decline_link(ctx.session, action.code, ctx.person.id, ctx.now)
+    if not decision.ok:
+        ctx.say(NOT_PENDING, [[MENU]])
+        return
+    ctx.say(
+        "Привязка отменена: отправивший код аккаунт не получил доступа к профилю. Если код мог увидеть "
+        "посторонний, ничего делать не нужно — каждый код работает один раз.",
+        [[MENU]],
+    )
+    if decision.claimant is not None:
+        await _tell(ctx, decision.claimant, "Владелец профиля не подтвердил привязку. Аккаунт не привязан.")
+
+
+async def _tell(ctx: Ctx, account: ChannelAccount, text: str, linked: bool = False) -> None:
+    await outbox.enqueue(
+        ctx.session,
+        account=account,
+        reply=Reply(text, ((MENU,),) if linked else (), urgent=True),
+        kind="link_result",
+        now=ctx.now,
+    )
 
 
 async def _refuse(ctx: Ctx, text: str) -> None:

@@ -272,6 +272,16 @@ class _ServerClient(BotClient):
     async def _press(self, action: str, message: Shown | None, timeout: float) -> Turn:
         return await self._turn(lambda: self._press_raw(action, message), timeout)
 
+    def catch_up(self) -> Turn:
+        """The messages that reached the person outside a turn (delivered from the outbox) become the latest
+        answer, so the next action may follow them and their buttons can be pressed."""
+        sent = self._sent()
+        turn = Turn(sent[self._seen or 0 :])
+        assert turn.messages, "nothing arrived since the last turn"
+        self._seen = len(sent)
+        self.turns.append(turn)
+        return turn
+
     async def _turn(self, act: Callable[[], Awaitable[None]], timeout: float) -> Turn:
         """Act, then collect the answer (``timeout`` applies to each message of it)."""
         if self.clock is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import FakeClock
 from bot.services import linking
 from handlers.dispatcher import Dispatcher
+from handlers.messages import Reply
 from storage.models import ChannelAccount, LinkCode, OutboxMessage, Person
 from tests.factories import make_person
 from tests.test_onboarding import Talk, onboard, person_of, snapshot, start_and_consent
@@ -27,6 +28,33 @@ async def _code_from_profile(talk: Talk) -> str:
     match = CODE_IN_TEXT.search(talk.last.text)
     assert match is not None
     return match.group(1)
+
+
+PENDING = "Запрос на привязку отправлен"
+LINKED_TOLD = "Владелец профиля подтвердил привязку"
+
+
+async def _outbox(
+    sessions: async_sessionmaker[AsyncSession], kind: str, uid: str | None = None
+) -> list[tuple[str, Reply]]:
+    """(external id, reply) of the queued outbox messages of ``kind`` (to ``uid`` only, if given)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(ChannelAccount.external_id, OutboxMessage.payload)
+            .join(ChannelAccount, ChannelAccount.id == OutboxMessage.account_id)
+            .where(OutboxMessage.kind == kind)
+            .order_by(OutboxMessage.id)
+        )
+        found = [(external_id, Reply.from_payload(payload)) for external_id, payload in rows]
+    return [(external_id, reply) for external_id, reply in found if uid is None or external_id == uid]
+
+
+async def _answer(owner: Talk, sessions: async_sessionmaker[AsyncSession], label: str = "Да, это я") -> None:
+    """The owner presses ``label`` on the latest confirmation request their account got through the outbox."""
+    requests = await _outbox(sessions, "link_confirm", owner.uid)
+    assert requests, "no confirmation request reached the owner"
+    owner.replies = [requests[-1][1]]
+    await owner.press_label(label)
 
 
 async def _teacher(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, **kw: object) -> int:
@@ -62,10 +90,16 @@ async def test_codes_are_unambiguous_one_time_and_expire(
             await linking.redeem_link_code(session, "not a code", vk, clock.now())
         ).reason == linking.UNKNOWN
         result = await linking.redeem_link_code(session, latest.lower(), vk, clock.now())
-        assert (result.ok, result.reason, result.person_id) == (True, linking.LINKED, owner_id)
-        assert vk.person_id == owner_id
+        assert (result.ok, result.reason, result.person_id) == (True, linking.PENDING, owner_id)
+        assert vk.person_id is None  # nothing until the owner confirms
         assert (await linking.redeem_link_code(session, latest, tg, clock.now())).reason == linking.USED
         assert tg.person_id is None
+        # only the owner confirms, once
+        assert not (await linking.confirm_link(session, latest, owner_id + 1, clock.now())).ok
+        decision = await linking.confirm_link(session, latest, owner_id, clock.now())
+        assert (decision.ok, decision.claimant) == (True, vk) and vk.person_id == owner_id
+        again = await linking.confirm_link(session, latest, owner_id, clock.now())
+        assert (again.ok, again.reason) == (False, linking.NOT_PENDING)
         fresh = await linking.create_link_code(session, owner_id, clock.now())
         late = clock.now() + timedelta(minutes=10)
         assert (await linking.redeem_link_code(session, fresh, tg, late)).reason == linking.EXPIRED
@@ -87,11 +121,18 @@ async def test_link_console_profile_to_vk(
     code = await _code_from_profile(console)
     vk = Talk(dispatcher, uid="id500", channel="vk")
     await vk.say(code)
-    assert "Аккаунт связан" in vk.texts[0]
-    assert vk.last.text.startswith("Главное меню")
+    assert PENDING in vk.texts[0] and "в консоли" in vk.texts[0]
+    assert "Навигатор молодого педагога" in vk.last.text  # nothing of the profile yet
+    assert await person_of(sessions, "id500", "vk") is None
+    await _answer(console, sessions)
+    assert "аккаунт в ВКонтакте привязан к вашему профилю" in console.texts[0]
+    [(to, told)] = await _outbox(sessions, "link_result")
+    assert to == "id500" and LINKED_TOLD in told.text
     owner = await person_of(sessions)
     linked = await person_of(sessions, "id500", "vk")
     assert owner is not None and linked is not None and owner.id == linked.id
+    await vk.say("/menu")
+    assert vk.last.text.startswith("Главное меню")
     await vk.press("m:profile")
     assert "ФИО: Иванова Мария Петровна" in vk.last.text and "Муниципалитет: г. Тобольск" in vk.last.text
     # the code works once
@@ -99,9 +140,11 @@ async def test_link_console_profile_to_vk(
     await other.say(code)
     assert "уже использован" in other.texts[0]
     assert await person_of(sessions, "id501", "vk") is None
-    # sending it again from the linked account itself changes nothing
+    # sending it again from the linked account itself changes nothing, nor does a second «Да, это я»
     await vk.say(code)
     assert "уже использован" in vk.texts[0]
+    await _answer(console, sessions)
+    assert "уже не действует" in console.texts[0]
 
 
 async def test_expired_code_is_refused(
@@ -137,12 +180,14 @@ async def test_code_entered_on_the_enter_step_links(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    code = await _code_from_profile(Talk(dispatcher))
+    owner = Talk(dispatcher)
+    code = await _code_from_profile(owner)
     tg = Talk(dispatcher, uid="77", channel="telegram")
     await tg.say("/start")
     await tg.press("ob:link")
     await tg.say(code.lower())
-    assert "Аккаунт связан" in tg.texts[0] and tg.last.text.startswith("Главное меню")
+    assert PENDING in tg.texts[0] and "Навигатор молодого педагога" in tg.last.text
+    await _answer(owner, sessions)
     linked = await person_of(sessions, "77", "telegram")
     assert linked is not None and linked.id == owner_id
 
@@ -151,10 +196,12 @@ async def test_start_deep_link(
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     owner_id = await _teacher(sessions, clock)
-    code = await _code_from_profile(Talk(dispatcher))
+    owner = Talk(dispatcher)
+    code = await _code_from_profile(owner)
     tg = Talk(dispatcher, uid="42", channel="telegram")
     await tg.say(f"/start {code}")
-    assert "Аккаунт связан" in tg.texts[0] and tg.last.text.startswith("Главное меню")
+    assert PENDING in tg.texts[0]
+    await _answer(owner, sessions)
     linked = await person_of(sessions, "42", "telegram")
     assert linked is not None and linked.id == owner_id
     # an unrelated /start argument is not taken for a code
@@ -190,9 +237,13 @@ async def test_unfinished_profile_is_replaced_by_the_linked_one(
     await vk.say("Сидорова Анна")
     unfinished = await person_of(sessions, "id10", "vk")
     assert unfinished is not None
-    code = await _code_from_profile(Talk(dispatcher))
+    owner = Talk(dispatcher)
+    code = await _code_from_profile(owner)
     await vk.say(code)
-    assert "Аккаунт связан" in vk.texts[0] and vk.last.text.startswith("Главное меню")
+    assert PENDING in vk.texts[0]
+    kept = await person_of(sessions, "id10", "vk")
+    assert kept is not None and kept.id == unfinished.id  # kept until the owner confirms
+    await _answer(owner, sessions)
     async with sessions() as session:
         left = await session.get(Person, unfinished.id)
         assert left is not None and left.deleted_at is not None and left.full_name is None
@@ -249,16 +300,15 @@ async def test_a_second_account_of_the_same_messenger_cannot_take_the_profile_ov
     async with sessions() as session:
         row = await session.get(LinkCode, code)
         assert row is not None and row.used_at is None and row.tries == 1
-    # the real other messenger still links, and the owner is told on their own account
+    # the real other messenger claims it, and the owner is asked on their own account
     vk = Talk(dispatcher, uid="id700", channel="vk")
     await vk.say(code)
-    assert "Аккаунт связан" in vk.texts[0]
-    async with sessions() as session:
-        console = await session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == "u1"))
-        assert console is not None
-        notices = (await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "linked"))).all()
-        assert [n.account_id for n in notices] == [console.id]
-        assert "привязан аккаунт в ВКонтакте" in notices[0].payload["text"]
+    assert PENDING in vk.texts[0]
+    [(to, request)] = await _outbox(sessions, "link_confirm")
+    assert to == "u1" and "отправили боту из ВКонтакте" in request.text
+    await _answer(owner, sessions)
+    linked, owner_person = await person_of(sessions, "id700", "vk"), await person_of(sessions)
+    assert linked is not None and owner_person is not None and linked.id == owner_person.id
 
 
 async def test_wrong_codes_per_account_and_tries_per_code_are_limited(
@@ -286,7 +336,7 @@ async def test_wrong_codes_per_account_and_tries_per_code_are_limited(
     clock.advance(linking.FAILURE_WINDOW + timedelta(minutes=1))
     code = await _code_from_profile_later(owner)
     await guesser.say(code)
-    assert "Аккаунт связан" in guesser.texts[0]
+    assert PENDING in guesser.texts[0]
     # one code refused to same-messenger accounts three times stops working
     code = await _code_from_profile_later(owner)
     for uid in ("u-a", "u-b", "u-c"):

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 TEXT_LIMIT = 4096  # Telegram counts UTF-16 code units
 CAPTION_LIMIT = 1024
+INLINE_MAX_BUTTONS, INLINE_MAX_PER_ROW = 100, 8  # an inline keyboard's limits
 LIVE_RETRY_MAX_WAIT = 5.0  # while answering live, wait out a 429 only if it is this short
 SHUTDOWN_GRACE = 10.0  # seconds the updates being handled get to finish on stop
 STARTUP_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # backoff while the Bot API is unreachable at start
@@ -71,6 +72,7 @@ POLL_RETRY_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0)  # backoff while getUpdates fails
 
 NOT_TEXT = "Я понимаю только текст и нажатия на кнопки. Напишите сообщение или выберите вариант на кнопках."
 EMPTY_TEXT = "⬇️"
+EMPTY_LABEL = "·"
 
 BASE_COMMANDS = (
     BotCommand(command="menu", description="Главное меню"),
@@ -109,15 +111,29 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [chunk for chunk in chunks if chunk] or [""]
 
 
+def _label(text: str) -> str:
+    """A button's text: the Bot API refuses an empty one (BUTTON_TEXT_INVALID)."""
+    return text.strip() or EMPTY_LABEL
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=button.label, callback_data=button.action) for button in row]
-            for row in reply.buttons
-        ]
-    )
+    """The inline keyboard of a reply within the Bot API's limits: rows longer than 8 are wrapped, at most
+    100 buttons (the dispatcher pages longer screens; an outbox message over it loses the rest, logged),
+    no empty texts. A button without an action cannot exist (``Button`` refuses it)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    total = 0
+    for row in reply.buttons:
+        for start in range(0, len(row), INLINE_MAX_PER_ROW):
+            part = row[start : start + INLINE_MAX_PER_ROW][: INLINE_MAX_BUTTONS - total]
+            if part:
+                rows.append(
+                    [InlineKeyboardButton(text=_label(b.label), callback_data=b.action) for b in part]
+                )
+                total += len(part)
+    dropped = sum(len(row) for row in reply.buttons) - total
+    if dropped:
+        log.warning("reply has %d buttons, Telegram shows %d; the rest are dropped", total + dropped, total)
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 class TelegramRenderer:

@@ -9,11 +9,23 @@ Keyboards. A reply's buttons become an *inline* keyboard of ``callback`` buttons
 limits (≤ 6 rows, ≤ 5 buttons per row, ≤ 10 buttons). Pressing one sends a ``message_event``, which we answer
 with ``messages.sendMessageEventAnswer`` (VK shows a spinner until then) before dispatching
 ``payload["a"]`` as the action. When a reply has more buttons than an inline keyboard holds, it falls back to a
-regular keyboard (``one_time: false``, ≤ 10 rows × 5, ≤ 40 buttons) of ``text`` buttons carrying the same
-payload: pressing one sends a ``message_new`` whose payload we read. That keyboard stays under the input field
-until replaced; its step buttons become stale once the step changes, and the dispatcher already answers stale
-buttons with the current step, so nothing wrong can happen. Labels are cut to 40 characters. Texts longer
+regular keyboard (``one_time: true``, ≤ 10 rows × 5, ≤ 40 buttons) of ``text`` buttons carrying the same
+payload: pressing one sends a ``message_new`` whose payload we read, and the app hides the keyboard. If the
+person types instead, it stays under the input field; a stale press is answered by the dispatcher with the
+current step, so nothing wrong can happen, and the next message without buttons removes it (below). Labels are
+cut to 40 characters. Texts longer
 than 4096 characters are split; the keyboard and the attachment go with the last part.
+
+Older apps. Every ``message_new`` carries the person's ``client_info``; an app without "callback" in
+``button_actions`` or without ``inline_keyboard`` gets the same buttons as a regular keyboard of ``text``
+buttons (``ClientKeyboard``). What is known of a person's app, and whether a regular keyboard is shown under
+their input field, is kept per peer (``PeerKeyboard``: in memory and in ``ChannelAccount.client_state``, so the
+outbox knows it after a restart, and it goes with the account on erasure). When a message without buttons follows a
+regular keyboard still shown (not pressed since), it carries the empty keyboard
+``{"buttons": [], "one_time": true}``, which removes the stale one.
+
+Attachments. VK makes the recipient the owner of a file uploaded with *.getMessagesUploadServer(peer_id), so a
+file goes only to the peer it was uploaded for: a broadcast with a file uploads it for each recipient.
 """
 
 from __future__ import annotations
@@ -41,7 +53,14 @@ from bot.app import App
 from bot.chat import Attachment, Button, Incoming, Reply
 from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, TransientError, Unreachable
 from bot.delivery.sender import Sender
-from bot.services.channel_state import load_cursor, mark_handled, save_cursor, was_handled
+from bot.services.channel_state import (
+    load_client_states,
+    load_cursor,
+    mark_handled,
+    save_client_state,
+    save_cursor,
+    was_handled,
+)
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -132,13 +151,65 @@ def _rows_within(rows: Iterable[Sequence[Button]], per_row: int) -> list[list[Bu
     return [row for row in out if row]
 
 
-def keyboard_for(buttons: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ClientKeyboard:
+    """What a person's VK app shows (from ``client_info``): callback buttons, inline keyboards."""
+
+    callback: bool = True
+    inline: bool = True
+
+    @classmethod
+    def from_client_info(cls, client_info: object) -> ClientKeyboard | None:
+        """None when the update has no ``client_info`` (nothing learned)."""
+        if not isinstance(client_info, dict):
+            return None
+        actions = client_info.get("button_actions")
+        callback = isinstance(actions, list) and "callback" in actions
+        return cls(callback=callback, inline=client_info.get("inline_keyboard") is True)
+
+
+CURRENT_APP = ClientKeyboard()
+EMPTY_KEYBOARD: dict[str, Any] = {"buttons": [], "one_time": True}  # removes a regular keyboard
+
+
+@dataclass(frozen=True)
+class PeerKeyboard:
+    """What is known of one peer: their app, and whether a regular keyboard stays under their input field."""
+
+    client: ClientKeyboard = CURRENT_APP
+    standing: bool = False
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"callback": self.client.callback, "inline": self.client.inline, "standing": self.standing},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def load(cls, text: str | None) -> PeerKeyboard:
+        data = _payload_dict(text)
+        client = ClientKeyboard(
+            callback=data.get("callback") is not False, inline=data.get("inline") is not False
+        )
+        return cls(client, standing=data.get("standing") is True)
+
+    def after(self, keyboard: dict[str, Any] | None) -> PeerKeyboard:
+        """The state once a message with ``keyboard`` was delivered."""
+        if keyboard is None or keyboard.get("inline"):
+            return self
+        return replace(self, standing=bool(keyboard.get("buttons")))
+
+
+def keyboard_for(
+    buttons: Sequence[Sequence[Button]], client: ClientKeyboard = CURRENT_APP
+) -> dict[str, Any] | None:
     """The VK keyboard object for a reply's buttons (see the module docstring for the layout rules)."""
     rows = _rows_within(buttons, INLINE_MAX_PER_ROW)
     total = sum(len(row) for row in rows)
     if total == 0:
         return None
-    if total <= INLINE_MAX_BUTTONS and len(rows) <= INLINE_MAX_ROWS:
+    inline_ok = client.callback and client.inline
+    if inline_ok and total <= INLINE_MAX_BUTTONS and len(rows) <= INLINE_MAX_ROWS:
         return {"inline": True, "buttons": [[_vk_button(b, "callback") for b in row] for row in rows]}
     flat = [b for row in rows for b in row]
     if total > KEYBOARD_MAX_BUTTONS:
@@ -146,7 +217,7 @@ def keyboard_for(buttons: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
         flat = flat[:KEYBOARD_MAX_BUTTONS]
     if len(rows) > KEYBOARD_MAX_ROWS or total > KEYBOARD_MAX_BUTTONS:
         rows = [flat[i : i + KEYBOARD_MAX_PER_ROW] for i in range(0, len(flat), KEYBOARD_MAX_PER_ROW)]
-    return {"one_time": False, "buttons": [[_vk_button(b, "text") for b in row] for row in rows]}
+    return {"one_time": True, "buttons": [[_vk_button(b, "text") for b in row] for row in rows]}
 
 
 RANDOM_ID_BITS = 63  # VK's random_id is a signed int64; 0 would turn its dedupe off
@@ -170,9 +241,11 @@ class Inbound:
     peer_id: int
     # for a callback button: what messages.sendMessageEventAnswer needs
     event_id: str | None = None
+    client: ClientKeyboard | None = None  # what the person's app shows, from a message's client_info
 
 
 def _payload_dict(raw: object) -> dict[str, Any]:
+    """A payload (or a stored JSON object) as a dict; {} for anything else."""
     if isinstance(raw, dict):
         return raw
     if isinstance(raw, str) and raw:
@@ -194,11 +267,13 @@ def inbound_from_update(update: dict[str, Any]) -> Inbound | None:
             return None  # communities and group chats: the bot talks to people in private messages only
         payload = _payload_dict(message.get("payload"))
         action = payload.get("a")
+        client = ClientKeyboard.from_client_info(obj.get("client_info"))
         if isinstance(action, str):
-            return Inbound(Incoming(PLATFORM, str(from_id), action=action), peer_id)
+            return Inbound(Incoming(PLATFORM, str(from_id), action=action), peer_id, client=client)
         if payload.get("command") == "start":  # VK's own "Начать" button
-            return Inbound(Incoming(PLATFORM, str(from_id), text="/start"), peer_id)
-        return Inbound(Incoming(PLATFORM, str(from_id), text=str(message.get("text") or "")), peer_id)
+            return Inbound(Incoming(PLATFORM, str(from_id), text="/start"), peer_id, client=client)
+        text = str(message.get("text") or "")
+        return Inbound(Incoming(PLATFORM, str(from_id), text=text), peer_id, client=client)
     if kind == "message_event":
         user_id, peer_id, event_id = obj.get("user_id"), obj.get("peer_id"), obj.get("event_id")
         if not isinstance(user_id, int) or not isinstance(peer_id, int) or not isinstance(event_id, str):
@@ -261,13 +336,93 @@ def build_vk_api(settings: Settings, session: requests.Session) -> vk_api.VkApi:
     return vk
 
 
+class PeerStore:
+    """Where ``PeerKeyboard`` values outlive the process (the default keeps them in memory only)."""
+
+    async def load_many(self, peer_ids: list[int]) -> dict[int, str]:
+        return {}
+
+    async def save(self, peer_id: int, value: str) -> bool:
+        """False if it could not be stored yet (no account for the peer)."""
+        return True
+
+
+class DbPeerStore(PeerStore):
+    """``PeerKeyboard`` values in the VK account's ``client_state``."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def load_many(self, peer_ids: list[int]) -> dict[int, str]:
+        async with self.app.sessions() as session:
+            found = await load_client_states(session, PLATFORM, [str(peer) for peer in peer_ids])
+        return {int(external_id): value for external_id, value in found.items()}
+
+    async def save(self, peer_id: int, value: str) -> bool:
+        async with self.app.sessions() as session:
+            saved = await save_client_state(session, PLATFORM, str(peer_id), value)
+            await session.commit()
+        return saved
+
+
 class VkClient:
     """Async facade over vk-api: each call runs in a worker thread."""
 
-    def __init__(self, vk: vk_api.VkApi, http: requests.Session, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        vk: vk_api.VkApi,
+        http: requests.Session,
+        executor: ThreadPoolExecutor,
+        store: PeerStore | None = None,
+    ) -> None:
         self.vk = vk
         self.http = http
         self.executor = executor
+        self.store = store or PeerStore()
+        self._peers: dict[int, PeerKeyboard] = {}
+        self._unsaved: set[int] = set()  # known here, not stored yet (no account then, or a failure)
+
+    async def peers(self, peer_ids: list[int]) -> dict[int, PeerKeyboard]:
+        """What is known of each peer's app (one query for those not in memory yet)."""
+        missing = [peer for peer in peer_ids if peer not in self._peers]
+        if missing:
+            try:
+                stored = await self.store.load_many(missing)
+            except Exception:
+                log.exception("vk: could not load what is known of the peers' apps")
+                stored = {}
+            for peer in missing:
+                self._peers.setdefault(peer, PeerKeyboard.load(stored.get(peer)))
+        return {peer: self._peers[peer] for peer in peer_ids}
+
+    async def peer(self, peer_id: int) -> PeerKeyboard:
+        return (await self.peers([peer_id]))[peer_id]
+
+    async def remember(self, peer_id: int, state: PeerKeyboard) -> None:
+        if self._peers.get(peer_id) == state and peer_id not in self._unsaved:
+            return
+        self._peers[peer_id] = state
+        try:
+            saved = await self.store.save(peer_id, state.dump())
+        except Exception:
+            log.exception("vk: could not save what is known of a peer's app")
+            saved = False
+        if saved:
+            self._unsaved.discard(peer_id)
+        else:
+            self._unsaved.add(peer_id)
+
+    async def note_inbound(
+        self, peer_id: int, client: ClientKeyboard | None, pressed_text_button: bool
+    ) -> None:
+        """A message from ``peer_id``: ``client_info`` tells what their app shows; a pressed text button means
+        the app hid the regular (one-time) keyboard."""
+        state = await self.peer(peer_id)
+        if client is not None:
+            state = replace(state, client=client)
+        if pressed_text_button:
+            state = replace(state, standing=False)
+        await self.remember(peer_id, state)
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
@@ -305,10 +460,21 @@ class VkClient:
         doc = saved["doc"]
         return f"doc{doc['owner_id']}_{doc['id']}"
 
-    def _messages(self, reply: Reply, attachment: str | None) -> list[dict[str, Any]]:
+    @staticmethod
+    def _keyboard(reply: Reply, peer: PeerKeyboard) -> dict[str, Any] | None:
+        """The reply's keyboard for this peer's app; the empty one when it has no buttons and a regular
+        keyboard is still shown under the input field."""
+        keyboard = keyboard_for(reply.buttons, peer.client)
+        if keyboard is None and peer.standing:
+            return EMPTY_KEYBOARD
+        return keyboard
+
+    @staticmethod
+    def _messages(
+        reply: Reply, attachment: str | None, keyboard: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
         """The ``messages.send`` parameters (without the peer) of each part of a reply."""
         parts = split_text(reply.text)
-        keyboard = keyboard_for(reply.buttons)
         messages: list[dict[str, Any]] = [{"message": part} for part in parts]
         last = messages[-1]
         if keyboard is not None:
@@ -318,31 +484,62 @@ class VkClient:
         return messages
 
     async def send_reply(self, peer_id: int, reply: Reply) -> None:
+        peer = await self.peer(peer_id)
+        keyboard = self._keyboard(reply, peer)
         attachment = await self.upload(peer_id, reply.attachment) if reply.attachment else None
-        for part, params in enumerate(self._messages(reply, attachment)):
+        for part, params in enumerate(self._messages(reply, attachment, keyboard)):
             await self.call(
                 "messages.send", peer_id=peer_id, random_id=random_id(reply.identity, part), **params
             )
+        await self.remember(peer_id, peer.after(keyboard))
 
     async def send_to_many(self, peer_ids: list[int], reply: Reply) -> dict[int, DeliveryError | None]:
         """Send one reply to many peers, ``PEERS_PER_SEND`` per ``messages.send`` call."""
         results: dict[int, DeliveryError | None] = {}
         if not peer_ids:
             return results
-        attachment = None
         if reply.attachment is not None:
-            try:  # uploaded once: message attachments belong to the community and go to any peer
-                attachment = await self.upload(peer_ids[0], reply.attachment)
-            except Exception as exc:
-                error = _known_or_crash(exc)
-                return dict.fromkeys(peer_ids, error)
-        messages = self._messages(reply, attachment)
+            # VK makes the recipient the owner of an uploaded file: each one gets their own upload
+            for peer_id in peer_ids:
+                identity = None if reply.identity is None else f"{reply.identity}@p{peer_id}"
+                try:
+                    await self.send_reply(peer_id, replace(reply, identity=identity))
+                    results[peer_id] = None
+                except Exception as exc:
+                    results[peer_id] = _known_or_crash(exc)
+            return results
+        # peers whose apps get the same keyboard share a messages.send call
+        groups: dict[str, list[int]] = {}
+        keyboards: dict[str, dict[str, Any] | None] = {}
+        states = await self.peers(peer_ids)
+        for peer_id in peer_ids:
+            keyboard = self._keyboard(reply, states[peer_id])
+            key = json.dumps(keyboard, sort_keys=True)
+            groups.setdefault(key, []).append(peer_id)
+            keyboards[key] = keyboard
+        for key, peers in groups.items():
+            keyboard = keyboards[key]
+            tag = "" if len(groups) == 1 else "#" + hashlib.sha256(key.encode()).hexdigest()[:8]
+            group_results = await self._send_group(peers, reply, keyboard, tag)
+            for peer_id, error in group_results.items():
+                if error is None:
+                    await self.remember(peer_id, states[peer_id].after(keyboard))
+            results.update(group_results)
+        return results
+
+    async def _send_group(
+        self, peer_ids: list[int], reply: Reply, keyboard: dict[str, Any] | None, tag: str
+    ) -> dict[int, DeliveryError | None]:
+        """One reply with one keyboard to many peers, ``PEERS_PER_SEND`` per ``messages.send`` call
+        (``tag`` tells the keyboard variants of one broadcast apart in their ``random_id``)."""
+        results: dict[int, DeliveryError | None] = {}
+        messages = self._messages(reply, None, keyboard)
         for start in range(0, len(peer_ids), PEERS_PER_SEND):
             alive = peer_ids[start : start + PEERS_PER_SEND]
             for part, params in enumerate(messages):
                 if not alive:
                     break
-                identity = None if reply.identity is None else f"{reply.identity}@{start}"
+                identity = None if reply.identity is None else f"{reply.identity}{tag}@{start}"
                 try:
                     response = await self.call(
                         "messages.send",
@@ -635,6 +832,9 @@ class VkChannel:
                 )
             except Exception as exc:
                 log.warning("vk: could not answer a callback button (%s)", _describe(exc))
+        pressed = inbound.event_id is None and inbound.incoming.action is not None
+        if inbound.client is not None or pressed:
+            await self.client.note_inbound(inbound.peer_id, inbound.client, pressed)
         replies = await self.app.dispatcher.handle(inbound.incoming)
         for index, reply in enumerate(replies):
             # the n-th answer to this event: a retry, or a re-delivered event handled again, repeats random_id
@@ -673,7 +873,7 @@ def create_vk_channel(
     http = session_factory()
     vk = build_vk_api(app.settings, http)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api")
-    client = VkClient(vk, http, executor)
+    client = VkClient(vk, http, executor, DbPeerStore(app))
     return VkChannel(app, client, session_factory(), options or LongPollOptions())
 
 

@@ -68,6 +68,9 @@ class ChannelAccount(Base):
         Integer, default=0, server_default="0"
     )  # wrong link codes sent in a row
     link_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # what the channel knows of the person's app (VK: callback / inline support, a regular keyboard shown);
+    # kept with the account, so it goes with it on erasure
+    client_state: Mapped[str | None] = mapped_column(String(64))
 
     person: Mapped[Person | None] = relationship(back_populates="accounts")
 

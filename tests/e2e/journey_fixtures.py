@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
+from bot.delivery.worker import OutboxWorker
 from storage.models import ChannelAccount, ConversationState, Person, RoleGrant
 from tests.client import Shown, TelegramClient, Turn, VkClient
 from tests.e2e.conftest import TelegramBot, telegram_settings
@@ -98,6 +99,13 @@ class BothBots:
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.telegram.sessions
+
+    async def deliver(self) -> int:
+        """Send everything due in the outbox through both channels (one worker with both senders)."""
+        assert self.telegram.app is not None, "bot is not running"
+        senders = {**self.telegram.senders, **self.vk.senders}
+        worker = OutboxWorker.from_settings(self.sessions, senders, self.clock, self.telegram.app.settings)
+        return await worker.drain(max_rounds=50)
 
 
 @pytest.fixture

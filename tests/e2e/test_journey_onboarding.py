@@ -178,11 +178,25 @@ async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
     code_turn = await tg.press("🔗 Связать с VK/Telegram")
     code = code_in(code_turn.last.text)
 
-    linked = await vk.send(code)  # the first message of this VK user: the code
-    assert linked.first.text.startswith("Готово! Аккаунт связан с вашим профилем")
+    claimed = await vk.send(code)  # the first message of this VK user: the code
+    assert claimed.first.text.startswith("Запрос на привязку отправлен. Подтвердите его в Telegram")
+    sessions = both_bots.sessions
+    assert await person_of(sessions, "vk", TEACHER + 100) is None  # nothing before the owner confirms
+    tg_server = both_bots.telegram.server
+    await both_bots.deliver()
+    request = await tg_server.wait_for_text(
+        TEACHER, "Ваш код привязки только что отправили боту из ВКонтакте"
+    )
+    assert [label for row in request.buttons for label, _ in row] == ["Да, это я", "Нет, это не я"]
+    await tg_server.press_label(TEACHER, "Да, это я")
+    await tg_server.wait_for_text(TEACHER, "Готово: аккаунт в ВКонтакте привязан к вашему профилю")
+    mark = len(both_bots.vk.server.messages_to(TEACHER + 100))
+    await both_bots.deliver()
+    await both_bots.vk.server.wait_for_messages(TEACHER + 100, 1, after=mark)
+    assert vk.catch_up().last.text.startswith("Владелец профиля подтвердил привязку")
+    linked = await vk.press("🏠 В меню")
     assert linked.last.text.startswith("Главное меню")
 
-    sessions = both_bots.sessions
     tg_account = await account_of(sessions, "telegram", TEACHER)
     vk_account = await account_of(sessions, "vk", TEACHER + 100)
     assert tg_account is not None and vk_account is not None
@@ -221,8 +235,22 @@ async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: B
     unfinished = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
     assert unfinished is not None and unfinished.id != owner_id
 
-    linked = await tg.send(code.lower())  # typed by hand, in lower case
-    assert linked.first.text.startswith("Готово! Аккаунт связан с вашим профилем")
+    claimed = await tg.send(code.lower())  # typed by hand, in lower case
+    assert claimed.first.text.startswith("Запрос на привязку отправлен. Подтвердите его в ВКонтакте")
+    still = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
+    assert still is not None and still.id == unfinished.id  # the owner has not confirmed yet
+    vk_server = both_bots.vk.server
+    mark = len(vk_server.messages_to(TEACHER))
+    await both_bots.deliver()
+    [request] = await vk_server.wait_for_messages(TEACHER, 1, after=mark)
+    assert "отправили боту из Telegram" in request.text
+    await vk_server.press_label(TEACHER, "Да, это я")
+    [done] = await vk_server.wait_for_messages(TEACHER, 1, after=mark + 1)
+    assert done.text.startswith("Готово: аккаунт в Telegram привязан")
+    await both_bots.deliver()
+    await both_bots.telegram.server.wait_for_text(TEACHER + 300, "Владелец профиля подтвердил привязку")
+    assert tg.catch_up().last.text.startswith("Владелец профиля подтвердил привязку")
+    linked = await tg.press("🏠 В меню")
     assert linked.last.text.startswith("Главное меню")
     person = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
     assert person is not None and person.id == owner_id

@@ -179,7 +179,7 @@ async def test_many_buttons_fall_back_to_a_regular_keyboard(vk_bot: VkBot, vk: F
         await vk.wait_for_messages(104, 1, after=mark)
     [message] = vk.messages_to(104)[-1:]
     assert message.text == "Выберите вариант:"
-    assert message.keyboard is not None and not message.inline and message.keyboard["one_time"] is False
+    assert message.keyboard is not None and not message.inline and message.keyboard["one_time"] is True
     buttons = [b for row in message.buttons for b in row]
     assert len(buttons) == 14 and {b.kind for b in buttons} == {"text"}
 
@@ -198,7 +198,7 @@ async def test_reply_with_a_document_from_a_flow(vk_bot: VkBot, vk: FakeVkServer
         await vk.wait_for_messages(105, 1, after=mark)
     message = vk.messages_to(105)[-1]
     assert message.text == "Ваш план"
-    assert message.attachment is not None and message.attachment.startswith("doc-1_")
+    assert message.attachment is not None and message.attachment.startswith("doc105_")
     uploaded = vk.file(message.attachment)
     assert (uploaded.kind, uploaded.filename, uploaded.data) == ("doc", "plan.docx", DOC_BYTES)
 
@@ -373,10 +373,10 @@ async def test_document_and_image_attachments(vk_bot: VkBot, vk: FakeVkServer) -
     png = b"\x89PNG\r\n\x1a\n fake chart"
     await vk_bot.sender.send("303", Reply("График", attachment=Attachment("chart.png", png, kind="image")))
     doc_message, photo_message = vk.messages_to(303)
-    assert doc_message.attachment is not None and doc_message.attachment.startswith("doc-1_")
+    assert doc_message.attachment is not None and doc_message.attachment.startswith("doc303_")
     assert vk.file(doc_message.attachment).data == DOC_BYTES
     assert vk.file(doc_message.attachment).filename == "iom.docx"
-    assert photo_message.attachment is not None and photo_message.attachment.startswith("photo-1_")
+    assert photo_message.attachment is not None and photo_message.attachment.startswith("photo303_")
     assert vk.file(photo_message.attachment).data == png
     assert vk.request_count("docs.getMessagesUploadServer") == vk.request_count("docs.save") == 1
     assert (

@@ -41,7 +41,7 @@ def test_wide_rows_are_split_at_five() -> None:
 def test_more_than_ten_buttons_or_six_rows_fall_back_to_a_regular_keyboard() -> None:
     for buttons in (_buttons(11, 4), _buttons(7, 1)):
         keyboard = keyboard_for(buttons)
-        assert keyboard is not None and "inline" not in keyboard and keyboard["one_time"] is False
+        assert keyboard is not None and "inline" not in keyboard and keyboard["one_time"] is True
         assert {b["action"]["type"] for row in keyboard["buttons"] for b in row} == {"text"}
         assert keyboard_problem(keyboard) is None
     assert keyboard_for(_buttons(10, 2)) is not None and keyboard_for(_buttons(10, 2))["inline"]  # type: ignore[index]

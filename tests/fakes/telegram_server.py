@@ -6,6 +6,10 @@ a button press, the bot polls it with ``getUpdates`` (or, once ``setWebhook`` wa
 the bot's webhook with the registered secret header, as Telegram does), and every message the bot sends is
 recorded with its chat, text, parsed inline keyboard and uploaded file.
 
+Requests the real Bot API refuses are refused with its 400 descriptions: an empty or too long text (4096 UTF-16
+units), a caption over 1024, an inline keyboard over 100 buttons or 8 in a row, a button without text, or with
+callback data that is empty or over 64 bytes (``markup_problem``).
+
 Faults can be injected per method and chat: 429 with ``retry_after``, 403 "bot was blocked by the user",
 400 "chat not found", 500, an HTML 502 page, and "go down" (the port refuses connections until it comes back).
 
@@ -33,6 +37,12 @@ DEFAULT_TOKEN = "123:ABC"
 BOT_USER = {"id": 123, "is_bot": True, "first_name": "Навигатор", "username": "navigator_test_bot"}
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 DEFAULT_TIMEOUT = 5.0
+
+# The Bot API's limits (https://core.telegram.org/bots/api, sendMessage / sendDocument / InlineKeyboardButton):
+# lengths are counted in UTF-16 code units; an inline keyboard holds at most 100 buttons, 8 in a row
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+INLINE_MAX_BUTTONS, INLINE_MAX_PER_ROW = 100, 8
+CALLBACK_DATA_MAX_BYTES = 64
 
 Button = tuple[str, str]  # (label, callback_data)
 
@@ -566,7 +576,7 @@ class FakeTelegramServer:
         text = fields.get("text", "")
         if not text.strip():
             return _error(400, "Bad Request: message text is empty")
-        if len(text.encode("utf-16-le")) // 2 > 4096:
+        if _utf16_len(text) > TEXT_LIMIT:
             return _error(400, "Bad Request: message is too long")
         return await self._record("sendMessage", fields, text, None)
 
@@ -586,28 +596,40 @@ class FakeTelegramServer:
         message = self._find(fields)
         if message is None:
             return _error(400, "Bad Request: message to edit not found")
-        message.reply_markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
+        markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
+        problem = markup_problem(markup)
+        if problem is not None:
+            return _error(400, problem)
+        message.reply_markup = markup
         return self._bot_message_json(message)
 
     async def _api_editMessageText(self, fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> Any:
         message = self._find(fields)
         if message is None:
             return _error(400, "Bad Request: message to edit not found")
-        message.text = fields["text"]
-        message.reply_markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
+        text = fields.get("text", "")
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if _utf16_len(text) > TEXT_LIMIT:
+            return _error(400, "Bad Request: message is too long")
+        markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
+        problem = markup_problem(markup)
+        if problem is not None:
+            return _error(400, problem)
+        message.text = text
+        message.reply_markup = markup
         return self._bot_message_json(message)
 
     async def _record(
         self, method: str, fields: dict[str, str], text: str | None, upload: tuple[str, bytes] | None
     ) -> Any:
         chat_id = int(fields["chat_id"])
+        if method != "sendMessage" and text is not None and _utf16_len(text) > CAPTION_LIMIT:
+            return _error(400, "Bad Request: message caption is too long")
         markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
-        if markup is not None:
-            for row in markup.get("inline_keyboard", []):
-                for button in row:
-                    data = button.get("callback_data", "")
-                    if len(data.encode("utf-8")) > 64:
-                        return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+        problem = markup_problem(markup)
+        if problem is not None:
+            return _error(400, problem)
         message = SentMessage(
             message_id=self._next_message_id(chat_id),
             chat_id=chat_id,
@@ -678,6 +700,38 @@ class FakeTelegramServer:
         if message.reply_markup:
             result["reply_markup"] = message.reply_markup
         return result
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def markup_problem(markup: dict[str, Any] | None) -> str | None:
+    """The Bot API's 400 description for an inline keyboard that breaks its rules (None if it is valid)."""
+    if markup is None or "inline_keyboard" not in markup:
+        return None
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
+    if sum(len(row) for row in rows) > INLINE_MAX_BUTTONS or any(
+        len(row) > INLINE_MAX_PER_ROW for row in rows
+    ):
+        return "Bad Request: reply markup is too long"
+    for row in rows:
+        for button in row:
+            text = button.get("text")
+            if not isinstance(text, str) or not text.strip():
+                return "Bad Request: BUTTON_TEXT_INVALID"
+            data = button.get("callback_data")
+            if data is None or data == "":
+                if "url" not in button:
+                    return (
+                        "Bad Request: can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard"
+                    )
+            elif len(str(data).encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
+                return "Bad Request: BUTTON_DATA_INVALID"
+    return None
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:

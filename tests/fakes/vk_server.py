@@ -9,6 +9,16 @@ Implemented: ``groups.getLongPollServer``, the Bots Long Poll endpoint (``act=a_
 ``messages.sendMessageEventAnswer``, ``docs.getMessagesUploadServer`` + upload + ``docs.save``,
 ``photos.getMessagesUploadServer`` + upload + ``photos.saveMessagesPhoto``. Failures can be injected per
 method (and per peer), as HTTP errors, as long-poll ``failed`` answers, and as an outage ("down" for a while).
+
+As strict as VK (https://dev.vk.com/ru/api/bots/development/keyboard, messages.send errors): a malformed keyboard
+gets error 911 "Keyboard format is invalid" (rows, buttons per row and in all, empty rows, labels over 40,
+payloads over 255, ``one_time`` together with ``inline``); a message over 4096 characters gets 914; an uploaded
+document or photo belongs to the peer it was uploaded for (``peer_id`` of *.getMessagesUploadServer; VK makes
+the recipient its owner) and cannot be attached in a message to anyone else (error 100). Each person has a
+``client_info`` (``set_client``): a keyboard their app cannot show (callback buttons without "callback" in
+``button_actions``, an inline keyboard without ``inline_keyboard``) is stored but cannot be pressed, and the
+standard keyboard under a person's input field is tracked (``keyboard_under_input``) as their app keeps it:
+until a message brings another one or an empty one, or (``one_time``) a button of it is pressed.
 """
 
 from __future__ import annotations
@@ -96,6 +106,44 @@ class SentMessage:
         return bool(self.keyboard and self.keyboard.get("inline"))
 
 
+@dataclass(frozen=True)
+class ClientInfo:
+    """What a person's VK app can show (the ``client_info`` of their ``message_new`` updates)."""
+
+    button_actions: tuple[str, ...] = (
+        "text",
+        "vkpay",
+        "open_app",
+        "location",
+        "open_link",
+        "callback",
+        "intent_subscribe",
+    )
+    keyboard: bool = True
+    inline_keyboard: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "button_actions": list(self.button_actions),
+            "keyboard": self.keyboard,
+            "inline_keyboard": self.inline_keyboard,
+            "carousel": True,
+            "lang_id": 0,
+        }
+
+    def can_show(self, message: SentMessage) -> bool:
+        if message.keyboard is None:
+            return True
+        if message.inline and not self.inline_keyboard:
+            return False
+        if not message.inline and not self.keyboard:
+            return False
+        return all(b.kind in self.button_actions for row in message.buttons for b in row)
+
+
+OLD_CLIENT = ClientInfo(button_actions=("text",), keyboard=True, inline_keyboard=False)
+
+
 @dataclass
 class _Failure:
     method: str
@@ -110,6 +158,7 @@ class Upload:
     kind: str  # "doc" | "photo"
     filename: str
     data: bytes
+    peer_id: int = 0  # the peer it was uploaded for: VK makes them its owner
 
 
 @dataclass
@@ -138,6 +187,8 @@ class FakeVkServer:
         self._dedupe: dict[tuple[int, int], int] = {}
         self._lost_answers: Counter[str] = Counter()  # method -> answers to lose after doing the work
         self._pressed: dict[str, tuple[int, int]] = {}  # event_id -> (user_id, peer_id)
+        self._clients: dict[int, ClientInfo] = {}
+        self._under_input: dict[int, SentMessage] = {}  # peer -> the message whose standard keyboard is shown
 
     # --- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -178,6 +229,13 @@ class FakeVkServer:
         return make
 
     # --- what a person does ------------------------------------------------------------------------------
+    def set_client(self, user_id: int, client: ClientInfo) -> None:
+        """The app ``user_id`` writes from (default: a current app that shows callback and inline keyboards)."""
+        self._clients[user_id] = client
+
+    def client_of(self, user_id: int) -> ClientInfo:
+        return self._clients.get(user_id, ClientInfo())
+
     async def send_text(self, user_id: int, text: str, payload: dict[str, Any] | None = None) -> int:
         """The person writes ``text`` (a ``message_new``); returns how many messages they had before."""
         mark = len(self.messages_to(user_id))
@@ -192,7 +250,11 @@ class FakeVkServer:
         }
         if payload is not None:
             message["payload"] = json.dumps(payload, ensure_ascii=False)
-        await self._add_update("message_new", {"message": message, "client_info": _CLIENT_INFO})
+            shown = self._under_input.get(user_id)
+            if shown is not None and shown.keyboard is not None and shown.keyboard.get("one_time"):
+                del self._under_input[user_id]  # the app hides a one-time keyboard once a button is pressed
+        client_info = self.client_of(user_id).as_json()
+        await self._add_update("message_new", {"message": message, "client_info": client_info})
         return mark
 
     async def press(self, user_id: int, action: str, kind: str | None = None) -> int:
@@ -209,6 +271,8 @@ class FakeVkServer:
                 if found:
                     kind = found[0].kind
                     break
+        if kind not in self.client_of(user_id).button_actions:
+            raise AssertionError(f"the app of {user_id} cannot show {kind} buttons, so it cannot press one")
         if kind == "text":
             label = next(
                 (
@@ -239,7 +303,12 @@ class FakeVkServer:
     async def press_label(self, user_id: int, label: str) -> int:
         """The person presses the newest shown button labelled exactly ``label``; returns how many messages
         they had before (fails listing the labels of the latest keyboards if there is no such button)."""
+        client = self.client_of(user_id)
         for message in reversed(self.messages_to(user_id)):
+            if not client.can_show(message):
+                continue  # the app shows no keyboard there
+            if not message.inline and self._under_input.get(user_id) is not message:
+                continue  # a standard keyboard replaced or removed since: no longer under the input field
             for row in message.buttons:
                 for button in row:
                     if button.label == label:
@@ -260,6 +329,11 @@ class FakeVkServer:
 
     def last_actions(self, user_id: int) -> list[str]:
         return [b.action for row in self.last_buttons(user_id) for b in row]
+
+    def keyboard_under_input(self, user_id: int) -> list[str]:
+        """The labels of the standard keyboard the person's app shows under the input field ([] if none)."""
+        message = self._under_input.get(user_id)
+        return [] if message is None else [b.label for row in message.buttons for b in row]
 
     async def wait_for_messages(
         self, user_id: int, count: int, timeout: float = 10.0, after: int = 0
@@ -414,12 +488,13 @@ class FakeVkServer:
         if self.down:
             return web.Response(status=503, text="Service Unavailable")
         kind = request.match_info["kind"]
+        peer_id = int(request.query.get("peer", "0"))
         form = await request.post()
         part = form.get("file" if kind == "doc" else "photo")
         if not isinstance(part, web.FileField):
             return web.json_response({"error": "no file"})
         token = secrets.token_hex(8)
-        self.uploads[token] = Upload(kind, part.filename, part.file.read())
+        self.uploads[token] = Upload(kind, part.filename, part.file.read(), peer_id)
         if kind == "doc":
             return web.json_response({"file": token})
         return web.json_response({"server": 1, "photo": token, "hash": secrets.token_hex(4)})
@@ -498,6 +573,9 @@ class FakeVkServer:
             raise _VkError(100, "One of the parameters specified was missing or invalid: peer_id")
         if len(peers) > MAX_PEERS:
             raise _VkError(913, "Too many forwarded messages")  # VK rejects more than 100 peers
+        if attachment is not None and any(peer != self.saved[attachment].peer_id for peer in peers):
+            # the file was uploaded for (and belongs to) another peer
+            raise _VkError(100, "One of the parameters specified was missing or invalid: attachment")
 
         def deliver(peer: int) -> int:
             key = (peer, random_id)
@@ -505,6 +583,11 @@ class FakeVkServer:
                 return self._dedupe[key]
             message = SentMessage(next(self._ids), peer, text, random_id, keyboard, attachment)
             self.sent.append(message)
+            if keyboard is not None and not keyboard.get("inline"):
+                if keyboard.get("buttons"):
+                    self._under_input[peer] = message
+                else:
+                    self._under_input.pop(peer, None)  # an empty keyboard removes the one shown
             if random_id:
                 self._dedupe[key] = message.message_id
             return message.message_id
@@ -544,21 +627,21 @@ class FakeVkServer:
     async def _docs_upload_server(self, params: dict[str, str]) -> dict[str, Any]:
         if params.get("type") != "doc" or not params.get("peer_id"):
             raise _VkError(100, "One of the parameters specified was missing or invalid: type/peer_id")
-        return {"upload_url": f"{self.base_url}/upload/doc"}
+        return {"upload_url": f"{self.base_url}/upload/doc?peer={int(params['peer_id'])}"}
 
     async def _docs_save(self, params: dict[str, str]) -> dict[str, Any]:
         upload = self.uploads.pop(params.get("file", ""), None)
         if upload is None or upload.kind != "doc":
             raise _VkError(100, "One of the parameters specified was missing or invalid: file")
         doc_id = next(self._ids)
-        name = f"doc{-self.group_id}_{doc_id}"
-        self.saved[name] = Upload("doc", params.get("title") or upload.filename, upload.data)
+        name = f"doc{upload.peer_id}_{doc_id}"
+        self.saved[name] = Upload("doc", params.get("title") or upload.filename, upload.data, upload.peer_id)
         ext = upload.filename.rsplit(".", 1)[-1]
         return {
             "type": "doc",
             "doc": {
                 "id": doc_id,
-                "owner_id": -self.group_id,
+                "owner_id": upload.peer_id,
                 "title": params.get("title"),
                 "size": len(upload.data),
                 "ext": ext,
@@ -568,24 +651,19 @@ class FakeVkServer:
     async def _photos_upload_server(self, params: dict[str, str]) -> dict[str, Any]:
         if not params.get("peer_id"):
             raise _VkError(100, "One of the parameters specified was missing or invalid: peer_id")
-        return {"upload_url": f"{self.base_url}/upload/photo", "album_id": -64, "group_id": self.group_id}
+        return {
+            "upload_url": f"{self.base_url}/upload/photo?peer={int(params['peer_id'])}",
+            "album_id": -64,
+            "group_id": self.group_id,
+        }
 
     async def _photos_save(self, params: dict[str, str]) -> list[dict[str, Any]]:
         upload = self.uploads.pop(params.get("photo", ""), None)
         if upload is None or upload.kind != "photo" or not params.get("hash") or not params.get("server"):
             raise _VkError(1160, "Photo is undefined")
         photo_id = next(self._ids)
-        self.saved[f"photo{-self.group_id}_{photo_id}"] = upload
-        return [{"id": photo_id, "owner_id": -self.group_id, "album_id": -64, "sizes": []}]
-
-
-_CLIENT_INFO = {
-    "button_actions": ["text", "vkpay", "open_app", "location", "open_link", "callback", "intent_subscribe"],
-    "keyboard": True,
-    "inline_keyboard": True,
-    "carousel": True,
-    "lang_id": 0,
-}
+        self.saved[f"photo{upload.peer_id}_{photo_id}"] = upload
+        return [{"id": photo_id, "owner_id": upload.peer_id, "album_id": -64, "sizes": []}]
 
 
 class _VkError(Exception):
@@ -616,6 +694,8 @@ def keyboard_problem(keyboard: dict[str, Any]) -> str | None:
     if not isinstance(rows, list):
         return "buttons is not a list"
     inline = bool(keyboard.get("inline"))
+    if inline and keyboard.get("one_time"):
+        return "one_time is not allowed for inline keyboard"
     max_rows, max_per_row, max_total = (
         (INLINE_MAX_ROWS, INLINE_MAX_PER_ROW, INLINE_MAX_BUTTONS)
         if inline
@@ -625,7 +705,9 @@ def keyboard_problem(keyboard: dict[str, Any]) -> str | None:
         return f"{len(rows)} rows"
     if sum(len(row) for row in rows) > max_total:
         return "too many buttons"
-    for row in rows:
+    for number, row in enumerate(rows):
+        if not isinstance(row, list) or not row:
+            return f"row {number} is empty"
         if len(row) > max_per_row:
             return f"{len(row)} buttons in a row"
         for button in row:
