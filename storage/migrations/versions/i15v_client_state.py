@@ -1,7 +1,7 @@
 """What a channel knows of a person's messenger app (VK keyboard support): ``channel_accounts.client_state``.
 
 Revision ID: i15v_client_state
-Revises: i12c_cbi_client
+Revises: i14b_pair_proposals
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i15v_client_state"
-down_revision = "i12c_cbi_client"
+down_revision = "i14b_pair_proposals"
 branch_labels = None
 depends_on = None
 
