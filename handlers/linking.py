@@ -16,12 +16,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.services import linking, outbox
+from content.russian import Case, agree
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Incoming, Reply
 from handlers.navigation import MENU, nav_row
-from handlers.numbers import plural
 from handlers.registry import Flow
 from handlers.widgets import typed_text
 from storage.models import ChannelAccount, Person
@@ -62,8 +62,8 @@ PLATFORM_LABELS = {"telegram": "Telegram", "vk": "ВКонтакте", "console"
 
 
 CONFIRM_MINUTES = int(linking.CONFIRM_TTL.total_seconds() // 60)
-CONFIRM_WINDOW = f"{CONFIRM_MINUTES} {plural(CONFIRM_MINUTES, 'минута', 'минуты', 'минут')}"
-CONFIRM_WITHIN = f"{CONFIRM_MINUTES} {plural(CONFIRM_MINUTES, 'минуты', 'минут', 'минут')}"
+CONFIRM_WINDOW = agree(CONFIRM_MINUTES, "минута")
+CONFIRM_WITHIN = agree(CONFIRM_MINUTES, "минута", Case.gen)
 NOT_PENDING = (
     "Этот запрос на привязку уже не действует: на него уже ответили или прошло больше "
     f"{CONFIRM_WITHIN}."

@@ -92,7 +92,7 @@ async def test_the_confirmed_link_works_and_both_accounts_are_told(both_bots: Bo
     await vk.press("🏠 В меню")
     data = await vk.press("Мои данные")
     exported = await vk.press("📄 Скачать мои данные", turn=data)
-    [document] = [m for m in exported if m.kind == "document"]
+    [document] = [m for m in exported if m.kind == "document" and (m.file_name or "").endswith(".json")]
     assert document.data is not None and TEACHER_NAME in document.data.decode("utf-8")
     async with both_bots.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Person)) == 1
