@@ -48,6 +48,8 @@ from storage.models import ChannelAccount, OutboxMessage, Person
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(seconds=300)
+WINDOW_REQUESTS = 4  # batch requests (VK chunks) claimed ahead, at least
+UNRECORDED_PER_SLOT = 2  # rows (VK: chunks) sent or being sent and not recorded yet, per send slot
 FINAL_STATUSES = frozenset({"delivered", "failed", "unreachable", "cancelled"})
 
 
@@ -126,6 +128,9 @@ class ChannelWorker:
         self.paused_until: datetime | None = None
         self.stats = WorkerStats()
         self._batches = supports_batches(sender) and limits.batch_size > 1
+        # claims and records take turns: on SQLite two writers of one process would wait for each other in
+        # SQLite's busy handler (coarse sleeps) instead of in order
+        self._writing = asyncio.Lock()
 
     # --- one round ------------------------------------------------------------------------------------
     async def run_once(self) -> int:
@@ -155,7 +160,7 @@ class ChannelWorker:
     async def claim(self, limit: int | None = None) -> list[Claimed]:
         """Claim up to ``limit`` (default ``batch_size``) due rows."""
         now = self.clock.now()
-        async with self.sessions() as session, session.begin():
+        async with self._writing, self.sessions() as session, session.begin():
             query = (
                 select(
                     OutboxMessage.id,
@@ -218,6 +223,7 @@ class ChannelWorker:
                 .where(OutboxMessage.id.in_(list(candidates)), self._claimable(now))
                 .values(status="sending", lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)  # no ORM objects loaded: nothing to sync
             )
             taken_ids = set(taken.scalars())
         claimed = [c for c in candidates.values() if c.row_id in taken_ids]
@@ -324,7 +330,7 @@ class ChannelWorker:
                     retries.append((row.row_id, due, f"transient: {error.reason}", row.attempts))
             if error is not None:
                 self.stats.by_error[type(error).__name__] += 1
-        async with self.sessions() as session, session.begin():
+        async with self._writing, self.sessions() as session, session.begin():
             if delivered:
                 # a row cancelled while in flight was still delivered: record the truth
                 await session.execute(
@@ -340,6 +346,7 @@ class ChannelWorker:
                         last_error=None,
                         payload=CUT_PAYLOAD,
                     )
+                    .execution_options(synchronize_session=False)
                 )
                 self.stats.delivered += len(delivered)
             for reason, ids in failed.items():
@@ -431,20 +438,27 @@ def _as_exception(exc: BaseException) -> Exception:
 class _Round:
     """One ``run_once``: a sliding window over the due rows of one channel.
 
-    At most ``window`` rows are claimed and not yet recorded; more are claimed while the others are being
-    sent, as soon as half the window is free, up to ``batch_size`` rows in the round. A chat's rows are sent
-    one after another in row order, different chats' concurrently (``limits.concurrency`` sends at once). A
-    send slot is held until the row's outcome is committed, so at any moment at most ``concurrency`` rows
-    (VK: chunks) have been sent without being recorded: that is what a crash can send twice.
+    At most ``window`` rows are claimed and not yet recorded; more are claimed (``batch_size`` at a time)
+    while the others are being sent, as soon as half the window is free, up to ``batch_size`` rows in the
+    round (VK: ``batch_size`` requests' worth). A chat's rows are sent one after another in row order,
+    different chats' concurrently (``limits.concurrency`` sends at once). Each outcome is recorded as soon as
+    its send returns, and a row holds one of ``UNRECORDED_PER_SLOT × concurrency`` tokens from before its
+    send until its outcome is committed: at any moment at most that many rows (VK: chunks) have been sent,
+    or are being sent, without being recorded — what a crash can send twice.
     """
 
     def __init__(self, worker: ChannelWorker) -> None:
         self.worker = worker
         limits = worker.limits
         per_request = limits.batch_size if worker._batches else 1
-        self.window = max(1, min(worker.batch_size, 2 * limits.concurrency * per_request))
-        self.refill = max(1, self.window // 2)
+        # VK sends up to 100 rows a request: a round of ``batch_size`` requests, and a window of at least
+        # four chunks, so a chunk is always claimed and ready when the rate lets the next request go
+        self.budget = max(1, worker.batch_size * per_request)
+        self.window = min(self.budget, max(worker.batch_size, WINDOW_REQUESTS * per_request))
+        self.claim_size = max(1, worker.batch_size)
+        self.refill = max(1, min(self.window // 2, self.claim_size))
         self.slots = asyncio.Semaphore(limits.concurrency)
+        self.unrecorded = asyncio.Semaphore(UNRECORDED_PER_SLOT * limits.concurrency)
         self.recorder = _GroupRecorder(worker._record)
         self.open = 0  # claimed rows not recorded yet
         self.queues: dict[int, deque[Claimed]] = {}  # account -> its rows waiting, in order
@@ -456,9 +470,9 @@ class _Round:
     async def run(self) -> int:
         worker, total = self.worker, 0
         try:
-            while total < worker.batch_size and worker._pause_left() is None:
-                budget = worker.batch_size - total
-                room = min(self.window - self.open, budget)
+            while total < self.budget and worker._pause_left() is None:
+                budget = self.budget - total
+                room = min(self.window - self.open, budget, self.claim_size)
                 if self.open and room < min(self.refill, budget):
                     self.progress.clear()
                     await self.progress.wait()
@@ -533,8 +547,9 @@ class _Round:
                 if account_id in self.unreachable:
                     self._done(1)
                     continue
-                async with self.slots:
-                    outcome = await self.worker._send_row(row)
+                async with self.unrecorded:
+                    async with self.slots:
+                        outcome = await self.worker._send_row(row)
                     if isinstance(outcome.error, Unreachable):
                         self.unreachable.add(account_id)
                     await self._record([outcome])
@@ -542,8 +557,10 @@ class _Round:
             del self.queues[account_id]
 
     async def _chunk(self, rows: Sequence[Claimed]) -> None:
-        async with self.slots:
-            await self._record(await self.worker._send_chunk(rows))
+        async with self.unrecorded:
+            async with self.slots:
+                outcomes = await self.worker._send_chunk(rows)
+            await self._record(outcomes)
 
     async def _record(self, outcomes: list[_Outcome]) -> None:
         try:

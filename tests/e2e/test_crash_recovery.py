@@ -8,8 +8,8 @@ was sent and it confirms an update only when a later ``getUpdates`` offset passe
   database, and an update is handled twice only if it was handed out but unconfirmed at a kill.
 - Broadcast: outbox rows are being sent by the bot's worker when it is killed; after the restart every
   recipient has the message, and the duplicates are only rows that were claimed (``sending``) at the kill —
-  at most ``DELIVERY_CONCURRENCY`` of them (the sends in flight: each outcome is recorded as its send
-  returns), not the claim batch (``DELIVERY_CLAIM_BATCH``, 200).
+  at most ``UNRECORDED_PER_SLOT × DELIVERY_CONCURRENCY`` of them (the sends in flight: each outcome is
+  recorded as its send returns), not the claim batch (``DELIVERY_CLAIM_BATCH``, 200).
 
 The conversations run on SQLite and on PostgreSQL (``db_url``), the broadcast on PostgreSQL only. Starting the
 bot costs several seconds of imports, so the number of kills is small (1 for the conversations, 2 with
@@ -30,6 +30,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.worker import UNRECORDED_PER_SLOT
 from bot.services.outbox import notify
 from bot.services.profiles import birth_year_from_answer
 from handlers.messages import Incoming, Reply
@@ -229,8 +230,7 @@ async def test_broadcast_survives_a_kill(
         delivered_at_kill = sum(1 for row in rows if row.status == "delivered")
         accounts = {a.id: int(a.external_id) for a in (await session.scalars(select(ChannelAccount))).all()}
     assert 0 < delivered_at_kill < len(recipients)  # killed in the middle of the broadcast
-    # claimed and not recorded: at most the window (2 × concurrency), far below the claim batch
-    assert len(sending_at_kill) <= 2 * SEND_CONCURRENCY
+    assert len(sending_at_kill) <= CLAIM_BATCH  # claimed, not recorded: at most the window
     sent_at_kill = delivered()
 
     await broadcast_process.start()
@@ -247,10 +247,11 @@ async def test_broadcast_survives_a_kill(
     duplicated = {uid for uid, count in counts.items() if count > 1}
     assert all(count <= 2 for count in counts.values()), counts
     # only a row claimed (in flight) at the kill may have been sent twice, and only one already sent:
-    # each delivery is recorded as it succeeds, so at most the sends in flight (≤ DELIVERY_CONCURRENCY)
+    # each delivery is recorded as it succeeds, so at most the sends in flight, not the claim batch
+    in_flight = UNRECORDED_PER_SLOT * SEND_CONCURRENCY
     assert duplicated <= {accounts[account_id] for account_id in sending_at_kill}
-    assert sent_at_kill - delivered_at_kill <= SEND_CONCURRENCY  # sent, not recorded at the kill
-    assert len(duplicated) <= SEND_CONCURRENCY
+    assert sent_at_kill - delivered_at_kill <= in_flight  # sent, not recorded at the kill
+    assert len(duplicated) <= in_flight
 
 
 async def test_an_update_is_confirmed_only_after_it_was_handled(
