@@ -436,8 +436,11 @@ class Poller:
                     log.info("telegram getUpdates works again after %d failure(s)", failures)
                     failures = 0
                 self._accept(raw_updates)
-        finally:
-            await self._finish_in_flight()
+        except asyncio.CancelledError:
+            for task in self._tasks:
+                task.cancel()
+            raise
+        await self._finish_in_flight()
         await self._confirm()
 
     def _accept(self, raw_updates: list[dict[str, Any]]) -> None:
