@@ -16,6 +16,7 @@ import contextlib
 import functools
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -69,6 +70,9 @@ STARTUP_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # backoff while the Bot API i
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits for updates
 POLL_REQUEST_MARGIN = 15  # extra seconds before a long poll request counts as timed out
 POLL_RETRY_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0)  # backoff while getUpdates fails
+POLL_LIMIT = 100  # updates per getUpdates (Telegram's maximum)
+POLL_MAX_IN_FLIGHT = 100  # updates fetched and not yet handled, at most
+POLL_FOLLOW_UP = 0.25  # seconds between polls while the oldest fetched update is still being handled
 
 NOT_TEXT = "Я понимаю только текст и нажатия на кнопки. Напишите сообщение или выберите вариант на кнопках."
 EMPTY_TEXT = "⬇️"
@@ -369,82 +373,172 @@ def parse_updates(bot: Bot, raw_updates: list[dict[str, Any]]) -> tuple[list[Upd
 
 # --- modes ---------------------------------------------------------------------------------------------------
 class Poller:
-    """Long polling with at-least-once handling.
+    """Long polling with at-least-once handling and no batch barrier.
 
-    aiogram's own polling confirms a batch (the next ``getUpdates`` offset passes it) as soon as its updates
-    are handed to tasks, so a crash while they are being handled loses them: Telegram never sends them
-    again. Here a batch is handled (concurrently, at most ``concurrency`` at once) and only then confirmed
-    by the next ``getUpdates``. A crash re-delivers the unconfirmed batch: an update may be handled twice
-    (only one that was in flight at the crash), never lost. One person's updates are handled in order,
-    different people's concurrently. A failing ``getUpdates`` backs off and retries.
+    aiogram's own polling confirms updates (the next ``getUpdates`` offset passes them) as soon as they are
+    handed to tasks, so a crash while they are being handled loses them: Telegram never sends them again.
+    Here the offset of every ``getUpdates`` is the oldest update not yet handled (or the one after the
+    newest when all are done), so a crash re-delivers only unfinished updates: an update may be handled
+    twice (one in flight at the crash), never lost.
+
+    There is no batch barrier: while updates are being handled the poller fetches again, so one slow chat
+    (a 40 s send) does not hold back other people. One person's updates are handled in the order sent,
+    different people's concurrently (at most ``concurrency`` at once). Telegram hands out everything from
+    the offset again, so updates already known (ids up to the newest seen) are skipped, and while updates
+    are unfinished the next poll waits until the oldest one is done or ``POLL_FOLLOW_UP`` seconds have
+    passed (a poll would return at once, and a loop must not spin). At most ``max_in_flight`` updates are
+    unfinished at a time; past that the poller waits for the oldest. A failing ``getUpdates`` backs off
+    and retries.
     """
 
-    def __init__(self, dp: AiogramDispatcher, bot: Bot, concurrency: int) -> None:
+    def __init__(
+        self, dp: AiogramDispatcher, bot: Bot, concurrency: int, max_in_flight: int = POLL_MAX_IN_FLIGHT
+    ) -> None:
         self.dp = dp
         self.bot = bot
         self.semaphore = asyncio.Semaphore(concurrency)
-        self.offset: int | None = None
+        self.max_in_flight = max_in_flight
         self.stopping = False
+        self.newest: int | None = None  # the highest update id handed to handling (or skipped)
+        self.unfinished: set[int] = set()  # ids handed to handling and not done yet
+        self._queues: dict[int, deque[Update]] = {}  # sender -> their updates not done yet, in order
+        self._tasks: set[asyncio.Task[None]] = set()
         self._fetch: asyncio.Task[list[dict[str, Any]]] | None = None
-        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()  # an update was done (or the poller stops)
+        self._stopped = asyncio.Event()
+
+    @property
+    def offset(self) -> int | None:
+        """The offset that confirms exactly the updates done: the oldest unfinished one's id."""
+        if self.unfinished:
+            return min(self.unfinished)
+        return None if self.newest is None else self.newest + 1
 
     async def run(self) -> None:
         allowed = self.dp.resolve_used_update_types()
         failures = 0
-        while not self.stopping:
-            self._fetch = asyncio.create_task(
-                self.bot(
-                    RawGetUpdates(offset=self.offset, timeout=POLL_TIMEOUT, allowed_updates=allowed),
-                    request_timeout=POLL_TIMEOUT + POLL_REQUEST_MARGIN,
-                )
-            )
-            try:
-                raw_updates = await self._fetch
-            except asyncio.CancelledError:
+        try:
+            while not self.stopping:
+                await self._wait_for_room()
                 if self.stopping:
                     break
-                raise
-            except Exception as exc:
-                delay = POLL_RETRY_DELAYS[min(failures, len(POLL_RETRY_DELAYS) - 1)]
-                failures += 1
-                log.warning("telegram getUpdates failed (%s), retrying in %ss", type(exc).__name__, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                continue
-            finally:
-                self._fetch = None
-            if failures:
-                log.info("telegram getUpdates works again after %d failure(s)", failures)
-                failures = 0
-            updates, next_offset = parse_updates(self.bot, raw_updates)
-            by_sender: dict[int, list[Update]] = {}
-            for update in updates:
-                by_sender.setdefault(_sender_id(update), []).append(update)
-            await asyncio.gather(*(self._handle_in_order(group) for group in by_sender.values()))
-            if next_offset is not None:
-                self.offset = next_offset
+                self._fetch = asyncio.create_task(
+                    self.bot(
+                        RawGetUpdates(
+                            offset=self.offset,
+                            timeout=0 if self.unfinished else POLL_TIMEOUT,
+                            limit=POLL_LIMIT,
+                            allowed_updates=allowed,
+                        ),
+                        request_timeout=POLL_TIMEOUT + POLL_REQUEST_MARGIN,
+                    )
+                )
+                try:
+                    raw_updates = await self._fetch
+                except asyncio.CancelledError:
+                    if self.stopping:
+                        break
+                    raise
+                except Exception as exc:
+                    delay = POLL_RETRY_DELAYS[min(failures, len(POLL_RETRY_DELAYS) - 1)]
+                    failures += 1
+                    log.warning("telegram getUpdates failed (%s), retrying in %ss", type(exc).__name__, delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopped.wait(), delay)
+                    continue
+                finally:
+                    self._fetch = None
+                if failures:
+                    log.info("telegram getUpdates works again after %d failure(s)", failures)
+                    failures = 0
+                self._accept(raw_updates)
+        except asyncio.CancelledError:
+            for task in self._tasks:
+                task.cancel()
+            raise
+        await self._finish_in_flight()
         await self._confirm()
 
-    async def _handle_in_order(self, updates: list[Update]) -> None:
-        """One person's updates, in the order they were sent (people are handled concurrently)."""
+    def _accept(self, raw_updates: list[dict[str, Any]]) -> None:
+        """Hand the updates not seen yet to their senders' queues (known ones come again: skip them)."""
+        fresh = [raw for raw in raw_updates if not self._known(raw.get("update_id"))]
+        updates, next_offset = parse_updates(self.bot, fresh)
         for update in updates:
-            async with self.semaphore:
-                try:
-                    await self.dp.feed_update(self.bot, update)
-                except Exception:
-                    log.exception("telegram update %s failed", update.update_id)
+            self.unfinished.add(update.update_id)
+            sender = _sender_id(update)
+            queue = self._queues.get(sender)
+            if queue is not None:  # that person's earlier update is still being handled: this one waits
+                queue.append(update)
+                continue
+            self._queues[sender] = deque([update])
+            task = asyncio.create_task(self._handle_in_order(sender))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if next_offset is not None:  # the skipped (unparsable) ones count as done
+            newest = next_offset - 1
+            self.newest = newest if self.newest is None else max(self.newest, newest)
+
+    def _known(self, update_id: object) -> bool:
+        return isinstance(update_id, int) and self.newest is not None and update_id <= self.newest
+
+    async def _wait_for_room(self) -> None:
+        """Before the next poll, while updates are unfinished: wait until the oldest one is done (the offset
+        moves) or ``POLL_FOLLOW_UP`` seconds passed; while ``max_in_flight`` are unfinished, for the oldest."""
+        if not self.unfinished:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + POLL_FOLLOW_UP
+        started_at = self.offset
+        while self.unfinished and not self.stopping:
+            full = len(self.unfinished) >= self.max_in_flight
+            if not full and (self.offset != started_at or loop.time() >= deadline):
+                return
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), None if full else deadline - loop.time())
+
+    async def _handle_in_order(self, sender: int) -> None:
+        """One person's updates, in the order they were sent (people are handled concurrently)."""
+        queue = self._queues[sender]
+        try:
+            while queue:
+                update = queue[0]
+                async with self.semaphore:
+                    try:
+                        await self.dp.feed_update(self.bot, update)
+                    except Exception:
+                        log.exception("telegram update %s failed", update.update_id)
+                queue.popleft()
+                self.unfinished.discard(update.update_id)
+                self._progress.set()
+        finally:
+            del self._queues[sender]
+
+    async def _finish_in_flight(self) -> None:
+        """On a stop, let the updates being handled finish (cancelled with the poller past the grace time)."""
+        tasks = list(self._tasks)
+        if not tasks:
+            return
+        try:
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            raise
 
     async def _confirm(self) -> None:
-        """On a graceful stop, confirm the batch handled last (else it would be handled again on start)."""
-        if self.offset is None:
+        """On a graceful stop, confirm the updates handled (else they would be handled again on start)."""
+        offset = self.offset
+        if offset is None:
             return
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.bot(RawGetUpdates(offset=self.offset, timeout=0, limit=1)), 5.0)
+            await asyncio.wait_for(self.bot(RawGetUpdates(offset=offset, timeout=0, limit=1)), 5.0)
 
     def stop(self) -> None:
-        """Stop after the batch being handled (a pending long poll is abandoned at once)."""
+        """Stop fetching (a pending long poll is abandoned at once); the updates in flight finish."""
         self.stopping = True
-        self._wake.set()
+        self._stopped.set()
+        self._progress.set()
         if self._fetch is not None:
             self._fetch.cancel()
 
@@ -466,7 +560,7 @@ async def _run_polling(dp: AiogramDispatcher, bot: Bot, inflight: InFlight, conc
         try:
             await asyncio.shield(polling)
         except asyncio.CancelledError:
-            poller.stop()  # the batch being handled finishes (within the grace time) and is confirmed
+            poller.stop()  # the updates being handled finish (within the grace time) and are confirmed
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(polling), SHUTDOWN_GRACE)
             polling.cancel()

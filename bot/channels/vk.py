@@ -2,8 +2,10 @@
 
 Thin on purpose: it turns VK updates into ``Incoming`` and ``Reply`` values into ``messages.send`` calls; it knows
 nothing of flows. Every blocking vk-api call runs in a worker thread (one thread for the long poll, a small pool
-for API calls), never on the event loop; vk-api itself serialises API calls with one lock and spaces them by
-``RPS_DELAY``, which we set from ``settings.vk_requests_per_second`` (a community token allows 20/s).
+for API calls), never on the event loop; vk-api itself serialises API calls with one lock. The rate
+(``settings.vk_requests_per_second``, a community token allows 20/s) is kept by ``RequestSpacing``, which
+spaces calls from their starts; vk-api's own ``RPS_DELAY`` is off (it counts from the previous call's end, so
+every request's time was added to every gap, on top of the outbox limiter).
 
 Keyboards. A reply's buttons become an *inline* keyboard of ``callback`` buttons when they fit VK's inline
 limits (≤ 6 rows, ≤ 5 buttons per row, ≤ 10 buttons). Pressing one sends a ``message_event``, which we answer
@@ -37,6 +39,8 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -330,7 +334,7 @@ def build_vk_api(settings: Settings, session: requests.Session) -> vk_api.VkApi:
         session=session,
         config=MemoryConfig,
     )
-    vk.RPS_DELAY = 1.0 / settings.vk_requests_per_second
+    vk.RPS_DELAY = 0.0  # the rate is VkClient's (RequestSpacing): vk-api's delay would add to it
     # vk-api would sleep and retry error 6 forever inside the lock; we report it (RetryAfter) instead
     vk.error_handlers.pop(TOO_MANY_RPS_CODE, None)
     return vk
@@ -365,8 +369,26 @@ class DbPeerStore(PeerStore):
         return saved
 
 
+class RequestSpacing:
+    """At most ``rate`` API calls a second for the whole token (live answers and the outbox together), each
+    call starting ``1 / rate`` after the previous one's start. Waited for in the calling worker thread."""
+
+    def __init__(self, rate: float) -> None:
+        self.gap = 1.0 / rate
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_at)
+            self._next_at = start + self.gap
+        if start > now:
+            time.sleep(start - now)
+
+
 class VkClient:
-    """Async facade over vk-api: each call runs in a worker thread."""
+    """Async facade over vk-api: each call runs in a worker thread, spaced by ``spacing``."""
 
     def __init__(
         self,
@@ -374,10 +396,12 @@ class VkClient:
         http: requests.Session,
         executor: ThreadPoolExecutor,
         store: PeerStore | None = None,
+        spacing: RequestSpacing | None = None,
     ) -> None:
         self.vk = vk
         self.http = http
         self.executor = executor
+        self.spacing = spacing
         self.store = store or PeerStore()
         self._peers: dict[int, PeerKeyboard] = {}
         self._unsaved: set[int] = set()  # known here, not stored yet (no account then, or a failure)
@@ -428,7 +452,12 @@ class VkClient:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
     async def call(self, method: str, **values: Any) -> Any:
-        return await self._run(functools.partial(self.vk.method, method, values))
+        return await self._run(functools.partial(self._spaced_call, method, values))
+
+    def _spaced_call(self, method: str, values: dict[str, Any]) -> Any:
+        if self.spacing is not None:
+            self.spacing.wait()
+        return self.vk.method(method, values)
 
     async def _upload(self, url: str, field: str, attachment: Attachment) -> dict[str, Any]:
         files = {field: (attachment.filename, attachment.data)}
@@ -873,7 +902,7 @@ def create_vk_channel(
     http = session_factory()
     vk = build_vk_api(app.settings, http)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api")
-    client = VkClient(vk, http, executor, DbPeerStore(app))
+    client = VkClient(vk, http, executor, DbPeerStore(app), RequestSpacing(app.settings.vk_requests_per_second))
     return VkChannel(app, client, session_factory(), options or LongPollOptions())
 
 

@@ -9,9 +9,12 @@ end delivered.
 
 Claiming: one transaction selects due rows (``pending``, or ``sending`` whose lease expired — a crashed
 worker's) with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and moves them to ``sending`` with a lease, guarded by
-a conditional ``UPDATE … RETURNING`` so that no row is taken twice. Outcomes of a claimed batch are written
-in one transaction after the batch: a crash loses at most the outcomes of that batch, whose rows are sent
-again once their lease expires (duplicates are bounded by the batch in flight, nothing is lost).
+a conditional ``UPDATE … RETURNING`` so that no row is taken twice. A round (``run_once``) is a sliding
+window: at most ``2 × concurrency`` rows (VK: ``× batch_size``) are claimed and not yet recorded, and more
+are claimed while the others are being sent. Each outcome is recorded as soon as its send returns (outcomes
+that finish together share one transaction), and a send slot is freed only once its row is recorded: a
+crash loses at most the outcomes of the ``concurrency`` sends in flight, whose rows are sent again once
+their lease expires (duplicates are bounded by the sends in flight, nothing is lost).
 
 Quiet hours (non-urgent rows): a due row whose recipient is inside quiet hours is not sent; in the claim
 transaction its ``due_at`` moves to the end of the window (the person's own quiet hours from «Настройки», else
@@ -23,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +50,8 @@ from storage.models import ChannelAccount, OutboxMessage, Person
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(seconds=300)
+WINDOW_REQUESTS = 4  # batch requests (VK chunks) claimed ahead, at least
+UNRECORDED_PER_SLOT = 2  # rows (VK: chunks) sent or being sent and not recorded yet, per send slot
 FINAL_STATUSES = frozenset({"delivered", "failed", "unreachable", "cancelled"})
 
 
@@ -134,18 +139,17 @@ class ChannelWorker:
         self.paused_until: datetime | None = None
         self.stats = WorkerStats()
         self._batches = supports_batches(sender) and limits.batch_size > 1
+        # claims and records take turns: on SQLite two writers of one process would wait for each other in
+        # SQLite's busy handler (coarse sleeps) instead of in order
+        self._writing = asyncio.Lock()
 
     # --- one round ------------------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Claim and send one batch; returns the number of rows claimed (0: nothing due or paused)."""
+        """Claim and send up to ``batch_size`` rows through a sliding window (``_Round``); returns the number
+        of rows claimed (0: nothing due or paused)."""
         if self.paused_until is not None and self.clock.now() < self.paused_until:
             return 0
-        claimed = await self.claim()
-        if not claimed:
-            return 0
-        outcomes = await self._send_all(claimed)
-        await self._record(outcomes)
-        return len(claimed)
+        return await _Round(self).run()
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Run rounds until nothing is due (tests, the console); returns the rows claimed in total."""
@@ -164,9 +168,10 @@ class ChannelWorker:
             and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
         )
 
-    async def claim(self) -> list[Claimed]:
+    async def claim(self, limit: int | None = None) -> list[Claimed]:
+        """Claim up to ``limit`` (default ``batch_size``) due rows."""
         now = self.clock.now()
-        async with self.sessions() as session, session.begin():
+        async with self._writing, self.sessions() as session, session.begin():
             query = (
                 select(
                     OutboxMessage.id,
@@ -190,7 +195,7 @@ class ChannelWorker:
                 )
                 # urgent rows first: a personal notification never waits behind a 100,000-row broadcast
                 .order_by(OutboxMessage.urgent.desc(), OutboxMessage.due_at, OutboxMessage.id)
-                .limit(self.batch_size)
+                .limit(self.batch_size if limit is None else limit)
             )
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=OutboxMessage)
@@ -230,6 +235,7 @@ class ChannelWorker:
                 .where(OutboxMessage.id.in_(list(candidates)), self._claimable(now))
                 .values(status="sending", lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)  # no ORM objects loaded: nothing to sync
             )
             taken_ids = set(taken.scalars())
         claimed = [c for c in candidates.values() if c.row_id in taken_ids]
@@ -237,95 +243,51 @@ class ChannelWorker:
         return claimed
 
     # --- sending ---------------------------------------------------------------------------------------------
-    async def _send_all(self, claimed: list[Claimed]) -> list[_Outcome]:
-        semaphore = asyncio.Semaphore(self.limits.concurrency)
-        outcomes: list[_Outcome] = []
-        singles: list[Claimed] = claimed
-        jobs: list[asyncio.Future[None]] = []
-        if self._batches:
-            groups: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
-            singles = []
-            for row in claimed:
-                if row.batch_key is None:
-                    singles.append(row)
-                else:
-                    groups[(row.batch_key, json.dumps(row.payload, sort_keys=True))].append(row)
-            for group in groups.values():
-                if len(group) == 1:
-                    singles.extend(group)
-                    continue
-                size = self.limits.batch_size
-                for start in range(0, len(group), size):
-                    jobs.append(
-                        asyncio.ensure_future(
-                            self._send_chunk(group[start : start + size], semaphore, outcomes)
-                        )
-                    )
-        by_account: dict[int, list[Claimed]] = defaultdict(list)
-        for row in sorted(singles, key=lambda r: r.row_id):
-            by_account[row.account_id].append(row)
-        for rows in by_account.values():
-            jobs.append(asyncio.ensure_future(self._send_sequence(rows, semaphore, outcomes)))
-        await asyncio.gather(*jobs)
-        return outcomes
-
     def _pause_left(self) -> datetime | None:
         if self.paused_until is not None and self.clock.now() < self.paused_until:
             return self.paused_until
         return None
 
-    async def _send_sequence(
-        self, rows: Sequence[Claimed], semaphore: asyncio.Semaphore, outcomes: list[_Outcome]
-    ) -> None:
-        """The rows of one chat, in order; after an ``Unreachable`` the rest are not tried."""
-        async with semaphore:
-            for index, row in enumerate(rows):
-                paused = self._pause_left()
-                if paused is not None:
-                    outcomes.append(_Outcome(row, deferred_to=paused))
-                    continue
-                await self.throttle.acquire(row.external_id)
-                reply = replace(Reply.from_payload(row.payload), identity=f"outbox:{row.row_id}")
-                error = await self._call(self.sender.send(row.external_id, reply))
-                outcomes.append(_Outcome(row, error))
-                if isinstance(error, Unreachable):
-                    outcomes.extend(_Outcome(rest, error) for rest in rows[index + 1 :])
-                    return
+    async def _send_row(self, row: Claimed) -> _Outcome:
+        paused = self._pause_left()
+        if paused is not None:
+            return _Outcome(row, deferred_to=paused)
+        await self.throttle.acquire(row.external_id)
+        reply = replace(Reply.from_payload(row.payload), identity=f"outbox:{row.row_id}")
+        return _Outcome(row, await self._call(self.sender.send(row.external_id, reply)))
 
-    async def _send_chunk(
-        self, rows: Sequence[Claimed], semaphore: asyncio.Semaphore, outcomes: list[_Outcome]
-    ) -> None:
-        async with semaphore:
-            paused = self._pause_left()
-            if paused is not None:
-                outcomes.extend(_Outcome(row, deferred_to=paused) for row in rows)
-                return
-            await self.throttle.acquire()
-            send_many = self.sender.send_many  # type: ignore[attr-defined]
-            results: dict[str, DeliveryError | None] = {}
-            whole: DeliveryError | None = None
-            self.stats.requests += 1
-            try:
-                # the same rows retried make the same identity (VK drops a send it already stored)
-                identity = "outbox:" + ",".join(str(row.row_id) for row in sorted(rows, key=_row_id))
-                results = await send_many(
-                    [row.external_id for row in rows],
-                    replace(Reply.from_payload(rows[0].payload), identity=identity),
-                )
-            except DeliveryError as exc:
-                whole = TransientError(exc.reason) if isinstance(exc, Unreachable) else exc
-            except Exception as exc:
-                log.exception("%s send_many crashed (%d recipients)", self.platform, len(rows))
-                whole = TransientError(f"sender crashed: {type(exc).__name__}")
-            for row in rows:
-                if whole is not None:
-                    outcomes.append(_Outcome(row, whole))
-                elif row.external_id not in results:
-                    outcomes.append(_Outcome(row, TransientError("no result for recipient")))
-                else:
-                    outcomes.append(_Outcome(row, results[row.external_id]))
-            if isinstance(whole, RetryAfter):
-                self._maybe_pause(whole)
+    async def _send_chunk(self, rows: Sequence[Claimed]) -> list[_Outcome]:
+        paused = self._pause_left()
+        if paused is not None:
+            return [_Outcome(row, deferred_to=paused) for row in rows]
+        await self.throttle.acquire()
+        send_many = self.sender.send_many  # type: ignore[attr-defined]
+        results: dict[str, DeliveryError | None] = {}
+        whole: DeliveryError | None = None
+        self.stats.requests += 1
+        try:
+            # the same rows retried make the same identity (VK drops a send it already stored)
+            identity = "outbox:" + ",".join(str(row.row_id) for row in sorted(rows, key=_row_id))
+            results = await send_many(
+                [row.external_id for row in rows],
+                replace(Reply.from_payload(rows[0].payload), identity=identity),
+            )
+        except DeliveryError as exc:
+            whole = TransientError(exc.reason) if isinstance(exc, Unreachable) else exc
+        except Exception as exc:
+            log.exception("%s send_many crashed (%d recipients)", self.platform, len(rows))
+            whole = TransientError(f"sender crashed: {type(exc).__name__}")
+        outcomes: list[_Outcome] = []
+        for row in rows:
+            if whole is not None:
+                outcomes.append(_Outcome(row, whole))
+            elif row.external_id not in results:
+                outcomes.append(_Outcome(row, TransientError("no result for recipient")))
+            else:
+                outcomes.append(_Outcome(row, results[row.external_id]))
+        if isinstance(whole, RetryAfter):
+            self._maybe_pause(whole)
+        return outcomes
 
     async def _call(self, send: Any) -> DeliveryError | None:
         self.stats.requests += 1
@@ -380,7 +342,7 @@ class ChannelWorker:
                     retries.append((row.row_id, due, f"transient: {error.reason}", row.attempts))
             if error is not None:
                 self.stats.by_error[type(error).__name__] += 1
-        async with self.sessions() as session, session.begin():
+        async with self._writing, self.sessions() as session, session.begin():
             if delivered:
                 # a row cancelled while in flight was still delivered: record the truth
                 await session.execute(
@@ -396,6 +358,7 @@ class ChannelWorker:
                         last_error=None,
                         payload=CUT_PAYLOAD,
                     )
+                    .execution_options(synchronize_session=False)
                 )
                 self.stats.delivered += len(delivered)
             for reason, ids in failed.items():
@@ -439,6 +402,190 @@ class ChannelWorker:
             )
             self.stats.unreachable += len(ended.all())
         log.info("%s: %d accounts became unreachable", self.platform, len(accounts))
+
+
+class _GroupRecorder:
+    """Records outcomes as soon as they arrive: the first caller writes, and the outcomes that arrive while
+    its transaction is being written share the next one (group commit). ``record`` returns once the
+    caller's outcomes are committed."""
+
+    def __init__(self, write: Callable[[list[_Outcome]], Awaitable[None]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[list[_Outcome], asyncio.Future[None]]] = []
+        self._busy = False
+
+    async def record(self, outcomes: list[_Outcome]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((outcomes, future))
+        if not self._busy:
+            self._busy = True
+            try:
+                while self._waiting:
+                    batch, self._waiting = self._waiting, []
+                    try:
+                        await self._write([outcome for group, _ in batch for outcome in group])
+                    except BaseException as exc:
+                        for _, waiter in batch:
+                            if not waiter.done():
+                                waiter.set_exception(_as_exception(exc))
+                        if not isinstance(exc, Exception):
+                            raise
+                    else:
+                        for _, waiter in batch:
+                            if not waiter.done():
+                                waiter.set_result(None)
+            finally:
+                self._busy = False
+                for _, waiter in self._waiting:  # only left when the writer was cancelled
+                    if not waiter.done():
+                        waiter.set_exception(RuntimeError("outbox recording interrupted"))
+                self._waiting = []
+        await future
+
+
+def _as_exception(exc: BaseException) -> Exception:
+    return exc if isinstance(exc, Exception) else RuntimeError("outbox recording interrupted")
+
+
+class _Round:
+    """One ``run_once``: a sliding window over the due rows of one channel.
+
+    At most ``window`` rows are claimed and not yet recorded; more are claimed (``batch_size`` at a time)
+    while the others are being sent, as soon as half the window is free, up to ``batch_size`` rows in the
+    round (VK: ``batch_size`` requests' worth). A chat's rows are sent one after another in row order,
+    different chats' concurrently (``limits.concurrency`` sends at once). Each outcome is recorded as soon as
+    its send returns, and a row holds one of ``UNRECORDED_PER_SLOT × concurrency`` tokens from before its
+    send until its outcome is committed: at any moment at most that many rows (VK: chunks) have been sent,
+    or are being sent, without being recorded — what a crash can send twice.
+    """
+
+    def __init__(self, worker: ChannelWorker) -> None:
+        self.worker = worker
+        limits = worker.limits
+        per_request = limits.batch_size if worker._batches else 1
+        # VK sends up to 100 rows a request: a round of ``batch_size`` requests, and a window of at least
+        # four chunks, so a chunk is always claimed and ready when the rate lets the next request go
+        self.budget = max(1, worker.batch_size * per_request)
+        self.window = min(self.budget, max(worker.batch_size, WINDOW_REQUESTS * per_request))
+        self.claim_size = max(1, worker.batch_size)
+        self.refill = max(1, min(self.window // 2, self.claim_size))
+        self.slots = asyncio.Semaphore(limits.concurrency)
+        self.unrecorded = asyncio.Semaphore(UNRECORDED_PER_SLOT * limits.concurrency)
+        self.recorder = _GroupRecorder(worker._record)
+        self.open = 0  # claimed rows not recorded yet
+        self.queues: dict[int, deque[Claimed]] = {}  # account -> its rows waiting, in order
+        self.unreachable: set[int] = set()  # accounts found unreachable in this round
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.progress = asyncio.Event()
+        self.failure: BaseException | None = None
+
+    async def run(self) -> int:
+        worker, total = self.worker, 0
+        try:
+            while total < self.budget and worker._pause_left() is None:
+                budget = self.budget - total
+                room = min(self.window - self.open, budget, self.claim_size)
+                if self.open and room < min(self.refill, budget):
+                    self.progress.clear()
+                    await self.progress.wait()
+                    self._raise_failure()
+                    continue
+                claimed = await worker.claim(limit=room)
+                if not claimed:
+                    break
+                total += len(claimed)
+                self._dispatch(claimed)
+            while self.tasks:
+                await asyncio.wait(list(self.tasks), return_when=asyncio.FIRST_EXCEPTION)
+                self._raise_failure()
+        except BaseException:
+            for task in self.tasks:
+                task.cancel()
+            raise
+        return total
+
+    def _raise_failure(self) -> None:
+        """A send task died of something the worker does not catch (the process is going down): stop."""
+        if self.failure is not None:
+            raise self.failure
+
+    def _start(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._guarded(job))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _guarded(self, job: Coroutine[Any, Any, None]) -> None:
+        try:
+            await job
+        except BaseException as exc:
+            if self.failure is None:
+                self.failure = exc
+            self.progress.set()
+            raise
+
+    def _dispatch(self, claimed: list[Claimed]) -> None:
+        self.open += len(claimed)
+        singles: list[Claimed] = claimed
+        if self.worker._batches:
+            groups: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
+            singles = []
+            for row in claimed:
+                if row.batch_key is None:
+                    singles.append(row)
+                else:
+                    groups[(row.batch_key, json.dumps(row.payload, sort_keys=True))].append(row)
+            size = self.worker.limits.batch_size
+            for group in groups.values():
+                if len(group) == 1:
+                    singles.extend(group)
+                    continue
+                for start in range(0, len(group), size):
+                    self._start(self._chunk(group[start : start + size]))
+        for row in sorted(singles, key=_row_id):
+            queue = self.queues.get(row.account_id)
+            if queue is not None:  # the chat's earlier rows are still being sent: this one waits its turn
+                queue.append(row)
+                continue
+            self.queues[row.account_id] = deque([row])
+            self._start(self._sequence(row.account_id))
+
+    async def _sequence(self, account_id: int) -> None:
+        """One chat's rows in order; once the chat is unreachable the rest are not tried (recording it
+        ended all its open rows)."""
+        queue = self.queues[account_id]
+        try:
+            while queue:
+                row = queue.popleft()
+                if account_id in self.unreachable:
+                    self._done(1)
+                    continue
+                async with self.unrecorded:
+                    async with self.slots:
+                        outcome = await self.worker._send_row(row)
+                    if isinstance(outcome.error, Unreachable):
+                        self.unreachable.add(account_id)
+                    await self._record([outcome])
+        finally:
+            del self.queues[account_id]
+
+    async def _chunk(self, rows: Sequence[Claimed]) -> None:
+        async with self.unrecorded:
+            async with self.slots:
+                outcomes = await self.worker._send_chunk(rows)
+            await self._record(outcomes)
+
+    async def _record(self, outcomes: list[_Outcome]) -> None:
+        try:
+            await self.recorder.record(outcomes)
+        except Exception:
+            # the rows stay "sending" and are sent again once their lease runs out
+            log.exception("%s: recording %d outbox outcomes failed", self.worker.platform, len(outcomes))
+        finally:
+            self._done(len(outcomes))
+
+    def _done(self, rows: int) -> None:
+        self.open -= rows
+        self.progress.set()
 
 
 class OutboxWorker:

@@ -147,7 +147,8 @@ async def test_both_channels_recover_from_an_outage_without_losing_anything(
         assert sum("Уведомление во время сбоя" in t for t in tg_texts) == 1
         assert sum("Главное меню" in t for t in vk_texts) == 2  # before and during the outage
         assert sum("Уведомление во время сбоя" in t for t in vk_texts) == 1
-        assert tg.redelivered() == set()  # nothing was handed out twice: the outage lost no confirmation
+        # handled once each: the poller skips an update Telegram hands out again while it is being handled
+        assert sum("помогает" in t for t in tg_texts) == 2  # /help before and after the outage
     finally:
         drain.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -124,6 +124,7 @@ class FakeTelegramServer:
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []  # HTTP status of every webhook delivery
         self.delays: dict[str, float] = {}  # method -> seconds each call takes (a slow Bot API)
+        self.chat_delays: dict[int, float] = {}  # chat id -> extra seconds each call to that chat takes
         self.faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []  # not yet confirmed by getUpdates offset
         self.handed_out: Counter[int] = Counter()  # update id -> times getUpdates returned it
@@ -500,7 +501,7 @@ class FakeTelegramServer:
         async with self._changed:
             self.calls.append((method, dict(fields)))
             self._changed.notify_all()
-        delay = self.delays.get(method, 0.0)
+        delay = self.delays.get(method, 0.0) + self.chat_delays.get(chat_id or 0, 0.0)
         if delay:
             await asyncio.sleep(delay)
         fault = self._take_fault(method, chat_id)
