@@ -67,7 +67,9 @@ class Extras(Action, prefix="tgx"):
 
 async def _extras(ctx: Ctx, action: Extras) -> None:
     kind = action.kind
-    if kind == "long":
+    if kind == "long":  # a notice without buttons: the channel splits it at Telegram's limit
+        ctx.say(LONG_TEXT)
+    elif kind == "longb":  # a screen with buttons: the brain pages it (handlers/layout.py)
         ctx.say(LONG_TEXT, [nav_row(back=False)])
     elif kind == "doc":
         ctx.say("Ваш ИОМ", attachment=Attachment("iom.docx", b"PK\x03\x04docx-bytes"))
@@ -227,16 +229,30 @@ async def test_commands_are_set_in_russian_and_help_works(
     assert labels(help_message) == ["В меню"]
 
 
-async def test_long_text_is_split_with_buttons_on_the_last_part(
-    tg: FakeTelegramServer, tg_bot: TelegramBot
-) -> None:
+async def test_long_text_is_split_at_the_limit(tg: FakeTelegramServer, tg_bot: TelegramBot) -> None:
     await tg_bot.make_user(USER)
     await tg.press(USER, "tgx:long")
     parts = await tg.wait_for_messages(USER, 3)
     assert all(len((p.text or "").encode("utf-16-le")) // 2 <= TEXT_LIMIT for p in parts)
     assert "\n".join(p.text or "" for p in parts).split() == LONG_TEXT.split()
-    assert [bool(p.actions) for p in parts] == [False, False, True]
     await tg.assert_no_new_messages(USER, within=0.2)
+
+
+async def test_a_long_screen_with_buttons_is_paged_with_its_buttons(
+    tg: FakeTelegramServer, tg_bot: TelegramBot
+) -> None:
+    await tg_bot.make_user(USER)
+    await tg.press(USER, "tgx:longb")
+    [first] = await tg.wait_for_messages(USER, 1)
+    assert first.text is not None and len(first.text) <= 1000 and LONG_TEXT.startswith(first.text.split("\n")[0])
+    labels = [label for row in first.buttons for label, _ in row]
+    more = next(label for label in labels if label.startswith("Подробнее ▶"))
+    assert "🏠 В меню" in labels  # the screen's own buttons stay on every page
+    shown_lines = first.text.split("\n")
+    next_line = LONG_TEXT.split("\n")[len(shown_lines)]
+    await tg.press_label(USER, more)
+    second = await tg.wait_for_text(USER, next_line.split(":")[0] + ":")
+    assert second.text is not None and len(second.text) <= 1000
 
 
 def test_split_text_respects_utf16_and_prefers_line_breaks() -> None:
