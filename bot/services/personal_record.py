@@ -112,6 +112,7 @@ COVERAGE: dict[str, str] = {
     "outbox": "- messages the bot sent (their text is what the other sections hold)",
     "link_codes": "- a one-time code to link a second messenger",
     "conversation_states": "- where the conversation stands (technical)",
+    "pair_proposals": "- a curator's proposal of a pair: holds only the two answers; an accepted one is in pairs",
 }
 
 
