@@ -1,5 +1,9 @@
 """Loading who is talking for one update: the account, its conversation state, the person and their roles in
-ONE query (outer joins), and the "seen" timestamps written at most once a minute.
+ONE query (outer joins), and the "seen" timestamps written at most once a minute; writing the state back.
+
+The state is written back by ``store`` as ONE Core statement at the end of the update (an UPDATE of the
+columns that changed, or the INSERT of a new state), not by the ORM's unit of work: the state object is kept
+out of the session (``expunge``), so flows change it as before and the session never flushes it.
 
 On PostgreSQL the account row is locked for the transaction (``FOR NO KEY UPDATE OF channel_accounts``): two
 instances handling the same person's updates take turns on it, as they did on the state row before; rows that
@@ -11,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -29,6 +35,12 @@ class Loaded:
     state: ConversationState
     person: Person | None
     stamped: bool = False  # last_active_at was written now: the first update in a minute or more
+    created: bool = False  # the account was created by this update
+    stored: dict[str, Any] | None = None  # the state's columns as read; None: no state row yet
+
+
+STATE_TABLE = ConversationState.__table__
+STATE_COLUMNS = ("flow", "step", "data", "history", "expected")
 
 
 def _query(incoming: Incoming, lock: bool) -> Select[ChannelAccount, ConversationState, Person]:
@@ -58,6 +70,7 @@ async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Load
         session.add(account)
         await session.flush()
         state, person = None, None
+    stored = None
     if _stale(account.last_seen_at, now):
         account.last_seen_at = now
     if account.unreachable_at is not None:  # they wrote to us: reachable again
@@ -66,13 +79,39 @@ async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Load
         state = ConversationState(
             account_id=account.id, flow="", step="", data={}, history=[], expected=[], updated_at=now
         )
-        session.add(state)
+    else:
+        stored = {name: getattr(state, name) for name in STATE_COLUMNS}
+        session.expunge(state)
     if person is not None and person.deleted_at is not None:
         person = None
     stamped = person is not None and _stale(person.last_active_at, now)
     if person is not None and stamped:
         person.last_active_at = now
-    return Loaded(account, state, person, stamped)
+    return Loaded(account, state, person, stamped, created=not rows, stored=stored)
+
+
+async def store(session: AsyncSession, loaded: Loaded, now: datetime) -> None:
+    """Write the state back in the update's transaction: one INSERT, or one UPDATE of what changed (as the
+    ORM would: a column a flow left alone keeps what another statement of this update wrote there)."""
+    state = loaded.state
+    state.updated_at = now
+    connection = await session.connection()
+    if loaded.stored is None:
+        values = {name: getattr(state, name) for name in STATE_COLUMNS}
+        await connection.execute(
+            insert(STATE_TABLE).values(account_id=state.account_id, updated_at=now, **values)
+        )
+        return
+    changed = {
+        name: value
+        for name in STATE_COLUMNS
+        if (value := getattr(state, name)) is not loaded.stored[name] and value != loaded.stored[name]
+    }
+    await connection.execute(
+        update(STATE_TABLE)
+        .where(STATE_TABLE.c.account_id == state.account_id)
+        .values(updated_at=now, **changed)
+    )
 
 
 def _stale(seen: datetime | None, now: datetime) -> bool:
