@@ -13,11 +13,12 @@ reference the account (outbox, state inserts) are not blocked by that lock mode.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -43,24 +44,43 @@ STATE_TABLE = ConversationState.__table__
 STATE_COLUMNS = ("flow", "step", "data", "history", "expected")
 
 
-def _query(incoming: Incoming, lock: bool) -> Select[ChannelAccount, ConversationState, Person]:
+@cache
+def _query(lock: bool) -> Select[ChannelAccount, ConversationState, Person]:
+    """Built once (building a statement costs more than running it); the account's key is bound per update."""
     query = (
         select(ChannelAccount, ConversationState, Person)
         .outerjoin(ConversationState, ConversationState.account_id == ChannelAccount.id)
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
         .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
         .options(contains_eager(Person.roles))
-        .where(ChannelAccount.platform == incoming.channel, ChannelAccount.external_id == incoming.user_id)
+        .where(
+            ChannelAccount.platform == bindparam("platform"),
+            ChannelAccount.external_id == bindparam("external_id"),
+        )
     )
     if lock:
         query = query.with_for_update(of=ChannelAccount, key_share=True)
     return query
 
 
+_INSERT_STATE = insert(STATE_TABLE)
+
+
+@cache
+def _update_state(columns: frozenset[str]) -> Update:
+    """The UPDATE of ``updated_at`` and ``columns``, one statement per set of changed columns."""
+    return (
+        update(STATE_TABLE)
+        .where(STATE_TABLE.c.account_id == bindparam("key"))
+        .values({name: bindparam(name) for name in ("updated_at", *sorted(columns))})
+    )
+
+
 async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Loaded:
     """The account (created if new), its state (created if missing) and its live person, in one SELECT."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    rows = (await session.execute(_query(incoming, postgres))).unique().all()
+    key = {"platform": incoming.channel, "external_id": incoming.user_id}
+    rows = (await session.execute(_query(postgres), key)).unique().all()
     if rows:
         account, state, person = rows[0]
     else:
@@ -98,9 +118,7 @@ async def store(session: AsyncSession, loaded: Loaded, now: datetime) -> None:
     connection = await session.connection()
     if loaded.stored is None:
         values = {name: getattr(state, name) for name in STATE_COLUMNS}
-        await connection.execute(
-            insert(STATE_TABLE).values(account_id=state.account_id, updated_at=now, **values)
-        )
+        await connection.execute(_INSERT_STATE, {"account_id": state.account_id, "updated_at": now, **values})
         return
     changed = {
         name: value
@@ -108,9 +126,7 @@ async def store(session: AsyncSession, loaded: Loaded, now: datetime) -> None:
         if (value := getattr(state, name)) is not loaded.stored[name] and value != loaded.stored[name]
     }
     await connection.execute(
-        update(STATE_TABLE)
-        .where(STATE_TABLE.c.account_id == state.account_id)
-        .values(updated_at=now, **changed)
+        _update_state(frozenset(changed)), {"key": state.account_id, "updated_at": now, **changed}
     )
 
 
