@@ -13,12 +13,11 @@ reference the account (outbox, state inserts) are not blocked by that lock mode.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
-
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, insert, select, update
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -40,7 +39,7 @@ class Loaded:
     stored: dict[str, Any] | None = None  # the state's columns as read; None: no state row yet
 
 
-STATE_TABLE = ConversationState.__table__
+STATE_TABLE: Table = ConversationState.__table__  # type: ignore[assignment]
 STATE_COLUMNS = ("flow", "step", "data", "history", "expected")
 
 

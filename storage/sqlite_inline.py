@@ -24,6 +24,13 @@ BUSY_TIMEOUT_MS = 10_000  # how long a statement waits (in a worker thread) for 
 SQLITE_BUSY = 5
 SQLITE_BUSY_SNAPSHOT = SQLITE_BUSY | (2 << 8)
 
+
+class Waits:
+    """How many statements met another writer's lock and waited in a worker thread (read by the benchmark)."""
+
+    count = 0
+
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -34,7 +41,7 @@ PRAGMAS = (
 
 def _waitable_busy(exc: sqlite3.OperationalError) -> bool:
     """Another writer holds the lock: waiting helps (a stale snapshot it would not)."""
-    code = getattr(exc, "sqlite_errorcode", None)
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
     if code is None:
         return "database is locked" in str(exc)
     return code & 0xFF == SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
@@ -56,6 +63,7 @@ class InlineConnection:
         except sqlite3.OperationalError as exc:
             if not _waitable_busy(exc):
                 raise
+        Waits.count += 1
         return await asyncio.to_thread(self._waiting, function)
 
     def _waiting(self, function: Callable[[], T]) -> T:
