@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import p1_throughput, p2_broadcast, p3_scheduler, p4_matching, p5_latency, startup
+from bench import p1_throughput, p2_broadcast, p3_scheduler, p4_matching, p5_latency, p6_memory, startup
 from bench.common import Result, Workspace
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, Runner]] = {
     "p2": ("broadcast rate vs platform limits", p2_broadcast.run),
     "p3": ("check-in tick at 25k/50k/100k due", p3_scheduler.run),
     "p4": ("cohort matching 10k teachers x 1k mentors", _p4),
+    "p6": ("memory per person: 2 x 10,000 people /start", p6_memory.run),
     "start": ("start-up time: --help and the console's first answer", startup.run),
 }
 

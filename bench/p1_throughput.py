@@ -44,6 +44,7 @@ from bench.telegram_harness import IndexedTelegramServer, callback_update, echo_
 from bot.app import build_app
 from bot.channels.telegram import InFlight, TelegramRenderer, build_router
 from bot.clock import FakeClock
+from storage.sqlite_inline import Waits
 
 CONCURRENCY = 32
 FIRST_TG_ID = 7_000_000
@@ -268,11 +269,13 @@ async def run_scenario(
         dispatcher_log.propagate = False
         counter = SqlCounter(app.engine)
         sent_before = server.sent_count
+        waits0 = Waits.count
         thread0, process0 = time.thread_time(), time.process_time()
         with counter.attached():
             ours_s, ours_n = await drive(ours_dp, ours_bot, server, people, total, echo=False)
         ours_cpu = cpu_ms_per_update(thread0, process0, ours_n)
         ours_sent = server.sent_count - sent_before
+        lock_waits = Waits.count - waits0
 
         echo_people = [Person(9_100_000 + i, "menu", rng) for i in range(max(len(people), 1))]
         thread0, process0 = time.thread_time(), time.process_time()
@@ -303,6 +306,7 @@ async def run_scenario(
             f"{key}_echo_updates_per_s": round(echo_rate, 1),
             f"{key}_ours_statements_per_update": round(counter.statements / max(ours_n, 1), 2),
             f"{key}_ours_commits_per_update": round(counter.commits / max(ours_n, 1), 2),
+            f"{key}_ours_statements_waiting_for_a_lock": lock_waits,
             f"{key}_ours_cpu_ms_main_thread": ours_cpu[0],
             f"{key}_ours_cpu_ms_process": ours_cpu[1],
             f"{key}_echo_cpu_ms_main_thread": echo_cpu[0],

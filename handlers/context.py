@@ -34,6 +34,7 @@ class Ctx:
     reshow_requested: bool = False
     forget_account: bool = False  # set after erasing this person's data: nothing is written back
     paged_screen: list[Any] | None = None  # the stored pages of an overflowing screen "Ещё" is paging
+    account_new: bool = False  # the account was created by this update (it cannot have claimed anything before)
 
     # --- time -------------------------------------------------------------------------------------------
     @property

@@ -1,5 +1,9 @@
 """Loading who is talking for one update: the account, its conversation state, the person and their roles in
-ONE query (outer joins), and the "seen" timestamps written at most once a minute.
+ONE query (outer joins), and the "seen" timestamps written at most once a minute; writing the state back.
+
+The state is written back by ``store`` as ONE Core statement at the end of the update (an UPDATE of the
+columns that changed, or the INSERT of a new state), not by the ORM's unit of work: the state object is kept
+out of the session (``expunge``), so flows change it as before and the session never flushes it.
 
 On PostgreSQL the account row is locked for the transaction (``FOR NO KEY UPDATE OF channel_accounts``): two
 instances handling the same person's updates take turns on it, as they did on the state row before; rows that
@@ -10,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -29,26 +35,51 @@ class Loaded:
     state: ConversationState
     person: Person | None
     stamped: bool = False  # last_active_at was written now: the first update in a minute or more
+    created: bool = False  # the account was created by this update
+    stored: dict[str, Any] | None = None  # the state's columns as read; None: no state row yet
 
 
-def _query(incoming: Incoming, lock: bool) -> Select[ChannelAccount, ConversationState, Person]:
+STATE_TABLE: Table = ConversationState.__table__  # type: ignore[assignment]
+STATE_COLUMNS = ("flow", "step", "data", "history", "expected")
+
+
+@cache
+def _query(lock: bool) -> Select[ChannelAccount, ConversationState, Person]:
+    """Built once (building a statement costs more than running it); the account's key is bound per update."""
     query = (
         select(ChannelAccount, ConversationState, Person)
         .outerjoin(ConversationState, ConversationState.account_id == ChannelAccount.id)
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
         .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
         .options(contains_eager(Person.roles))
-        .where(ChannelAccount.platform == incoming.channel, ChannelAccount.external_id == incoming.user_id)
+        .where(
+            ChannelAccount.platform == bindparam("platform"),
+            ChannelAccount.external_id == bindparam("external_id"),
+        )
     )
     if lock:
         query = query.with_for_update(of=ChannelAccount, key_share=True)
     return query
 
 
+_INSERT_STATE = insert(STATE_TABLE)
+
+
+@cache
+def _update_state(columns: frozenset[str]) -> Update:
+    """The UPDATE of ``updated_at`` and ``columns``, one statement per set of changed columns."""
+    return (
+        update(STATE_TABLE)
+        .where(STATE_TABLE.c.account_id == bindparam("key"))
+        .values({name: bindparam(name) for name in ("updated_at", *sorted(columns))})
+    )
+
+
 async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Loaded:
     """The account (created if new), its state (created if missing) and its live person, in one SELECT."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    rows = (await session.execute(_query(incoming, postgres))).unique().all()
+    key = {"platform": incoming.channel, "external_id": incoming.user_id}
+    rows = (await session.execute(_query(postgres), key)).unique().all()
     if rows:
         account, state, person = rows[0]
     else:
@@ -58,6 +89,7 @@ async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Load
         session.add(account)
         await session.flush()
         state, person = None, None
+    stored = None
     if _stale(account.last_seen_at, now):
         account.last_seen_at = now
     if account.unreachable_at is not None:  # they wrote to us: reachable again
@@ -66,13 +98,35 @@ async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Load
         state = ConversationState(
             account_id=account.id, flow="", step="", data={}, history=[], expected=[], updated_at=now
         )
-        session.add(state)
+    else:
+        stored = {name: getattr(state, name) for name in STATE_COLUMNS}
+        session.expunge(state)
     if person is not None and person.deleted_at is not None:
         person = None
     stamped = person is not None and _stale(person.last_active_at, now)
     if person is not None and stamped:
         person.last_active_at = now
-    return Loaded(account, state, person, stamped)
+    return Loaded(account, state, person, stamped, created=not rows, stored=stored)
+
+
+async def store(session: AsyncSession, loaded: Loaded, now: datetime) -> None:
+    """Write the state back in the update's transaction: one INSERT, or one UPDATE of what changed (as the
+    ORM would: a column a flow left alone keeps what another statement of this update wrote there)."""
+    state = loaded.state
+    state.updated_at = now
+    connection = await session.connection()
+    if loaded.stored is None:
+        values = {name: getattr(state, name) for name in STATE_COLUMNS}
+        await connection.execute(_INSERT_STATE, {"account_id": state.account_id, "updated_at": now, **values})
+        return
+    changed = {
+        name: value
+        for name in STATE_COLUMNS
+        if (value := getattr(state, name)) is not loaded.stored[name] and value != loaded.stored[name]
+    }
+    await connection.execute(
+        _update_state(frozenset(changed)), {"key": state.account_id, "updated_at": now, **changed}
+    )
 
 
 def _stale(seen: datetime | None, now: datetime) -> bool:

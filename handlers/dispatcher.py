@@ -75,14 +75,15 @@ class Dispatcher:
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         async with self.sessions() as session, session.begin():
-            ctx, first_in_a_minute = await self._context(session, incoming)
+            loaded = await context_load.load(session, incoming, self.deps.clock.now())
+            ctx = self._context(session, incoming, loaded)
             was_ready = self._profile_ready(ctx)
             stored = registry.FLOWS.get(ctx.state.flow)
             if stored is not None and stored.name != ctx.state.flow:  # stored under a former name
                 ctx.state.flow = stored.name
             for hook in registry.CONTEXT_HOOKS:
                 await hook(ctx)
-            if was_ready and (first_in_a_minute or _is_start(incoming)):
+            if was_ready and (loaded.stamped or _is_start(incoming)):
                 for hook in registry.PROFILE_READY_HOOKS:
                     await hook(ctx)
             with _logging_context(incoming, ctx):
@@ -98,7 +99,7 @@ class Dispatcher:
             if not ctx.replies:
                 await self._show_menu(ctx)
             self._fit_to_channel(ctx)
-            ctx.state.updated_at = ctx.now
+            await context_load.store(session, loaded, ctx.now)
             return ctx.replies
 
     @staticmethod
@@ -114,18 +115,16 @@ class Dispatcher:
         shown = [a for reply in ctx.replies for a in reply.actions]
         ctx.state.expected = list(dict.fromkeys([*shown, *layout.all_actions(pages)]))
 
-    async def _context(self, session: AsyncSession, incoming: Incoming) -> tuple[Ctx, bool]:
-        """The context, and whether this is the person's first update in a minute or more."""
-        loaded = await context_load.load(session, incoming, self.deps.clock.now())
-        ctx = Ctx(
+    def _context(self, session: AsyncSession, incoming: Incoming, loaded: context_load.Loaded) -> Ctx:
+        return Ctx(
             session=session,
             deps=self.deps,
             incoming=incoming,
             account=loaded.account,
             state=loaded.state,
             person=loaded.person,
+            account_new=loaded.created,
         )
-        return ctx, loaded.stamped
 
     # --- routing -------------------------------------------------------------------------------------------
     async def _route(self, ctx: Ctx) -> None:

@@ -342,7 +342,7 @@ async def show_welcome(ctx: Ctx) -> None:
     if needs_staff_consent(ctx.person):  # staff loaded by import-staff: consent first, before anything else
         await ctx.go("staff_onboarding", "consent", data={"imported": True}, remember=False)
         return
-    claimed = await invitations.claimed_by(ctx.session, ctx.account.id, ctx.now)
+    claimed = await invitations.claimed_by(ctx.session, ctx.account.id, ctx.now, new_account=ctx.account_new)
     if claimed is not None:  # an invited person who left the staff form: back to it, never the teacher one
         consented = ctx.person is not None and ctx.person.consent_at is not None
         await ctx.go(

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -32,43 +33,51 @@ HandleOnce = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
 class LockTable:
-    """One asyncio lock per account key, so two updates of one person never interleave in this process."""
+    """One asyncio lock per account key, so two updates of one person never interleave in this process. An
+    entry lives only while an update of that account runs or waits: the table holds the people being served
+    now, not everyone ever seen."""
 
-    def __init__(self, size: int = 10_000) -> None:
-        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
-        self._size = size
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
 
-    def get(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > self._size:
-                oldest_key, oldest = next(iter(self._locks.items()))
-                if oldest.locked():
-                    break
-                del self._locks[oldest_key]
-        else:
-            self._locks.move_to_end(key)
-        return lock
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @asynccontextmanager
+    async def hold(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[key]
 
 
 class Throttle:
     """Per-account inbound limit: more than ``limit`` updates within ``window`` seconds are answered once
-    politely and otherwise dropped, so a flood cannot load the database."""
+    politely and otherwise dropped, so a flood cannot load the database. Accounts with no update in the last
+    ``window`` are forgotten as new ones arrive (least recently seen first), and at most ``size`` are kept."""
 
     def __init__(self, limit: int = 20, window: float = 10.0, size: int = 10_000) -> None:
         self.limit, self.window, self.size = limit, window, size
         self._hits: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
         self._warned: set[tuple[str, str]] = set()
 
+    def __len__(self) -> int:
+        return len(self._hits)
+
     def check(self, key: tuple[str, str], now: float) -> str:
         """Returns "ok", "warn" (first drop in this window) or "drop"."""
         hits = self._hits.get(key)
         if hits is None:
+            self._forget_idle(now)
             hits = self._hits[key] = deque()
-            if len(self._hits) > self.size:
-                old_key, _ = self._hits.popitem(last=False)
-                self._warned.discard(old_key)
         else:
             self._hits.move_to_end(key)
         while hits and hits[0] <= now - self.window:
@@ -81,6 +90,17 @@ class Throttle:
         self._warned.discard(key)
         hits.append(now)
         return "ok"
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop the least recently seen accounts whose last update is out of the window (they would count
+        as new anyway), and the oldest beyond ``size``."""
+        horizon = now - self.window
+        while self._hits:
+            oldest_key, oldest = next(iter(self._hits.items()))
+            if len(self._hits) < self.size and oldest and oldest[-1] > horizon:
+                break
+            del self._hits[oldest_key]
+            self._warned.discard(oldest_key)
 
 
 class UpdateGuard:
@@ -97,6 +117,10 @@ class UpdateGuard:
         # colliding on the database lock (deferred transactions that collide fail at once with "locked")
         self._sqlite_turn: asyncio.Lock | None = asyncio.Lock() if sqlite else None
 
+    def tracked_accounts(self) -> tuple[int, int]:
+        """How many accounts the lock table and the flood throttle hold now (memory is bounded by these)."""
+        return len(self._locks), len(self._throttle)
+
     async def run(self, incoming: Incoming, handle_once: HandleOnce) -> list[Reply]:
         key = (incoming.channel, incoming.user_id)
         verdict = self._throttle.check(key, self.clock.now().timestamp())
@@ -104,7 +128,7 @@ class UpdateGuard:
             return [Reply(TOO_FAST)]
         if verdict == "drop":
             return []
-        async with self._locks.get(key):
+        async with self._locks.hold(key):
             integrity_failures = busy_failures = 0
             while True:
                 try:

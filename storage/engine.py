@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from storage.sqlite_inline import inline_creator
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -42,14 +44,20 @@ def _checkpoint(session: Session) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; for SQLite make sure the folder exists and turn on WAL + foreign keys."""
+def create_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; for SQLite make sure the folder exists and turn on WAL + foreign keys.
+
+    A SQLite file is driven on the event loop's thread (``storage.sqlite_inline``: no worker-thread hand-off
+    per statement; a statement that meets another writer's lock waits in a worker thread instead) unless
+    ``inline`` is False; ``:memory:`` keeps aiosqlite."""
     parsed = make_url(url)
     kwargs.setdefault("hide_parameters", True)  # no personal data in logged statements and error messages
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if inline and parsed.get_driver_name() == "aiosqlite" and not parsed.query:
+                return create_async_engine(url, async_creator=inline_creator(database), **kwargs)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

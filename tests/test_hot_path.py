@@ -109,3 +109,18 @@ def test_telegram_rate_may_go_up_to_1000(rate: float) -> None:
 def test_telegram_rate_outside_the_range_is_refused(rate: float) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, telegram_messages_per_second=rate)  # type: ignore[call-arg]
+
+
+async def test_guard_keeps_no_table_entry_per_account_ever_seen(
+    dispatcher: Dispatcher, clock: FakeClock
+) -> None:
+    for i in range(30):
+        await DispatcherClient(dispatcher, f"new{i}").send("/start")
+    locks, throttled = dispatcher.guard.tracked_accounts()
+    assert locks == 0  # a lock lives only while an update of that account runs or waits
+    assert throttled == 30  # all seen within the flood window
+    clock.advance(timedelta(seconds=11))
+    client = DispatcherClient(dispatcher, "later")
+    await client.send("/start")
+    assert dispatcher.guard.tracked_accounts() == (0, 1)  # the idle ones were forgotten
+    assert client.last.text

@@ -119,8 +119,23 @@ async def redeem(
     return Redeemed(invitation.role, newly)
 
 
-async def claimed_by(session: AsyncSession, account_id: int, now: datetime) -> Invitation | None:
-    """A usable invitation this account claimed before finishing the profile."""
+async def claimed_by(
+    session: AsyncSession, account_id: int, now: datetime, *, new_account: bool = False
+) -> Invitation | None:
+    """A usable invitation this account claimed before finishing the profile. For an account created in this
+    transaction (``new_account``) only a claim made in this session can exist: no query."""
+    if new_account:
+        return next(
+            (
+                obj
+                for obj in session.identity_map.values()
+                if isinstance(obj, Invitation)
+                and obj.claimed_account_id == account_id
+                and obj.used_at is None
+                and obj.expires_at > now
+            ),
+            None,
+        )
     return await session.scalar(
         select(Invitation)
         .where(

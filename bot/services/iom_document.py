@@ -12,11 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.shared import Cm, Pt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.iom_lifecycle import RETURNED, STATUS_LABELS, active_partner
@@ -58,6 +53,8 @@ class IomDocumentPeople:
 
 def _keep_row_together(row: object, header: bool = False) -> None:
     properties = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    from docx.oxml import OxmlElement
+
     cant_split = OxmlElement("w:cantSplit")
     properties.append(cant_split)
     if header:
@@ -127,6 +124,12 @@ def aspect_sections(iom: Iom) -> list[tuple[str, list[str]]]:
 
 
 def render_iom_docx(iom: Iom, people: IomDocumentPeople, today: date) -> bytes:
+
+    # python-docx is imported where a document is written, not at start-up
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
 
     document = Document()
     section = document.sections[0]

@@ -17,11 +17,8 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +27,9 @@ from content.diagnostics import AREAS, DiagnosticBank, SituationItem, area_label
 from storage.models import DiagnosticAttempt
 
 FLAG_ALL_RIGHT, FLAG_ALL_WRONG, FLAG_NEGATIVE = "все верно", "все неверно", "отрицательная дискриминация"
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,9 @@ def item_statistics(
 
 
 def _layout(sheet: Worksheet, *, widths: Sequence[int], formats: Mapping[int, str]) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     """Bold wrapped header, column widths, number formats (1-based column -> format), landscape A4 page."""
     for number, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(number)].width = width
@@ -148,6 +151,8 @@ def _layout(sheet: Worksheet, *, widths: Sequence[int], formats: Mapping[int, st
 def statistics_xlsx(items: Sequence[ItemStats], scales: Sequence[ScaleStats]) -> bytes:
     """The sheets «Вопросы» and «Надёжность» as .xlsx bytes (option shares in bank order: «вар. 1» is the first
     option in content/diagnostics.yaml, whatever order a person saw)."""
+    from openpyxl import Workbook  # where a workbook is written, not at start-up (it pulls in numpy)
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -14,12 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from bot.services.reports import (
     ANNOUNCE_ADDED,
@@ -42,6 +37,10 @@ from bot.services.reports import (
     Figure,
     Report,
 )
+
+if TYPE_CHECKING:
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 from bot.services.support_report_sheet import SHEET_TITLE as SUPPORT_SHEET
 from bot.services.support_report_sheet import write_support_sheet
 from content.areas import AREA_LABELS, AREAS, LEVEL_LABELS, LEVELS
@@ -49,11 +48,9 @@ from content.geography import CLUSTER_LABELS
 
 SHEETS = ("Сводка", "Муниципалитеты", "Реестр ИОМ", "Наставничество", "Дефициты", "Диаграмма")
 HEADER_ROW = 3  # rows 1–2: title and period
-TITLE_FONT = Font(bold=True, size=13)
+# openpyxl is imported where a workbook is written, not at start-up (``python -m bot --help`` would pay ≈ 0.3 s)
 MAX_WIDTH = 60  # wider texts wrap
 PERCENT = "0.0%"
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEADER_FONT = Font(bold=True)
 
 FIGURE_LABELS: dict[str, str] = {
     REGISTERED: "Зарегистрировано педагогов",
@@ -107,6 +104,8 @@ def norm_text(figure: Figure) -> str:
 
 def build_report_xlsx(report: Report, scope_title: str) -> bytes:
     """The workbook as bytes; ``scope_title`` names the scope in the title row of every sheet."""
+    from openpyxl import Workbook
+
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -141,7 +140,9 @@ def _title(sheet: Worksheet, report: Report, scope_title: str) -> None:
             f"сформирован {report.generated_at:%d.%m.%Y %H:%M} UTC"
         ]
     )
-    sheet["A1"].font = TITLE_FONT
+    from openpyxl.styles import Font
+
+    sheet["A1"].font = Font(bold=True, size=13)
 
 
 def _page_setup(sheet: Worksheet) -> None:
@@ -155,11 +156,19 @@ def _page_setup(sheet: Worksheet) -> None:
     sheet.oddFooter.center.text = "стр. &P из &N"
 
 
+def _header_font() -> Font:
+    from openpyxl.styles import Font
+
+    return Font(bold=True)
+
+
 def _header(sheet: Worksheet, headers: Sequence[str]) -> None:
+    from openpyxl.styles import Alignment, PatternFill
+
     sheet.append(list(headers))
     for cell in sheet[HEADER_ROW]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
+        cell.font = _header_font()
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
@@ -234,12 +243,12 @@ def _municipalities(sheet: Worksheet, report: Report) -> None:
         _append_cut(sheet, [row.key or "не указан", cluster], row)
     sheet.append([])
     sheet.append(["По кластерам"])
-    sheet.cell(sheet.max_row, 1).font = HEADER_FONT
+    sheet.cell(sheet.max_row, 1).font = _header_font()
     for row in report.by_cluster:
         _append_cut(sheet, [CLUSTER_LABELS.get(row.key, "не определён"), ""], row)
     sheet.append([])
     sheet.append(["По обеспеченности методистами (педагогов на одного методиста ММС)"])
-    sheet.cell(sheet.max_row, 1).font = HEADER_FONT
+    sheet.cell(sheet.max_row, 1).font = _header_font()
     for row in report.by_provision:
         label = PROVISION_GROUPS.get(int(row.key), row.key) if row.key else "не определена"
         _append_cut(sheet, [label, ""], row)
@@ -281,7 +290,7 @@ def _pairs(sheet: Worksheet, report: Report) -> None:
         )
     sheet.append([])
     sheet.append(["Пары наставничества по формам ЦМН", "Пар"])
-    sheet.cell(sheet.max_row, 1).font = HEADER_FONT
+    sheet.cell(sheet.max_row, 1).font = _header_font()
     for form, count in report.pairs_by_form.items():
         sheet.append([form or "форма не указана", count])
 
@@ -323,6 +332,8 @@ def _chart(sheet: Worksheet, report: Report) -> None:
         for column in (2, 3):
             sheet.cell(sheet.max_row, column).number_format = "0%"
     last = sheet.max_row
+    from openpyxl.chart import BarChart, Reference
+
     chart = BarChart()
     chart.type = "bar"
     chart.title = "Показатели и нормативы"
@@ -338,6 +349,9 @@ def _chart(sheet: Worksheet, report: Report) -> None:
 
 
 def _fit_columns(sheet: Worksheet) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
     widths: dict[int, int] = {}
     for row in sheet.iter_rows(min_row=HEADER_ROW):
         if sum(cell.value is not None for cell in row) == 1 and row[0].value is not None:
