@@ -23,7 +23,6 @@ from bot.services.reports import Period, Report, Scope, ScopeError
 from bot.settings import Settings
 from bot.subcommands import subcommand
 from storage.engine import create_engine, session_factory
-from storage.migrate import is_current
 
 STATUS = {True: "норма выполнена", False: "НОРМА НЕ ВЫПОЛНЕНА", None: ""}
 
@@ -106,6 +105,8 @@ async def write_report(
     target = out if out is not None else default_out(scope, period)
     if not target.parent.resolve().is_dir():
         return 4, f"Папка «{target.parent}» не существует: создайте её или укажите другую в --out."
+    from storage.migrate import is_current  # alembic: imported when a report is made, not for --help
+
     engine = create_engine(settings.database_url)
     try:
         if not await is_current(engine):
