@@ -183,7 +183,7 @@ async def show_pairs(ctx: Ctx) -> None:
 
 
 def _answer_mark(answer: str | None) -> str:
-    return {"accepted": "согласен(на)", "declined": "отказ"}.get(answer or "", "ждём ответа")
+    return {"accepted": "согласие дано", "declined": "отказ"}.get(answer or "", "ждём ответа")
 
 
 async def _proposal_line(ctx: Ctx, proposal: PairProposal) -> str:
