@@ -14,6 +14,7 @@ from typing import Literal
 from bot.periodic import TickRun
 from bot.services import checkins as svc
 from bot.services import outbox
+from bot.services.quiet_hours import zone
 from bot.services.trend_chart import trend_png
 from content.checkins import checkin_bank
 from content.dates import long_date
@@ -125,9 +126,11 @@ def _scale_line(code: str, score: float | None) -> str:
     return _t("scale_line", scale=scale_label(code), score=f"{score:.0f}", band=band_label(svc.band_for(score) or svc.LOW))
 
 
-def _chart(results: list[CheckinResult]) -> Attachment:
+def _chart(ctx: Ctx, results: list[CheckinResult]) -> Attachment:
+    """The trend chart, its dates in the person's own time zone (a check-in at 01:00 local is that day's)."""
     labels = (_t("chart_work"), _t("chart_personal"), _t("chart_client"))
-    png = trend_png(svc.trend(results), labels=labels, title=_t("chart_title"))
+    points = svc.trend(results, zone(ctx.me.timezone, ctx.deps.settings.default_timezone))
+    png = trend_png(points, labels=labels, title=_t("chart_title"))
     return Attachment("samochuvstvie.png", png, "image")
 
 
@@ -279,7 +282,7 @@ async def show_result(ctx: Ctx) -> None:
     ctx.say("\n".join(lines))
     results = await svc.results_for(ctx.session, person.id)
     if len(results) >= 2:
-        ctx.say(_t("chart_caption"), attachment=_chart(results))
+        ctx.say(_t("chart_caption"), attachment=_chart(ctx, results))
     psychologist = _t("psychologist", contact=ctx.deps.settings.psychologist_contact)
     if not await svc.support_needed(ctx.session, result):
         ctx.say(_t("next_by_schedule"), _after_buttons())
@@ -379,7 +382,7 @@ async def show_history(ctx: Ctx) -> None:
         )
     if len(results) >= 2:
         ctx.say("\n".join(lines))
-        ctx.say(_t("history_chart_caption"), buttons, attachment=_chart(results))
+        ctx.say(_t("history_chart_caption"), buttons, attachment=_chart(ctx, results))
     else:
         ctx.say("\n".join(lines), buttons)
 

@@ -42,3 +42,17 @@ def test_png_renders(tmp_path: Path) -> None:
     png = trend_png(POINTS, title="Ваши результаты")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     (tmp_path / "trend.png").write_bytes(png)
+
+
+def test_dates_are_the_persons_local_days() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.checkins import trend
+    from storage.models import CheckinResult
+
+    late = CheckinResult(taken_at=datetime(2026, 11, 30, 20, 30, tzinfo=UTC), work_score=40.0, personal_score=50.0)
+    # 20:30 UTC on 30 November is 01:30 on 1 December in Yekaterinburg (UTC+5)
+    ax = trend_figure(trend([late], ZoneInfo("Asia/Yekaterinburg"))).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 дек"]
+    ax = trend_figure(trend([late])).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["30 ноя"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from sqlalchemy import Text, and_, func, or_, select, type_coerce
@@ -251,8 +251,18 @@ async def support_needed(session: AsyncSession, result: CheckinResult) -> bool:
     return should_offer_support(scores_of(result), scores_of(previous) if previous else None)
 
 
-def trend(results: Sequence[CheckinResult]) -> list[TrendPoint]:
-    return [TrendPoint(r.taken_at, r.work_score, r.personal_score, r.client_score) for r in results]
+def trend(results: Sequence[CheckinResult], zone: tzinfo | None = None) -> list[TrendPoint]:
+    """The points of the trend chart; with ``zone`` their moments are the person's local time, so a check-in
+    at 01:00 local is dated that day, not the UTC day before."""
+    return [
+        TrendPoint(
+            r.taken_at.astimezone(zone) if zone is not None else r.taken_at,
+            r.work_score,
+            r.personal_score,
+            r.client_score,
+        )
+        for r in results
+    ]
 
 
 async def support_contacts(session: AsyncSession, person_id: int) -> SupportContacts:
