@@ -50,7 +50,7 @@ from handlers.widgets import (
     chunks,
     typed_text,
 )
-from storage.models import Person
+from storage.models import Person, School
 
 T = TypeVar("T")
 ParseFn: TypeAlias = Callable[[Ctx, str], T]
@@ -256,6 +256,10 @@ async def advance(ctx: Ctx, step: str) -> None:
     if step == "region" and (editing or return_to):
         await ctx.go(FLOW, "municipality")  # a new region needs its municipality
         return
+    if step == "municipality" and (editing or return_to) and await _school_elsewhere(ctx):
+        schools.set_school(ctx.me, None, None)  # the registry school is of the old municipality
+        await ctx.go(FLOW, "school")  # a new municipality needs its school
+        return
     if return_to == "profile":
         await ctx.go("profile", "view", remember=False)
         return
@@ -263,6 +267,14 @@ async def advance(ctx: Ctx, step: str) -> None:
         await _back_to_summary(ctx)
         return
     await ctx.go(FLOW, _next_step(step))
+
+
+async def _school_elsewhere(ctx: Ctx) -> bool:
+    """The person's registry school lies in another municipality than the one just chosen."""
+    if ctx.me.school_id is None:
+        return False
+    school = await ctx.session.get(School, ctx.me.school_id)
+    return school is None or school.municipality != ctx.me.municipality
 
 
 def _next_step(step: str) -> str:

@@ -117,3 +117,25 @@ async def test_municipality_without_registry_schools_asks_for_the_name(
     await teacher.send("МАОУ СОШ № 5")
     person = await _person(sessions, "t3")
     assert (person.school_id, person.school) == (None, "МАОУ СОШ № 5")
+
+
+async def test_a_new_municipality_in_the_profile_asks_the_school_again(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    made = await _schools(sessions)
+    teacher = DispatcherClient(dispatcher, "t5")
+    await _to_school_step(teacher)
+    await teacher.press("МАОУ СОШ № 1 г. Тобольска")
+    await teacher.press("✅ Всё верно")
+    await teacher.send("/menu")
+    await teacher.press("Профиль")
+    fields = await teacher.press("✏️ Изменить")
+    await teacher.press(next(label for label in fields.labels if label.startswith("Муниципалитет")))
+    await teacher.send("г. Тюмень")
+    if teacher.last.text.startswith("Вы имели в виду"):
+        await teacher.press("Да")
+    asked = teacher.last
+    assert "В какой школе вы работаете" in asked.text and "МАОУ СОШ № 1 г. Тюмени" in asked.labels
+    await teacher.press("МАОУ СОШ № 1 г. Тюмени")
+    person = await _person(sessions, "t5")
+    assert (person.municipality, person.school_id) == ("г. Тюмень", made["МАОУ СОШ № 1 г. Тюмени"])
