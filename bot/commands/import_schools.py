@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from bot.clock import SystemClock
+from bot.commands.import_file import run_import
 from bot.services.schools import SchoolImport, import_schools, read_school_rows
-from bot.services.staff_import import ImportFileError
 from bot.settings import Settings
 from bot.subcommands import subcommand
 from content.russian import agree
@@ -41,15 +40,4 @@ def summary(report: SchoolImport) -> str:
 
 @subcommand("import-schools", "import the schools registry from CSV or XLSX", _configure)
 async def _import_schools(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.file.exists():
-        print(f"Файл {args.file} не найден.", file=sys.stderr)
-        return 2
-    try:
-        report = await load_schools(settings, args.file)
-    except ImportFileError as exc:
-        print(f"Файл не прочитан: {exc}.", file=sys.stderr)
-        return 2
-    print(summary(report))
-    for error in report.errors:
-        print(f"Строка {error.line}: {error.message}", file=sys.stderr)
-    return 1 if report.errors else 0
+    return await run_import(args.file, lambda: load_schools(settings, args.file), summary)

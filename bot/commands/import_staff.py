@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.services.staff_import import ImportFileError, ImportReport, import_rows, read_rows
+from bot.commands.import_file import run_import
+from bot.services.staff_import import ImportReport, import_rows, read_rows
 from bot.settings import Settings
 from bot.subcommands import subcommand
 from content.russian import agree
@@ -44,15 +44,4 @@ def summary(report: ImportReport) -> str:
 
 @subcommand("import-staff", "import mentors / methodists / admins from CSV or XLSX", _configure)
 async def _import_staff(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.file.exists():
-        print(f"Файл {args.file} не найден.", file=sys.stderr)
-        return 2
-    try:
-        report = await import_staff(settings, args.file)
-    except ImportFileError as exc:
-        print(f"Файл не прочитан: {exc}.", file=sys.stderr)
-        return 2
-    print(summary(report))
-    for error in report.errors:
-        print(f"Строка {error.line}: {error.message}", file=sys.stderr)
-    return 1 if report.errors else 0
+    return await run_import(args.file, lambda: import_staff(settings, args.file), summary)
