@@ -9,10 +9,16 @@ from __future__ import annotations
 from bot.services.staff_profiles import MethodistData, ProfileError, save_methodist
 from content.geography import load_municipalities
 from handlers.context import Ctx
-from handlers.messages import Incoming
 from handlers.registry import Flow
-from handlers.staff_forms import areas_step, capacity_chosen, checklist, contact_steps, listed
-from handlers.widgets import Choice, Option, TextField, typed_text
+from handlers.staff_forms import (
+    areas_step,
+    capacity_chosen,
+    checklist,
+    contact_steps,
+    listed,
+    methodist_capacity_step,
+)
+from handlers.widgets import Option, TextField
 from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
 # municipalities of region 72 (seed 003), exactly as the onboarding stores them in Person.municipality
@@ -68,26 +74,7 @@ areas_step(flow, "С какими областями дефицитов вы р�
 _capacity_chosen = capacity_chosen(flow)
 
 
-async def _capacity_typed(ctx: Ctx, incoming: Incoming) -> bool:
-    """Any number from 1 to the cap may be typed besides the buttons."""
-    text = typed_text(incoming)
-    if incoming.action is not None or not text.isdigit() or not 1 <= int(text) <= METHODIST_MAX_CAPACITY:
-        return False
-    await _capacity_chosen(ctx, text)
-    return True
-
-
-Choice(
-    flow,
-    "capacity",
-    text=f"Скольких педагогов вы можете сопровождать? Не больше {METHODIST_MAX_CAPACITY} "
-    "(норматив: не более 250 педагогов на методиста). Выберите или напишите число.",
-    options=[Option(str(n), str(n)) for n in (50, 100, 150, 200, 250)],
-    on_pick=_capacity_chosen,
-    columns=5,
-    on_other=_capacity_typed,
-    invalid=f"Напишите число от 1 до {METHODIST_MAX_CAPACITY}: больше 250 педагогов на методиста нельзя.",
-)
+methodist_capacity_step(flow, "capacity", _capacity_chosen)
 
 
 async def _save(ctx: Ctx) -> None:

@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.services.matching import AREAS
 from handlers.context import Ctx
 from handlers.mentoring_notices import AREA_LABELS
+from handlers.messages import Incoming
 from handlers.registry import Flow
-from handlers.widgets import Choice, FieldError, MultiSelect, Option, TextField
+from handlers.widgets import Choice, FieldError, MultiSelect, Option, TextField, typed_text
+from storage.models.mentoring import METHODIST_MAX_CAPACITY
 
 SaveFn = Callable[[Ctx], Awaitable[None]]
 
@@ -134,4 +136,27 @@ def contact_steps(flow: Flow, *, contact_text: str, save: SaveFn) -> None:
         parse=limited(200, CONTACT_HINT),
         on_value=stored,
         hint=CONTACT_HINT,
+    )
+
+
+def methodist_capacity_step(flow: Flow, step: str, on_pick: Callable[[Ctx, str], Awaitable[None]]) -> None:
+    """«Скольких педагогов вы можете сопровождать?»: buttons up to the 250 cap (seed 001), or any number typed."""
+
+    async def typed(ctx: Ctx, incoming: Incoming) -> bool:
+        text = typed_text(incoming)
+        if incoming.action is not None or not text.isdigit() or not 1 <= int(text) <= METHODIST_MAX_CAPACITY:
+            return False
+        await on_pick(ctx, text)
+        return True
+
+    Choice(
+        flow,
+        step,
+        text=f"Скольких педагогов вы можете сопровождать? Не больше {METHODIST_MAX_CAPACITY} "
+        "(норматив: не более 250 педагогов на методиста). Выберите или напишите число.",
+        options=[Option(str(n), str(n)) for n in (50, 100, 150, 200, 250)],
+        on_pick=on_pick,
+        columns=5,
+        on_other=typed,
+        invalid=f"Напишите число от 1 до {METHODIST_MAX_CAPACITY}: больше 250 педагогов на методиста нельзя.",
     )

@@ -23,9 +23,9 @@ from handlers.invitation_texts import ERRORS, ROLE_NOMINATIVE
 from handlers.messages import Incoming
 from handlers.navigation import NavMenu
 from handlers.registry import Flow
-from handlers.staff_forms import limited, listed
+from handlers.staff_forms import limited, listed, methodist_capacity_step
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, TextField, typed_text
-from storage.models.mentoring import MENTOR_MAX_CAPACITY, METHODIST_MAX_CAPACITY
+from storage.models.mentoring import MENTOR_MAX_CAPACITY
 
 FLOW = "staff_onboarding"
 flow = Flow(FLOW, public=True)
@@ -152,25 +152,7 @@ async def _methodist_capacity(ctx: Ctx, value: str) -> None:
     await ctx.go(FLOW, "municipalities")
 
 
-async def _methodist_capacity_typed(ctx: Ctx, incoming: Incoming) -> bool:
-    text = typed_text(incoming)
-    if incoming.action is not None or not text.isdigit() or not 1 <= int(text) <= METHODIST_MAX_CAPACITY:
-        return False
-    await _methodist_capacity(ctx, text)
-    return True
-
-
-Choice(
-    flow,
-    "methodist_capacity",
-    text=f"Скольких педагогов вы можете сопровождать? Не больше {METHODIST_MAX_CAPACITY} "
-    "(норматив: не более 250 педагогов на методиста). Выберите или напишите число.",
-    options=[Option(str(n), str(n)) for n in (50, 100, 150, 200, 250)],
-    on_pick=_methodist_capacity,
-    columns=5,
-    on_other=_methodist_capacity_typed,
-    invalid=f"Напишите число от 1 до {METHODIST_MAX_CAPACITY}: больше 250 педагогов на методиста нельзя.",
-)
+methodist_capacity_step(flow, "methodist_capacity", _methodist_capacity)
 
 
 async def _municipalities_given(ctx: Ctx, names: list[str]) -> None:
