@@ -124,3 +124,37 @@ async def test_guard_keeps_no_table_entry_per_account_ever_seen(
     await client.send("/start")
     assert dispatcher.guard.tracked_accounts() == (0, 1)  # the idle ones were forgotten
     assert client.last.text
+
+
+async def test_new_account_is_one_insert_and_fully_loaded(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A new person's /start: the account is INSERTed as one statement (no ORM flush), and the attached
+    account has every column set — one left out would be loaded by a query on first use."""
+    from handlers.context_load import _NEW_ACCOUNT_DEFAULTS, ACCOUNT_TABLE
+
+    set_on_insert = {"id", "platform", "external_id", "created_at", "last_seen_at"}
+    assert set(_NEW_ACCOUNT_DEFAULTS) | set_on_insert == {column.name for column in ACCOUNT_TABLE.columns}
+    client = DispatcherClient(dispatcher, user_id="new-1")
+    with statements(sessions) as seen:
+        await client.send("/start")
+    assert seen == ["SELECT", "INSERT", "INSERT"]  # the account read, the account, its state
+    assert "Начать" in client.last.labels
+    async with sessions() as session:
+        account = await session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == "new-1"))
+        assert account is not None and account.person_id is None and account.link_failures == 0
+
+
+def test_telegram_keyboard_json_is_the_keyboard_model() -> None:
+    """The hot path's ready JSON keyboard says what aiogram's model would: same rows, limits and labels."""
+    import json
+
+    from bot.channels.telegram import keyboard, keyboard_json
+    from bot.chat import Button, Reply
+
+    reply = Reply("x", ((*(Button(f"к{i}", f"a:{i}") for i in range(10)),), (Button("  ", "b"),)))
+    markup = keyboard(reply)
+    assert markup is not None
+    assert json.loads(keyboard_json(reply) or "") == markup.model_dump(exclude_none=True)
+    assert [len(row) for row in markup.inline_keyboard] == [8, 2, 1]
+    assert keyboard_json(Reply("no buttons")) is None

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import roles
@@ -136,13 +136,18 @@ async def claimed_by(
             ),
             None,
         )
-    return await session.scalar(
-        select(Invitation)
-        .where(
-            Invitation.claimed_account_id == account_id,
-            Invitation.used_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .order_by(Invitation.created_at.desc())
-        .limit(1)
+    return await session.scalar(_CLAIMED_BY, {"account_id": account_id, "now": now})
+
+
+# built once: the welcome screen asks this on every /start of a person without a profile, and building the
+# statement cost more than running it (bench P1)
+_CLAIMED_BY = (
+    select(Invitation)
+    .where(
+        Invitation.claimed_account_id == bindparam("account_id"),
+        Invitation.used_at.is_(None),
+        Invitation.expires_at > bindparam("now"),
     )
+    .order_by(Invitation.created_at.desc())
+    .limit(1)
+)
