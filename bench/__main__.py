@@ -21,7 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import p1_throughput, p2_broadcast, p3_scheduler, p4_matching, p5_latency, p6_memory, startup
+from bench import (
+    p1_floors,
+    p1_throughput,
+    p2_broadcast,
+    p3_scheduler,
+    p4_matching,
+    p5_latency,
+    p6_memory,
+    startup,
+)
 from bench.common import Result, Workspace
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -35,6 +44,7 @@ async def _p4(workspace: Workspace, quick: bool) -> Result:
 
 BENCHMARKS: dict[str, tuple[str, Runner]] = {
     "p1": ("update throughput (ours vs aiogram echo)", p1_throughput.run),
+    "floors": ("what bounds P1: each piece of an update timed alone", p1_floors.run),
     "p5": ("reply latency under 200 updates/s", p5_latency.run),
     "p2": ("broadcast rate vs platform limits", p2_broadcast.run),
     "p3": ("check-in tick at 25k/50k/100k due", p3_scheduler.run),
