@@ -50,3 +50,21 @@ def test_unknown_benchmark_is_rejected(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert "unknown benchmark" in completed.stderr
     assert not (tmp_path / "latest.json").exists()
+
+
+def test_quick_floors_run_prints_every_piece(tmp_path: Path) -> None:
+    """The P1 floors benchmark runs the real dispatcher, renderer and engines; only the shape is checked."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "floors", "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    [result] = json.loads((tmp_path / "latest.json").read_text())["results"]
+    pieces = ("echo_update", "dispatcher_start_new", "dispatcher_menu", "send_reply", "session_empty")
+    for piece in (*pieces, "load_store", "raw_sqlite"):
+        assert result["figures"][f"{piece}_cpu_ms"] > 0
+    assert {"dispatcher_start_new_vs_echo_update", "load_store_vs_raw_sqlite"} <= result["ratios"].keys()
