@@ -145,16 +145,15 @@ async def test_new_account_is_one_insert_and_fully_loaded(
         assert account is not None and account.person_id is None and account.link_failures == 0
 
 
-def test_telegram_keyboard_json_is_the_keyboard_model() -> None:
-    """The hot path's ready JSON keyboard says what aiogram's model would: same rows, limits and labels."""
-    import json
-
-    from bot.channels.telegram import keyboard, keyboard_json
+def test_telegram_keyboard_rows_are_the_keyboard_model() -> None:
+    """The hot path's plain keyboard (sent in a JSON body) says what aiogram's model would: same rows,
+    limits and labels."""
+    from bot.channels.telegram import keyboard, keyboard_rows
     from bot.chat import Button, Reply
 
     reply = Reply("x", ((*(Button(f"к{i}", f"a:{i}") for i in range(10)),), (Button("  ", "b"),)))
     markup = keyboard(reply)
     assert markup is not None
-    assert json.loads(keyboard_json(reply) or "") == markup.model_dump(exclude_none=True)
+    assert {"inline_keyboard": keyboard_rows(reply)} == markup.model_dump(exclude_none=True)
     assert [len(row) for row in markup.inline_keyboard] == [8, 2, 1]
-    assert keyboard_json(Reply("no buttons")) is None
+    assert keyboard_rows(Reply("no buttons")) == []

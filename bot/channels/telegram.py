@@ -120,7 +120,7 @@ def _label(text: str) -> str:
     return text.strip() or EMPTY_LABEL
 
 
-def _keyboard_rows(reply: Reply) -> list[list[dict[str, str]]]:
+def keyboard_rows(reply: Reply) -> list[list[dict[str, str]]]:
     """The inline keyboard of a reply within the Bot API's limits: rows longer than 8 are wrapped, at most
     100 buttons (the dispatcher pages longer screens; an outbox message over it loses the rest, logged),
     no empty texts. A button without an action cannot exist (``Button`` refuses it)."""
@@ -140,28 +140,20 @@ def _keyboard_rows(reply: Reply) -> list[list[dict[str, str]]]:
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's inline keyboard as aiogram's model (for documents and photos, sent the usual way)."""
-    rows = _keyboard_rows(reply)
+    rows = keyboard_rows(reply)
     return InlineKeyboardMarkup.model_validate({"inline_keyboard": rows}) if rows else None
 
 
-def keyboard_json(reply: Reply) -> str | None:
-    """The reply's inline keyboard serialized as the Bot API reads ``reply_markup`` (a JSON string)."""
-    rows = _keyboard_rows(reply)
-    return json.dumps({"inline_keyboard": rows}, ensure_ascii=False, separators=(",", ":")) if rows else None
-
-
 class RawSendMessage(TelegramMethod[Any]):
-    """``sendMessage`` on the hot path: the keyboard goes as ready JSON and the sent message comes back as
-    a plain dict. aiogram's ``send_message`` builds pydantic models for the keyboard and parses the whole
-    sent message back into models, which the bot never reads: per reply that was about half of aiogram's
-    cost (bench P1). Errors are raised exactly as for ``send_message`` (aiogram's ``check_response``)."""
+    """``sendMessage`` of the hot path (``post_json``): the sent message comes back as a plain dict. aiogram's
+    ``send_message`` builds pydantic models for the keyboard and parses the whole sent message back into
+    models, which the bot never reads. The model is what aiogram's errors name; the body is built directly."""
 
     __returning__ = Any
     __api_method__ = "sendMessage"
 
     chat_id: int | str
     text: str
-    reply_markup: str | None = None
 
 
 class RawAnswerCallbackQuery(TelegramMethod[Any]):
@@ -171,6 +163,32 @@ class RawAnswerCallbackQuery(TelegramMethod[Any]):
     __api_method__ = "answerCallbackQuery"
 
     callback_query_id: str
+
+
+async def post_json(bot: Bot, method: TelegramMethod[Any], body: dict[str, Any]) -> Any:
+    """One Bot API call with a JSON body, answered and failing exactly as ``bot(method)`` would (aiogram's
+    ``check_response`` raises the same errors). aiogram sends every call as an url-encoded form, and Python
+    percent-encodes Cyrillic text byte by byte: for a reply of a few hundred letters that cost more than the
+    rest of the call (bench P1 floors). The Bot API takes ``application/json`` bodies for every method."""
+    session = bot.session
+    if not isinstance(session, AiohttpSession):  # another transport: aiogram's own way
+        return await bot(method)
+    client = await session.create_session()
+    url = session.api.api_url(token=bot.token, method=method.__api_method__)
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        async with client.post(
+            url, data=data, headers=_JSON_HEADERS, timeout=aiohttp.ClientTimeout(total=session.timeout)
+        ) as response:
+            content = await response.text()
+    except TimeoutError as exc:
+        raise TelegramNetworkError(method=method, message="Request timeout error") from exc
+    except aiohttp.ClientError as exc:
+        raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc
+    return session.check_response(bot=bot, method=method, status_code=response.status, content=content).result
+
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 # aiogram validates every answer as ``Response[<the method's result type>]``, a pydantic generic model that
@@ -210,16 +228,18 @@ class TelegramRenderer:
             )
             if caption_fits:
                 return
-        markup_json = keyboard_json(reply)
+        rows = keyboard_rows(reply)
         if not text:
-            if markup_json is None:
+            if not rows:
                 return
             text = EMPTY_TEXT
         chunks = split_text(text)
         for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
-            method = RawSendMessage(chat_id=chat_id, text=chunk, reply_markup=markup_json if last else None)
-            await self._call(functools.partial(self.bot, method), max_wait)
+            body: dict[str, Any] = {"chat_id": chat_id, "text": chunk}
+            if rows and index == len(chunks) - 1:
+                body["reply_markup"] = {"inline_keyboard": rows}
+            method = RawSendMessage(chat_id=chat_id, text=chunk)
+            await self._call(functools.partial(post_json, self.bot, method, body), max_wait)
 
     async def _call(self, request: Callable[[], Awaitable[object]], max_wait: float) -> None:
         async with self.limiter:
@@ -327,7 +347,8 @@ def build_router(app: App, renderer: TelegramRenderer, inflight: InFlight) -> Ro
     async def on_callback(callback: CallbackQuery) -> None:
         async with inflight:
             try:
-                await renderer.bot(RawAnswerCallbackQuery(callback_query_id=callback.id))
+                answer = RawAnswerCallbackQuery(callback_query_id=callback.id)
+                await post_json(renderer.bot, answer, {"callback_query_id": callback.id})
             except (TelegramAPIError, AiogramError) as exc:  # e.g. "query is too old": still handle it
                 log.info("could not answer a callback query: %s", type(exc).__name__)
             if callback.data is None:
