@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.services import preferences
 from bot.services.quiet_hours import in_quiet_window
 from content.dates import PICKABLE_ZONES, zone_label
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -22,9 +23,15 @@ from handlers.widgets import Choice, Option
 from storage.models import Person
 
 flow = Flow("settings_menu", former_names=("settings",))
-registry.menu_item(MenuItem("settings", "Настройки", flow.name, "main", roles=None, order=80))
 
-PULSE_LABEL = "Еженедельный вопрос «Как вы?»"
+
+def _t(key: str, **values: object) -> str:
+    return text(f"settings.{key}", **values)
+
+
+registry.menu_item(MenuItem("settings", _t("menu_label"), flow.name, "main", roles=None, order=80))
+
+PULSE_LABEL = _t("pulse_label")
 CHECKIN_WEEKS = (2, 4)
 
 
@@ -66,6 +73,14 @@ def _hh(hour: int) -> str:
     return f"{hour:02d}:00"
 
 
+def _mark(on: bool) -> str:
+    return "✅" if on else "❌"
+
+
+def _chosen(label: str, chosen: bool) -> str:
+    return _t("chosen_button", label=label) if chosen else label
+
+
 def _quiet(ctx: Ctx) -> tuple[int, int]:
     settings = ctx.deps.settings
     return preferences.quiet_window(ctx.me, settings.quiet_hours_start, settings.quiet_hours_end)
@@ -73,14 +88,14 @@ def _quiet(ctx: Ctx) -> tuple[int, int]:
 
 def _quiet_text(ctx: Ctx) -> str:
     start, end = _quiet(ctx)
-    return "выключены" if start == end else f"с {_hh(start)} до {_hh(end)}"
+    return _t("quiet_off") if start == end else _t("quiet_window", start=_hh(start), end=_hh(end))
 
 
 def _quiet_line(ctx: Ctx) -> str:
     start, end = _quiet(ctx)
     if start == end:
-        return "Тихие часы выключены: напоминания и рассылки могут прийти в любое время."
-    return f"Тихие часы: с {_hh(start)} до {_hh(end)} — в это время бот присылает только срочное."
+        return _t("quiet_line_off")
+    return _t("quiet_line", start=_hh(start), end=_hh(end))
 
 
 def _hour(ctx: Ctx) -> int:
@@ -109,28 +124,33 @@ async def show_main(ctx: Ctx) -> None:
     person = ctx.me
     rows: list[list[Button]] = []
     for kind, label in preferences.REMINDER_KINDS.items():
-        mark = "✅" if _is_on(person, kind) else "❌"
+        mark = _mark(_is_on(person, kind))
         until = _snoozed_until(person, kind, ctx.now)
-        suffix = f" (отложено до {until:%d.%m})" if until and _is_on(person, kind) else ""
-        rows.append([ToggleReminder(kind).button(f"{mark} {label}{suffix}")])
+        if until and _is_on(person, kind):
+            shown = _t("reminder_snoozed_button", mark=mark, label=label, date=f"{until:%d.%m}")
+        else:
+            shown = _t("reminder_button", mark=mark, label=label)
+        rows.append([ToggleReminder(kind).button(shown)])
     weeks = preferences.checkin_weeks(person)
     rows.append(
         [
-            CheckinWeeks(w).button(f"{'✅ ' if weeks == w else ''}Самочувствие: раз в {w} недели")
+            CheckinWeeks(w).button(_chosen(_t("checkin_weeks_button", weeks=w), weeks == w))
             for w in CHECKIN_WEEKS
         ]
     )
     rows.append(
-        [TogglePulse().button(f"{'✅' if preferences.pulse_enabled(person) else '❌'} {PULSE_LABEL}")]
+        [
+            TogglePulse().button(
+                _t("pulse_button", mark=_mark(preferences.pulse_enabled(person)), label=PULSE_LABEL)
+            )
+        ]
     )
-    rows.append([EditQuiet().button(f"🌙 Тихие часы: {_quiet_text(ctx)}")])
-    rows.append([EditHour().button(f"⏰ Напоминания в {_hh(_hour(ctx))}")])
-    rows.append([EditZone().button("🕒 Часовой пояс")])
+    rows.append([EditQuiet().button(_t("quiet_button", quiet=_quiet_text(ctx)))])
+    rows.append([EditHour().button(_t("hour_button", hour=_hh(_hour(ctx))))])
+    rows.append([EditZone().button(_t("zone_button"))])
     rows.append(nav_row(back=False))
     ctx.say(
-        "Настройки уведомлений. Нажмите на пункт, чтобы включить (✅) или выключить (❌) его.\n"
-        "Проверка самочувствия приходит раз в 2 или 4 недели; еженедельный вопрос — одна кнопка в неделю.\n"
-        f"{_quiet_line(ctx)}\nНапоминания приходят в {_hh(_hour(ctx))}. Время — {_zone(ctx)}.",
+        _t("main", quiet=_quiet_line(ctx), hour=_hh(_hour(ctx)), zone=_zone(ctx)),
         rows,
     )
 
@@ -144,15 +164,14 @@ async def on_main(ctx: Ctx, incoming: Incoming) -> None:
         kind = reminder.kind
         enabled = not _is_on(person, kind)
         preferences.set_reminder_enabled(person, kind, enabled)
-        state = "включены" if enabled else "выключены"
-        ctx.say(f"Готово: «{preferences.REMINDER_KINDS[kind]}» — {state}.")
+        ctx.say(_t("reminders_on" if enabled else "reminders_off", label=preferences.REMINDER_KINDS[kind]))
     elif weeks is not None and weeks.weeks in CHECKIN_WEEKS:
         preferences.set_checkin_weeks(person, weeks.weeks)
-        ctx.say(f"Готово: проверка самочувствия — раз в {weeks.weeks} недели.")
+        ctx.say(_t("checkin_weeks_set", weeks=weeks.weeks))
     elif TogglePulse.unpack(incoming.action):
         enabled = not preferences.pulse_enabled(person)
         preferences.set_pulse(person, enabled)
-        ctx.say(f"Готово: еженедельный вопрос {'включён' if enabled else 'выключен'}.")
+        ctx.say(_t("pulse_on" if enabled else "pulse_off"))
     elif EditQuiet.unpack(incoming.action):
         await ctx.go(flow.name, "quiet_start")
         return
@@ -163,7 +182,7 @@ async def on_main(ctx: Ctx, incoming: Incoming) -> None:
         await ctx.go(flow.name, "zone")
         return
     else:
-        ctx.invalid("Нажмите на пункт настроек, который хотите изменить.")
+        ctx.invalid(_t("main_invalid"))
         return
     await ctx.show_current()
 
@@ -179,20 +198,17 @@ async def _to_main(ctx: Ctx) -> None:
 
 # --- quiet hours ------------------------------------------------------------------------------------------
 def _start_text(ctx: Ctx) -> str:
-    return (
-        f"Тихие часы сейчас: {_quiet_text(ctx)} ({_zone(ctx)}). В это время бот не присылает напоминаний "
-        "и рассылок; они придут, когда тихие часы закончатся.\nС какого часа начинать тихие часы?"
-    )
+    return _t("quiet_start_question", quiet=_quiet_text(ctx), zone=_zone(ctx))
 
 
 def _start_options(ctx: Ctx) -> list[Option]:
-    return [Option(str(h), _hh(h)) for h in QUIET_STARTS] + [Option(NO_QUIET, "Без тихих часов")]
+    return [Option(str(h), _hh(h)) for h in QUIET_STARTS] + [Option(NO_QUIET, _t("no_quiet_button"))]
 
 
 async def _on_start(ctx: Ctx, value: str) -> None:
     if value == NO_QUIET:
         preferences.set_quiet_window(ctx.me, 0, 0)
-        ctx.say("Готово: тихие часы выключены — напоминания могут прийти в любое время.")
+        ctx.say(_t("quiet_turned_off"))
         await _to_main(ctx)
         return
     ctx.set_data(quiet_start=int(value))
@@ -206,12 +222,12 @@ Choice(
     options=_start_options,
     on_pick=_on_start,
     columns=3,
-    invalid="Выберите час кнопкой.",
+    invalid=_t("choose_hour"),
 )
 
 
 def _end_text(ctx: Ctx) -> str:
-    return f"Тихие часы с {_hh(int(ctx.data.get('quiet_start', 21)))}. До какого часа?"
+    return _t("quiet_end_question", start=_hh(int(ctx.data.get("quiet_start", 21))))
 
 
 def _end_options(ctx: Ctx) -> list[Option]:
@@ -221,13 +237,13 @@ def _end_options(ctx: Ctx) -> list[Option]:
 async def _on_end(ctx: Ctx, value: str) -> None:
     start, end = int(ctx.data.get("quiet_start", 21)), int(value)
     preferences.set_quiet_window(ctx.me, start, end)
-    note = ""
     chosen = preferences.chosen_reminder_hour(ctx.me, ctx.deps.settings.reminder_hour)
     if chosen != _hour(ctx):
-        note = (
-            f" Время напоминаний ({_hh(chosen)}) попало в тихие часы, поэтому они придут в {_hh(_hour(ctx))}."
+        ctx.say(
+            _t("quiet_set_moved", start=_hh(start), end=_hh(end), chosen=_hh(chosen), hour=_hh(_hour(ctx)))
         )
-    ctx.say(f"Готово: тихие часы с {_hh(start)} до {_hh(end)}.{note}")
+    else:
+        ctx.say(_t("quiet_set", start=_hh(start), end=_hh(end)))
     await _to_main(ctx)
 
 
@@ -238,16 +254,13 @@ Choice(
     options=_end_options,
     on_pick=_on_end,
     columns=3,
-    invalid="Выберите час кнопкой.",
+    invalid=_t("choose_hour"),
 )
 
 
 # --- the reminder hour ------------------------------------------------------------------------------------
 def _hour_text(ctx: Ctx) -> str:
-    return (
-        f"Напоминания о сроках шагов и повторной диагностике приходят в {_hh(_hour(ctx))} ({_zone(ctx)}). "
-        "Во сколько их присылать? Показаны часы вне ваших тихих часов."
-    )
+    return _t("hour_question", hour=_hh(_hour(ctx)), zone=_zone(ctx))
 
 
 def _hour_options(ctx: Ctx) -> list[Option]:
@@ -257,7 +270,7 @@ def _hour_options(ctx: Ctx) -> list[Option]:
 
 async def _on_hour(ctx: Ctx, value: str) -> None:
     preferences.set_reminder_hour(ctx.me, int(value))
-    ctx.say(f"Готово: напоминания будут приходить в {_hh(int(value))}.")
+    ctx.say(_t("hour_set", hour=_hh(int(value))))
     await _to_main(ctx)
 
 
@@ -268,16 +281,13 @@ Choice(
     options=_hour_options,
     on_pick=_on_hour,
     columns=4,
-    invalid="Выберите час кнопкой.",
+    invalid=_t("choose_hour"),
 )
 
 
 # --- the time zone ----------------------------------------------------------------------------------------
 def _zone_text(ctx: Ctx) -> str:
-    return (
-        f"Сейчас время в боте — {_zone(ctx)}. Оно задано по вашему региону. Если вы живёте в другом "
-        "часовом поясе, выберите его:"
-    )
+    return _t("zone_question", zone=_zone(ctx))
 
 
 def _zone_options(ctx: Ctx) -> list[Option]:
@@ -286,10 +296,10 @@ def _zone_options(ctx: Ctx) -> list[Option]:
 
 async def _on_zone(ctx: Ctx, value: str) -> None:
     if value not in PICKABLE_ZONES:
-        ctx.invalid("Выберите часовой пояс кнопкой.")
+        ctx.invalid(_t("zone_invalid"))
         return
     ctx.me.timezone = value
-    ctx.say(f"Готово: {_zone(ctx)}.")
+    ctx.say(_t("zone_set", zone=_zone(ctx)))
     await _to_main(ctx)
 
 
@@ -300,5 +310,5 @@ Choice(
     options=_zone_options,
     on_pick=_on_zone,
     columns=1,
-    invalid="Выберите часовой пояс кнопкой.",
+    invalid=_t("zone_invalid"),
 )

@@ -71,8 +71,8 @@ async def test_settings_set_quiet_hours_reminder_hour_and_zone(
     assert t1.last.has("екатеринбургское время (UTC+5)")
     assert not any("/" in label for label in t1.last.labels)
     replies = await t1.press("екатеринбургское время (UTC+5)")
-    assert replies[0].text == "Готово: екатеринбургское время (UTC+5)."
-    assert "Время — екатеринбургское время (UTC+5)" in t1.last.text
+    assert replies[0].text == "Готово: часовой пояс — екатеринбургское время (UTC+5)."
+    assert "Часовой пояс: екатеринбургское время (UTC+5)" in t1.last.text
     assert not t1.last.has("⬅️ Назад")  # the sub-steps are not in «Назад» of the settings screen
     person = await _person(sessions)
     assert person.timezone == "Asia/Yekaterinburg"
