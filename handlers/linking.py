@@ -1,9 +1,9 @@
 """Linking Telegram and VK accounts of one person with a one-time code.
 
-In one messenger: «Профиль» → «Связать с VK/Telegram» shows a code (step ``linking/code``). In the other:
+In one messenger: «Профиль» → «Связать с другим мессенджером» shows a code (step ``linking/code``). In the other:
 send the code as plain text (a text interceptor consumes it only if it has the code's exact shape *and*
 exists in the database, so an ordinary answer is never eaten), or ``/start CODE`` (Telegram deep link), or
-«У меня уже есть профиль в другом мессенджере» on the welcome screen (step ``linking/enter``).
+«Уже есть профиль в другом мессенджере» on the welcome screen (step ``linking/enter``).
 
 A code sent from the other messenger links nothing by itself: the owner's accounts get «Да, это я» /
 «Нет, это не я» through the outbox (``ConfirmLink`` / ``DeclineLink``, valid at any step), and the account
@@ -13,10 +13,11 @@ joins the profile only after «Да, это я». Both sides are told the outcom
 from __future__ import annotations
 
 from datetime import datetime
+from functools import reduce
 from zoneinfo import ZoneInfo
 
 from bot.services import linking, outbox
-from content.russian import Case, agree
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -45,46 +46,44 @@ class DeclineLink(Action, prefix="ln:no"):
     code: str
 
 
-FAILURES = {
-    linking.UNKNOWN: "Такой код не найден. Проверьте, что он набран без ошибок (8 латинских букв и цифр).",
-    linking.EXPIRED: "Срок действия кода истёк (он действует 10 минут). Получите новый: «Профиль» → "
-    "«Связать с VK/Telegram» в том мессенджере, где профиль уже есть.",
-    linking.USED: "Этот код уже использован. Каждый код работает один раз — получите новый в профиле.",
-    linking.OTHER_PERSON: "Этот аккаунт уже привязан к другому заполненному профилю, поэтому связать его "
-    "нельзя. Если это ошибка — удалите лишний профиль («Профиль» → «Удалить мои данные») и повторите.",
-    linking.OWNER_GONE: "Профиль, для которого выдан этот код, удалён.",
-    linking.SAME_PLATFORM: "Код связывает профиль только с другим мессенджером: в этом мессенджере у профиля "
-    "уже есть аккаунт. Если вы сменили аккаунт, удалите старый профиль или напишите с прежнего аккаунта.",
-    linking.TOO_MANY: "Слишком много попыток ввести код. Подождите час и получите новый код в профиле.",
-}
-
-PLATFORM_LABELS = {"telegram": "Telegram", "vk": "ВКонтакте", "console": "консоли"}
+def _t(key: str, **values: object) -> str:
+    return text(f"linking.{key}", **values)
 
 
+CODE_MINUTES = int(linking.CODE_TTL.total_seconds() // 60)
 CONFIRM_MINUTES = int(linking.CONFIRM_TTL.total_seconds() // 60)
-CONFIRM_WINDOW = agree(CONFIRM_MINUTES, "минута")
-CONFIRM_WITHIN = agree(CONFIRM_MINUTES, "минута", Case.gen)
-NOT_PENDING = (
-    "Этот запрос на привязку уже не действует: на него уже ответили или прошло больше "
-    f"{CONFIRM_WITHIN}."
-)
-REFUSED_ON_CONFIRM = {
-    linking.SAME_PLATFORM: "Привязка не выполнена: к профилю уже привязан другой аккаунт этого мессенджера.",
-    linking.OTHER_PERSON: "Привязка не выполнена: этот аккаунт уже заполнил собственный профиль.",
+FAILURES = {
+    linking.UNKNOWN: _t("failure_unknown"),
+    linking.EXPIRED: _t("failure_expired", minutes=CODE_MINUTES),
+    linking.USED: _t("failure_used"),
+    linking.OTHER_PERSON: _t("failure_other_person"),
+    linking.OWNER_GONE: _t("failure_owner_gone"),
+    linking.SAME_PLATFORM: _t("failure_same_platform"),
+    linking.TOO_MANY: _t("failure_too_many"),
 }
+NOT_PENDING = _t("not_pending", minutes=CONFIRM_MINUTES)
+REFUSED_ON_CONFIRM = {
+    linking.SAME_PLATFORM: _t("refused_same_platform"),
+    linking.OTHER_PERSON: _t("refused_other_person"),
+}
+PLATFORMS = ("telegram", "vk", "console")
 
 
-def _where(platform: str) -> str:
-    return PLATFORM_LABELS.get(platform, platform)
+def _in(platform: str) -> str:
+    """Where an account is: «в Telegram», «во ВКонтакте»."""
+    return _t(f"in_{platform}" if platform in PLATFORMS else "in_other")
+
+
+def _from(platform: str) -> str:
+    """Where a code came from: «из Telegram», «из ВКонтакте»."""
+    return _t(f"from_{platform}" if platform in PLATFORMS else "from_other")
 
 
 def confirm_request(platform: str, code: str) -> Reply:
     """What the owner's accounts get when a code of theirs was sent from ``platform``."""
     return Reply(
-        f"Ваш код привязки только что отправили боту из {_where(platform)}. Если это вы, нажмите «Да, это я» — "
-        f"аккаунт будет привязан к вашему профилю. Если нет — нажмите «Нет, это не я»: без подтверждения "
-        f"доступа к профилю нет. Запрос действует {CONFIRM_WINDOW}.",
-        ((ConfirmLink(code).button("Да, это я"),), (DeclineLink(code).button("Нет, это не я"),)),
+        _t("confirm_request", source=_from(platform), minutes=CONFIRM_MINUTES),
+        ((ConfirmLink(code).button(_t("yes_button")),), (DeclineLink(code).button(_t("no_button")),)),
         urgent=True,
     )
 
@@ -92,7 +91,7 @@ def confirm_request(platform: str, code: str) -> Reply:
 async def open_link_code(ctx: Ctx) -> None:
     """Issue a code for the current person and show it (used by «Профиль»)."""
     if ctx.person is None or not ctx.person.profile_complete:
-        ctx.say("Сначала заполните профиль — потом к нему можно будет привязать другой мессенджер.")
+        ctx.say(_t("fill_profile_first"))
         await ctx.go("onboarding", "welcome", remember=False)
         return
     code = await linking.create_link_code(ctx.session, ctx.person.id, ctx.now)
@@ -105,16 +104,12 @@ async def open_link_code(ctx: Ctx) -> None:
 async def show_code(ctx: Ctx) -> None:
     code = str(ctx.data.get("code") or "")
     expires = str(ctx.data.get("expires_at") or "")
-    until = ""
+    shown = _t("code", code=code, minutes=CODE_MINUTES)
     if expires and ctx.person is not None:
         zone = ZoneInfo(ctx.person.timezone or ctx.deps.settings.default_timezone)
-        until = f" (до {datetime.fromisoformat(expires).astimezone(zone):%H:%M})"
-    ctx.say(
-        f"Ваш код: {code}\n\n"
-        f"Отправьте этот код боту в другом мессенджере (Telegram или ВКонтакте) в течение 10 минут{until}. "
-        "Код одноразовый. После этого в обоих мессенджерах будет один и тот же профиль.",
-        [[NewCode().button("Новый код")], nav_row()],
-    )
+        until = f"{datetime.fromisoformat(expires).astimezone(zone):%H:%M}"
+        shown = _t("code_until", code=code, minutes=CODE_MINUTES, time=until)
+    ctx.say(shown, [[NewCode().button(_t("new_code_button"))], nav_row()])
 
 
 @flow.on("code")
@@ -122,25 +117,21 @@ async def on_code(ctx: Ctx, incoming: Incoming) -> None:
     if NewCode.unpack(incoming.action):
         await open_link_code(ctx)
         return
-    ctx.invalid("Этот код нужно отправить боту в другом мессенджере, а не здесь.")
+    ctx.invalid(_t("code_invalid"))
 
 
 @flow.show("enter")
 async def show_enter(ctx: Ctx) -> None:
-    ctx.say(
-        "Если профиль уже заполнен в другом мессенджере, откройте там «Профиль» → «Связать с VK/Telegram» "
-        "и отправьте сюда полученный код.",
-        [nav_row()],
-    )
+    ctx.say(_t("enter"), [nav_row()])
 
 
 @flow.on("enter")
 async def on_enter(ctx: Ctx, incoming: Incoming) -> None:
-    text = typed_text(incoming)
-    if not text:
-        ctx.invalid("Отправьте код текстом: 8 латинских букв и цифр.")
+    typed = typed_text(incoming)
+    if not typed:
+        ctx.invalid(_t("enter_invalid"))
         return
-    await redeem(ctx, text)
+    await redeem(ctx, typed)
 
 
 async def redeem(ctx: Ctx, code: str) -> None:
@@ -151,7 +142,7 @@ async def redeem(ctx: Ctx, code: str) -> None:
     assert result.person_id is not None
     if result.reason == linking.ALREADY_LINKED:
         ctx.person = await ctx.session.get(Person, result.person_id)
-        ctx.say("Этот аккаунт уже связан с вашим профилем.")
+        ctx.say(_t("already_linked"))
         await _home(ctx)
         return
     owners = await linking.other_accounts(ctx.session, result.person_id, ctx.account.id)
@@ -163,11 +154,9 @@ async def redeem(ctx: Ctx, code: str) -> None:
             kind="link_confirm",
             now=ctx.now,
         )
-    where = " или ".join(sorted({_where(other.platform) for other in owners})) or "другом мессенджере"
-    ctx.say(
-        f"Запрос на привязку отправлен. Подтвердите его в {where}: там придёт сообщение с кнопкой «Да, это я» "
-        f"(в течение {CONFIRM_WITHIN}). До подтверждения этот аккаунт не получает доступа к профилю."
-    )
+    places = sorted({_in(other.platform) for other in owners}) or [_in("other")]
+    where = reduce(lambda first, second: _t("either", first=first, second=second), places)
+    ctx.say(_t("requested", where=where, minutes=CONFIRM_MINUTES))
     await _home(ctx)
 
 
@@ -198,14 +187,8 @@ async def confirm_link(ctx: Ctx, action: ConfirmLink) -> None:
             await _tell(ctx, claimant, REFUSED_ON_CONFIRM[decision.reason])
         return
     assert claimant is not None
-    ctx.say(f"Готово: аккаунт в {_where(claimant.platform)} привязан к вашему профилю.", [[MENU]])
-    await _tell(
-        ctx,
-        claimant,
-        "Владелец профиля подтвердил привязку. Готово! Аккаунт связан с профилем — здесь всё то же, что и в "
-        f"{_where(ctx.account.platform)}. Откройте меню: /menu",
-        linked=True,
-    )
+    ctx.say(_t("linked", where=_in(claimant.platform)), [[MENU]])
+    await _tell(ctx, claimant, _t("linked_told", where=_in(ctx.account.platform)), linked=True)
 
 
 @registry.on_global(DeclineLink)
@@ -218,13 +201,9 @@ async def decline_link(ctx: Ctx, action: DeclineLink) -> None:
     if not decision.ok:
         ctx.say(NOT_PENDING, [[MENU]])
         return
-    ctx.say(
-        "Привязка отменена: отправивший код аккаунт не получил доступа к профилю. Если код мог увидеть "
-        "посторонний, ничего делать не нужно — каждый код работает один раз.",
-        [[MENU]],
-    )
+    ctx.say(_t("declined"), [[MENU]])
     if decision.claimant is not None:
-        await _tell(ctx, decision.claimant, "Владелец профиля не подтвердил привязку. Аккаунт не привязан.")
+        await _tell(ctx, decision.claimant, _t("declined_told"))
 
 
 async def _tell(ctx: Ctx, account: ChannelAccount, text: str, linked: bool = False) -> None:

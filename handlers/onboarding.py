@@ -29,7 +29,7 @@ from content.geography import (
     search_municipalities,
     search_regions,
 )
-from content.russian import agree
+from content.texts import text
 from handlers.actions import Action
 from handlers.consent_step import consent_steps
 from handlers.context import Ctx
@@ -66,7 +66,7 @@ class ContinueOnboarding(Action, prefix="ob:continue"):
 
 
 class LinkAccount(Action, prefix="ob:link"):
-    """«Уже есть профиль в Telegram/VK»: enter a link code instead."""
+    """«Уже есть профиль в другом мессенджере»: enter a link code instead."""
 
 
 class Experience(Action, prefix="ob:exp"):
@@ -90,6 +90,11 @@ class EditAnswers(Action, prefix="ob:edit"):
 FLOW = "onboarding"
 flow = Flow(FLOW, public=True)
 
+
+def _t(key: str, **values: object) -> str:
+    return text(f"onboarding.{key}", **values)
+
+
 FIELD_STEPS = (
     "name",
     "age",
@@ -101,17 +106,7 @@ FIELD_STEPS = (
     "municipality",
     "school",
 )
-FIELD_LABELS = {
-    "name": "ФИО",
-    "age": "Возраст",
-    "experience": "Стаж",
-    "position": "Должность",
-    "subjects": "Предметы",
-    "levels": "Уровни образования",
-    "region": "Регион",
-    "municipality": "Муниципалитет",
-    "school": "Школа",
-}
+FIELD_LABELS = {field: _t(f"label_{field}") for field in FIELD_STEPS}
 _STEP_OF_FIELD = dict(zip(profiles.PROFILE_FIELDS, FIELD_STEPS, strict=True))
 
 POSITIONS = (
@@ -145,82 +140,49 @@ LEVELS = tuple(EDUCATION_LEVEL_TITLES.items())
 REGIONS_PER_PAGE = 8
 MUNICIPALITIES_PER_PAGE = 13
 
-WELCOME = (
-    "Здравствуйте! Я — «Навигатор молодого педагога».\n\n"
-    "Помогаю в первые годы работы в школе:\n"
-    "• диагностика профессиональных дефицитов и индивидуальный образовательный маршрут (ИОМ);\n"
-    "• подбор наставника и регионального методиста;\n"
-    "• анонсы программ повышения квалификации (ДПП) и напоминания;\n"
-    "• короткие проверки самочувствия, чтобы вовремя заметить усталость.\n\n"
-    "Сначала познакомимся: это займёт 2–3 минуты."
+ERROR_REASONS = (
+    "not_a_number",
+    "age_out_of_range",
+    "experience_out_of_range",
+    "experience_not_a_number",
+    "too_short",
+    "too_long",
+    "no_letters",
+    "bad_characters",
+    "unknown_region",
 )
-WELCOME_BACK = (
-    "С возвращением! Профиль заполнен не до конца — продолжим с того места, где остановились. "
-    "Всё, что вы уже рассказали, сохранено."
-)
-DECLINED = (
-    "Понимаем. Без согласия мы не можем вести ваш профиль, поэтому ничего о вас не сохранено.\n\n"
-    "Если передумаете, нажмите «Начать заново» или отправьте /start."
-)
-
-ERRORS = {
-    "not_a_number": "Не получилось понять число. Напишите цифрами, например: 27 или 1998.",
-    "age_out_of_range": "Возраст должен быть от 18 до 80 лет. Напишите возраст (например, 27) "
-    "или год рождения (например, 1998).",
-    "experience_out_of_range": "Стаж — целое число полных лет от 0 до 60. Например: 2.",
-    "experience_not_a_number": "Не получилось понять число. Напишите число полных лет стажа цифрами, например: 2.",
-    "too_short": "Слишком коротко. Напишите, пожалуйста, полностью.",
-    "too_long": "Слишком длинно. Сократите, пожалуйста.",
-    "no_letters": "Здесь нужен текст, а не только цифры или знаки.",
-    "bad_characters": "В ФИО могут быть только буквы, пробелы и дефис. Например: Иванова Мария Петровна.",
-    "unknown_region": "Такого региона нет в списке. Выберите кнопкой или напишите часть названия.",
-}
-NAME_HINT = "Напишите фамилию и имя (и отчество, если есть), например: Иванова Мария Петровна."
+ERRORS = {reason: _t(f"error_{reason}") for reason in ERROR_REASONS}
+NAME_HINT = _t("name_hint")
 
 
 # --- helpers shared with the profile flow --------------------------------------------------------------------
 def young_status_text(person: Person, now: datetime) -> str:
     status = profiles.person_young_status(person, now)
     if not status.known:
-        return "Статус «молодой педагог» определится, когда будут указаны возраст и стаж."
-    if status.is_young:
-        return (
-            "Вы — молодой педагог (до 35 лет и первые три года работы). Для вас предусмотрена "
-            "адресная поддержка: наставник, индивидуальный образовательный маршрут (ИОМ) по итогам "
-            "диагностики, сопровождение регионального методиста ЦНППМ, программы ДПП, сообщества "
-            "и конкурсы молодых педагогов."
-        )
-    return (
-        "Статус «молодой педагог» (до 35 лет и первые три года работы) к вам не относится, но "
-        "диагностика, ИОМ, программы ДПП и помощь методиста доступны всем педагогам."
-    )
+        return _t("status_unknown")
+    return _t("status_young" if status.is_young else "status_not_young")
 
 
 def profile_text(person: Person, now: datetime) -> str:
+    unknown = _t("profile_unknown")
     age = (
-        f"{profiles.age_in(person.birth_year, now)} (год рождения {person.birth_year})"
+        _t("profile_age", age=profiles.age_in(person.birth_year, now), year=person.birth_year)
         if person.birth_year
-        else "—"
+        else unknown
     )
     current = profiles.experience_on(person, now)
-    experience = _years(current) if current is not None else "—"
-    levels = ", ".join(person.levels or []) or "—"
-    lines = [
-        f"ФИО: {person.full_name or '—'}",
-        f"Возраст: {age}",
-        f"Стаж: {experience}",
-        f"Должность: {person.position or '—'}",
-        f"Предметы: {', '.join(person.subjects or []) or '—'}",
-        f"Уровни образования: {levels}",
-        f"Регион: {region_name(person.region_code) or '—'}",
-        f"Муниципалитет: {person.municipality or '—'}",
-        f"Школа: {person.school or '—'}",
-    ]
-    return "\n".join(lines)
-
-
-def _years(n: int) -> str:
-    return agree(n, "год")
+    return _t(
+        "profile",
+        name=person.full_name or unknown,
+        age=age,
+        experience=_t("profile_experience", years=current) if current is not None else unknown,
+        position=person.position or unknown,
+        subjects=", ".join(person.subjects or []) or unknown,
+        levels=", ".join(person.levels or []) or unknown,
+        region=region_name(person.region_code) or unknown,
+        municipality=person.municipality or unknown,
+        school=person.school or unknown,
+    )
 
 
 async def edit_from_profile(ctx: Ctx, step: str) -> None:
@@ -233,12 +195,12 @@ def field_menu(owner: Flow, step: str, open_field: PickFn, guard: GuardFn | None
     return Choice(
         owner,
         step,
-        text="Что изменить?",
+        text=_t("what_to_change"),
         options=[Option(field, FIELD_LABELS[field]) for field in FIELD_STEPS],
         on_pick=open_field,
         columns=2,
         guard=guard,
-        invalid="Выберите кнопкой, что изменить.",
+        invalid=_t("what_to_change_invalid"),
     )
 
 
@@ -365,13 +327,13 @@ async def show_welcome(ctx: Ctx) -> None:
         )
         return
     if ctx.person is not None:
-        ctx.say(WELCOME_BACK, [[ContinueOnboarding().button("Продолжить")], nav_row()])
+        ctx.say(_t("welcome_back"), [[ContinueOnboarding().button(_t("continue_button"))], nav_row()])
         return
     ctx.say(
-        WELCOME,
+        _t("welcome"),
         [
-            [StartOnboarding().button("Начать")],
-            [LinkAccount().button("Уже есть профиль в Telegram/VK")],
+            [StartOnboarding().button(_t("start_button"))],
+            [LinkAccount().button(_t("link_button"))],
             nav_row(),
         ],
     )
@@ -387,14 +349,14 @@ async def on_welcome(ctx: Ctx, incoming: Incoming) -> None:
     elif LinkAccount.unpack(incoming.action):
         await ctx.go("linking", "enter")
     else:
-        ctx.invalid("Нажмите «Начать», чтобы познакомиться, или «В меню».")
+        ctx.invalid(_t("welcome_invalid"))
 
 
 async def _consented(ctx: Ctx) -> None:
     consent = load_consent()
     ctx.person = await profiles.create_person_on_consent(ctx.session, ctx.account, consent.version, ctx.now)
     ctx.state.history = []
-    ctx.say("Спасибо! Теперь несколько вопросов о вас — на каждом можно вернуться «Назад».")
+    ctx.say(_t("consented"))
     await ctx.go(FLOW, first_missing_step(ctx.person), remember=False)
 
 
@@ -402,7 +364,9 @@ async def _declined(ctx: Ctx) -> None:
     # nothing is kept: not even the messenger account and its conversation position
     await forget_unconsented(ctx.session, ctx.account.id)
     ctx.forget_account = True
-    ctx.say(DECLINED, [[NavMenu().button("Начать заново")]])  # «В меню» of a new account: the welcome
+    ctx.say(
+        _t("declined"), [[NavMenu().button(_t("restart_button"))]]
+    )  # «В меню» of a new account: the welcome
 
 
 consent_steps(flow, on_yes=_consented, on_no=_declined)
@@ -411,7 +375,7 @@ consent_steps(flow, on_yes=_consented, on_no=_declined)
 # --- name, age, experience ------------------------------------------------------------------------------------
 _field_step(
     "name",
-    text="Как вас зовут? " + NAME_HINT,
+    text=_t("name_question", hint=NAME_HINT),
     parse=_checked(
         lambda _ctx, text: profiles.normalize_full_name(text),
         lambda reason: ERRORS["bad_characters"] if reason == "bad_characters" else NAME_HINT,
@@ -421,20 +385,20 @@ _field_step(
 )
 _field_step(
     "age",
-    text="Сколько вам лет? Напишите возраст (например, 27) или год рождения (например, 1998).",
+    text=_t("age_question"),
     parse=_checked(lambda ctx, text: profiles.birth_year_from_answer(text, ctx.now)),
     attribute="birth_year",
     hint=ERRORS["not_a_number"],
-    keep=lambda person: f"{person.birth_year} г. р." if person.birth_year else None,
+    keep=lambda person: _t("birth_year_keep", year=person.birth_year) if person.birth_year else None,
 )
 
 EXPERIENCE_BUTTONS: tuple[tuple[str, ExperienceValue], ...] = (
-    ("0 (первый год)", "0"),
+    (_t("experience_zero_button"), "0"),
     ("1", "1"),
     ("2", "2"),
     ("3", "3"),
     ("4–5", "4-5"),
-    ("6 и больше", "6+"),
+    (_t("experience_six_plus_button"), "6+"),
 )
 EXPERIENCE_RANGES = ("4-5", "6+")  # a button that asks to be more precise
 
@@ -446,16 +410,16 @@ async def show_experience(ctx: Ctx) -> None:
     refine = ctx.data.get("exp_range")
     if refine == "4-5":
         ctx.say(
-            "Уточните, сколько полных лет: 4 или 5?",
+            _t("experience_refine_4_5"),
             [[Experience("4").button("4"), Experience("5").button("5")], nav_row()],
         )
         return
     if refine == "6+":
-        ctx.say("Напишите число полных лет педагогического стажа (от 6 до 60), например: 12.", [nav_row()])
+        ctx.say(_t("experience_refine_6_plus"), [nav_row()])
         return
     buttons = [Experience(value).button(label) for label, value in EXPERIENCE_BUTTONS]
     ctx.say(
-        "Какой у вас педагогический стаж (полных лет)? Выберите кнопку или напишите число.",
+        _t("experience_question"),
         [*chunks(buttons, 3), nav_row()],
     )
 
@@ -497,19 +461,19 @@ async def _pick_position(ctx: Ctx, value: str) -> None:
 Choice(
     flow,
     "position",
-    text="Ваша должность?",
+    text=_t("position_question"),
     options=[
         *(Option(position, position.capitalize()) for position in POSITIONS),
-        Option(OTHER_POSITION, "Другое"),
+        Option(OTHER_POSITION, _t("position_other_button")),
     ],
     on_pick=_pick_position,
     columns=2,
     guard=_has_person,
-    invalid="Выберите должность кнопкой. Если вашей нет в списке — нажмите «Другое» и напишите её.",
+    invalid=_t("position_invalid"),
 )
 _field_step(
     "position_other",
-    text="Напишите вашу должность, например: учитель-логопед.",
+    text=_t("position_other_question"),
     parse=_free_text(200),
     attribute="position",
     hint=ERRORS["too_short"],
@@ -544,26 +508,25 @@ async def _subjects_done(ctx: Ctx) -> None:
 MultiSelect(
     flow,
     "subjects",
-    text="Какие предметы вы ведёте? Отметьте все подходящие (повторное нажатие снимает отметку) "
-    "и нажмите «Готово».",
+    text=_t("subjects_question"),
     options=_subject_options,
     selected=lambda ctx: ctx.me.subjects or [],
     save=_save_subjects,
     on_done=_subjects_done,
-    too_few="Отметьте хотя бы один предмет (или нажмите «Другой предмет»).",
+    too_few=_t("subjects_too_few"),
     max_selected=MAX_SUBJECTS,
-    too_many=f"Можно отметить не больше {MAX_SUBJECTS} предметов.",
-    extra=[[OtherSubject().button("Другой предмет")]],
+    too_many=_t("subjects_too_many", n=MAX_SUBJECTS),
+    extra=[[OtherSubject().button(_t("subject_other_button"))]],
     on_other=_other_subject,
     guard=_has_person,
-    invalid="Отмечайте предметы кнопками. Если вашего нет — нажмите «Другой предмет».",
+    invalid=_t("subjects_invalid"),
 )
 
 
 def _new_subject(ctx: Ctx, text: str) -> str:
     subject = _free_text(60)(ctx, text)
     if len(ctx.me.subjects or []) >= MAX_SUBJECTS:
-        raise FieldError(f"Можно отметить не больше {MAX_SUBJECTS} предметов.")
+        raise FieldError(_t("subjects_too_many", n=MAX_SUBJECTS))
     return {s.lower(): s for s in SUBJECTS}.get(subject.lower(), subject)
 
 
@@ -578,7 +541,7 @@ async def _add_subject(ctx: Ctx, subject: str) -> None:
 TextField(
     flow,
     "subject_other",
-    text="Напишите название предмета, например: Астрономия.",
+    text=_t("subject_other_question"),
     parse=_new_subject,
     on_value=_add_subject,
     hint=ERRORS["too_short"],
@@ -598,15 +561,17 @@ async def _levels_done(ctx: Ctx) -> None:
 MultiSelect(
     flow,
     "levels",
-    text="На каких уровнях образования вы работаете? Отметьте все подходящие и нажмите «Готово».\n"
-    + "\n".join(f"• {code} — {title}" for code, title in LEVELS),
+    text=_t(
+        "levels_question",
+        levels="\n".join(_t("level_line", code=code, title=title) for code, title in LEVELS),
+    ),
     options=[Option(code, code) for code, _ in LEVELS],
     selected=lambda ctx: ctx.me.levels or [],
     save=_save_levels,
     on_done=_levels_done,
-    too_few="Отметьте хотя бы один уровень образования.",
+    too_few=_t("levels_too_few"),
     guard=_has_person,
-    invalid="Уровни отмечаются кнопками (ДОО, НОО, ООО, СОО, СПО, ДО), затем — «Готово».",
+    invalid=_t("levels_invalid"),
 )
 
 
@@ -615,11 +580,15 @@ def _region_options(regions: Sequence[Region]) -> list[Option]:
     return [Option(r.code, r.name) for r in regions]
 
 
+def _page_of(page: PageInfo) -> str:
+    return _t("page_of", page=page.page + 1, pages=page.pages)
+
+
 def _region_text(_ctx: Ctx, page: PageInfo) -> str:
-    where = f"стр. {page.page + 1} из {page.pages}"
+    where = _page_of(page)
     if page.query:
-        return f"Регионы по запросу «{page.query}» ({where}):"
-    return f"В каком регионе вы работаете? Выберите кнопкой ({where}) или напишите часть названия, например: тюм."
+        return _t("regions_found", query=page.query, where=where)
+    return _t("region_question", where=where)
 
 
 async def _pick_region(ctx: Ctx, code: str) -> None:
@@ -634,18 +603,13 @@ Pager(
     items=lambda _ctx: _region_options(load_regions()),
     search=lambda query: _region_options(search_regions(query)),
     on_pick=_pick_region,
-    not_found=lambda query: (
-        f"Не нашёл регион по запросу «{query}». Попробуйте короче, например: «тюм» или «моск»."
-    ),
+    not_found=lambda query: _t("region_not_found", query=query),
     per_page=REGIONS_PER_PAGE,
     guard=_has_person,
-    invalid="Выберите регион кнопкой или напишите часть названия.",
+    invalid=_t("region_invalid"),
 )
 
-NO_SUCH_MUNICIPALITY = (
-    "В Тюменской области нет муниципалитета с таким названием. Выберите кнопкой "
-    "или напишите часть названия, например: «Тобольск» или «Уват»."
-)
+NO_SUCH_MUNICIPALITY = _t("no_such_municipality")
 
 
 def _municipality_options(items: Sequence[Municipality]) -> list[Option]:
@@ -679,9 +643,7 @@ async def _pick_municipality(ctx: Ctx, municipality_id: str) -> None:
 Pager(
     flow,
     "municipality",
-    text=lambda _ctx, page: (
-        f"Выберите ваш муниципалитет (стр. {page.page + 1} из {page.pages}) или напишите часть названия:"
-    ),
+    text=lambda _ctx, page: _t("municipality_question", where=_page_of(page)),
     items=lambda _ctx: _municipality_options(load_municipalities()),
     search=lambda query: _municipality_options(search_municipalities(query)),
     on_pick=_pick_municipality,
@@ -692,7 +654,7 @@ Pager(
 )
 _field_step(
     "municipality_name",
-    text="В каком муниципалитете (город или район) вы работаете? Напишите название.",
+    text=_t("municipality_name_question"),
     parse=_free_text(200),
     attribute="municipality",
     hint=ERRORS["too_short"],
@@ -742,30 +704,25 @@ async def _school_not_listed(ctx: Ctx, incoming: Incoming) -> bool:
     return True
 
 
-NOT_LISTED = "Моей школы нет в списке"
+NOT_LISTED = _t("school_not_listed_button")
 Pager(
     flow,
     "school",
     text=lambda ctx, page: (
-        f"Школы по запросу «{page.query}» (стр. {page.page + 1} из {page.pages}):"
+        _t("schools_found", query=page.query, where=_page_of(page))
         if page.query
-        else f"В какой школе вы работаете? Выберите из списка муниципалитета «{ctx.me.municipality}» "
-        f"(стр. {page.page + 1} из {page.pages}) или напишите часть названия. "
-        f"Если школы нет — «{NOT_LISTED}»."
+        else _t("school_question", municipality=ctx.me.municipality, where=_page_of(page))
     ),
     items=_school_options,
     search=None,
     on_pick=_pick_school,
-    not_found=lambda query: (
-        f"В списке нет школы по запросу «{query}». Напишите короче (например, номер школы) "
-        f"или нажмите «{NOT_LISTED}»."
-    ),
+    not_found=lambda query: _t("school_not_found", query=query),
     per_page=SCHOOLS_PER_PAGE,
     columns=1,
     guard=_school_listed,
     extra=[[SchoolNotListed().button(NOT_LISTED)]],
     on_other=_school_not_listed,
-    invalid=f"Выберите школу кнопкой, напишите часть названия или нажмите «{NOT_LISTED}».",
+    invalid=_t("school_invalid"),
 )
 
 
@@ -777,7 +734,7 @@ async def _school_typed(ctx: Ctx, name: str) -> None:
 TextField(
     flow,
     "school_name",
-    text="Где вы работаете? Напишите название образовательной организации, например: МАОУ СОШ № 5.",
+    text=_t("school_name_question"),
     parse=_free_text(300),
     on_value=_school_typed,
     hint=ERRORS["too_short"],
@@ -792,8 +749,8 @@ async def show_summary(ctx: Ctx) -> None:
     if not await _has_person(ctx):
         return
     ctx.say(
-        "Проверьте, всё ли верно:\n\n" + profile_text(ctx.me, ctx.now),
-        [[ConfirmProfile().button("✅ Всё верно"), EditAnswers().button("✏️ Изменить")], nav_row()],
+        _t("summary", profile=profile_text(ctx.me, ctx.now)),
+        [[ConfirmProfile().button(_t("confirm_button")), EditAnswers().button(_t("edit_button"))], nav_row()],
     )
 
 
@@ -806,12 +763,12 @@ async def on_summary(ctx: Ctx, incoming: Incoming) -> None:
         await ctx.go(FLOW, "edit")
         return
     if not ConfirmProfile.unpack(incoming.action):
-        ctx.invalid("Нажмите «Всё верно», чтобы сохранить профиль, или «Изменить».")
+        ctx.invalid(_t("summary_invalid"))
         return
     person = ctx.me
     missing = profiles.missing_fields(person)
     if missing:
-        ctx.say("Не хватает ответа на вопрос «" + FIELD_LABELS[_STEP_OF_FIELD[missing[0]]] + "».")
+        ctx.say(_t("missing_answer", field=FIELD_LABELS[_STEP_OF_FIELD[missing[0]]]))
         await ctx.go(FLOW, _STEP_OF_FIELD[missing[0]])
         return
     await profiles.complete_profile(ctx.session, person, ctx.now)
@@ -821,24 +778,7 @@ async def on_summary(ctx: Ctx, incoming: Incoming) -> None:
 
 def _completion_text(person: Person, now: datetime) -> str:
     status = profiles.person_young_status(person, now)
-    if status.is_young:
-        return (
-            "Готово, профиль сохранён! 🎉\n\n"
-            "Вы — молодой педагог (до 35 лет и первые три года работы). В региональной системе "
-            "методического сопровождения для молодых педагогов предусмотрена адресная поддержка:\n"
-            "• наставник — опытный коллега, который поможет освоиться;\n"
-            "• индивидуальный образовательный маршрут (ИОМ) по итогам диагностики профессиональных дефицитов;\n"
-            "• сопровождение регионального методиста ЦНППМ;\n"
-            "• программы повышения квалификации (ДПП), профессиональные сообщества и конкурсы молодых педагогов;\n"
-            "• короткие проверки самочувствия, чтобы вовремя заметить усталость.\n\n"
-            "Начните с «Диагностики» в меню — по её итогам соберём ваш ИОМ."
-        )
-    return (
-        "Готово, профиль сохранён!\n\n"
-        "Статус «молодой педагог» (до 35 лет и первые три года работы) к вам не относится, но диагностика "
-        "профессиональных дефицитов, ИОМ, программы ДПП и помощь регионального методиста доступны всем "
-        "педагогам. А если захотите делиться опытом — можно стать наставником."
-    )
+    return _t("completed_young" if status.is_young else "completed_not_young")
 
 
 async def _open_field(ctx: Ctx, step: str) -> None:

@@ -4,6 +4,7 @@ and come back here), link another messenger, delete my data (withdrawal of conse
 from __future__ import annotations
 
 from bot.services.personal_data import erase_person
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -16,12 +17,13 @@ from handlers.registry import Flow, MenuItem
 from handlers.widgets import Choice, Option
 
 flow = Flow("profile")
-registry.menu_item(MenuItem("profile", "Профиль", "profile", "view", roles=None, order=90))
 
-ERASED = (
-    "Ваши данные удалены, согласие отозвано. Спасибо, что были с нами! "
-    "Если захотите вернуться — отправьте /start."
-)
+
+def _t(key: str, **values: object) -> str:
+    return text(f"profile.{key}", **values)
+
+
+registry.menu_item(MenuItem("profile", _t("menu_label"), "profile", "view", roles=None, order=90))
 
 
 class EditProfile(Action, prefix="pf:edit"):
@@ -29,7 +31,7 @@ class EditProfile(Action, prefix="pf:edit"):
 
 
 class LinkMessenger(Action, prefix="pf:link"):
-    """«Связать с VK/Telegram»: show a one-time link code."""
+    """«Связать с другим мессенджером»: show a one-time link code."""
 
 
 class OpenMyData(Action, prefix="pf:data"):
@@ -47,11 +49,11 @@ async def show_view(ctx: Ctx) -> None:
         await ctx.go("onboarding", "welcome", remember=False)
         return
     ctx.say(
-        "Ваш профиль:\n\n" + profile_text(person, ctx.now) + "\n\n" + young_status_text(person, ctx.now),
+        _t("view", profile=profile_text(person, ctx.now), status=young_status_text(person, ctx.now)),
         [
-            [EditProfile().button("✏️ Изменить")],
-            [LinkMessenger().button("🔗 Связать с VK/Telegram")],
-            [OpenMyData().button("📄 Мои данные"), EraseProfile().button("Удалить мои данные")],
+            [EditProfile().button(_t("edit_button"))],
+            [LinkMessenger().button(_t("link_button"))],
+            [OpenMyData().button(_t("my_data_button")), EraseProfile().button(_t("erase_button"))],
             nav_row(),
         ],
     )
@@ -68,7 +70,7 @@ async def on_view(ctx: Ctx, incoming: Incoming) -> None:
     elif OpenMyData.unpack(incoming.action):
         await ctx.go("my_data", "main")
     else:
-        ctx.invalid("Выберите действие кнопкой.")
+        ctx.invalid(_t("view_invalid"))
 
 
 field_menu(flow, "edit", edit_from_profile)
@@ -82,16 +84,15 @@ async def _answer_erase(ctx: Ctx, answer: str) -> None:
     await tell_partners_erased(ctx.session, erasure.partners, ctx.now)
     ctx.person = None
     ctx.forget_account = True
-    ctx.say(ERASED)
+    ctx.say(_t("erased"))
 
 
 Choice(
     flow,
     "erase",
-    text="Удалить ваш профиль и сведения о вас? Связанные аккаунты мессенджеров будут отвязаны. "
-    "Отменить это нельзя.",
-    options=[Option("yes", "Да, удалить"), Option("no", "Нет")],
+    text=_t("erase_question"),
+    options=[Option("yes", _t("erase_yes_button")), Option("no", _t("erase_no_button"))],
     on_pick=_answer_erase,
     columns=2,
-    invalid="Нажмите «Да, удалить» или «Нет».",
+    invalid=_t("erase_invalid"),
 )

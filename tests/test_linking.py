@@ -24,14 +24,14 @@ async def _code_from_profile(talk: Talk) -> str:
     await talk.press("m:profile")
     await talk.press("pf:link")
     assert "в течение 10 минут" in talk.last.text and "другом мессенджере" in talk.last.text
-    assert "(до 14:10)" in talk.last.text  # 09:00 UTC + 10 min, in the region's zone (Asia/Yekaterinburg)
+    assert "10 минут (до 14:10)" in talk.last.text  # 09:00 UTC + 10 min, in the region's zone (Asia/Yekaterinburg)
     match = CODE_IN_TEXT.search(talk.last.text)
     assert match is not None
     return match.group(1)
 
 
 PENDING = "Запрос на привязку отправлен"
-LINKED_TOLD = "Владелец профиля подтвердил привязку"
+LINKED_TOLD = "Привязка подтверждена. Аккаунт связан с профилем"
 
 
 async def _outbox(
@@ -125,7 +125,7 @@ async def test_link_console_profile_to_vk(
     assert "Навигатор молодого педагога" in vk.last.text  # nothing of the profile yet
     assert await person_of(sessions, "id500", "vk") is None
     await _answer(console, sessions)
-    assert "аккаунт в ВКонтакте привязан к вашему профилю" in console.texts[0]
+    assert "аккаунт во ВКонтакте привязан к вашему профилю" in console.texts[0]
     [(to, told)] = await _outbox(sessions, "link_result")
     assert to == "id500" and LINKED_TOLD in told.text
     owner = await person_of(sessions)

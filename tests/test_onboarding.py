@@ -391,7 +391,7 @@ async def test_region_paging_and_filter(
     assert "по запросу «моск»" in talk.last.text
     assert set(_region_labels(talk.last)) == {"Московская область", "Москва"}
     await talk.say("нетландия")
-    assert "Не нашёл регион" in talk.texts[0]
+    assert "Регион по запросу «нетландия» не найден" in talk.texts[0]
     assert set(_region_labels(talk.last)) == {"Московская область", "Москва"}
     await talk.press_label("Показать весь список")
     assert _region_labels(talk.last) == first

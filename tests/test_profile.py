@@ -26,7 +26,7 @@ async def test_profile_shows_fields_and_young_status(
     await talk.press("m:profile")
     text = talk.last.text
     assert "ФИО: Иванова Мария Петровна" in text and "Регион: Тюменская область" in text
-    assert "Возраст: 27 (год рождения 1999)" in text and "Стаж: 1 год" in text
+    assert "Возраст: 27 лет (1999 г. р.)" in text and "Стаж: 1 год" in text
     assert "Вы — молодой педагог" in text
     assert {"pf:edit", "pf:link", "pf:erase", "nav:back", "nav:menu"} <= set(talk.last.actions)
 

@@ -175,7 +175,7 @@ async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
     await both_bots.telegram.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
     assert (await tg.send("/menu")).last.text.startswith("Главное меню")
     await tg.press("Профиль")
-    code_turn = await tg.press("🔗 Связать с VK/Telegram")
+    code_turn = await tg.press("🔗 Связать с другим мессенджером")
     code = code_in(code_turn.last.text)
 
     claimed = await vk.send(code)  # the first message of this VK user: the code
@@ -189,11 +189,11 @@ async def test_account_linking_from_telegram_to_vk(both_bots: BothBots) -> None:
     )
     assert [label for row in request.buttons for label, _ in row] == ["Да, это я", "Нет, это не я"]
     await tg_server.press_label(TEACHER, "Да, это я")
-    await tg_server.wait_for_text(TEACHER, "Готово: аккаунт в ВКонтакте привязан к вашему профилю")
+    await tg_server.wait_for_text(TEACHER, "Готово: аккаунт во ВКонтакте привязан к вашему профилю")
     mark = len(both_bots.vk.server.messages_to(TEACHER + 100))
     await both_bots.deliver()
     await both_bots.vk.server.wait_for_messages(TEACHER + 100, 1, after=mark)
-    assert vk.catch_up().last.text.startswith("Владелец профиля подтвердил привязку")
+    assert vk.catch_up().last.text.startswith("Привязка подтверждена")
     linked = await vk.press("🏠 В меню")
     assert linked.last.text.startswith("Главное меню")
 
@@ -227,7 +227,7 @@ async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: B
     owner_id = await both_bots.vk.make_user(TEACHER, full_name=TEACHER_NAME, school=TEACHER_SCHOOL)
     await vk.send("/menu")
     await vk.press("Профиль")
-    code = code_in((await vk.press("🔗 Связать с VK/Telegram")).last.text)
+    code = code_in((await vk.press("🔗 Связать с другим мессенджером")).last.text)
 
     # in Telegram the same teacher began onboarding anew before remembering the VK profile
     await start_and_consent(tg)
@@ -236,7 +236,7 @@ async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: B
     assert unfinished is not None and unfinished.id != owner_id
 
     claimed = await tg.send(code.lower())  # typed by hand, in lower case
-    assert claimed.first.text.startswith("Запрос на привязку отправлен. Подтвердите его в ВКонтакте")
+    assert claimed.first.text.startswith("Запрос на привязку отправлен. Подтвердите его во ВКонтакте")
     still = await person_of(both_bots.sessions, "telegram", TEACHER + 300)
     assert still is not None and still.id == unfinished.id  # the owner has not confirmed yet
     vk_server = both_bots.vk.server
@@ -248,8 +248,8 @@ async def test_linking_from_vk_in_the_middle_of_telegram_onboarding(both_bots: B
     [done] = await vk_server.wait_for_messages(TEACHER, 1, after=mark + 1)
     assert done.text.startswith("Готово: аккаунт в Telegram привязан")
     await both_bots.deliver()
-    await both_bots.telegram.server.wait_for_text(TEACHER + 300, "Владелец профиля подтвердил привязку")
-    assert tg.catch_up().last.text.startswith("Владелец профиля подтвердил привязку")
+    await both_bots.telegram.server.wait_for_text(TEACHER + 300, "Привязка подтверждена")
+    assert tg.catch_up().last.text.startswith("Привязка подтверждена")
     linked = await tg.press("🏠 В меню")
     assert linked.last.text.startswith("Главное меню")
     person = await person_of(both_bots.sessions, "telegram", TEACHER + 300)

@@ -24,7 +24,7 @@ async def _owner_code(both_bots: BothBots) -> str:
     tg = both_bots.tg_chat(OWNER)
     await tg.send("/menu")
     await tg.press("Профиль")
-    return code_in((await tg.press("🔗 Связать с VK/Telegram")).last.text)
+    return code_in((await tg.press("🔗 Связать с другим мессенджером")).last.text)
 
 
 async def test_a_second_telegram_account_cannot_use_the_code(both_bots: BothBots) -> None:
@@ -67,7 +67,7 @@ async def test_an_unconfirmed_link_grants_nothing_and_a_declined_one_neither(bot
     mark = len(both_bots.vk.server.messages_to(CLAIMANT_VK))
     await both_bots.deliver()
     [told] = await both_bots.vk.server.wait_for_messages(CLAIMANT_VK, 1, after=mark)
-    assert told.text == "Владелец профиля не подтвердил привязку. Аккаунт не привязан."
+    assert told.text == "Привязка не подтверждена: аккаунт не привязан к профилю."
     vk.catch_up()
     await tg_server.press_label(OWNER, "Да, это я")  # too late to change one's mind: a new code is needed
     await tg_server.wait_for_text(OWNER, "Этот запрос на привязку уже не действует")
@@ -84,11 +84,11 @@ async def test_the_confirmed_link_works_and_both_accounts_are_told(both_bots: Bo
     await both_bots.deliver()
     await tg_server.wait_for_text(OWNER, "Ваш код привязки только что отправили боту из ВКонтакте")
     await tg_server.press_label(OWNER, "Да, это я")
-    await tg_server.wait_for_text(OWNER, "Готово: аккаунт в ВКонтакте привязан к вашему профилю")
+    await tg_server.wait_for_text(OWNER, "Готово: аккаунт во ВКонтакте привязан к вашему профилю")
     mark = len(both_bots.vk.server.messages_to(CLAIMANT_VK))
     await both_bots.deliver()
     await both_bots.vk.server.wait_for_messages(CLAIMANT_VK, 1, after=mark)
-    assert vk.catch_up().last.text.startswith("Владелец профиля подтвердил привязку")
+    assert vk.catch_up().last.text.startswith("Привязка подтверждена")
     await vk.press("🏠 В меню")
     data = await vk.press("Мои данные")
     exported = await vk.press("📄 Скачать мои данные", turn=data)
