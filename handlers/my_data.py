@@ -12,6 +12,7 @@ from bot.services import outbox
 from bot.services.personal_data import erase_person
 from bot.services.personal_document import personal_docx
 from bot.services.personal_record import personal_record
+from content.texts import text
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -22,6 +23,10 @@ from handlers.registry import Flow, MenuItem
 
 flow = Flow("my_data", former_names=("mydata",))
 log = logging.getLogger(__name__)
+
+
+def _t(key: str, **values: object) -> str:
+    return text(f"my_data.{key}", **values)
 
 
 class ExportData(Action, prefix="md:export"):
@@ -46,12 +51,10 @@ DOCX_NAME, JSON_NAME = "moi-dannye.docx", "moi-dannye.json"
 @flow.show("main")
 async def show_main(ctx: Ctx) -> None:
     ctx.say(
-        "Здесь можно получить всё, что бот хранит о вас, или удалить ваши персональные данные.\n"
-        "После удаления остаются только обезличенные записи для общей статистики региона "
-        "(без имени, школы, аккаунтов и ответов).",
+        _t("main", after_erase=text("privacy.my_data_after_erase")),
         [
-            [ExportData().button("📄 Скачать мои данные")],
-            [EraseData().button("🗑 Удалить мои данные")],
+            [ExportData().button(_t("export_button"))],
+            [EraseData().button(_t("erase_button"))],
             nav_row(back=False),
         ],
     )
@@ -62,32 +65,30 @@ async def on_main(ctx: Ctx, incoming: Incoming) -> None:
     if ExportData.unpack(incoming.action):
         record = await personal_record(ctx.session, ctx.me.id, ctx.now)
         if record is None:
-            ctx.say("Данных о вас нет.")
+            ctx.say(_t("nothing_stored"))
             await ctx.show_current()
             return
         ctx.say(
-            "Вот все данные о вас: профиль, диагностики, ИОМ с шагами и подтверждениями, проверки "
-            "самочувствия, пары и согласия с датами.",
+            _t("export_docx"),
             attachment=Attachment(DOCX_NAME, personal_docx(record), "document"),
         )
         data = json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
         ctx.say(
-            "Те же данные в файле JSON — для программ; что значат его поля, написано в конце документа.",
+            _t("export_json"),
             attachment=Attachment(JSON_NAME, data, "document"),
         )
         await ctx.show_current()
     elif EraseData.unpack(incoming.action):
         await ctx.go(flow.name, "confirm")
     else:
-        ctx.invalid("Выберите действие кнопкой.")
+        ctx.invalid(_t("main_invalid"))
 
 
 @flow.show("confirm")
 async def show_confirm(ctx: Ctx) -> None:
     ctx.say(
-        "Удалить ваши персональные данные? Это нельзя отменить: профиль, ИОМ, ответы и связь с мессенджерами "
-        "будут удалены, наставник и методист больше не увидят вас в списках.",
-        [[ConfirmErase().button("Да, удалить"), CancelErase().button("Нет, оставить")]],
+        _t("confirm"),
+        [[ConfirmErase().button(_t("confirm_yes_button")), CancelErase().button(_t("confirm_no_button"))]],
     )
 
 
@@ -97,15 +98,15 @@ async def on_confirm(ctx: Ctx, incoming: Incoming) -> None:
         erasure = await erase_person(ctx.session, ctx.me.id, ctx.now)
         await tell_partners_erased(ctx.session, erasure.partners, ctx.now)
         ctx.forget_account = True
-        ctx.say("Ваши данные удалены. Спасибо, что были с нами! Чтобы начать заново, отправьте /start.")
+        ctx.say(text("profile.erased"))  # the same outcome as «Профиль» → «Удалить мои данные»
     elif CancelErase.unpack(incoming.action):
-        ctx.say("Хорошо, ничего не удалено.")
+        ctx.say(_t("kept"))
         await ctx.go(flow.name, "main", remember=False)
     else:
-        ctx.invalid("Нажмите «Да, удалить» или «Нет, оставить».")
+        ctx.invalid(_t("confirm_invalid"))
 
 
-registry.menu_item(MenuItem("mydata", "Мои данные", flow.name, "main", order=95))
+registry.menu_item(MenuItem("mydata", _t("menu_label"), flow.name, "main", order=95))
 
 
 @flow.tick("outbox_retention", 3600)
