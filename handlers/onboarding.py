@@ -364,9 +364,8 @@ async def _declined(ctx: Ctx) -> None:
     # nothing is kept: not even the messenger account and its conversation position
     await forget_unconsented(ctx.session, ctx.account.id)
     ctx.forget_account = True
-    ctx.say(
-        _t("declined"), [[NavMenu().button(_t("restart_button"))]]
-    )  # «В меню» of a new account: the welcome
+    # «В меню» of a new account: the welcome
+    ctx.say(_t("declined"), [[NavMenu().button(_t("restart_button"))]])
 
 
 consent_steps(flow, on_yes=_consented, on_no=_declined)
