@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from content.diagnostics import (
     AREAS,
@@ -183,6 +184,11 @@ def priority_areas(results: Mapping[str, AreaResult]) -> tuple[str, ...]:
 
 
 # --- taking the diagnostic -----------------------------------------------------------------------------------
+# An attempt being taken has no area results; reading them (the relationship's "selectin") cost one more
+# SELECT per answer. Left unloaded, not empty: a later query that loads them fills them in.
+_NO_AREA_RESULTS = (lazyload(DiagnosticAttempt.area_results),)
+
+
 async def active_attempt(
     session: AsyncSession, person_id: int, *, lock: bool = False
 ) -> DiagnosticAttempt | None:
@@ -193,6 +199,7 @@ async def active_attempt(
     """
     query = (
         select(DiagnosticAttempt)
+        .options(*_NO_AREA_RESULTS)
         .where(DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == IN_PROGRESS)
         .order_by(DiagnosticAttempt.id.desc())
         .limit(1)
@@ -209,7 +216,11 @@ async def own_attempt(
     if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
         return None
     attempt = await session.get(
-        DiagnosticAttempt, attempt_id, with_for_update=lock or None, populate_existing=lock
+        DiagnosticAttempt,
+        attempt_id,
+        options=_NO_AREA_RESULTS,
+        with_for_update=lock or None,
+        populate_existing=lock,
     )
     if attempt is None or attempt.person_id != person_id:
         return None
