@@ -28,6 +28,7 @@ only areas with a result), ``priority_areas`` (tuple of area codes, most urgent 
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -197,16 +198,34 @@ async def active_attempt(
     ``lock``: take a row lock (PostgreSQL ``FOR UPDATE``) before changing answers, so two accounts of one
     person answering at the same moment cannot overwrite each other's answer.
     """
+    return await session.scalar(_active_query(lock), {"person_id": person_id})
+
+
+@functools.cache
+def _active_query(lock: bool) -> Select[DiagnosticAttempt]:
+    """Built once (building a statement costs more than running it); the person is bound per call."""
     query = (
         select(DiagnosticAttempt)
         .options(*_NO_AREA_RESULTS)
-        .where(DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == IN_PROGRESS)
+        .where(DiagnosticAttempt.person_id == bindparam("person_id"), DiagnosticAttempt.status == IN_PROGRESS)
         .order_by(DiagnosticAttempt.id.desc())
         .limit(1)
     )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(query)
+    return query
+
+
+@functools.cache
+def _locked_attempt_query() -> Select[DiagnosticAttempt]:
+    """One attempt by id, re-read and row-locked (``own_attempt(lock=True)``); built once."""
+    return (
+        select(DiagnosticAttempt)
+        .options(*_NO_AREA_RESULTS)
+        .where(DiagnosticAttempt.id == bindparam("attempt_id"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def own_attempt(
@@ -215,13 +234,10 @@ async def own_attempt(
     """The attempt with this id if it belongs to the person (else None); ``lock`` as in ``active_attempt``."""
     if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
         return None
-    attempt = await session.get(
-        DiagnosticAttempt,
-        attempt_id,
-        options=_NO_AREA_RESULTS,
-        with_for_update=lock or None,
-        populate_existing=lock,
-    )
+    if lock:
+        attempt = await session.scalar(_locked_attempt_query(), {"attempt_id": attempt_id})
+    else:  # from the session's identity map when this update read it already
+        attempt = await session.get(DiagnosticAttempt, attempt_id, options=_NO_AREA_RESULTS)
     if attempt is None or attempt.person_id != person_id:
         return None
     return attempt
