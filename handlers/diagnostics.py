@@ -143,7 +143,7 @@ async def show_start(ctx: Ctx) -> None:
         )
     ]
     buttons: list[list[Button]] = []
-    active = await svc.active_attempt(ctx.session, ctx.me.id)
+    active = await svc.attempt_in_hand(ctx.session, ctx.me.id)
     if active is not None:
         progress = svc.progress(active)
         lines += [
