@@ -172,6 +172,9 @@ class DiagnosticBank(_Model):
     areas: list[Area]
 
     _items: dict[str, tuple[str, SituationItem | SelfItem]] = PrivateAttr(default_factory=dict)
+    # filled on first use (the bank is immutable): item_ids by (scope, form, subject), estimated_seconds by scope
+    _ids: dict[tuple[str, str, str], tuple[str, ...]] = PrivateAttr(default_factory=dict)
+    _seconds: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> DiagnosticBank:
@@ -236,13 +239,17 @@ class DiagnosticBank(_Model):
     def item_ids(self, scope: str, form: str = FORMS[0], subject: str = GENERAL_SUBJECT) -> list[str]:
         """Items of one form of the whole set ("all") or of one area, in bank order; «Предметные» items
         come from the ``subject`` set."""
-        areas = self.areas if scope == "all" else [self.area(scope)]
-        return [
-            item.id
-            for area in areas
-            for item in area.items
-            if item.form == form and item.subject in (None, subject)
-        ]
+        key = (scope, form, subject)
+        ids = self._ids.get(key)
+        if ids is None:
+            areas = self.areas if scope == "all" else [self.area(scope)]
+            ids = self._ids[key] = tuple(
+                item.id
+                for area in areas
+                for item in area.items
+                if item.form == form and item.subject in (None, subject)
+            )
+        return list(ids)
 
     def subject_set(self, code: str) -> SubjectSet:
         for subject in self.subjects:
@@ -269,6 +276,12 @@ class DiagnosticBank(_Model):
 
     def estimated_seconds(self, scope: str = "all") -> int:
         """The longest form's time (forms are of equal length, subject sets too)."""
+        seconds = self._seconds.get(scope)
+        if seconds is None:
+            seconds = self._seconds[scope] = self._longest_form_seconds(scope)
+        return seconds
+
+    def _longest_form_seconds(self, scope: str) -> int:
         return max(
             sum(
                 item.seconds

@@ -215,13 +215,25 @@ def _match_capital(model: str, word: str) -> str:
     return word[:1].upper() + word[1:] if model[:1].isupper() else word
 
 
+# A template's noun and verb are the catalogue's words, never a person's: their agreed forms are kept (a few
+# hundred at most; a person's name is declined anew each time and never kept).
+@lru_cache(maxsize=4096)
+def _template_agree(count: int, noun: str, case: Case) -> str:
+    return agree(count, noun, case)
+
+
+@lru_cache(maxsize=1024)
+def _template_past(verb: str, gender: Gender | None) -> str:
+    return past(verb, gender)
+
+
 class _RussianFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec.startswith("#"):
             noun, _, case = format_spec[1:].partition(":")
-            return agree(int(value), noun, Case[case] if case else Case.nom)
+            return _template_agree(int(value), noun, Case[case] if case else Case.nom)
         if format_spec.startswith("~"):
-            return past(format_spec[1:], gender_of(str(value)) if value else None)
+            return _template_past(format_spec[1:], gender_of(str(value)) if value else None)
         if format_spec in Case.__members__:
             return decline_name(str(value), Case[format_spec])
         return str(super().format_field(value, format_spec))

@@ -19,7 +19,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +82,14 @@ class Entry:
     key: str  # "<flow>.<key>"
     spec: TextSpec
 
-    @property
+    @cached_property
     def fields(self) -> frozenset[str]:
         return frozenset(placeholders(self.spec.text))
+
+    @cached_property
+    def plain(self) -> str | None:
+        """The text as shown when it has no placeholder (rendered once), else None."""
+        return None if self.fields else render(self.spec.text, {}).strip()
 
     def where(self) -> str:
         return f"{self.path}: {self.key.partition('.')[2]}"
@@ -165,6 +170,8 @@ def entry(key: str) -> Entry:
 def text(key: str, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
     """The text ``key`` rendered with ``values``; exactly the template's placeholders must be given."""
     found = entry(key)
+    if not values and not kwargs and found.plain is not None:
+        return found.plain
     given = {**(values or {}), **kwargs}
     missing = found.fields - given.keys()
     extra = given.keys() - found.fields

@@ -35,6 +35,7 @@ class Ctx:
     forget_account: bool = False  # set after erasing this person's data: nothing is written back
     paged_screen: list[Any] | None = None  # the stored pages of an overflowing screen "Ещё" is paging
     account_new: bool = False  # the account was created by this update (it cannot have claimed anything before)
+    scratch: dict[str, Any] = field(default_factory=dict)  # what a step read and its screen reuses, this update only
 
     # --- time -------------------------------------------------------------------------------------------
     @property

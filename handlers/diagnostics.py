@@ -41,7 +41,6 @@ from handlers.messages import Attachment, Button, Incoming
 from handlers.navigation import MENU, nav_row
 from handlers.registry import Flow, MenuItem
 from handlers.widgets import chunks
-from storage.models import DiagnosticAttempt
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +55,8 @@ SHORT_OPTION = 30  # longer options are listed in the message and answered with 
 LEVEL_MARKS = {"high": "🟢", "elevated": "🔵", "base": "🟡", "deficit": "🔴"}
 NO_RESULT_MARK = "⚪"
 HISTORY_LIMIT = 10
+
+IN_HAND = "diagnostics.attempt"  # ctx.scratch: the attempt being answered, as this update read it
 
 NOT_YOURS = text("diagnostics.not_yours")
 PAUSED = text("diagnostics.paused")
@@ -142,7 +143,7 @@ async def show_start(ctx: Ctx) -> None:
         )
     ]
     buttons: list[list[Button]] = []
-    active = await svc.active_attempt(ctx.session, ctx.me.id)
+    active = await svc.attempt_in_hand(ctx.session, ctx.me.id)
     if active is not None:
         progress = svc.progress(active)
         lines += [
@@ -170,10 +171,11 @@ async def on_start(ctx: Ctx, incoming: Incoming) -> None:
     person = ctx.me.id
     area = StartArea.unpack(action)
     if ResumeAttempt.unpack(action) is not None:
-        active = await svc.active_attempt(ctx.session, person)
+        active = await svc.attempt_in_hand(ctx.session, person)
         if active is None:
             ctx.invalid(_t("no_unfinished"))
             return
+        ctx.scratch[IN_HAND] = active
         await ctx.go(FLOW, "question", data={"attempt_id": active.id})
     elif StartAll.unpack(action) is not None or area is not None:
         scope = "all" if area is None else area.code
@@ -181,6 +183,7 @@ async def on_start(ctx: Ctx, incoming: Incoming) -> None:
             ctx.invalid(_t("no_such_area"))
             return
         attempt = await svc.start_attempt(ctx.session, person, scope, ctx.now)
+        ctx.scratch[IN_HAND] = svc.in_hand(attempt)
         await ctx.go(FLOW, "question", data={"attempt_id": attempt.id})
     elif OpenHistory.unpack(action) is not None:
         await ctx.go(FLOW, "history")
@@ -242,6 +245,7 @@ async def show_question(ctx: Ctx) -> None:
             [PauseAttempt().button(_t("pause_button")), MENU],
         ],
     )
+    await svc.save_progress(ctx.session, attempt)  # questions gone from the bank were skipped over
 
 
 @flow.on("question")
@@ -251,6 +255,11 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
         ctx.say(_t("closed"))
         await ctx.go(FLOW, "start", remember=False)
         return
+    await _answer_question(ctx, incoming, attempt)
+    await svc.save_progress(ctx.session, attempt)  # the answer, or questions gone from the bank skipped over
+
+
+async def _answer_question(ctx: Ctx, incoming: Incoming, attempt: svc.AttemptInHand) -> None:
     bank = load_bank()
     item = svc.current_item(attempt, bank)
     if item is None:
@@ -278,7 +287,7 @@ async def on_question(ctx: Ctx, incoming: Incoming) -> None:
 
 
 async def _question_button(
-    ctx: Ctx, attempt: DiagnosticAttempt, item: SituationItem | SelfItem, action: str
+    ctx: Ctx, attempt: svc.AttemptInHand, item: SituationItem | SelfItem, action: str
 ) -> None:
     if PauseAttempt.unpack(action) is not None:
         await _pause(ctx)
@@ -311,14 +320,22 @@ async def _question_button(
         ctx.invalid(_t("button_idle"))
 
 
-async def _next(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
+async def _next(ctx: Ctx, attempt: svc.AttemptInHand) -> None:
     if svc.current_item(attempt) is None:
         await _finish(ctx, attempt)
     else:
         await ctx.show_current()
 
 
-async def _finish(ctx: Ctx, attempt: DiagnosticAttempt) -> None:
+async def _finish(ctx: Ctx, held: svc.AttemptInHand) -> None:
+    """Score the attempt: its answers written, then read as the entity scoring needs (locked again)."""
+    await svc.save_progress(ctx.session, held)
+    ctx.scratch.pop(IN_HAND, None)
+    attempt = await svc.own_attempt(ctx.session, ctx.me.id, held.id, lock=True)
+    if attempt is None or attempt.status != svc.IN_PROGRESS:  # not while the row is held: a safeguard
+        ctx.say(_t("closed"))
+        await ctx.go(FLOW, "start", remember=False)
+        return
     results = await svc.finish(ctx.session, attempt, ctx.now)
     if results is None and not svc.progress(attempt).answered:
         ctx.say(_t("all_skipped"))
@@ -455,6 +472,7 @@ async def on_results(ctx: Ctx, incoming: Incoming) -> None:
         await ctx.go("iom", "goal", data={"attempt_id": attempt.id})
     elif RetakeAttempt.unpack(action) is not None and attempt is not None:
         fresh = await svc.start_attempt(ctx.session, person, attempt.scope, ctx.now)
+        ctx.scratch[IN_HAND] = svc.in_hand(fresh)
         await ctx.go(FLOW, "question", data={"attempt_id": fresh.id})
     elif OpenHistory.unpack(action) is not None:
         await ctx.go(FLOW, "history")
@@ -501,18 +519,23 @@ async def on_history(ctx: Ctx, incoming: Incoming) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-async def _attempt_in_progress(ctx: Ctx, *, lock: bool = False) -> DiagnosticAttempt | None:
-    person = ctx.me.id
-    attempt = await svc.own_attempt(ctx.session, person, ctx.data.get("attempt_id"), lock=lock)
-    if attempt is not None and attempt.status == svc.IN_PROGRESS:
-        return attempt
-    active = await svc.active_attempt(ctx.session, person, lock=lock)
-    if active is not None:
-        ctx.set_data(attempt_id=active.id)
-    return active
+async def _attempt_in_progress(ctx: Ctx, *, lock: bool = False) -> svc.AttemptInHand | None:
+    """The attempt of the conversation if it is still in progress, else the person's newest one in progress
+    (then it becomes the conversation's); read once per update (``ctx.scratch``: the question screen after an
+    answer uses what the answer read and changed)."""
+    wanted = ctx.data.get("attempt_id")
+    held = ctx.scratch.get(IN_HAND)
+    if isinstance(held, svc.AttemptInHand) and held.id == wanted:
+        return held
+    attempt = await svc.attempt_in_hand(ctx.session, ctx.me.id, wanted, lock=lock)
+    if attempt is not None:
+        if attempt.id != wanted:
+            ctx.set_data(attempt_id=attempt.id)
+        ctx.scratch[IN_HAND] = attempt
+    return attempt
 
 
-def _shown_options(attempt: DiagnosticAttempt, item: SituationItem | SelfItem) -> list[Option]:
+def _shown_options(attempt: svc.AttemptInHand, item: SituationItem | SelfItem) -> list[Option]:
     bank = load_bank()
     options = bank.options(item)
     return [options[index] for index in svc.option_order(attempt, item.id, bank)]

@@ -28,6 +28,7 @@ only areas with a result), ``priority_areas`` (tuple of area codes, most urgent 
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 from collections.abc import Mapping, Sequence
@@ -35,8 +36,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from content.diagnostics import (
     AREAS,
@@ -183,6 +185,11 @@ def priority_areas(results: Mapping[str, AreaResult]) -> tuple[str, ...]:
 
 
 # --- taking the diagnostic -----------------------------------------------------------------------------------
+# An attempt being taken has no area results; reading them (the relationship's "selectin") cost one more
+# SELECT per answer. Left unloaded, not empty: a later query that loads them fills them in.
+_NO_AREA_RESULTS = (lazyload(DiagnosticAttempt.area_results),)
+
+
 async def active_attempt(
     session: AsyncSession, person_id: int, *, lock: bool = False
 ) -> DiagnosticAttempt | None:
@@ -191,15 +198,34 @@ async def active_attempt(
     ``lock``: take a row lock (PostgreSQL ``FOR UPDATE``) before changing answers, so two accounts of one
     person answering at the same moment cannot overwrite each other's answer.
     """
+    return await session.scalar(_active_query(lock), {"person_id": person_id})
+
+
+@functools.cache
+def _active_query(lock: bool) -> Select[DiagnosticAttempt]:
+    """Built once (building a statement costs more than running it); the person is bound per call."""
     query = (
         select(DiagnosticAttempt)
-        .where(DiagnosticAttempt.person_id == person_id, DiagnosticAttempt.status == IN_PROGRESS)
+        .options(*_NO_AREA_RESULTS)
+        .where(DiagnosticAttempt.person_id == bindparam("person_id"), DiagnosticAttempt.status == IN_PROGRESS)
         .order_by(DiagnosticAttempt.id.desc())
         .limit(1)
     )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(query)
+    return query
+
+
+@functools.cache
+def _locked_attempt_query() -> Select[DiagnosticAttempt]:
+    """One attempt by id, re-read and row-locked (``own_attempt(lock=True)``); built once."""
+    return (
+        select(DiagnosticAttempt)
+        .options(*_NO_AREA_RESULTS)
+        .where(DiagnosticAttempt.id == bindparam("attempt_id"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def own_attempt(
@@ -208,9 +234,10 @@ async def own_attempt(
     """The attempt with this id if it belongs to the person (else None); ``lock`` as in ``active_attempt``."""
     if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
         return None
-    attempt = await session.get(
-        DiagnosticAttempt, attempt_id, with_for_update=lock or None, populate_existing=lock
-    )
+    if lock:
+        attempt = await session.scalar(_locked_attempt_query(), {"attempt_id": attempt_id})
+    else:  # from the session's identity map when this update read it already
+        attempt = await session.get(DiagnosticAttempt, attempt_id, options=_NO_AREA_RESULTS)
     if attempt is None or attempt.person_id != person_id:
         return None
     return attempt
@@ -279,8 +306,108 @@ async def start_attempt(
     return attempt
 
 
+# --- answering without the ORM -------------------------------------------------------------------------------
+@dataclass(eq=False)
+class AttemptInHand:
+    """An attempt being taken, as one answer needs it: read with one Core SELECT and written back with one Core
+    UPDATE of ``answers`` and ``current_index`` (``save_progress``), no ORM entity loaded or flushed. The pure
+    functions below (``current_item``, ``answer``, ``skip``, ``back``, ``progress``, ``option_order``) take it
+    as they take a ``DiagnosticAttempt``; scoring it (``finish``) needs the entity (``own_attempt``)."""
+
+    id: int
+    person_id: int
+    scope: str
+    status: str
+    item_ids: list[str]
+    current_index: int
+    answers: dict[str, Any]
+    shuffle_seed: int | None
+    _saved: tuple[int, dict[str, Any]] = field(default=(0, {}), repr=False)  # as read or last written
+
+    def __post_init__(self) -> None:
+        self.answers = self.answers or {}
+        self._saved = (self.current_index, self.answers)
+
+
+Taking = DiagnosticAttempt | AttemptInHand
+
+_ATTEMPTS: Table = DiagnosticAttempt.__table__  # type: ignore[assignment]
+_IN_HAND_COLUMNS = (
+    _ATTEMPTS.c.id,
+    _ATTEMPTS.c.person_id,
+    _ATTEMPTS.c.scope,
+    _ATTEMPTS.c.status,
+    _ATTEMPTS.c.item_ids,
+    _ATTEMPTS.c.current_index,
+    _ATTEMPTS.c.answers,
+    _ATTEMPTS.c.shuffle_seed,
+)
+
+
+@functools.cache
+def _in_hand_query(by_id: bool, lock: bool) -> Select[Any]:
+    """The person's attempt in progress, by id or the newest one; built once, values bound per call."""
+    query = select(*_IN_HAND_COLUMNS).where(
+        _ATTEMPTS.c.person_id == bindparam("person_id"), _ATTEMPTS.c.status == IN_PROGRESS
+    )
+    if by_id:
+        query = query.where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    else:
+        query = query.order_by(_ATTEMPTS.c.id.desc()).limit(1)
+    return query.with_for_update() if lock else query
+
+
+_SAVE_PROGRESS = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("key"))
+    .values(answers=bindparam("answers"), current_index=bindparam("current_index"))
+)
+
+
+def in_hand(attempt: DiagnosticAttempt) -> AttemptInHand:
+    """The entity's values (one just started or read by this update) as an ``AttemptInHand``."""
+    return AttemptInHand(
+        attempt.id,
+        attempt.person_id,
+        attempt.scope,
+        attempt.status,
+        list(attempt.item_ids),
+        attempt.current_index,
+        attempt.answers,
+        attempt.shuffle_seed,
+    )
+
+
+async def attempt_in_hand(
+    session: AsyncSession, person_id: int, attempt_id: Any = None, *, lock: bool = False
+) -> AttemptInHand | None:
+    """The person's attempt ``attempt_id`` if it is in progress, else their newest attempt in progress (None if
+    there is none); ``lock`` as in ``active_attempt``. One SELECT when the id is still the one in progress."""
+    if isinstance(attempt_id, int) and not isinstance(attempt_id, bool):
+        row = (
+            await session.execute(
+                _in_hand_query(True, lock), {"person_id": person_id, "attempt_id": attempt_id}
+            )
+        ).first()
+        if row is not None:
+            return AttemptInHand(*row)
+    row = (await session.execute(_in_hand_query(False, lock), {"person_id": person_id})).first()
+    return AttemptInHand(*row) if row is not None else None
+
+
+async def save_progress(session: AsyncSession, attempt: AttemptInHand) -> None:
+    """Write the attempt's answers and position if they changed since read (one UPDATE), else nothing."""
+    if (attempt.current_index, attempt.answers) == attempt._saved:
+        return
+    await session.execute(
+        _SAVE_PROGRESS,
+        {"key": attempt.id, "answers": attempt.answers, "current_index": attempt.current_index},
+    )
+    attempt._saved = (attempt.current_index, attempt.answers)
+
+
 # --- option order -------------------------------------------------------------------------------------------
-def option_order(attempt: DiagnosticAttempt, item_id: str, bank: DiagnosticBank | None = None) -> list[int]:
+def option_order(attempt: Taking, item_id: str, bank: DiagnosticBank | None = None) -> list[int]:
     """Bank option indexes in the order shown for this item of this attempt (display position -> index)."""
     bank = bank or load_bank()
     item = bank.item(item_id)
@@ -327,9 +454,7 @@ def _balanced_orders(
     return orders
 
 
-def current_item(
-    attempt: DiagnosticAttempt, bank: DiagnosticBank | None = None
-) -> SituationItem | SelfItem | None:
+def current_item(attempt: Taking, bank: DiagnosticBank | None = None) -> SituationItem | SelfItem | None:
     """The question to show now; None when every question has been passed (time to finish).
 
     Items removed from the bank since the attempt began are skipped over silently.
@@ -343,7 +468,7 @@ def current_item(
     return None
 
 
-def progress(attempt: DiagnosticAttempt) -> Progress:
+def progress(attempt: Taking) -> Progress:
     answers = attempt.answers or {}
     return Progress(
         position=attempt.current_index,
@@ -354,7 +479,7 @@ def progress(attempt: DiagnosticAttempt) -> Progress:
 
 
 def answer(
-    attempt: DiagnosticAttempt,
+    attempt: Taking,
     position: int,
     shown: int,
     bank: DiagnosticBank | None = None,
@@ -369,13 +494,13 @@ def answer(
     _store(attempt, item.id, order[shown])
 
 
-def skip(attempt: DiagnosticAttempt, position: int, bank: DiagnosticBank | None = None) -> None:
+def skip(attempt: Taking, position: int, bank: DiagnosticBank | None = None) -> None:
     """Skip the current question (stored as ``None``; excluded from scoring) and move on."""
     item = _current_checked(attempt, position, bank or load_bank())
     _store(attempt, item.id, None)
 
 
-def back(attempt: DiagnosticAttempt, position: int) -> bool:
+def back(attempt: Taking, position: int) -> bool:
     """Return to the previous question (its answer stays until changed); False at the first question."""
     if attempt.status != IN_PROGRESS or position != attempt.current_index:
         raise AnswerError("not the current question")
@@ -561,9 +686,7 @@ async def _results_of(session: AsyncSession, attempt: DiagnosticAttempt) -> Diag
     )
 
 
-def _current_checked(
-    attempt: DiagnosticAttempt, position: int, bank: DiagnosticBank
-) -> SituationItem | SelfItem:
+def _current_checked(attempt: Taking, position: int, bank: DiagnosticBank) -> SituationItem | SelfItem:
     if attempt.status != IN_PROGRESS:
         raise AnswerError("attempt is not in progress")
     if position != attempt.current_index:
@@ -574,7 +697,7 @@ def _current_checked(
     return item
 
 
-def _store(attempt: DiagnosticAttempt, item_id: str, value: int | None) -> None:
+def _store(attempt: Taking, item_id: str, value: int | None) -> None:
     # JSON columns track reassignment, not in-place mutation
     attempt.answers = {**(attempt.answers or {}), item_id: value}
     attempt.current_index += 1
