@@ -14,7 +14,15 @@ from collections.abc import Iterable
 
 from bot.services import reports
 from bot.services.report_chart import render_report_chart
-from bot.services.report_xlsx import BAND_LABELS, FIGURE_LABELS, HIDDEN, build_report_xlsx, norm_text
+from bot.services.report_xlsx import (
+    BAND_LABELS,
+    FIGURE_LABELS,
+    HIDDEN,
+    build_report_xlsx,
+    norm_text,
+    percent_text,
+    period_text,
+)
 from bot.services.reports import BANDS, Figure, Period, Report, Scope, ScopeError
 from content.geography import (
     TYUMEN_REGION,
@@ -242,15 +250,14 @@ def figure_value(figure: Figure) -> str:
     if figure.value is None:
         return "нет данных"
     if figure.kind == "share":
-        return f"{figure.value:.0%} ({figure.numerator} из {figure.denominator})"
+        return f"{percent_text(figure.value)} ({figure.numerator} из {figure.denominator})"
     if figure.kind == "ratio":
         return f"{figure.value:.1f}".replace(".", ",")
     return str(int(figure.value))
 
 
 def summary_text(report: Report, title: str, period: Period) -> str:
-    end = period.end
-    lines = [f"Отчёт: {title}", f"Период: {period.start:%d.%m.%Y} – {end:%d.%m.%Y} (не включая)", ""]
+    lines = [f"Отчёт: {title}", f"Период: {period_text(period.start, period.end)}", ""]
     for figure in report.figures:
         norm = f" (норма {norm_text(figure)})" if figure.norm is not None else ""
         lines.append(f"{MARKS[figure.met]} {FIGURE_LABELS[figure.key]}: {figure_value(figure)}{norm}")

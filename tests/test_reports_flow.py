@@ -70,13 +70,13 @@ async def test_admin_gets_summary_chart_and_xlsx_for_the_region(
     )
     summary, chart, document, done = replies
     assert summary.text.startswith("Отчёт: Тюменская область (регион 72), учебный год (с 1 сентября)")
-    assert "Период: 01.09.2026 – 01.09.2027 (не включая)" in summary.text
+    assert "Период: с 1 сентября 2026 г. по 31 августа 2027 г." in summary.text  # both days included
     assert "— Зарегистрировано педагогов: 12" in summary.text
     # in this period T9's pair (June) and ИОМ (July) count too: supported 4 of 5 young (T1 T6 T9 T10; T2 and
     # T11 are in their 4th year of work, not young by seed 001), ИОМ 5 of 12
-    assert "✅ Доля молодых педагогов в формах поддержки: 80% (4 из 5) (норма ≥ 70%)" in summary.text
-    assert "✅ Доля педагогов с ИОМ: 42% (5 из 12) (норма ≥ 30%)" in summary.text
-    assert "⚠️ Доля реализовавших ИОМ (из имеющих ИОМ): 40% (2 из 5) (норма ≥ 80%)" in summary.text
+    assert "✅ Доля молодых педагогов в формах поддержки: 80 % (4 из 5) (норма ≥ 70 %)" in summary.text
+    assert "✅ Доля педагогов с ИОМ: 42 % (5 из 12) (норма ≥ 30 %)" in summary.text
+    assert "⚠️ Доля реализовавших ИОМ (из имеющих ИОМ): 40 % (2 из 5) (норма ≥ 80 %)" in summary.text
     assert "✅ Педагогов на одного методиста: 6,0 (норма ≤ 250)" in summary.text
     assert "⚠️ Методисты сверх нагрузки: Методист ME2 (пар: 4 при лимите 3)" in summary.text
     assert "Самочувствие (10 ответов): низкий риск — 4, умеренный — 3, высокий риск — 3" in summary.text
