@@ -293,7 +293,7 @@ def invitation_created(role: str) -> Effect:
             Invitation.role == role, Invitation.created_by == c.world.ids[c.role]
         )
         assert await c.count(query) == 1
-        assert "Приглашение для" in c.text
+        assert "Создано приглашение для" in c.text
 
     return check
 
