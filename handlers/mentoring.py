@@ -12,7 +12,7 @@ from typing import Literal, TypeVar
 
 from bot.services import offers
 from bot.services.offers import OfferError
-from content.russian import render
+from content.russian import Case, agree, render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -35,7 +35,7 @@ from handlers.navigation import menu_item_button, nav_row
 from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.stage_texts import stage_card
-from handlers.widgets import TextField, typed_text
+from handlers.widgets import FieldError, TextField, typed_text
 from storage.models import Offer, Person
 
 Kind = Literal["mentor", "methodist"]
@@ -76,6 +76,39 @@ END_REASONS: dict[EndReasonCode, str] = {
     "inactive": "нет контакта",
 }
 REASON_INVALID = "Выберите причину кнопкой или напишите её."
+# what a person writes to the other side of a pair: longer is refused with the length, never cut silently
+MESSAGE_LIMIT, COMMENT_LIMIT, REASON_LIMIT = 3000, 2000, 500
+
+
+def too_long(
+    text: str, limit: int, what: str, advice: str = "Сократите, пожалуйста, или отправьте частями."
+) -> str | None:
+    """The hint for a text over ``limit`` characters («Сообщение длиннее 3000 символов: в нём 5000 …»), else None."""
+    if len(text) <= limit:
+        return None
+    return f"{what} длиннее {agree(limit, 'символ', Case.gen)}: в нём {agree(len(text), 'символ')}. {advice}"
+
+
+def bounded(limit: int, what: str) -> Callable[[Ctx, str], str]:
+    """A ``TextField`` parser: the text itself, refused with ``too_long``'s hint past ``limit``."""
+
+    def parse(_ctx: Ctx, text: str) -> str:
+        hint = too_long(text, limit, what)
+        if hint is not None:
+            raise FieldError(hint)
+        return text
+
+    return parse
+
+
+def typed_reason(incoming: Incoming) -> str:
+    """A reason typed instead of pressed: "" when too long (the caller says ``reason_hint``)."""
+    text = typed_text(incoming)
+    return "" if len(text) > REASON_LIMIT else text
+
+
+def reason_hint(incoming: Incoming) -> str:
+    return too_long(typed_text(incoming), REASON_LIMIT, "Причина", "Напишите её коротко.") or REASON_INVALID
 
 registry.menu_item(MenuItem("match", "Наставник и методист", "mentoring", "home", order=30))
 
@@ -254,7 +287,7 @@ TextField(
     flow,
     "write",
     text="Напишите сообщение — я передам его.",
-    parse=lambda _ctx, text: text,
+    parse=bounded(MESSAGE_LIMIT, "Сообщение"),
     on_value=_relay,
     hint="Напишите текст сообщения.",
 )
@@ -271,9 +304,9 @@ async def show_end_reason(ctx: Ctx) -> None:
 async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     person = ctx.me
     picked = EndReason.unpack(incoming.action)
-    reason = END_REASONS[picked.code] if picked is not None else typed_text(incoming)
+    reason = END_REASONS[picked.code] if picked is not None else typed_reason(incoming)
     if not reason:
-        ctx.invalid(REASON_INVALID)
+        ctx.invalid(reason_hint(incoming))
         return
     kind = data_kind(ctx)
     pair = await offers.active_pair(ctx.session, person.id, kind)
@@ -368,9 +401,9 @@ async def show_decline_reason(ctx: Ctx) -> None:
 @flow.on("decline_reason")
 async def on_decline_reason(ctx: Ctx, incoming: Incoming) -> None:
     picked = DeclineReason.unpack(incoming.action)
-    reason = DECLINE_REASONS[picked.code] if picked is not None else typed_text(incoming)
+    reason = DECLINE_REASONS[picked.code] if picked is not None else typed_reason(incoming)
     if not reason:
-        ctx.invalid(REASON_INVALID)
+        ctx.invalid(reason_hint(incoming))
         return
     try:
         step = await offers.decline_offer(
