@@ -46,6 +46,7 @@ from handlers.mentoring_notices import (
     AREA_LABELS,
     KIND_GENITIVE,
     PAIRS_BUTTON,
+    form_line,
     offer_buttons,
     teacher_card,
     when,
@@ -281,7 +282,8 @@ async def show_teacher(ctx: Ctx) -> None:
             text += "\n\nПедагог ждёт вашего ответа на предложение."
             buttons.extend(list(row) for row in offer_buttons(offer.id))
     else:
-        text += f"\n\nФорма: {pair.form or '—'}.\n{stage_card(pair.stage)}"
+        form = form_line(pair)
+        text += f"\n\n{form}.\n{stage_card(pair.stage)}" if form else f"\n\n{stage_card(pair.stage)}"
         iom = await current_iom(ctx.session, teacher_id)
         if (
             kind == "methodist"

@@ -24,6 +24,7 @@ from handlers.mentoring_notices import (
     announce_offer,
     contact_line,
     explain,
+    form_line,
     offer_summary_for_teacher,
     tell_teacher_accepted,
     tell_teacher_next,
@@ -240,12 +241,14 @@ async def show_pair(ctx: Ctx) -> None:
         ctx.say(f"Сейчас у вас нет {KIND_GENITIVE[kind]}.", [nav_row()])
         return
     partner = await ctx.session.get(Person, pair.partner_id)
-    text = (
-        f"Ваш {KIND_LABEL[kind]}: {name_of(partner)}\n"
-        f"Форма: {pair.form or '—'}\n{stage_card(pair.stage)}\n"
-        f"Почему вас объединили: {explain(pair.breakdown)}\n"
-        f"{await contact_line(ctx.session, pair)}"
-    )
+    lines = [
+        f"Ваш {KIND_LABEL[kind]}: {name_of(partner)}",
+        form_line(pair),
+        stage_card(pair.stage),
+        f"Почему вас объединили: {explain(pair.breakdown)}",
+        await contact_line(ctx.session, pair),
+    ]
+    text = "\n".join(line for line in lines if line)
     ctx.say(
         text,
         [
