@@ -52,6 +52,10 @@ ACCEPTED_THANKS = (
 )
 
 flow = Flow("mentoring")
+CASELOAD_BUTTONS: dict[str, tuple[str, str]] = {
+    "mentor": ("Мои подопечные", "my_mentees"),
+    "methodist": ("Мои педагоги", "my_teachers"),
+}  # the menu entries of handlers/caseload.py
 KINDS: tuple[Kind, ...] = ("mentor", "methodist")
 
 OFFER_ERRORS = {
@@ -110,6 +114,7 @@ def typed_reason(incoming: Incoming) -> str:
 
 def reason_hint(incoming: Incoming) -> str:
     return too_long(typed_text(incoming), REASON_LIMIT, "Причина", "Напишите её коротко.") or REASON_INVALID
+
 
 registry.menu_item(MenuItem("match", "Наставник и методист", "mentoring", "home", order=30))
 
@@ -276,9 +281,13 @@ async def _relay(ctx: Ctx, text: str) -> None:
         ctx.say("Пара уже завершена — сообщение не отправлено.")
         await ctx.go("mentoring", "home", remember=False)
         return
+    # the partner answers from their list (flow ``caseload``: «Мои подопечные» / «Мои педагоги»)
+    caseload = CASELOAD_BUTTONS[pair.kind]
     await ctx.notify(
         pair.partner_id,
-        Reply(render(MESSAGE_NOTICE, teacher=display_name(person), text=text)),
+        Reply(
+            render(MESSAGE_NOTICE, teacher=display_name(person), text=text), ((menu_item_button(*caseload),),)
+        ),
         kind="pair_message",
     )
     pair.last_activity_at = ctx.now

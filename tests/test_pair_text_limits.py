@@ -79,3 +79,24 @@ async def test_a_teachers_long_message_to_the_mentor_is_refused_too(
     refused = await teacher.send("в" * 3500)
     assert "Сообщение длиннее 3000 символов: в нём 3500 символов." in refused.text, refused.text
     assert await outbox_for(sessions, world.people["M1"], "pair_message") == []
+
+
+async def test_the_teachers_message_comes_with_the_way_to_answer(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """QA pass: the teacher's message reached the mentor without a button, the mentor's reached the teacher with
+    «Наставник и методист»; now the mentor gets «Мои подопечные» (the methodist «Мои педагоги»)."""
+    world = await _world(sessions, clock)
+    teacher = DispatcherClient(dispatcher, "sch-T3")
+    await teacher.send("/menu")
+    await teacher.press("Наставник и методист")
+    await teacher.press("Мой региональный методист")
+    await teacher.press("Написать")
+    await teacher.send("Когда можно обсудить ИОМ?")
+    [notice] = await outbox_for(sessions, world.people["ME"], "pair_message")
+    methodist = DispatcherClient(dispatcher, "sch-ME")
+    shown = methodist.receive([notice])
+    assert "Когда можно обсудить ИОМ?" in shown.text and shown.last.labels == ["Мои педагоги"], shown.text
+    opened = await methodist.press("Мои педагоги")
+    assert "Мои педагоги. Нагрузка: 1 из 250." in opened.text
+    assert methodist.offers("1. Педагог T3")
