@@ -60,6 +60,9 @@ PERIOD_LABELS = {
     "last_12_months": "Последние 12 месяцев",
 }
 MARKS = {True: "✅", False: "⚠️", None: "—"}
+# a methodist's own scope: the teachers of their pairs AND every teacher of their municipalities
+# (bot/services/reports.py) — not «Мои педагоги», the caseload of their pairs only
+MINE_LABEL = "Мои муниципалитеты и педагоги"
 # scope options: the region, all regions, «Мои педагоги», the municipality list, a municipality by id,
 # the curator's school
 REGION, ALL, MINE, MUNIS, MUNI, MY_SCHOOL = "region", "all", "me", "munis", "muni:", "school"
@@ -100,7 +103,7 @@ async def _scope_options(ctx: Ctx) -> list[Option]:
         items = [item for item in map(municipality_by_name, allowed) if item is not None]
         options += [Option(MUNI + item.id, item.name) for item in items]
     if "methodist" in ctx.roles:
-        options.append(Option(MINE, "Мои педагоги"))
+        options.append(Option(MINE, MINE_LABEL))
     school = await reports.curator_school(ctx.session, ctx.me.id, ctx.roles)
     if school is not None:
         options.append(Option(MY_SCHOOL, f"Моя школа: {school.name}"))
@@ -240,7 +243,7 @@ def _scope_title(data: dict[str, object]) -> str:
     if kind == reports.MUNICIPALITY:
         return str(value)
     if kind == reports.METHODIST:
-        return "мои педагоги"
+        return MINE_LABEL.lower()
     if kind == reports.SCHOOL:
         return f"школа «{data.get('scope_name') or value}»"
     return "все регионы"

@@ -127,15 +127,18 @@ async def test_methodist_sees_only_their_municipalities_and_teachers(
     await _setup(sessions, clock)
     replies = await dispatcher.handle(inc("rep-ME1", action="m:reports"))
     shown = labels(replies[-1])
-    assert {"г. Тюмень", "Абатский район", "Мои педагоги"} <= shown
+    assert {"г. Тюмень", "Абатский район", "Мои муниципалитеты и педагоги"} <= shown
     assert not shown & {"Регион: Тюменская область", "Все регионы", "Муниципалитет…", "Армизонский район"}
     for forged in ("w:pick:9", "w:page:1", "rp:again"):
         replies = await dispatcher.handle(inc("rep-ME1", action=forged))
         assert replies[0].text == STALE_BUTTON
         assert _attachments(replies) == []
         assert replies[-1].text == "Отчёт: выберите охват."
-    replies = await dispatcher.handle(inc("rep-ME1", action=action(replies[-1], "Мои педагоги")))
-    assert replies[-1].text.startswith("Охват: мои педагоги.")
+    replies = await dispatcher.handle(
+        inc("rep-ME1", action=action(replies[-1], "Мои муниципалитеты и педагоги"))
+    )
+    # not «Мои педагоги»: that is the caseload of the methodist's pairs, and the report counts more
+    assert replies[-1].text.startswith("Охват: мои муниципалитеты и педагоги.")
     replies = await dispatcher.handle(
         inc("rep-ME1", action=action(replies[-1], "Учебный год (с 1 сентября)"))
     )
@@ -185,7 +188,9 @@ async def test_a_revoked_methodist_inside_the_flow_gets_not_available(
     replies = await dispatcher.handle(inc("rep-ME1", "/report"))
     async with sessions() as session, session.begin():
         await session.execute(delete(RoleGrant).where(RoleGrant.person_id == data_ids))
-    replies = await dispatcher.handle(inc("rep-ME1", action=action(replies[-1], "Мои педагоги")))
+    replies = await dispatcher.handle(
+        inc("rep-ME1", action=action(replies[-1], "Мои муниципалитеты и педагоги"))
+    )
     assert [r.text for r in replies] == [NOT_AVAILABLE]
     assert replies[-1].actions == ["nav:menu"]
     assert _attachments(replies) == []
