@@ -12,6 +12,7 @@ from typing import Literal, TypeVar
 
 from bot.services import offers
 from bot.services.offers import OfferError
+from bot.services.profiles import TEACHER_ROLE
 from content.russian import Case, agree, render
 from handlers import registry
 from handlers.actions import Action
@@ -116,7 +117,11 @@ def reason_hint(incoming: Incoming) -> str:
     return too_long(typed_text(incoming), REASON_LIMIT, "Причина", "Напишите её коротко.") or REASON_INVALID
 
 
-registry.menu_item(MenuItem("match", "Наставник и методист", "mentoring", "home", order=30))
+# a teacher's: staff (onboarded by invitation, no «teacher» role) are not matched with a mentor or a methodist —
+# a curator's «Найти методиста» sent the methodist a request as if from a teacher
+registry.menu_item(
+    MenuItem("match", "Наставник и методист", "mentoring", "home", roles=frozenset({TEACHER_ROLE}), order=30)
+)
 
 
 class OpenPair(Action, prefix="mnt:pair"):
@@ -217,6 +222,9 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
 
 async def _ask(ctx: Ctx, kind: Kind) -> None:
     person = ctx.me
+    if TEACHER_ROLE not in ctx.roles:  # an old button after the role was revoked, or a forged one
+        ctx.say("Подбор наставника и методиста открыт педагогам.", [nav_row(back=False)])
+        return
     if not person.region_code:
         ctx.say("Чтобы подобрать кандидата, укажите регион в профиле.")
         await ctx.show_current()
