@@ -56,7 +56,7 @@ from handlers.navigation import NavMenu, menu_item_button, nav_row
 from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.stage_texts import stage_card
-from handlers.widgets import Choice, Option, TextField
+from handlers.widgets import Choice, Option, TextField, short
 from storage.models import DiagnosticAttempt, Iom, MentorProfile, MethodistProfile, Person
 
 APPROVED_NOTICE = "Ваш ИОМ согласован методистом {methodist:ins}. Можно приступать!"
@@ -181,7 +181,7 @@ async def _show_list(ctx: Ctx, kind: str) -> None:
         person = await ctx.session.get(Person, link.teacher_id)
         mark = f"этап «{link.stage}»" if link.relation == "paired" else "ждёт вашего ответа"
         lines.append(f"{number}. {name_of(person)} — {mark}; {await _status_line(ctx, link.teacher_id)}")
-        buttons.append([OpenTeacher(link.teacher_id).button(f"{number}. {name_of(person)}"[:40])])
+        buttons.append([OpenTeacher(link.teacher_id).button(short(f"{number}. {name_of(person)}"))])
     pager = []
     if page > 0:
         pager.append(ListPage(page - 1).button("◀️ Раньше"))
