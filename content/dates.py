@@ -74,6 +74,19 @@ def long_date(day: date | datetime) -> str:
     return f"{day.day} {MONTHS_GENITIVE[day.month - 1]} {day.year} г."
 
 
+def date_range(first: date, last: date) -> str:
+    """«с 1 по 30 ноября 2026 г.», «с 1 октября по 31 декабря 2026 г.», «с 1 сентября 2026 г. по 31 августа
+    2027 г.» — both days included (content/STYLE.md); «со 2 ноября» (со второго)."""
+    if first == last:
+        return long_date(first)
+    since = "со" if first.day == 2 else "с"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{since} {first.day} по {long_date(last)}"
+    if first.year == last.year:
+        return f"{since} {first.day} {MONTHS_GENITIVE[first.month - 1]} по {long_date(last)}"
+    return f"{since} {long_date(first)} по {long_date(last)}"
+
+
 def short_date(day: date | datetime) -> str:
     """«1 дек»"""
     return f"{day.day} {MONTHS_SHORT[day.month - 1]}"
@@ -104,4 +117,3 @@ def zone_label(name: str | None, default: str = "Europe/Moscow", moment: datetim
         shift = _offset_hours(zone, when) - _offset_hours(ZoneInfo("Europe/Moscow"), when)
         spoken = "московское время" if shift == 0 else f"МСК{shift:+d}".replace("-", "−")
     return f"{spoken} ({offset})"
-

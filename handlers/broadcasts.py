@@ -145,9 +145,13 @@ async def show_home(ctx: Ctx) -> None:
     lines = ["Рассылки. Сообщение уйдёт выбранным людям в их мессенджер (ночью — в 9:00 по их времени)."]
     buttons: list[list[Button]] = [[NewBroadcast().button("✉️ Новая рассылка")]]
     for broadcast in active:
-        when = _local(ctx, broadcast.scheduled_at) if broadcast.scheduled_at else "—"
-        state = "идёт" if broadcast.status == service.SENDING else f"запланирована на {when}"
-        lines.append(f"№{broadcast.id}: {state}, получателей {broadcast.total_count or '—'}.")
+        if broadcast.status == service.SENDING:
+            state = f"идёт отправка, получателей: {broadcast.total_count}"
+        elif broadcast.scheduled_at is None or broadcast.scheduled_at <= ctx.now:
+            state = "отправка начнётся в ближайшую минуту"  # the «broadcasts» tick runs every 10 s
+        else:
+            state = f"запланирована на {_local(ctx, broadcast.scheduled_at)}"
+        lines.append(f"№{broadcast.id}: {state}.")
         buttons.append([CancelBroadcast(broadcast.id).button(f"Отменить №{broadcast.id}")])
     if not active:
         lines.append("Активных рассылок нет.")

@@ -30,11 +30,23 @@ from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.mentoring import END_REASONS, PAIR_ERRORS, REASON_INVALID, EndReasonCode, data_kind, reason_rows
+from handlers.mentoring import (
+    COMMENT_LIMIT,
+    END_REASONS,
+    MESSAGE_LIMIT,
+    PAIR_ERRORS,
+    EndReasonCode,
+    bounded,
+    data_kind,
+    reason_hint,
+    reason_rows,
+    typed_reason,
+)
 from handlers.mentoring_notices import (
     AREA_LABELS,
     KIND_GENITIVE,
     PAIRS_BUTTON,
+    form_line,
     offer_buttons,
     teacher_card,
     when,
@@ -44,7 +56,7 @@ from handlers.navigation import NavMenu, menu_item_button, nav_row
 from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.stage_texts import stage_card
-from handlers.widgets import Choice, Option, TextField, typed_text
+from handlers.widgets import Choice, Option, TextField, short
 from storage.models import DiagnosticAttempt, Iom, MentorProfile, MethodistProfile, Person
 
 APPROVED_NOTICE = "Ваш ИОМ согласован методистом {methodist:ins}. Можно приступать!"
@@ -169,7 +181,7 @@ async def _show_list(ctx: Ctx, kind: str) -> None:
         person = await ctx.session.get(Person, link.teacher_id)
         mark = f"этап «{link.stage}»" if link.relation == "paired" else "ждёт вашего ответа"
         lines.append(f"{number}. {name_of(person)} — {mark}; {await _status_line(ctx, link.teacher_id)}")
-        buttons.append([OpenTeacher(link.teacher_id).button(f"{number}. {name_of(person)}"[:40])])
+        buttons.append([OpenTeacher(link.teacher_id).button(short(f"{number}. {name_of(person)}"))])
     pager = []
     if page > 0:
         pager.append(ListPage(page - 1).button("◀️ Раньше"))
@@ -270,7 +282,8 @@ async def show_teacher(ctx: Ctx) -> None:
             text += "\n\nПедагог ждёт вашего ответа на предложение."
             buttons.extend(list(row) for row in offer_buttons(offer.id))
     else:
-        text += f"\n\nФорма: {pair.form or '—'}.\n{stage_card(pair.stage)}"
+        form = form_line(pair)
+        text += f"\n\n{form}.\n{stage_card(pair.stage)}" if form else f"\n\n{stage_card(pair.stage)}"
         iom = await current_iom(ctx.session, teacher_id)
         if (
             kind == "methodist"
@@ -411,7 +424,7 @@ async def _review(
 
 
 async def _return_with(ctx: Ctx, comment: str) -> None:
-    me, comment = ctx.me, comment[:2000]
+    me = ctx.me
     refusal = await _review(
         ctx,
         int(ctx.data.get("teacher_id", 0)),
@@ -428,7 +441,7 @@ TextField(
     flow,
     "comment",
     text="Напишите комментарий: что исправить в ИОМ. Педагог получит его вместе с маршрутом.",
-    parse=lambda _ctx, text: text,
+    parse=bounded(COMMENT_LIMIT, "Комментарий"),
     on_value=_return_with,
     hint="Напишите комментарий текстом.",
 )
@@ -444,7 +457,7 @@ async def _relay(ctx: Ctx, text: str) -> None:
     role = "методиста" if ctx.data.get("kind") == "methodist" else "наставника"
     await ctx.notify(
         teacher_id,
-        Reply(render(MESSAGE_NOTICE, role=role, sender=display_name(me), text=text[:3000]), ((PAIRS_BUTTON,),)),
+        Reply(render(MESSAGE_NOTICE, role=role, sender=display_name(me), text=text), ((PAIRS_BUTTON,),)),
         kind="pair_message",
     )
     await offers.touch_pair(ctx.session, teacher_id, me.id, ctx.now)
@@ -456,7 +469,7 @@ TextField(
     flow,
     "message",
     text="Напишите сообщение педагогу — я передам его.",
-    parse=lambda _ctx, text: text,
+    parse=bounded(MESSAGE_LIMIT, "Сообщение"),
     on_value=_relay,
     hint="Напишите текст сообщения.",
 )
@@ -481,9 +494,9 @@ async def _back_to_list(ctx: Ctx, kind: str, text: str) -> None:
 async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     me = ctx.me
     picked = EndReason.unpack(incoming.action)
-    reason = END_REASONS[picked.code] if picked is not None else typed_text(incoming)
+    reason = END_REASONS[picked.code] if picked is not None else typed_reason(incoming)
     if not reason:
-        ctx.invalid(REASON_INVALID)
+        ctx.invalid(reason_hint(incoming))
         return
     teacher_id = int(ctx.data.get("teacher_id", 0))
     kind = data_kind(ctx)
@@ -504,7 +517,7 @@ async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
                 PARTNER_ENDED_NOTICE,
                 role=role,
                 partner=display_name(me),
-                reason=reason[:500],
+                reason=reason,
                 kind=KIND_GENITIVE[kind],
             ),
             ((menu_item_button(f"Подобрать {KIND_GENITIVE[kind]}", "match"),),),

@@ -46,21 +46,38 @@ registry.menu_item(
 )
 
 
-def deep_link(ctx: Ctx, code: str) -> str:
-    username = ctx.deps.settings.telegram_bot_username or "<бот>"
-    return f"https://t.me/{str(username).lstrip('@')}?start={code}"
+# at most 40 characters: VK cuts a longer label («Пригласить муниципального координатора (ММС)» was 44)
+INVITE_LABELS = {
+    "methodist": "Пригласить регионального методиста",
+    "mentor": "Пригласить наставника",
+    "curator": "Пригласить куратора школы",
+    "mms": "Пригласить координатора ММС",
+}
+
+
+def deep_link(ctx: Ctx, code: str) -> str | None:
+    """The Telegram link that opens the bot with the code; None while the bot's username is not configured
+    (``TELEGRAM_BOT_USERNAME``): then the code is typed in Telegram as in VK."""
+    username = str(ctx.deps.settings.telegram_bot_username or "").strip().lstrip("@")
+    return f"https://t.me/{username}?start={code}" if username else None
+
+
+def how_to_redeem(ctx: Ctx, code: str) -> str:
+    link = deep_link(ctx, code)
+    if link is None:
+        return f"Пусть человек отправит боту в Telegram или ВКонтакте сообщение с кодом\n{code}"
+    return f"Telegram: перешлите ссылку\n{link}\n\nВКонтакте: пусть человек отправит боту сообщение с кодом\n{code}"
 
 
 @flow.show("choose")
 async def show_choose(ctx: Ctx) -> None:
     buttons = [
-        Invite(role).button(f"Пригласить {ROLE_LABEL[role]}")
+        Invite(role).button(INVITE_LABELS[role])
         for role in ("methodist", "mentor", "curator", "mms")
         if invitations.may_invite(ctx.roles, role)
     ]
     ctx.say(
-        "Кого пригласить? Будет создан одноразовый код: ссылка для Telegram и код для ВКонтакте. "
-        "Код действует 14 дней.",
+        "Кого пригласить? Будет создан одноразовый код приглашения, он действует 14 дней.",
         [[b] for b in buttons] + [nav_row()],
     )
 
@@ -74,13 +91,12 @@ async def _create(
     scope = ""
     if school_id is not None:
         school = await schools.get_school(ctx.session, school_id)
-        scope = f" ({school.name})" if school is not None else ""
+        scope = f" — {school.name}" if school is not None else ""
     elif municipality:
-        scope = f" ({municipality})"
+        scope = f" — {municipality}"
     ctx.say(
-        f"Приглашение для {ROLE_LABEL[role]}{scope} создано (одноразовое, действует 14 дней).\n\n"
-        f"Telegram: перешлите ссылку\n{deep_link(ctx, invitation.code)}\n\n"
-        f"ВКонтакте: пусть человек отправит боту сообщение с кодом\n{invitation.code}",
+        f"Создано приглашение для {ROLE_LABEL[role]}{scope}. Код одноразовый, действует 14 дней.\n\n"
+        f"{how_to_redeem(ctx, invitation.code)}",
         [[InviteMore().button("Создать ещё")], nav_row()],
     )
     ctx.set_data(created=invitation.code)

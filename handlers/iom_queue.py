@@ -20,7 +20,7 @@ from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import menu_item_button, nav_row
 from handlers.person_names import UNKNOWN_NAME, display_name
 from handlers.registry import Flow, MenuItem
-from handlers.widgets import Option, PageInfo, Pager
+from handlers.widgets import Option, PageInfo, Pager, short
 from storage.models import Iom, Person
 
 HANDED = (
@@ -62,7 +62,7 @@ async def _guard(ctx: Ctx) -> bool:
 
 
 def _label(number: int, route: WaitingRoute) -> str:
-    return f"{number}. {route.name or 'педагог'}"[:40]
+    return short(f"{number}. {route.name or 'педагог'}")
 
 
 async def _options(ctx: Ctx) -> list[Option]:

@@ -11,11 +11,20 @@ from typing import TypeVar
 
 from bot.services.staff_profiles import MentorData, save_mentor
 from content.areas import EDUCATION_LEVEL_BUTTONS, EDUCATION_LEVELS
+from content.geography import TYUMEN_REGION
 from handlers.actions import Action
 from handlers.context import Ctx
 from handlers.messages import Button, Incoming
 from handlers.registry import Flow
-from handlers.staff_forms import areas_step, capacity_chosen, checklist, contact_steps, limited, listed
+from handlers.staff_forms import (
+    areas_step,
+    capacity_chosen,
+    checklist,
+    contact_steps,
+    limited,
+    listed,
+    municipality_of_region,
+)
 from handlers.widgets import Choice, FieldError, Option, TextField
 from storage.models import Person
 
@@ -114,13 +123,30 @@ _profile_field(
     on_value=_then_store("school", "municipality"),
 )
 
-MUNICIPALITY_HINT = "Напишите муниципалитет (до 200 знаков)."
+MUNICIPALITY_HINT = (
+    "Напишите муниципалитет (город или район) словами, например: г. Тюмень или Абатский район."
+)
+MUNICIPALITY_UNKNOWN = (
+    "Такого муниципалитета Тюменской области нет в списке. Напишите город или район так, как он называется, "
+    "например: г. Тюмень, г. Ишим или Абатский район."
+)
+
+
+def _parse_municipality(ctx: Ctx, text: str) -> str:
+    """Region 72 (seed 003): one of its municipalities — matching compares the names, «0» or a typo would
+    never meet a teacher; another region: a name with a letter."""
+    tyumen = ctx.me.region_code in (None, TYUMEN_REGION)
+    return municipality_of_region(ctx.me.region_code, MUNICIPALITY_UNKNOWN if tyumen else MUNICIPALITY_HINT)(
+        ctx, text
+    )
+
+
 _profile_field(
     "municipality",
     question="Муниципалитет (город или район), где вы работаете:",
     current=lambda person: person.municipality or None,
     shown=str,
-    parse=limited(200, MUNICIPALITY_HINT),
+    parse=_parse_municipality,
     hint=MUNICIPALITY_HINT,
     on_value=_then_store("municipality", "experience"),
 )

@@ -12,7 +12,8 @@ from typing import Literal, TypeVar
 
 from bot.services import offers
 from bot.services.offers import OfferError
-from content.russian import render
+from bot.services.profiles import TEACHER_ROLE
+from content.russian import Case, agree, render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
@@ -24,6 +25,7 @@ from handlers.mentoring_notices import (
     announce_offer,
     contact_line,
     explain,
+    form_line,
     offer_summary_for_teacher,
     tell_teacher_accepted,
     tell_teacher_next,
@@ -35,7 +37,7 @@ from handlers.navigation import menu_item_button, nav_row
 from handlers.person_names import display_name, name_of
 from handlers.registry import Flow, MenuItem
 from handlers.stage_texts import stage_card
-from handlers.widgets import TextField, typed_text
+from handlers.widgets import FieldError, TextField, typed_text
 from storage.models import Offer, Person
 
 Kind = Literal["mentor", "methodist"]
@@ -51,6 +53,10 @@ ACCEPTED_THANKS = (
 )
 
 flow = Flow("mentoring")
+CASELOAD_BUTTONS: dict[str, tuple[str, str]] = {
+    "mentor": ("Мои подопечные", "my_mentees"),
+    "methodist": ("Мои педагоги", "my_teachers"),
+}  # the menu entries of handlers/caseload.py
 KINDS: tuple[Kind, ...] = ("mentor", "methodist")
 
 OFFER_ERRORS = {
@@ -76,8 +82,46 @@ END_REASONS: dict[EndReasonCode, str] = {
     "inactive": "нет контакта",
 }
 REASON_INVALID = "Выберите причину кнопкой или напишите её."
+# what a person writes to the other side of a pair: longer is refused with the length, never cut silently
+MESSAGE_LIMIT, COMMENT_LIMIT, REASON_LIMIT = 3000, 2000, 500
 
-registry.menu_item(MenuItem("match", "Наставник и методист", "mentoring", "home", order=30))
+
+def too_long(
+    text: str, limit: int, what: str, advice: str = "Сократите, пожалуйста, или отправьте частями."
+) -> str | None:
+    """The hint for a text over ``limit`` characters («Сообщение длиннее 3000 символов: в нём 5000 …»), else None."""
+    if len(text) <= limit:
+        return None
+    return f"{what} длиннее {agree(limit, 'символ', Case.gen)}: в нём {agree(len(text), 'символ')}. {advice}"
+
+
+def bounded(limit: int, what: str) -> Callable[[Ctx, str], str]:
+    """A ``TextField`` parser: the text itself, refused with ``too_long``'s hint past ``limit``."""
+
+    def parse(_ctx: Ctx, text: str) -> str:
+        hint = too_long(text, limit, what)
+        if hint is not None:
+            raise FieldError(hint)
+        return text
+
+    return parse
+
+
+def typed_reason(incoming: Incoming) -> str:
+    """A reason typed instead of pressed: "" when too long (the caller says ``reason_hint``)."""
+    text = typed_text(incoming)
+    return "" if len(text) > REASON_LIMIT else text
+
+
+def reason_hint(incoming: Incoming) -> str:
+    return too_long(typed_text(incoming), REASON_LIMIT, "Причина", "Напишите её коротко.") or REASON_INVALID
+
+
+# a teacher's: staff (onboarded by invitation, no «teacher» role) are not matched with a mentor or a methodist —
+# a curator's «Найти методиста» sent the methodist a request as if from a teacher
+registry.menu_item(
+    MenuItem("match", "Наставник и методист", "mentoring", "home", roles=frozenset({TEACHER_ROLE}), order=30)
+)
 
 
 class OpenPair(Action, prefix="mnt:pair"):
@@ -178,6 +222,9 @@ async def on_home(ctx: Ctx, incoming: Incoming) -> None:
 
 async def _ask(ctx: Ctx, kind: Kind) -> None:
     person = ctx.me
+    if TEACHER_ROLE not in ctx.roles:  # an old button after the role was revoked, or a forged one
+        ctx.say("Подбор наставника и методиста открыт педагогам.", [nav_row(back=False)])
+        return
     if not person.region_code:
         ctx.say("Чтобы подобрать кандидата, укажите регион в профиле.")
         await ctx.show_current()
@@ -207,12 +254,14 @@ async def show_pair(ctx: Ctx) -> None:
         ctx.say(f"Сейчас у вас нет {KIND_GENITIVE[kind]}.", [nav_row()])
         return
     partner = await ctx.session.get(Person, pair.partner_id)
-    text = (
-        f"Ваш {KIND_LABEL[kind]}: {name_of(partner)}\n"
-        f"Форма: {pair.form or '—'}\n{stage_card(pair.stage)}\n"
-        f"Почему вас объединили: {explain(pair.breakdown)}\n"
-        f"{await contact_line(ctx.session, pair)}"
-    )
+    lines = [
+        f"Ваш {KIND_LABEL[kind]}: {name_of(partner)}",
+        form_line(pair),
+        stage_card(pair.stage),
+        f"Почему вас объединили: {explain(pair.breakdown)}",
+        await contact_line(ctx.session, pair),
+    ]
+    text = "\n".join(line for line in lines if line)
     ctx.say(
         text,
         [
@@ -240,9 +289,13 @@ async def _relay(ctx: Ctx, text: str) -> None:
         ctx.say("Пара уже завершена — сообщение не отправлено.")
         await ctx.go("mentoring", "home", remember=False)
         return
+    # the partner answers from their list (flow ``caseload``: «Мои подопечные» / «Мои педагоги»)
+    caseload = CASELOAD_BUTTONS[pair.kind]
     await ctx.notify(
         pair.partner_id,
-        Reply(render(MESSAGE_NOTICE, teacher=display_name(person), text=text)),
+        Reply(
+            render(MESSAGE_NOTICE, teacher=display_name(person), text=text), ((menu_item_button(*caseload),),)
+        ),
         kind="pair_message",
     )
     pair.last_activity_at = ctx.now
@@ -254,7 +307,7 @@ TextField(
     flow,
     "write",
     text="Напишите сообщение — я передам его.",
-    parse=lambda _ctx, text: text,
+    parse=bounded(MESSAGE_LIMIT, "Сообщение"),
     on_value=_relay,
     hint="Напишите текст сообщения.",
 )
@@ -271,9 +324,9 @@ async def show_end_reason(ctx: Ctx) -> None:
 async def on_end_reason(ctx: Ctx, incoming: Incoming) -> None:
     person = ctx.me
     picked = EndReason.unpack(incoming.action)
-    reason = END_REASONS[picked.code] if picked is not None else typed_text(incoming)
+    reason = END_REASONS[picked.code] if picked is not None else typed_reason(incoming)
     if not reason:
-        ctx.invalid(REASON_INVALID)
+        ctx.invalid(reason_hint(incoming))
         return
     kind = data_kind(ctx)
     pair = await offers.active_pair(ctx.session, person.id, kind)
@@ -368,9 +421,9 @@ async def show_decline_reason(ctx: Ctx) -> None:
 @flow.on("decline_reason")
 async def on_decline_reason(ctx: Ctx, incoming: Incoming) -> None:
     picked = DeclineReason.unpack(incoming.action)
-    reason = DECLINE_REASONS[picked.code] if picked is not None else typed_text(incoming)
+    reason = DECLINE_REASONS[picked.code] if picked is not None else typed_reason(incoming)
     if not reason:
-        ctx.invalid(REASON_INVALID)
+        ctx.invalid(reason_hint(incoming))
         return
     try:
         step = await offers.decline_offer(

@@ -184,6 +184,12 @@ async def teacher_card(session: AsyncSession, teacher_id: int, *, with_iom: bool
     return "\n".join(lines)
 
 
+def form_line(pair: Pair) -> str:
+    """«Форма: …» of a mentoring pair; a methodist pair has no ЦМН form (the «учитель – учитель» forms of seed
+    004 slide 40 are of mentoring), so nothing."""
+    return f"Форма: {pair.form or '—'}" if pair.kind == "mentor" else ""
+
+
 def offer_buttons(offer_id: int) -> tuple[tuple[Button, ...], ...]:
     return ((AcceptOffer(offer_id).button("✅ Принять"), DeclineOffer(offer_id).button("❌ Отклонить")),)
 
@@ -192,10 +198,11 @@ async def offer_reply(session: AsyncSession, offer: Offer) -> Reply:
     """What the candidate receives: who asks, their levels and ИОМ, why them, and Принять / Отклонить."""
     role = "наставником" if offer.kind == "mentor" else "региональным методистом"
     candidate = await session.get(Person, offer.candidate_id)
+    form = f"Форма наставничества: {offer.form or matching.FORM_DEFAULT}\n" if offer.kind == "mentor" else ""
     text = (
         f"Педагог просит вас стать {role}.\n\n"
         f"{await teacher_card(session, offer.teacher_id)}\n\n"
-        f"Форма наставничества: {offer.form or matching.FORM_DEFAULT}\n"
+        f"{form}"
         f"Почему вы: {explain(offer.breakdown, for_candidate=True)}\n"
         f"Ответьте, пожалуйста, до {when(offer.due_at, candidate.timezone if candidate else None)}. "
         "Принимая, вы даёте согласие на работу в паре."
@@ -244,9 +251,10 @@ async def tell_teacher_next(session: AsyncSession, step: NextStep, now: datetime
 
 async def tell_teacher_accepted(session: AsyncSession, pair: Pair, now: datetime) -> None:
     partner = await session.get(Person, pair.partner_id)
+    form = f"Форма: {pair.form or matching.FORM_DEFAULT}. " if pair.kind == "mentor" else ""
     text = (
         f"Ваш {KIND_LABEL[pair.kind]}: {name_of(partner)} — предложение принято, пара сформирована.\n"
-        f"Форма: {pair.form or matching.FORM_DEFAULT}. Этап: {pair.stage}.\n"
+        f"{form}Этап: {pair.stage}.\n"
         f"Почему вас объединили: {explain(pair.breakdown)}.\n{await contact_line(session, pair)}"
     )
     await _tell_teacher(session, pair.teacher_id, text, kind="pair_created", now=now)

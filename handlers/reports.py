@@ -14,7 +14,15 @@ from collections.abc import Iterable
 
 from bot.services import reports
 from bot.services.report_chart import render_report_chart
-from bot.services.report_xlsx import BAND_LABELS, FIGURE_LABELS, HIDDEN, build_report_xlsx, norm_text
+from bot.services.report_xlsx import (
+    BAND_LABELS,
+    FIGURE_LABELS,
+    HIDDEN,
+    build_report_xlsx,
+    norm_text,
+    percent_text,
+    period_text,
+)
 from bot.services.reports import BANDS, Figure, Period, Report, Scope, ScopeError
 from content.geography import (
     TYUMEN_REGION,
@@ -52,6 +60,9 @@ PERIOD_LABELS = {
     "last_12_months": "Последние 12 месяцев",
 }
 MARKS = {True: "✅", False: "⚠️", None: "—"}
+# a methodist's own scope: the teachers of their pairs AND every teacher of their municipalities
+# (bot/services/reports.py) — not «Мои педагоги», the caseload of their pairs only
+MINE_LABEL = "Мои муниципалитеты и педагоги"
 # scope options: the region, all regions, «Мои педагоги», the municipality list, a municipality by id,
 # the curator's school
 REGION, ALL, MINE, MUNIS, MUNI, MY_SCHOOL = "region", "all", "me", "munis", "muni:", "school"
@@ -92,7 +103,7 @@ async def _scope_options(ctx: Ctx) -> list[Option]:
         items = [item for item in map(municipality_by_name, allowed) if item is not None]
         options += [Option(MUNI + item.id, item.name) for item in items]
     if "methodist" in ctx.roles:
-        options.append(Option(MINE, "Мои педагоги"))
+        options.append(Option(MINE, MINE_LABEL))
     school = await reports.curator_school(ctx.session, ctx.me.id, ctx.roles)
     if school is not None:
         options.append(Option(MY_SCHOOL, f"Моя школа: {school.name}"))
@@ -232,7 +243,7 @@ def _scope_title(data: dict[str, object]) -> str:
     if kind == reports.MUNICIPALITY:
         return str(value)
     if kind == reports.METHODIST:
-        return "мои педагоги"
+        return MINE_LABEL.lower()
     if kind == reports.SCHOOL:
         return f"школа «{data.get('scope_name') or value}»"
     return "все регионы"
@@ -242,15 +253,14 @@ def figure_value(figure: Figure) -> str:
     if figure.value is None:
         return "нет данных"
     if figure.kind == "share":
-        return f"{figure.value:.0%} ({figure.numerator} из {figure.denominator})"
+        return f"{percent_text(figure.value)} ({figure.numerator} из {figure.denominator})"
     if figure.kind == "ratio":
         return f"{figure.value:.1f}".replace(".", ",")
     return str(int(figure.value))
 
 
 def summary_text(report: Report, title: str, period: Period) -> str:
-    end = period.end
-    lines = [f"Отчёт: {title}", f"Период: {period.start:%d.%m.%Y} – {end:%d.%m.%Y} (не включая)", ""]
+    lines = [f"Отчёт: {title}", f"Период: {period_text(period.start, period.end)}", ""]
     for figure in report.figures:
         norm = f" (норма {norm_text(figure)})" if figure.norm is not None else ""
         lines.append(f"{MARKS[figure.met]} {FIGURE_LABELS[figure.key]}: {figure_value(figure)}{norm}")

@@ -10,6 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.services.matching import AREAS
+from content.geography import TYUMEN_REGION, municipality_by_name, search_municipalities
 from handlers.context import Ctx
 from handlers.mentoring_notices import AREA_LABELS
 from handlers.messages import Incoming
@@ -41,13 +42,48 @@ def limited(limit: int, hint: str) -> Callable[[Ctx, str], str]:
 
 
 def listed(limit: int, hint: str) -> Callable[[Ctx, str], list[str]]:
-    """A ``TextField`` parser: a list written with commas, at least one item, each of at most ``limit``."""
+    """A ``TextField`` parser: a list written with commas, at least one item, each of at most ``limit`` and
+    with a letter in it («0», «😀» are not a subject or a municipality)."""
 
     def parse(_ctx: Ctx, text: str) -> list[str]:
         items = split_list(text)
-        if not items or any(len(item) > limit for item in items):
+        if not items or any(len(item) > limit or not any(ch.isalpha() for ch in item) for item in items):
             raise FieldError(hint)
         return items
+
+    return parse
+
+
+def known_municipality(text: str) -> str | None:
+    """The Тюменская область municipality a typed name means («тюмень», «г.Ишим» → «г. Тюмень», «г. Ишим»)
+    when exactly one fits, else None."""
+    exact = municipality_by_name(text)
+    if exact is not None:
+        return exact.name
+    found = search_municipalities(text) if text.strip() else []
+    if len(found) > 1:  # «г.Ишим»: the city, not «Ишимский район»
+        found = [m for m in found if _core(m.name) == _core(text)]
+    return found[0].name if len(found) == 1 else None
+
+
+def _core(name: str) -> str:
+    """A municipality's name without «г.» and «район», lower case: «г. Ишим» → «ишим»."""
+    return " ".join(name.lower().replace("ё", "е").replace("г.", " ").replace("район", " ").split())
+
+
+def municipality_of_region(region_code: str | None, hint: str) -> Callable[[Ctx, str], str]:
+    """A ``TextField`` parser of one municipality: in Тюменская область one of its list (seed 003), written
+    as there; in another region any name with a letter, up to 200 characters."""
+
+    def parse(_ctx: Ctx, text: str) -> str:
+        if region_code in (None, TYUMEN_REGION):
+            known = known_municipality(text)
+            if known is None:
+                raise FieldError(hint)
+            return known
+        if len(text) > 200 or not any(ch.isalpha() for ch in text):
+            raise FieldError(hint)
+        return text
 
     return parse
 

@@ -23,7 +23,7 @@ from handlers.invitation_texts import ERRORS, ROLE_NOMINATIVE
 from handlers.messages import Incoming
 from handlers.navigation import NavMenu
 from handlers.registry import Flow
-from handlers.staff_forms import limited, listed, methodist_capacity_step
+from handlers.staff_forms import known_municipality, limited, listed, methodist_capacity_step
 from handlers.widgets import Choice, FieldError, MultiSelect, Option, TextField, typed_text
 from storage.models.mentoring import MENTOR_MAX_CAPACITY
 
@@ -178,7 +178,8 @@ async def _municipalities_typed(ctx: Ctx, incoming: Incoming) -> bool:
     except FieldError as exc:
         ctx.invalid(exc.hint)
         return True
-    await _municipalities_given(ctx, names)
+    # «тюмень» is the registry's «г. Тюмень» (methodists are matched to teachers by these names)
+    await _municipalities_given(ctx, list(dict.fromkeys(known_municipality(name) or name for name in names)))
     return True
 
 

@@ -293,7 +293,7 @@ def invitation_created(role: str) -> Effect:
             Invitation.role == role, Invitation.created_by == c.world.ids[c.role]
         )
         assert await c.count(query) == 1
-        assert "Приглашение для" in c.text
+        assert "Создано приглашение для" in c.text
 
     return check
 
@@ -467,7 +467,7 @@ SCOPE_MATRIX: dict[str, tuple[tuple[str, ...] | None, int | None]] = {
     "C1": (("Моя школа: МАОУ СОШ S1",), 2),  # S1: T1, M2
     "C3": (("Моя школа: МАОУ СОШ S3",), 1),  # S3: T3
     "MM": (("Абатский район",), 1),  # T3 only
-    "ME": (("г. Тюмень", "Абатский район", "Мои педагоги"), 4),  # Тюмень: T1 T2 T4 M2
+    "ME": (("г. Тюмень", "Абатский район", "Мои муниципалитеты и педагоги"), 4),  # Тюмень: T1 T2 T4 M2
     "AD": (("Регион: Тюменская область", "Муниципалитет…", "Все регионы"), 5),
     "T1": (None, None),
     "M1": (None, None),

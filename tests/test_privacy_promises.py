@@ -171,7 +171,7 @@ async def test_check_in_answers_reach_nobody_but_the_teacher(
 
     # the methodist, the curator and the admin: the report and its workbook
     staff_reports = {
-        "x0": "Мои педагоги",
+        "x0": "Мои муниципалитеты и педагоги",
         "c0": f"Моя школа: {SCHOOL}",
         "a0": "Все регионы",
     }

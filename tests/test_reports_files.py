@@ -45,7 +45,7 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
     for sheet in book.worksheets:  # title and period on top, print setup for paper
         assert sheet["A1"].value.startswith("Мониторинг сопровождения молодых педагогов")
         assert "Тюменская область" in sheet["A1"].value
-        assert sheet["A2"].value.startswith("Период: 01.09.2026 – 01.06.2027")
+        assert sheet["A2"].value.startswith("Период: с 1 сентября 2026 г. по 31 мая 2027 г.;")
         assert sheet.page_setup.orientation == "landscape"
         assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
@@ -62,9 +62,9 @@ async def test_xlsx_sheets_headers_formats_and_key_cells(sessions: async_session
     # 3 of 5 young (T2 and T11 are in their 4th year of work: not young, seed 001; see tests/report_fixtures.py)
     assert abs(supported[1].value - 3 / 5) < 1e-9
     assert supported[1].number_format == "0.0%"
-    assert (supported[2].value, supported[3].value) == ("≥ 70%", "норма не выполнена")
+    assert (supported[2].value, supported[3].value) == ("≥ 70 %", "норма не выполнена")
     base = rows["Доля диагностированных на базовом уровне и выше"]
-    assert (base[2].value, base[3].value) == ("≥ 60%", "норма не выполнена")
+    assert (base[2].value, base[3].value) == ("≥ 60 %", "норма не выполнена")
     per = rows["Педагогов на одного методиста"]
     assert (per[1].value, per[2].value) == (6.0, "≤ 250")
     assert rows["Превышение нагрузки: Методист ME2"][1].value == 4
@@ -140,7 +140,7 @@ async def test_cli_writes_the_file_and_prints_a_summary(
     code, text = await write_report(settings, "region:72", "2026-09-01:2027-06-01", out)
     assert code == 0
     assert "Зарегистрировано педагогов: 12" in text
-    assert "Доля педагогов с ИОМ: 33.3% (4 из 12); норма ≥ 30%, норма выполнена" in text
+    assert "Доля педагогов с ИОМ: 33.3 % (4 из 12); норма ≥ 30 %, норма выполнена" in text
     assert "Методистов сверх нагрузки: 1" in text
     book = load_workbook(out)
     assert book.sheetnames == [*SHEETS, SUPPORT_SHEET]  # the last one: bot/services/support_report_sheet.py

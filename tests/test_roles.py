@@ -43,7 +43,7 @@ def press(replies: list[Reply], label: str) -> str:
     raise AssertionError(f"no button {label!r} in {seen(replies)}")
 
 
-CODE = re.compile(r"\?start=(INV[A-Z0-9]{8})")
+CODE = re.compile(r"\n(INV[A-Z0-9]{8})$")  # the code on the last line
 
 
 async def _role_names(
@@ -116,8 +116,9 @@ async def _invite(dispatcher: Dispatcher, admin_uid: str, role: str) -> str:
     text = replies[-1].text
     match = CODE.search(text)
     assert match is not None, text
-    assert "https://t.me/<бот>?start=" in text
-    assert f"\n{match.group(1)}" in text  # the plain code for VK
+    # no TELEGRAM_BOT_USERNAME in these settings: no broken «https://t.me/<бот>» link, the code is typed
+    assert "t.me" not in text and "<бот>" not in text
+    assert "отправит боту в Telegram или ВКонтакте сообщение с кодом" in text
     return match.group(1)
 
 
@@ -433,7 +434,7 @@ async def test_admin_invites_a_curator_of_a_school_and_an_mms_coordinator(
     codes: dict[str, str] = {}
     for role, label, pick in (
         ("curator", "Пригласить куратора школы", "МАОУ СОШ № 9"),
-        ("mms", "Пригласить муниципального координатора (ММС)", "г. Ишим"),
+        ("mms", "Пригласить координатора ММС", "г. Ишим"),
     ):
         await admin.send("/menu")
         await admin.press("Приглашения")
@@ -457,3 +458,28 @@ async def test_admin_invites_a_curator_of_a_school_and_an_mms_coordinator(
     async with sessions() as session:
         staff = {p.school_id or p.municipality for p in await session.scalars(select(StaffProfile))}
         assert staff == {school_id, "г. Ишим"}
+
+
+async def test_the_invitation_screens_fit_vk_and_read_plainly(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """QA pass: «Пригласить муниципального координатора (ММС)» had 44 characters (VK cuts labels at 40), the
+    created text read «… координатора (ММС) (г. Ишим) создано (одноразовое, …)»."""
+    from tests.client import MAX_LABEL, DispatcherClient
+
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), platform="vk", external_id="boss", roles=("admin",))
+    admin = DispatcherClient(dispatcher, "boss", channel="vk", max_label=MAX_LABEL)
+    await admin.send("/menu")
+    choose = await admin.press("Приглашения")
+    assert choose.last.labels[:4] == [
+        "Пригласить регионального методиста",
+        "Пригласить наставника",
+        "Пригласить куратора школы",
+        "Пригласить координатора ММС",
+    ]
+    await admin.press("Пригласить координатора ММС")
+    created = await admin.press("г. Ишим")
+    assert created.text.startswith(
+        "Создано приглашение для муниципального координатора (ММС) — г. Ишим. Код одноразовый, действует 14 дней."
+    ), created.text

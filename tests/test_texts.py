@@ -58,6 +58,15 @@ def test_no_latin_beyond_the_style_guide_list() -> None:
     assert offenders == {}
 
 
+def test_no_line_break_inside_a_sentence() -> None:
+    """A messenger keeps every line break, so a text wrapped like source code reads ragged on a phone
+    («… координатор муниципалитета⏎или администратор», QA pass): a line ends where a sentence, a list item or a
+    heading ends, never before a lower-case continuation."""
+    wrapped = re.compile(r"[^\n.:!?;»]\n[ \t]*[а-яёa-z(]")
+    offenders = sorted(key for key, entry in catalogue().items() if wrapped.search(entry.spec.text))
+    assert offenders == []
+
+
 def test_the_style_guide_names_the_same_latin_allow_list() -> None:
     guide = (ROOT / "content" / "STYLE.md").read_text(encoding="utf-8")
     for word in ("Telegram", "Excel", "PDF", "DOCX", "XLSX", "JSON", "Copenhagen Burnout Inventory"):

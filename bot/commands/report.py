@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.services import reports
-from bot.services.report_xlsx import FIGURE_LABELS, build_report_xlsx, norm_text
+from bot.services.report_xlsx import FIGURE_LABELS, build_report_xlsx, norm_text, percent_text
 from bot.services.reports import Period, Report, Scope, ScopeError
 from bot.settings import Settings
 from bot.subcommands import subcommand
@@ -61,7 +61,7 @@ def summary_lines(report: Report) -> list[str]:
         if figure.value is None:
             value = "нет данных"
         elif figure.kind == "share":
-            value = f"{figure.value:.1%} ({figure.numerator} из {figure.denominator})"
+            value = f"{percent_text(figure.value, 1)} ({figure.numerator} из {figure.denominator})"
         elif figure.kind == "ratio":
             value = f"{figure.value:.1f}"
         else:

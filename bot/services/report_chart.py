@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 
+from bot.services.report_xlsx import percent_text
 from bot.services.reports import BASE_OR_ABOVE, DIAGNOSED, IOM_COMPLETED, WITH_IOM, YOUNG_SUPPORTED, Report
 
 CHART_FIGURES: tuple[tuple[str, str], ...] = (
@@ -41,7 +42,12 @@ def render_report_chart(report: Report, title: str) -> bytes:
         if fig.norm is not None:
             ax.hlines(100 * fig.norm, x - 0.4, x + 0.4, colors="#444444", linestyles="--", linewidth=1.2)
             ax.text(
-                x + 0.42, 100 * fig.norm, f"норма {fig.norm:.0%}", fontsize=7, va="center", color="#444444"
+                x + 0.42,
+                100 * fig.norm,
+                f"норма {percent_text(fig.norm)}",
+                fontsize=7,
+                va="center",
+                color="#444444",
             )
     ax.set_xticks(positions)
     ax.set_xticklabels([label for _key, label in CHART_FIGURES], fontsize=9)

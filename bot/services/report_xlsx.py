@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.services.reports import (
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 from bot.services.support_report_sheet import SHEET_TITLE as SUPPORT_SHEET
 from bot.services.support_report_sheet import write_support_sheet
 from content.areas import AREA_LABELS, AREAS, LEVEL_LABELS, LEVELS
+from content.dates import date_range
 from content.geography import CLUSTER_LABELS
 
 SHEETS = ("Сводка", "Муниципалитеты", "Реестр ИОМ", "Наставничество", "Дефициты", "Диаграмма")
@@ -94,11 +96,21 @@ CUT_HEADERS = [
 ]
 
 
+def period_text(start: datetime, end: datetime) -> str:
+    """The period [start, end) by its days, both included: «с 1 по 30 ноября 2026 г.»."""
+    return date_range(start.date(), (end - timedelta(microseconds=1)).date())
+
+
+def percent_text(share: float, digits: int = 0) -> str:
+    """A share as people write it: «40 %» (a space before the sign, content/STYLE.md)."""
+    return f"{share:.{digits}%}".removesuffix("%") + " %"
+
+
 def norm_text(figure: Figure) -> str:
     if figure.norm is None or figure.norm_op is None:
         return "—"
     sign = "≥" if figure.norm_op == ">=" else "≤"
-    value = f"{figure.norm:.0%}" if figure.kind == "share" else f"{figure.norm:.0f}"
+    value = percent_text(figure.norm) if figure.kind == "share" else f"{figure.norm:.0f}"
     return f"{sign} {value}"
 
 
@@ -136,7 +148,7 @@ def _title(sheet: Worksheet, report: Report, scope_title: str) -> None:
     sheet.append([f"Мониторинг сопровождения молодых педагогов — {sheet.title.lower()}: {scope_title}"])
     sheet.append(
         [
-            f"Период: {report.start:%d.%m.%Y} – {report.end:%d.%m.%Y} (не включая); "
+            f"Период: {period_text(report.start, report.end)}; "
             f"сформирован {report.generated_at:%d.%m.%Y %H:%M} UTC"
         ]
     )

@@ -117,7 +117,7 @@ async def test_vk_teacher_gets_a_telegram_mentor_invited_by_the_admin(cross: Cro
     menu = await tg_say(tg, 300, "/menu", "Главное меню")
     assert "m:invite" in menu.actions
     await tg_answer(tg, 300, "m:invite", "Кого пригласить?")
-    created = await tg_answer(tg, 300, "inv:new:mentor", "Приглашение для наставника создано")
+    created = await tg_answer(tg, 300, "inv:new:mentor", "Создано приглашение для наставника")
     match = re.search(r"https://t\.me/navigator_test_bot\?start=(INV[A-Z0-9]{8})", created.text or "")
     assert match is not None, created.text
     code = match.group(1)

@@ -33,7 +33,7 @@ async def test_admin_report_over_telegram(tg: FakeTelegramServer, tg_bot: Telegr
     assert summary.text is not None
     assert "Отчёт: Тюменская область (регион 72)" in summary.text
     assert "Зарегистрировано педагогов: 12" in summary.text
-    assert "✅ Доля педагогов с ИОМ: 42% (5 из 12)" in summary.text
+    assert "✅ Доля педагогов с ИОМ: 42 % (5 из 12)" in summary.text
     assert photo.kind == "photo" and photo.file_bytes is not None
     assert photo.file_bytes.startswith(b"\x89PNG")
     assert photo.text == "Ключевые доли и нормы:"
