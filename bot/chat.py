@@ -24,6 +24,9 @@ class Incoming:
     user_id: str  # the person's id on that channel
     text: str | None = None
     action: str | None = None
+    # the platform's own id of this event (Telegram's update_id, VK's message or event id), None where there
+    # is none (the console): an update delivered again after a crash is recognised by it
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class Loaded:
 
 
 STATE_TABLE: Table = ConversationState.__table__  # type: ignore[assignment]
-STATE_COLUMNS = ("flow", "step", "data", "history", "expected")
+STATE_COLUMNS = ("flow", "step", "data", "history", "expected", "recent_keys")
+RECENT_KEYS = 16  # platform ids kept per account: a re-delivery after a crash is among the latest few
 
 
 @cache
@@ -113,7 +114,14 @@ async def load(session: AsyncSession, incoming: Incoming, now: datetime) -> Load
         account.unreachable_at, account.unreachable_reason = None, None
     if state is None:
         state = ConversationState(
-            account_id=account.id, flow="", step="", data={}, history=[], expected=[], updated_at=now
+            account_id=account.id,
+            flow="",
+            step="",
+            data={},
+            history=[],
+            expected=[],
+            recent_keys=[],
+            updated_at=now,
         )
     else:
         stored = {name: getattr(state, name) for name in STATE_COLUMNS}
@@ -152,6 +160,20 @@ async def _new_account(session: AsyncSession, incoming: Incoming, now: datetime)
     set_committed_value(account, "person", None)
     session.add(account)
     return account
+
+
+def delivered_again(loaded: Loaded, incoming: Incoming) -> bool:
+    """True for an update this account's state says was handled already (its platform id is among the
+    latest ones: the commit landed, the platform was not told before a crash, so it came again). Otherwise
+    its id is noted in the state, written back with the update's own changes (the same commit)."""
+    key = incoming.key
+    if key is None:
+        return False
+    recent = loaded.state.recent_keys or []
+    if key in recent:
+        return True
+    loaded.state.recent_keys = [*recent[-(RECENT_KEYS - 1) :], key]
+    return False
 
 
 async def store(session: AsyncSession, loaded: Loaded, now: datetime) -> None:

@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -70,7 +71,7 @@ class Dispatcher:
             # files and PostgreSQL text later; over-long text is cut
             text = CONTROL_CHARACTERS.sub("", incoming.text)[:MAX_TEXT]
             if text != incoming.text:
-                incoming = Incoming(incoming.channel, incoming.user_id, text, incoming.action)
+                incoming = replace(incoming, text=text)
         return await self.guard.run(incoming, self._handle_once)
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
@@ -81,6 +82,15 @@ class Dispatcher:
             stored = registry.FLOWS.get(ctx.state.flow)
             if stored is not None and stored.name != ctx.state.flow:  # stored under a former name
                 ctx.state.flow = stored.name
+            if context_load.delivered_again(loaded, incoming):
+                # handled and committed before a crash, not yet confirmed to the platform: its effect is
+                # stored, so it is not applied twice; the person sees where they are (the answer they may
+                # have missed)
+                log.info("update delivered again, shown the current step (channel=%s)", incoming.channel)
+                await self._reshow_or_menu(ctx)
+                self._fit_to_channel(ctx)
+                await context_load.store(session, loaded, ctx.now)
+                return ctx.replies
             for hook in registry.CONTEXT_HOOKS:
                 await hook(ctx)
             if was_ready and (loaded.stamped or _is_start(incoming)):

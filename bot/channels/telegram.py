@@ -331,7 +331,7 @@ def build_router(app: App, renderer: TelegramRenderer, inflight: InFlight) -> Ro
     router = Router(name="navigator")
 
     @router.message(F.chat.type == ChatType.PRIVATE)
-    async def on_message(message: Message) -> None:
+    async def on_message(message: Message, event_update: Update) -> None:
         if message.from_user is None:
             return
         async with inflight:
@@ -339,12 +339,14 @@ def build_router(app: App, renderer: TelegramRenderer, inflight: InFlight) -> Ro
             if text is None:  # a sticker, a voice message, a photo without a caption...
                 await deliver_live(renderer, message.chat.id, [Reply(NOT_TEXT)])
                 return
-            incoming = Incoming(PLATFORM, str(message.from_user.id), text=text)
+            incoming = Incoming(
+                PLATFORM, str(message.from_user.id), text=text, key=str(event_update.update_id)
+            )
             replies = await app.dispatcher.handle(incoming)
             await deliver_live(renderer, message.chat.id, replies)
 
     @router.callback_query()
-    async def on_callback(callback: CallbackQuery) -> None:
+    async def on_callback(callback: CallbackQuery, event_update: Update) -> None:
         async with inflight:
             try:
                 answer = RawAnswerCallbackQuery(callback_query_id=callback.id)
@@ -355,7 +357,8 @@ def build_router(app: App, renderer: TelegramRenderer, inflight: InFlight) -> Ro
                 return
             if callback.message is not None and callback.message.chat.type != ChatType.PRIVATE:
                 return
-            incoming = Incoming(PLATFORM, str(callback.from_user.id), action=callback.data)
+            key = str(event_update.update_id)
+            incoming = Incoming(PLATFORM, str(callback.from_user.id), action=callback.data, key=key)
             replies = await app.dispatcher.handle(incoming)
             await deliver_live(renderer, callback.from_user.id, replies)
 

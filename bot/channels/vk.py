@@ -264,6 +264,9 @@ def inbound_from_update(update: dict[str, Any]) -> Inbound | None:
     """Turn one Bots Long Poll update into an ``Inbound``; None for updates we do not handle."""
     kind = update.get("type")
     obj = update.get("object") or {}
+    # every Bots Long Poll update has its own event_id: one delivered again after a crash is recognised
+    raw_key = update.get("event_id")
+    key = raw_key if isinstance(raw_key, str) and raw_key else None
     if kind == "message_new":
         message = obj.get("message") or {}
         from_id, peer_id = message.get("from_id"), message.get("peer_id")
@@ -273,11 +276,11 @@ def inbound_from_update(update: dict[str, Any]) -> Inbound | None:
         action = payload.get("a")
         client = ClientKeyboard.from_client_info(obj.get("client_info"))
         if isinstance(action, str):
-            return Inbound(Incoming(PLATFORM, str(from_id), action=action), peer_id, client=client)
+            return Inbound(Incoming(PLATFORM, str(from_id), action=action, key=key), peer_id, client=client)
         if payload.get("command") == "start":  # VK's own "Начать" button
-            return Inbound(Incoming(PLATFORM, str(from_id), text="/start"), peer_id, client=client)
+            return Inbound(Incoming(PLATFORM, str(from_id), text="/start", key=key), peer_id, client=client)
         text = str(message.get("text") or "")
-        return Inbound(Incoming(PLATFORM, str(from_id), text=text), peer_id, client=client)
+        return Inbound(Incoming(PLATFORM, str(from_id), text=text, key=key), peer_id, client=client)
     if kind == "message_event":
         user_id, peer_id, event_id = obj.get("user_id"), obj.get("peer_id"), obj.get("event_id")
         if not isinstance(user_id, int) or not isinstance(peer_id, int) or not isinstance(event_id, str):
@@ -285,7 +288,7 @@ def inbound_from_update(update: dict[str, Any]) -> Inbound | None:
         action = _payload_dict(obj.get("payload")).get("a")
         if not isinstance(action, str):
             action = ""  # an unknown payload is a stale/forged button for the dispatcher
-        return Inbound(Incoming(PLATFORM, str(user_id), action=action), peer_id, event_id)
+        return Inbound(Incoming(PLATFORM, str(user_id), action=action, key=key), peer_id, event_id)
     return None
 
 
@@ -902,7 +905,9 @@ def create_vk_channel(
     http = session_factory()
     vk = build_vk_api(app.settings, http)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api")
-    client = VkClient(vk, http, executor, DbPeerStore(app), RequestSpacing(app.settings.vk_requests_per_second))
+    client = VkClient(
+        vk, http, executor, DbPeerStore(app), RequestSpacing(app.settings.vk_requests_per_second)
+    )
     return VkChannel(app, client, session_factory(), options or LongPollOptions())
 
 

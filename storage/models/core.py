@@ -101,6 +101,9 @@ class ConversationState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     history: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     expected: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the platform's ids of the latest updates handled (``Incoming.key``, at most RECENT_KEYS): one delivered
+    # again after a crash (handled and committed, not yet confirmed to the platform) changes nothing
+    recent_keys: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
