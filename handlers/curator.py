@@ -202,7 +202,11 @@ async def _free_mentors(ctx: Ctx) -> list[Option]:
         return []
     people = await school_pairs.school_people(ctx.session, school.id)
     return [
-        Option(str(load.person.id), f"{name_of(load.person)} ({load.active_pairs} из {load.capacity})")
+        Option(
+            str(load.person.id),
+            f"{name_of(load.person)} ({load.active_pairs} из {load.capacity})",
+            find_by=name_of(load.person),
+        )
         for load in people.mentors
         if load.free
     ]

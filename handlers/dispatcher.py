@@ -44,6 +44,8 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 STALE_BUTTON = "Эта кнопка уже неактуальна. Вот где мы сейчас:"
 NOT_ALLOWED = "Это действие вам недоступно."
 FINISH_PROFILE_FIRST = "Сначала давайте закончим знакомство — это займёт пару минут."
+ANSWERS_KEPT = "Ответы, которые вы уже дали, сохранены."
+CANCELLED = "Действие отменено. Всё, что было сохранено раньше, осталось на месте."
 UNKNOWN_COMMAND = "Такой команды нет. Доступно: /menu — главное меню, /help — справка, /cancel — отменить."
 
 
@@ -205,8 +207,10 @@ class Dispatcher:
                 await ctx.go(ONBOARDING_FLOW, ONBOARDING_STEP, remember=False)
             return
         if name in {"menu", "cancel"}:
-            if name == "cancel" and ctx.state.flow:
-                ctx.say("Отменено. Ничего из начатого не потеряно там, где это сохраняется.")
+            if not self._profile_ready(ctx) and ctx.state.flow:  # the form itself: there is nothing to cancel to
+                ctx.say(FINISH_PROFILE_FIRST + " " + ANSWERS_KEPT)
+            elif name == "cancel" and ctx.state.flow:
+                ctx.say(CANCELLED)
             await self._show_menu(ctx)
             return
         if name == "help":

@@ -90,6 +90,7 @@ class Keep(Action, prefix="w:keep"):
 class Option:
     value: str
     label: str
+    find_by: str | None = None  # what a typed search matches, when the label holds more (a load «1 из 2»)
 
 
 class FieldError(ValueError):
@@ -333,7 +334,7 @@ class Pager(_Widget):
         if self.search is not None:
             return self.search(query)
         folded = _fold(query)
-        return [o for o in await resolve(self.items, ctx) if folded in _fold(o.label)]
+        return [o for o in await resolve(self.items, ctx) if folded in _fold(o.find_by or o.label)]
 
     async def _listed(self, ctx: Ctx) -> tuple[str, Sequence[Option]]:
         query = str(self._state(ctx).get("query") or "")

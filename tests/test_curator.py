@@ -230,3 +230,17 @@ async def test_the_mentor_offer_declines_the_teacher_name_and_an_erased_side_clo
     async with sessions() as session:
         proposal = await session.scalar(select(PairProposal))
         assert proposal is not None and proposal.status == "cancelled"
+
+
+async def test_the_mentor_search_matches_names_not_the_load_in_the_label(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Typing «0» used to offer «Педагог M2 (0 из 2)»: the search read the load counter in the label."""
+    await _world(sessions, clock)
+    curator = DispatcherClient(dispatcher, "sch-C1")
+    await _open_school(curator)
+    await curator.press("➕ Сформировать пару")
+    none = await curator.send("0")
+    assert "Среди наставников школы нет «0»" in none.text  # was: M2 offered as the single match
+    found = await curator.send("m2")
+    assert found.last.has("Педагог M2 (0 из 2)") or "Педагог M2" in found.text
