@@ -566,7 +566,7 @@ async def _submit(ctx: Ctx) -> None:
     methodist_id = await submit_for_approval(ctx.session, iom, ctx.now)
     if methodist_id is not None:
         await _tell_methodist(ctx, methodist_id, SUBMITTED_NOTICE)
-        ctx.say("Маршрут отправлен вашему методисту на согласование. Я сообщу, когда он ответит.")
+        ctx.say("Маршрут отправлен вашему методисту на согласование. Когда он ответит, здесь появится сообщение.")
     else:
         ctx.say(AWAITING_TEXT)
     await _back_to_view(ctx)

@@ -216,8 +216,8 @@ async def offer_summary_for_teacher(session: AsyncSession, offer: Offer) -> str:
     return (
         f"Подобрали вам: {KIND_LABEL[offer.kind]} {name_of(candidate)}.\n"
         f"Почему: {explain(offer.breakdown)}.\n"
-        f"Мы отправили предложение; ответ ждём до {when(offer.due_at, teacher.timezone if teacher else None)}. "
-        "Я сообщу, как только он придёт."
+        f"Предложение отправлено; ответ ожидается до {when(offer.due_at, teacher.timezone if teacher else None)}. "
+        "Как только он придёт, здесь появится сообщение."
     )
 
 
