@@ -11,6 +11,8 @@ those 100 again: the bot took in nothing new until the slow one ended.
   waits its turn (parked too) and comes after it; once both are done their rows are gone.
 - The bot is killed (SIGKILL) while a parked update is in flight: after the restart it is handled from its
   row (Telegram no longer has it), and the row is gone.
+- Rows committed just before a crash, while Telegram still has their updates: handled on start, in order,
+  once each.
 
 Both run on SQLite and PostgreSQL (``db_url``).
 """
@@ -28,6 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import POLL_PARK_AFTER
+from bot.clock import FakeClock
+from bot.services.parked_updates import Parked, park
+from bot.settings import Settings
 from handlers.messages import Incoming, Reply
 from storage.engine import create_engine, session_factory
 from storage.models import ParkedTelegramUpdate
@@ -83,10 +88,10 @@ async def test_a_slow_update_is_parked_and_nobody_waits_for_it(
         return await original(incoming)
 
     monkeypatch.setattr(dispatcher, "handle", held)
+    started = time.monotonic()
     first = await tg.send_text(slow, "/menu")
     await asyncio.wait_for(entered.wait(), 10)
     second = await tg.send_text(slow, "/help")  # the same person: waits for their /menu
-    started = time.monotonic()
     for uid in others:
         await tg.send_text(uid, "/start")
     await tg.wait_until(lambda: all_answered(tg, others), timeout=ANSWERED_WITHIN)
@@ -95,7 +100,9 @@ async def test_a_slow_update_is_parked_and_nobody_waits_for_it(
     # all answered while the slow update still runs (it waits for the gate), and none twice
     assert tg.messages_to(slow) == []
     assert all(len(tg.messages_to(uid)) == 1 for uid in others)
-    assert waited >= POLL_PARK_AFTER  # parked once it had held the offset back for the threshold
+    # more than 100 updates from the offset: the last ones came in only once the slow one was parked, after
+    # it had held the offset back for the threshold
+    assert waited >= POLL_PARK_AFTER
     # the slow update and the one queued behind it are parked with their sender, and Telegram has them
     # confirmed (the offset passed them); the quick updates left no row
     rows = await wait_for_rows(tg_bot.sessions, {first, second})
@@ -175,3 +182,43 @@ async def test_a_parked_update_in_flight_at_a_crash_is_handled_after_the_restart
     assert tg.handed_out[first] == handed_out  # Telegram never handed it out again: it came from the row
     assert "parked update(s) left by the previous run handed to handling" in bot_process.current_log()
     await tg.wait_until(lambda: tg.pending_updates == 0, timeout=30)
+
+
+async def test_rows_left_by_a_crash_are_handled_first_in_order_and_a_redelivery_is_skipped(
+    tg_server: FakeTelegramServer,
+    tg_settings: Settings,
+    clock: FakeClock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The state a crash right after parking leaves: the rows are committed, and Telegram still has the
+    updates (the next poll would have confirmed them). On start the rows are handled before the first poll,
+    in update id order (so the person's later message comes after them), and Telegram handing the same ids
+    out again does not handle them twice."""
+    tg, user = tg_server, 764_001
+    async with sessions() as session, session.begin():
+        await make_person(session, clock.now(), platform="telegram", external_id=str(user))
+    help_update = tg.text_update(user, "/help")
+    menu_update = tg.text_update(user, "/menu")
+    for raw in (help_update, menu_update):
+        await tg.push_update(raw)  # keeps its id: still unconfirmed at "Telegram"
+    async with sessions() as session, session.begin():
+        await park(
+            session,
+            [Parked(raw["update_id"], str(user), raw) for raw in (menu_update, help_update)],
+            clock.now(),
+        )
+    later = await tg.send_text(user, "/cancel")  # written while the bot was down, after the parked ones
+    harness = TelegramBot(tg, tg_settings, clock)
+    await harness.start()
+    try:
+        await tg.wait_for_text(user, "Отменено")
+        await tg.wait_until(lambda: tg.pending_updates == 0)
+        await wait_for_rows(harness.sessions, set())
+        await asyncio.sleep(0.5)
+        texts = [(message.text or "")[:12] for message in tg.messages_to(user)]
+        # help, menu, then /cancel («Отменено…» and the menu): each handled once, in the order sent, though
+        # Telegram handed the parked ones out again
+        assert texts == ["«Навигатор м", "Главное меню", "Отменено. Ни", "Главное меню"], texts
+        assert tg.handed_out[help_update["update_id"]] >= 1 and tg.handed_out[later] == 1
+    finally:
+        await harness.stop()
