@@ -1,6 +1,7 @@
 """Erasure (152-ФЗ): after «Удалить мои данные» nothing that names the person is left anywhere in the database —
-not in other people's delivered or queued messages, not in offers or pairs, not in the SQLite file or its WAL,
-not in any PostgreSQL table — and the partners are told, without the name, that the pair is over."""
+not in other people's delivered or queued messages, not in offers or pairs, not in the Telegram updates parked
+while being handled, not in the SQLite file or its WAL, not in any PostgreSQL table — and the partners are told,
+without the name, that the pair is over."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from bot.delivery.worker import OutboxWorker
+from bot.services.parked_updates import Parked, park, parked_updates
+from bot.services.personal_data import forget_unconsented
 from handlers.dispatcher import Dispatcher
-from storage.models import Base, Offer, OutboxMessage, Pair
+from storage.models import Base, ChannelAccount, Offer, OutboxMessage, Pair
 from tests.client import DispatcherClient
+from tests.factories import make_person
 from tests.mentoring_helpers import make_iom, mentor, outbox_for, teacher
 from tests.recording_sender import RecordingSender
 
@@ -120,3 +124,63 @@ async def test_erasing_a_mentor_clears_their_contact_and_school(
     for needle in (MENTOR_CONTACT, "Ольховка"):
         for form in _forms(needle):
             assert form not in everything, f"{needle!r} is still stored"
+
+
+def _telegram_text(update_id: int, user_id: int, text: str) -> Parked:
+    """A Telegram message update as the poller parks it (the raw update, with its sender)."""
+    person = {"id": user_id, "is_bot": False, "first_name": NAME.split()[1]}
+    message = {
+        "message_id": update_id,
+        "date": 1_780_000_000,
+        "chat": {"id": user_id, "type": "private", **person},
+        "from": person,
+        "text": text,
+    }
+    return Parked(update_id, str(user_id), {"update_id": update_id, "message": message})
+
+
+async def test_erasure_removes_the_persons_parked_telegram_updates(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock, db_url: str
+) -> None:
+    """A slow Telegram update is parked with its raw text while it is handled (bot.channels.telegram.Poller):
+    erasing the person deletes the rows their Telegram accounts sent, from whichever messenger they erase."""
+    now, tg_user, other_user = clock.now(), 5_550_001, 5_550_002
+    async with sessions() as session, session.begin():
+        me = await teacher(session, now, "t1", full_name=NAME)
+        session.add(
+            ChannelAccount(platform="telegram", external_id=str(tg_user), person_id=me.id, created_at=now)
+        )
+        await make_person(session, now, platform="telegram", external_id=str(other_user))
+        await park(
+            session,
+            [_telegram_text(41, tg_user, MESSAGE), _telegram_text(42, other_user, "Чужое сообщение")],
+            now,
+        )
+    person = DispatcherClient(dispatcher, "t1")
+    await person.send("/menu")
+    await person.press("Мои данные")
+    await person.press("🗑 Удалить мои данные")
+    assert "удалены" in (await person.press("Да, удалить")).text
+
+    async with sessions() as session:
+        left = [(row.update_id, row.sender_id) for row in await parked_updates(session)]
+    assert left == [(42, str(other_user))]  # someone else's update is still being handled
+    everything = await _everything(db_url, sessions)
+    for needle in (MESSAGE, "Жимолость", NAME.split()[0]):
+        for form in _forms(needle):
+            assert form not in everything, f"{needle!r} is still stored"
+
+
+async def test_declining_consent_removes_the_parked_telegram_updates_of_the_account(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    now, tg_user = clock.now(), 5_550_011
+    async with sessions() as session, session.begin():
+        account = ChannelAccount(platform="telegram", external_id=str(tg_user), created_at=now)
+        session.add(account)
+        await session.flush()
+        await park(session, [_telegram_text(51, tg_user, MESSAGE)], now)
+        await forget_unconsented(session, account.id)
+    async with sessions() as session:
+        assert await parked_updates(session) == []
+        assert (await session.scalars(select(ChannelAccount))).all() == []

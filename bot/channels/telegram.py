@@ -19,6 +19,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -50,11 +51,13 @@ from aiogram.types import (
 from aiohttp import web
 from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App
 from bot.chat import Reply
 from bot.delivery import errors
 from bot.delivery.sender import Sender
+from bot.services.parked_updates import Parked, park, parked_updates, unpark
 from bot.settings import Settings, SettingsError
 from handlers import registry
 
@@ -73,6 +76,8 @@ POLL_RETRY_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0)  # backoff while getUpdates fails
 POLL_LIMIT = 100  # updates per getUpdates (Telegram's maximum)
 POLL_MAX_IN_FLIGHT = 100  # updates fetched and not yet handled, at most
 POLL_FOLLOW_UP = 0.25  # seconds between polls while the oldest fetched update is still being handled
+POLL_PARK_AFTER = 2.0  # seconds an update may hold the offset back (while more wait) before it is parked
+POLL_MAX_PARKED = 1000  # parked updates being handled at once, at most (past it the offset waits for them)
 
 NOT_TEXT = "Я понимаю только текст и нажатия на кнопки. Напишите сообщение или выберите вариант на кнопках."
 EMPTY_TEXT = "⬇️"
@@ -432,35 +437,74 @@ def parse_updates(bot: Bot, raw_updates: list[dict[str, Any]]) -> tuple[list[Upd
 
 
 # --- modes ---------------------------------------------------------------------------------------------------
+class _Unfinished:
+    """An update handed to handling and not done yet: when it was fetched, and the raw update (kept to be
+    parked if it turns slow)."""
+
+    __slots__ = ("fetched_at", "raw")
+
+    def __init__(self, fetched_at: float, raw: dict[str, Any]) -> None:
+        self.fetched_at = fetched_at
+        self.raw = raw
+
+
 class Poller:
-    """Long polling with at-least-once handling and no batch barrier.
+    """Long polling with at-least-once handling, no batch barrier, and slow updates parked.
 
     aiogram's own polling confirms updates (the next ``getUpdates`` offset passes them) as soon as they are
     handed to tasks, so a crash while they are being handled loses them: Telegram never sends them again.
-    Here the offset of every ``getUpdates`` is the oldest update not yet handled (or the one after the
-    newest when all are done), so a crash re-delivers only unfinished updates: an update may be handled
-    twice (one in flight at the crash), never lost.
+    Here the offset of every ``getUpdates`` is the oldest update not yet handled and not parked (or the one
+    after the newest when all are done), so a crash re-delivers only unfinished updates: an update may be
+    handled twice (one in flight at the crash), never lost.
 
     There is no batch barrier: while updates are being handled the poller fetches again, so one slow chat
     (a 40 s send) does not hold back other people. One person's updates are handled in the order sent,
     different people's concurrently (at most ``concurrency`` at once). Telegram hands out everything from
     the offset again, so updates already known (ids up to the newest seen) are skipped, and while updates
     are unfinished the next poll waits until the oldest one is done or ``POLL_FOLLOW_UP`` seconds have
-    passed (a poll would return at once, and a loop must not spin). At most ``max_in_flight`` updates are
-    unfinished at a time; past that the poller waits for the oldest. A failing ``getUpdates`` backs off
-    and retries.
+    passed (a poll would return at once, and a loop must not spin). At most ``max_in_flight`` updates (not
+    counting parked ones) are unfinished at a time; past that the poller waits for the oldest. A failing
+    ``getUpdates`` backs off and retries.
+
+    **Parking.** Telegram returns at most 100 updates from the offset, so an old unfinished update that
+    holds the offset back would let in almost nothing new once the 99 after it are done: everybody would
+    wait for it. So when the oldest unfinished update has been in flight for ``park_after`` seconds (a
+    report being built, a send to a slow chat) and later updates wait to be fetched (the last batch was
+    full, or ``max_in_flight`` is reached), the poller writes the raw update to ``telegram_parked_updates``
+    (``bot.services.parked_updates``), commits, and from then on leaves it out of the offset, which moves
+    on; the next oldest follows the same rule. Its row is deleted when its handling is over. On start,
+    before the first poll, rows left by a crash are handed to handling again (in update id order, so each
+    person's order is kept), and Telegram handing the same update out again (a crash between the commit
+    and the next poll) is skipped: a parked update may be handled twice, never lost. Updates that are not
+    slow never touch the database here. At most ``POLL_MAX_PARKED`` are parked at a time (past that the
+    offset waits, as without parking). Rows are not shared between instances: Telegram allows one poller
+    per bot token.
     """
 
     def __init__(
-        self, dp: AiogramDispatcher, bot: Bot, concurrency: int, max_in_flight: int = POLL_MAX_IN_FLIGHT
+        self,
+        dp: AiogramDispatcher,
+        bot: Bot,
+        concurrency: int,
+        max_in_flight: int = POLL_MAX_IN_FLIGHT,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+        park_after: float = POLL_PARK_AFTER,
     ) -> None:
         self.dp = dp
         self.bot = bot
         self.semaphore = asyncio.Semaphore(concurrency)
         self.max_in_flight = max_in_flight
+        self.sessions = sessions  # None: no parking (the offset waits for every update)
+        self.park_after = park_after
         self.stopping = False
         self.newest: int | None = None  # the highest update id handed to handling (or skipped)
-        self.unfinished: set[int] = set()  # ids handed to handling and not done yet
+        self.unfinished: dict[int, _Unfinished] = {}  # ids handed to handling and not done yet
+        self.parked: set[int] = set()  # the unfinished ones stored in the database: left out of the offset
+        self.backlog = False  # the last getUpdates returned a full batch: more may wait at Telegram
+        self._restored: set[int] = set()  # parked ids handed to handling again at start
+        self._park_paused_until = 0.0  # after a failed park, loop time before the next try
+        self._unpark_pending: set[int] = set()  # parked updates done: their rows are to be deleted
+        self._unparking: asyncio.Task[None] | None = None  # deleting them (one transaction for all pending)
         self._queues: dict[int, deque[Update]] = {}  # sender -> their updates not done yet, in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._fetch: asyncio.Task[list[dict[str, Any]]] | None = None
@@ -469,24 +513,37 @@ class Poller:
 
     @property
     def offset(self) -> int | None:
-        """The offset that confirms exactly the updates done: the oldest unfinished one's id."""
-        if self.unfinished:
+        """The offset that confirms exactly the updates done or parked: the oldest other unfinished one."""
+        if self.parked:
+            holding = [update_id for update_id in self.unfinished if update_id not in self.parked]
+            if holding:
+                return min(holding)
+        elif self.unfinished:
             return min(self.unfinished)
         return None if self.newest is None else self.newest + 1
+
+    def _holding(self) -> int:
+        """Unfinished updates that hold the offset back (not parked)."""
+        return len(self.unfinished) - len(self.parked)
 
     async def run(self) -> None:
         allowed = self.dp.resolve_used_update_types()
         failures = 0
         try:
+            await self._restore()
             while not self.stopping:
                 await self._wait_for_room()
                 if self.stopping:
                     break
+                if self.sessions is not None and (self.backlog or self._holding() >= self.max_in_flight):
+                    await self._park_blockers()
+                    if self._holding() >= self.max_in_flight:
+                        continue
                 self._fetch = asyncio.create_task(
                     self.bot(
                         RawGetUpdates(
                             offset=self.offset,
-                            timeout=0 if self.unfinished else POLL_TIMEOUT,
+                            timeout=0 if self._holding() else POLL_TIMEOUT,
                             limit=POLL_LIMIT,
                             allowed_updates=allowed,
                         ),
@@ -511,10 +568,13 @@ class Poller:
                 if failures:
                     log.info("telegram getUpdates works again after %d failure(s)", failures)
                     failures = 0
+                self.backlog = len(raw_updates) >= POLL_LIMIT
                 self._accept(raw_updates)
         except asyncio.CancelledError:
             for task in self._tasks:
                 task.cancel()
+            if self._unparking is not None:
+                self._unparking.cancel()
             raise
         await self._finish_in_flight()
         await self._confirm()
@@ -522,40 +582,174 @@ class Poller:
     def _accept(self, raw_updates: list[dict[str, Any]]) -> None:
         """Hand the updates not seen yet to their senders' queues (known ones come again: skip them)."""
         fresh = [raw for raw in raw_updates if not self._known(raw.get("update_id"))]
+        if self._restored:  # handed out again after a crash, and already being handled from its row
+            fresh = [raw for raw in fresh if raw.get("update_id") not in self._restored]
         updates, next_offset = parse_updates(self.bot, fresh)
-        for update in updates:
-            self.unfinished.add(update.update_id)
-            sender = _sender_id(update)
-            queue = self._queues.get(sender)
-            if queue is not None:  # that person's earlier update is still being handled: this one waits
-                queue.append(update)
-                continue
-            self._queues[sender] = deque([update])
-            task = asyncio.create_task(self._handle_in_order(sender))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if updates:
+            now = asyncio.get_running_loop().time()
+            raws = {raw.get("update_id"): raw for raw in fresh}
+            for update in updates:
+                self._enqueue(update, _Unfinished(now, raws[update.update_id]))
         if next_offset is not None:  # the skipped (unparsable) ones count as done
             newest = next_offset - 1
             self.newest = newest if self.newest is None else max(self.newest, newest)
 
+    def _enqueue(self, update: Update, unfinished: _Unfinished) -> None:
+        self.unfinished[update.update_id] = unfinished
+        sender = _sender_id(update)
+        queue = self._queues.get(sender)
+        if queue is not None:  # that person's earlier update is still being handled: this one waits
+            queue.append(update)
+            return
+        self._queues[sender] = deque([update])
+        task = asyncio.create_task(self._handle_in_order(sender))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _known(self, update_id: object) -> bool:
         return isinstance(update_id, int) and self.newest is not None and update_id <= self.newest
 
+    async def _restore(self) -> None:
+        """Before the first poll: hand the updates parked by an earlier run (that crashed) to handling."""
+        if self.sessions is None:
+            return
+        try:
+            async with self.sessions() as session:
+                rows = await parked_updates(session)
+        except Exception as exc:  # the rows stay for the next start; polling must not wait for the database
+            log.error("telegram parked updates could not be loaded (%s)", type(exc).__name__)
+            return
+        if not rows:
+            return
+        now = asyncio.get_running_loop().time()
+        unusable: list[int] = []
+        for row in rows:
+            parsed, _ = parse_updates(self.bot, [row.payload])
+            update = parsed[0] if parsed else None
+            if update is None or update.update_id != row.update_id:
+                unusable.append(row.update_id)
+                continue
+            self._restored.add(row.update_id)
+            self.parked.add(row.update_id)
+            self._enqueue(update, _Unfinished(now, row.payload))
+        if unusable:
+            log.warning("telegram: %d parked update(s) do not parse; dropped", len(unusable))
+            self._unpark_soon(unusable)
+        if len(rows) > len(unusable):
+            log.info(
+                "telegram: %d parked update(s) left by the previous run handed to handling",
+                len(rows) - len(unusable),
+            )
+
     async def _wait_for_room(self) -> None:
-        """Before the next poll, while updates are unfinished: wait until the oldest one is done (the offset
-        moves) or ``POLL_FOLLOW_UP`` seconds passed; while ``max_in_flight`` are unfinished, for the oldest."""
-        if not self.unfinished:
+        """Before the next poll, while updates hold the offset back: wait until the oldest one is done (the
+        offset moves) or ``POLL_FOLLOW_UP`` seconds passed; while ``max_in_flight`` are unfinished, for the
+        oldest (or until the oldest may be parked)."""
+        if not self._holding():
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + POLL_FOLLOW_UP
         started_at = self.offset
-        while self.unfinished and not self.stopping:
-            full = len(self.unfinished) >= self.max_in_flight
-            if not full and (self.offset != started_at or loop.time() >= deadline):
+        while self._holding() and not self.stopping:
+            now = loop.time()
+            full = self._holding() >= self.max_in_flight
+            if not full and (self.offset != started_at or now >= deadline):
                 return
+            timeout: float | None = deadline - now
+            if full:
+                park_at = self._park_due(full=True)
+                if park_at is not None and park_at <= now:
+                    return
+                timeout = None if park_at is None else park_at - now
             self._progress.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), None if full else deadline - loop.time())
+                await asyncio.wait_for(self._progress.wait(), timeout)
+
+    def _park_due(self, full: bool) -> float | None:
+        """When the oldest update holding the offset back is to be parked (loop time), or None: parking is
+        off, nothing waits to be fetched, a handling slot is not free (the updates taken in would only
+        wait for one), or ``POLL_MAX_PARKED`` are parked."""
+        if (
+            self.sessions is None
+            or not (full or self.backlog)
+            or self.semaphore.locked()
+            or len(self.parked) >= POLL_MAX_PARKED
+        ):
+            return None
+        holding = [update_id for update_id in self.unfinished if update_id not in self.parked]
+        if not holding:
+            return None
+        return max(self.unfinished[min(holding)].fetched_at + self.park_after, self._park_paused_until)
+
+    async def _park_blockers(self) -> None:
+        """Park the oldest updates holding the offset back that are due (see the class doc): one commit."""
+        assert self.sessions is not None
+        now = asyncio.get_running_loop().time()
+        due = self._park_due(self._holding() >= self.max_in_flight)
+        if due is None or due > now:
+            return
+        room = POLL_MAX_PARKED - len(self.parked)
+        blockers: list[int] = []
+        for update_id in sorted(self.unfinished):
+            if update_id in self.parked:
+                continue
+            if len(blockers) >= room or self.unfinished[update_id].fetched_at + self.park_after > now:
+                break
+            blockers.append(update_id)
+        age = now - self.unfinished[blockers[0]].fetched_at
+        rows = [
+            Parked(update_id, _sender_account(raw), raw)
+            for update_id in blockers
+            for raw in (self.unfinished[update_id].raw,)
+        ]
+        try:
+            async with self.sessions() as session, session.begin():
+                await park(session, rows, datetime.now(UTC))
+        except Exception as exc:
+            self._park_paused_until = now + self.park_after
+            log.warning(
+                "telegram: %d slow update(s) could not be parked (%s); the offset waits for them",
+                len(rows),
+                type(exc).__name__,
+            )
+            return
+        log.info(
+            "telegram: %d slow update(s) parked (the oldest, %s, in flight %.1f s); the offset moves on",
+            len(blockers),
+            blockers[0],
+            age,
+        )
+        done = [update_id for update_id in blockers if update_id not in self.unfinished]
+        self.parked.update(update_id for update_id in blockers if update_id in self.unfinished)
+        if done:  # finished while being parked
+            self._unpark_soon(done)
+
+    def _unpark_soon(self, update_ids: Iterable[int]) -> None:
+        """Delete the rows of these parked updates (done) now: the updates done meanwhile share the commit."""
+        self._unpark_pending.update(update_ids)
+        if self._unparking is None or self._unparking.done():
+            self._unparking = asyncio.create_task(self._unpark_pending_rows())
+
+    async def _unpark_pending_rows(self) -> None:
+        assert self.sessions is not None
+        while self._unpark_pending:
+            update_ids = sorted(self._unpark_pending)
+            try:
+                async with self.sessions() as session, session.begin():
+                    await unpark(session, update_ids)
+            except Exception as exc:
+                log.warning(
+                    "telegram: rows of %d parked update(s) could not be deleted (%s)%s",
+                    len(update_ids),
+                    type(exc).__name__,
+                    "; they are handled again on start" if self.stopping else ", trying again",
+                )
+                if self.stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), self.park_after)
+                continue
+            self._unpark_pending.difference_update(update_ids)
 
     async def _handle_in_order(self, sender: int) -> None:
         """One person's updates, in the order they were sent (people are handled concurrently)."""
@@ -569,7 +763,10 @@ class Poller:
                     except Exception:
                         log.exception("telegram update %s failed", update.update_id)
                 queue.popleft()
-                self.unfinished.discard(update.update_id)
+                self.unfinished.pop(update.update_id, None)
+                if update.update_id in self.parked:
+                    self.parked.discard(update.update_id)
+                    self._unpark_soon((update.update_id,))
                 self._progress.set()
         finally:
             del self._queues[sender]
@@ -577,14 +774,19 @@ class Poller:
     async def _finish_in_flight(self) -> None:
         """On a stop, let the updates being handled finish (cancelled with the poller past the grace time)."""
         tasks = list(self._tasks)
-        if not tasks:
-            return
-        try:
-            await asyncio.wait(tasks)
-        except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
-            raise
+        if tasks:
+            try:
+                await asyncio.wait(tasks)
+            except asyncio.CancelledError:
+                for task in tasks:
+                    task.cancel()
+                raise
+        if self._unparking is not None:
+            try:
+                await self._unparking
+            except asyncio.CancelledError:
+                self._unparking.cancel()
+                raise
 
     async def _confirm(self) -> None:
         """On a graceful stop, confirm the updates handled (else they would be handled again on start)."""
@@ -611,11 +813,28 @@ def _sender_id(update: Update) -> int:
     return -update.update_id
 
 
-async def _run_polling(dp: AiogramDispatcher, bot: Bot, inflight: InFlight, concurrency: int) -> None:
+def _sender_account(raw: dict[str, Any]) -> str | None:
+    """The Telegram user id of a raw update's sender, as ``ChannelAccount.external_id`` holds it."""
+    for kind in ("message", "callback_query"):
+        source = raw.get(kind)
+        if isinstance(source, dict):
+            sender = source.get("from")
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return str(sender["id"])
+    return None
+
+
+async def _run_polling(
+    dp: AiogramDispatcher,
+    bot: Bot,
+    inflight: InFlight,
+    concurrency: int,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+) -> None:
     try:
         await _with_startup_retry(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
         await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
-        poller = Poller(dp, bot, concurrency)
+        poller = Poller(dp, bot, concurrency, sessions=sessions)
         polling = asyncio.create_task(poller.run())
         try:
             await asyncio.shield(polling)
@@ -703,7 +922,7 @@ async def start_telegram(app: App, senders: dict[str, Sender]) -> list[asyncio.T
     if secret is not None:
         runner = _run_webhook(app, dp, bot, inflight, settings, secret)
     else:
-        runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency)
+        runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency, app.sessions)
     return [asyncio.create_task(_as_object(runner), name="telegram")]
 
 

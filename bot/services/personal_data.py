@@ -4,11 +4,13 @@ Personal columns are marked in the models with ``info={"personal": True}``; ever
 ``persons.id`` is found from the metadata, so a new table is covered without touching this module (and
 ``personal_record.COVERAGE`` must name it: a test checks).
 Erasure: the person's pairs end and their pending offers are withdrawn (the partners are returned, to be told),
-personal columns are cleared, messenger accounts, conversation states and link codes are deleted, messages to,
-about or quoting them (name, school, contacts) are emptied and, if not yet sent, cancelled, roles are revoked; what remains (region, municipality, levels,
-subjects, experience, birth year, diagnostic levels, ИОМ statuses, check-in bands) feeds aggregate reports and
-can no longer be tied to a messenger account or a name. Tables marked ``info={"erase": "delete"}`` (what a
-person asked for, e.g. interest in a support measure) lose the person's rows altogether.
+personal columns are cleared, messenger accounts, conversation states, link codes and the Telegram updates they
+sent that are parked while being handled (bot.services.parked_updates) are deleted, messages to, about or
+quoting them (name, school, contacts) are emptied and, if not yet sent, cancelled, roles are revoked; what
+remains (region, municipality, levels, subjects, experience, birth year, diagnostic levels, ИОМ statuses,
+check-in bands) feeds aggregate reports and can no longer be tied to a messenger account or a name. Tables
+marked ``info={"erase": "delete"}`` (what a person asked for, e.g. interest in a support measure) lose the
+person's rows altogether.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Table, Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.services.outbox import CUT_PAYLOAD
+from bot.services.parked_updates import forget_senders
 from storage.engine import checkpoint_after_commit
 from storage.models import (
     Base,
@@ -38,6 +42,8 @@ from storage.models import (
     Person,
     RoleGrant,
 )
+
+TELEGRAM = "telegram"  # the platform whose slow updates may be parked (bot.services.parked_updates)
 
 
 def _person_columns() -> list[tuple[Table, Column[Any]]]:
@@ -194,6 +200,7 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime) -> 
             )
     await session.execute(delete(LinkCode).where(LinkCode.person_id == person_id))
     await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person_id))
+    await _forget_parked(session, ChannelAccount.person_id == person_id)
     # deleting the accounts also deletes (database cascade) their conversation states and outbox rows
     await session.execute(delete(ChannelAccount).where(ChannelAccount.person_id == person_id))
     await session.execute(
@@ -205,9 +212,23 @@ async def erase_person(session: AsyncSession, person_id: int, now: datetime) -> 
     return Erasure(partners)
 
 
+async def _forget_parked(session: AsyncSession, accounts: ColumnElement[bool]) -> None:
+    """The slow Telegram updates these accounts sent that are parked while being handled (they hold the
+    person's own words) are deleted with the accounts."""
+    senders = list(
+        await session.scalars(
+            select(ChannelAccount.external_id).where(accounts, ChannelAccount.platform == TELEGRAM)
+        )
+    )
+    if senders:
+        await forget_senders(session, senders)
+
+
 async def forget_unconsented(session: AsyncSession, account_id: int) -> None:
-    """Consent was declined: delete the account (and, by cascade, its conversation state) unless it belongs
-    to a person."""
+    """Consent was declined: delete the account (and, by cascade, its conversation state, and its parked
+    Telegram updates) unless it belongs to a person."""
+    unclaimed = (ChannelAccount.id == account_id) & ChannelAccount.person_id.is_(None)
+    await _forget_parked(session, unclaimed)
     await session.execute(
         delete(ChannelAccount).where(ChannelAccount.id == account_id, ChannelAccount.person_id.is_(None))
     )

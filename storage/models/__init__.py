@@ -2,7 +2,7 @@
 
 from storage.base import Base
 from storage.models.broadcasts import Broadcast
-from storage.models.channel_state import ChannelCursor, SeenUpdate
+from storage.models.channel_state import ChannelCursor, ParkedTelegramUpdate, SeenUpdate
 from storage.models.checkins import (
     AnnouncementSent,
     CheckinDraft,
@@ -62,6 +62,7 @@ __all__ = [
     "Pair",
     "PairProposal",
     "PairSurvey",
+    "ParkedTelegramUpdate",
     "Person",
     "Program",
     "PulseAnswer",

@@ -1,10 +1,12 @@
-"""What the channel adapters must remember across restarts: long-poll cursors and updates already handled."""
+"""What the channel adapters must remember across restarts: long-poll cursors, updates already handled, and
+slow Telegram updates parked while they are being handled."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -29,3 +31,17 @@ class SeenUpdate(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ParkedTelegramUpdate(Base):
+    """A slow Telegram update that held back the ``getUpdates`` offset, stored so the offset can confirm it
+    while it is still being handled (``bot.channels.telegram.Poller``). The raw update as Telegram sent it
+    (a person's text: the row is deleted as soon as its handling is over, and with the sender's data on
+    erasure); rows left by a crash are handled again on start."""
+
+    __tablename__ = "telegram_parked_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sender_id: Mapped[str | None] = mapped_column(String(32), index=True)  # the Telegram user id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, info={"personal": True})
+    parked_at: Mapped[datetime] = mapped_column(UTCDateTime())
