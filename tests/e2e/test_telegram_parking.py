@@ -211,14 +211,14 @@ async def test_rows_left_by_a_crash_are_handled_first_in_order_and_a_redelivery_
     harness = TelegramBot(tg, tg_settings, clock)
     await harness.start()
     try:
-        await tg.wait_for_text(user, "Отменено")
+        await tg.wait_for_text(user, "Действие отменено")
         await tg.wait_until(lambda: tg.pending_updates == 0)
         await wait_for_rows(harness.sessions, set())
         await asyncio.sleep(0.5)
         texts = [(message.text or "")[:12] for message in tg.messages_to(user)]
         # help, menu, then /cancel («Отменено…» and the menu): each handled once, in the order sent, though
         # Telegram handed the parked ones out again
-        assert texts == ["«Навигатор м", "Главное меню", "Отменено. Ни", "Главное меню"], texts
+        assert texts == ["«Навигатор м", "Главное меню", "Действие отм", "Главное меню"], texts
         assert tg.handed_out[help_update["update_id"]] >= 1 and tg.handed_out[later] == 1
     finally:
         await harness.stop()
