@@ -426,6 +426,31 @@ class RequestSpacing:
             time.sleep(self._starts[0] + self.span - now)
 
 
+_SPACINGS: dict[tuple[str, float], RequestSpacing] = {}
+_SPACINGS_LOCK = threading.Lock()
+
+
+def spacing_for(token: str, rate: float) -> RequestSpacing:
+    """The one ``RequestSpacing`` of a token in this process: VK counts the calls of a token, so every client
+    of it built here (a restarted channel, the next app in the same process) shares the last second's calls."""
+    key = (hashlib.sha256(token.encode()).hexdigest(), rate)
+    with _SPACINGS_LOCK:
+        spacing = _SPACINGS.get(key)
+        if spacing is None:
+            spacing = _SPACINGS[key] = RequestSpacing(rate)
+        return spacing
+
+
+class _SpacedMethods:
+    """What ``VkBotLongPoll`` calls API methods through (``method``), spaced like every other call."""
+
+    def __init__(self, client: VkClient) -> None:
+        self.client = client
+
+    def method(self, method: str, values: dict[str, Any] | None = None) -> Any:
+        return self.client._spaced_call(method, dict(values or {}))
+
+
 class VkClient:
     """Async facade over vk-api: each call runs in a worker thread, spaced by ``spacing``."""
 
@@ -756,7 +781,8 @@ class VkChannel:
         return await asyncio.wrap_future(future)
 
     def _new_longpoll(self) -> VkBotLongPoll:
-        longpoll = VkBotLongPoll(self.client.vk, self.group_id, wait=self.options.wait)
+        # its groups.getLongPollServer is an API call like any other: it waits for its turn too
+        longpoll = VkBotLongPoll(_SpacedMethods(self.client), self.group_id, wait=self.options.wait)
         longpoll.session = self.poll_session
         return longpoll
 
@@ -942,9 +968,10 @@ def create_vk_channel(
     http = session_factory()
     vk = build_vk_api(app.settings, http)
     executor = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="vk-api")
-    client = VkClient(
-        vk, http, executor, DbPeerStore(app), RequestSpacing(app.settings.vk_requests_per_second)
-    )
+    token = app.settings.vk_group_token
+    assert token is not None  # build_vk_api checked it
+    spacing = spacing_for(token.get_secret_value(), app.settings.vk_requests_per_second)
+    client = VkClient(vk, http, executor, DbPeerStore(app), spacing)
     return VkChannel(app, client, session_factory(), options or LongPollOptions())
 
 
