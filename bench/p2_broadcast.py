@@ -5,8 +5,12 @@ delivered to the fakes (tests/fakes/telegram_server.py, tests/fakes/vk_server.py
    (measured at the fake, first to last request) as a share of 30/s. Goal ≥ 97 %.
 2. Telegram with the limiter off (worker limits and the renderer's limiter lifted): the bot-side ceiling,
    rows delivered per second for the whole drain (claim, send over HTTP, record). Goal ≥ 1,000/s.
-3. VK (20 requests/s, batches of ≤ 100 identical messages): the request rate as a share of 20/s, and
-   ``messages.send`` requests vs one per recipient. Goal ≥ 50× fewer.
+3. VK (20 requests/s, batches of ≤ 100 identical messages): the request rate as a share of 20/s (goal ≥ 97 %;
+   first to last ``messages.send`` as they arrive at the fake, i.e. leave the client — the fake's own handler
+   may run tens of ms later while the event loop it shares with the bot runs a claim, which at the first or
+   the last request moved the figure either way; the handler times are reported too),
+   ``messages.send`` requests vs one per recipient (goal ≥ 50× fewer), and the calls the fake refused with
+   error 6 for more than 20 arriving within one second (goal 0: the platform limit is never exceeded).
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ VK_TOKEN = "vk1.a.test"
 
 @dataclass
 class TimedVkServer(FakeVkServer):
-    """The VK fake, also noting when each ``messages.send`` request arrived."""
+    """The VK fake, also noting when its handler ran for each ``messages.send`` request (``arrivals`` has
+    when each request arrived, i.e. left the client: the handler may run later, when the event loop it
+    shares with the bot is busy)."""
 
     send_times: list[float] = field(default_factory=list)
 
@@ -163,8 +169,10 @@ async def vk_run(workspace: Workspace, recipients: int) -> dict[str, float]:
         "delivered": delivered,
         "seconds": seconds,
         "requests": server.request_count("messages.send"),
-        "request_rate": rate_of(server.send_times),
+        "request_rate": rate_of([at for at, method in server.arrivals if method == "messages.send"]),
+        "request_rate_at_handler": rate_of(server.send_times),
         "messages_at_fake": len(server.sent),
+        "refused_too_many": server.too_many_requests,
     }
 
 
@@ -187,7 +195,9 @@ async def run(workspace: Workspace, quick: bool = False) -> Result:
         vk_delivered=vk["delivered"],
         vk_messages_send_requests=vk["requests"],
         vk_request_rate_per_s=round(vk["request_rate"], 2),
+        vk_request_rate_at_handler_per_s=round(vk["request_rate_at_handler"], 2),
         vk_seconds=round(vk["seconds"], 2),
+        vk_refused_too_many_requests=vk["refused_too_many"],
     )
     tg_share = limited["send_rate"] / 30.0
     vk_share = vk["request_rate"] / 20.0
@@ -203,6 +213,9 @@ async def run(workspace: Workspace, quick: bool = False) -> Result:
     )
     result.goal("VK request rate / 20 per s", vk_share, 0.97, higher_is_better=True)
     result.goal("VK requests fewer than 1/recipient", fewer, 50.0, higher_is_better=True, unit="×")
+    result.goal(
+        "VK calls refused: over 20 in 1 s (error 6)", vk["refused_too_many"], 0, higher_is_better=False
+    )
     for label, run_ in (("Telegram limited", limited), ("Telegram unlimited", ceiling), ("VK", vk)):
         if run_["delivered"] != run_["queued"]:
             result.notes.append(f"{label}: delivered {run_['delivered']} of {run_['queued']} queued")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.vk import RequestSpacing
 from bot.clock import FakeClock
 from bot.delivery.limits import ChannelLimits, Throttle, limits_from_settings
 from bot.delivery.worker import ChannelWorker
@@ -98,3 +100,59 @@ def test_settings_give_platform_limits() -> None:
     assert limits["telegram"].per_second == 25 and limits["telegram"].per_chat_per_second == 1
     assert limits["telegram"].retry_after_channel_wide
     assert limits["vk"].per_second == 20 and limits["vk"].batch_size == 100
+    # VkClient's RequestSpacing keeps VK's rate: the worker adds no limiter, and keeps few sends queued
+    assert limits["vk"].paced_by_sender and limits["vk"].concurrency <= 3
+
+
+async def test_a_channel_paced_by_its_sender_gets_no_overall_limiter() -> None:
+    throttle = Throttle(ChannelLimits(per_second=1, paced_by_sender=True))
+    started = time.monotonic()
+    for _ in range(50):
+        await throttle.acquire()
+    assert time.monotonic() - started < 0.5  # 1/s would take 49 s
+
+
+def _spaced_calls(
+    spacing: RequestSpacing, calls: int, slow: dict[int, float], threads: int = 4
+) -> list[float]:
+    """``calls`` calls through ``spacing`` from ``threads`` threads; call ``i`` takes ``slow.get(i, 0)`` s.
+    Returns the calls' starts in order."""
+    starts: list[float] = []
+    taken = iter(range(calls))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                number = next(taken, None)
+            if number is None:
+                return
+            with spacing.turn():
+                starts.append(time.monotonic())
+                time.sleep(slow.get(len(starts) - 1, 0.0))
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return starts
+
+
+def test_request_spacing_a_late_call_does_not_push_back_the_calls_after_it() -> None:
+    spacing = RequestSpacing(20)
+    starts = _spaced_calls(spacing, 8, slow={2: 0.08})  # the third call holds the turn for 80 ms
+    offsets = [start - starts[0] for start in starts]
+    assert offsets[3] >= 2 * spacing.gap + 0.08 - 0.005  # the fourth had to wait for it...
+    for number in range(4, 8):  # ...the ones after it are back on their slots
+        assert abs(offsets[number] - number * spacing.gap) < 0.02, offsets
+
+
+def test_request_spacing_never_lets_more_than_the_limit_start_within_a_second() -> None:
+    spacing = RequestSpacing(20)
+    assert spacing.limit == 20 and 1.0 < spacing.span <= 1.02 + 1e-9
+    starts = _spaced_calls(spacing, 24, slow={1: 0.08})  # the third call starts late, the fourth on time
+    assert max_in_window(starts, spacing.span - 1e-6) <= 20
+    assert max_in_window(starts, 1.0) <= 20
+    # and it costs only the calls 20 after the late one, not the rate: 23 gaps plus the one delay
+    assert starts[-1] - starts[0] < 23 * spacing.gap + 0.08

@@ -2,10 +2,14 @@
 
 Thin on purpose: it turns VK updates into ``Incoming`` and ``Reply`` values into ``messages.send`` calls; it knows
 nothing of flows. Every blocking vk-api call runs in a worker thread (one thread for the long poll, a small pool
-for API calls), never on the event loop; vk-api itself serialises API calls with one lock. The rate
-(``settings.vk_requests_per_second``, a community token allows 20/s) is kept by ``RequestSpacing``, which
-spaces calls from their starts; vk-api's own ``RPS_DELAY`` is off (it counts from the previous call's end, so
-every request's time was added to every gap, on top of the outbox limiter).
+for API calls), never on the event loop; API calls go one at a time (vk-api serialises them with one lock). The
+rate (``settings.vk_requests_per_second``, a community token allows 20/s) is kept by ``RequestSpacing`` alone,
+for live answers and the outbox together: calls get slots spaced from the previous slot, not from the previous
+call's end or its late start, and a check on the actual starts keeps any second (plus a 20 ms margin) to the
+limit. vk-api's own ``RPS_DELAY`` is off (it counts from the previous call's end, so every request's time was
+added to every gap), and so is the outbox worker's limiter for VK (``ChannelLimits.paced_by_sender``: it ran
+on the event loop, whose timers fire late while a claim or a record holds the loop, and each late moment was
+lost again by the spacing behind it).
 
 Keyboards. A reply's buttons become an *inline* keyboard of ``callback`` buttons when they fit VK's inline
 limits (≤ 6 rows, ≤ 5 buttons per row, ≤ 10 buttons). Pressing one sends a ``message_event``, which we answer
@@ -42,7 +46,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -75,6 +79,10 @@ MAX_LABEL = 40
 INLINE_MAX_ROWS, INLINE_MAX_PER_ROW, INLINE_MAX_BUTTONS = 6, 5, 10
 KEYBOARD_MAX_ROWS, KEYBOARD_MAX_PER_ROW, KEYBOARD_MAX_BUTTONS = 10, 5, 40
 PEERS_PER_SEND = 100  # messages.send takes up to 100 peer_ids
+RATE_MARGIN = 0.02  # seconds added to the platform's second by RequestSpacing (jitter on the way to VK)
+# API calls waiting for their turn or running: the outbox keeps a few broadcast sends queued ahead
+# (ChannelLimits.concurrency for VK), the rest are left to live answers and uploads
+API_THREADS = 8
 HTTP_TIMEOUT = 30.0
 UPLOAD_TIMEOUT = 120.0
 
@@ -373,21 +381,74 @@ class DbPeerStore(PeerStore):
 
 
 class RequestSpacing:
-    """At most ``rate`` API calls a second for the whole token (live answers and the outbox together), each
-    call starting ``1 / rate`` after the previous one's start. Waited for in the calling worker thread."""
+    """At most ``rate`` API calls a second for the whole token (live answers and the outbox together),
+    waited for in the calling worker thread, on ``time.monotonic`` (never on the event loop, whose timers run
+    late whenever a database statement holds the loop).
 
-    def __init__(self, rate: float) -> None:
-        self.gap = 1.0 / rate
+    Each call gets a slot when it asks (``gap`` after the previous slot): a call that then starts late (its
+    thread woke late, the previous call was slow to return) does not push back the calls after it, so a
+    moment lost once is not lost for the rest of a broadcast. What keeps the platform's limit is a check on
+    the calls' actual starts: at most ``limit`` start within any ``span`` — the platform's second plus
+    ``margin``, room for the jitter between our clock and the moment the platform sees a call arrive (vk-api's
+    own 0.34 s for 3 calls a second leaves the same 20 ms). Calls start one at a time (``turn``), in the order
+    they were let through, so the start noted is the one that goes on the wire.
+    """
+
+    def __init__(self, rate: float, margin: float = RATE_MARGIN) -> None:
+        self.limit = max(1, int(rate))  # calls in one window
+        self.span = self.limit / rate + margin  # the window: a second (rate ≥ 1), plus the margin
+        self.gap = self.span / self.limit
         self._lock = threading.Lock()
+        self._calling = threading.Lock()  # one call at a time: vk-api sends one at a time anyway
         self._next_at = 0.0
+        self._starts: deque[float] = deque(maxlen=self.limit)  # the actual starts of the last ``limit`` calls
 
-    def wait(self) -> None:
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """One call's turn: wait for its slot and for the window, then run the call (the ``with`` body)."""
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next_at)
-            self._next_at = start + self.gap
-        if start > now:
-            time.sleep(start - now)
+            slot = max(now, self._next_at)
+            self._next_at = slot + self.gap
+        if slot > now:
+            time.sleep(slot - now)
+        with self._calling:
+            self._start()
+            yield
+
+    def _start(self) -> None:
+        """Note the start of a call, once fewer than ``limit`` calls started within the last ``span``."""
+        while True:
+            now = time.monotonic()
+            if len(self._starts) < self.limit or now >= self._starts[0] + self.span:
+                self._starts.append(now)
+                return
+            time.sleep(self._starts[0] + self.span - now)
+
+
+_SPACINGS: dict[tuple[str, float], RequestSpacing] = {}
+_SPACINGS_LOCK = threading.Lock()
+
+
+def spacing_for(token: str, rate: float) -> RequestSpacing:
+    """The one ``RequestSpacing`` of a token in this process: VK counts the calls of a token, so every client
+    of it built here (a restarted channel, the next app in the same process) shares the last second's calls."""
+    key = (hashlib.sha256(token.encode()).hexdigest(), rate)
+    with _SPACINGS_LOCK:
+        spacing = _SPACINGS.get(key)
+        if spacing is None:
+            spacing = _SPACINGS[key] = RequestSpacing(rate)
+        return spacing
+
+
+class _SpacedMethods:
+    """What ``VkBotLongPoll`` calls API methods through (``method``), spaced like every other call."""
+
+    def __init__(self, client: VkClient) -> None:
+        self.client = client
+
+    def method(self, method: str, values: dict[str, Any] | None = None) -> Any:
+        return self.client._spaced_call(method, dict(values or {}))
 
 
 class VkClient:
@@ -458,9 +519,10 @@ class VkClient:
         return await self._run(functools.partial(self._spaced_call, method, values))
 
     def _spaced_call(self, method: str, values: dict[str, Any]) -> Any:
-        if self.spacing is not None:
-            self.spacing.wait()
-        return self.vk.method(method, values)
+        if self.spacing is None:
+            return self.vk.method(method, values)
+        with self.spacing.turn():
+            return self.vk.method(method, values)
 
     async def _upload(self, url: str, field: str, attachment: Attachment) -> dict[str, Any]:
         files = {field: (attachment.filename, attachment.data)}
@@ -719,7 +781,8 @@ class VkChannel:
         return await asyncio.wrap_future(future)
 
     def _new_longpoll(self) -> VkBotLongPoll:
-        longpoll = VkBotLongPoll(self.client.vk, self.group_id, wait=self.options.wait)
+        # its groups.getLongPollServer is an API call like any other: it waits for its turn too
+        longpoll = VkBotLongPoll(_SpacedMethods(self.client), self.group_id, wait=self.options.wait)
         longpoll.session = self.poll_session
         return longpoll
 
@@ -904,10 +967,11 @@ def create_vk_channel(
     """Build the API client, the outbox sender and the long-poll loop from settings (not started)."""
     http = session_factory()
     vk = build_vk_api(app.settings, http)
-    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vk-api")
-    client = VkClient(
-        vk, http, executor, DbPeerStore(app), RequestSpacing(app.settings.vk_requests_per_second)
-    )
+    executor = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="vk-api")
+    token = app.settings.vk_group_token
+    assert token is not None  # build_vk_api checked it
+    spacing = spacing_for(token.get_secret_value(), app.settings.vk_requests_per_second)
+    client = VkClient(vk, http, executor, DbPeerStore(app), spacing)
     return VkChannel(app, client, session_factory(), options or LongPollOptions())
 
 

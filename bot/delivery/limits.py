@@ -3,6 +3,11 @@
 Rates use ``aiolimiter.AsyncLimiter`` (a leaky bucket) with a bucket of one request, so requests are spaced
 evenly: in any window of ``w`` seconds at most ``1 + rate * w`` requests start. The limiter runs on real
 (loop) time, not the injected clock: it shapes traffic, it decides nothing stored.
+
+A channel whose sender keeps the platform's rate itself (``paced_by_sender``: VK, whose ``RequestSpacing``
+spaces every API call of the token, live answers included) gets no overall limiter here: a second limiter
+at the same rate in front of it only adds its own delays (on the event loop, late whenever the loop is
+busy) to the sender's.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from aiolimiter import AsyncLimiter
 
 from bot.settings import Settings
 
+VK_SENDS_AHEAD = 3  # VK broadcast sends in flight at once: ≈ 150 ms of requests at 20/s
+
 
 @dataclass(frozen=True)
 class ChannelLimits:
@@ -23,6 +30,7 @@ class ChannelLimits:
     concurrency: int = 16  # requests in flight at once, inside the rate
     batch_size: int = 1  # recipients per ``send_many`` request (VK: up to 100)
     retry_after_channel_wide: bool = False  # a 429 pauses the whole channel (Telegram)
+    paced_by_sender: bool = False  # the sender keeps ``per_second`` itself (VK): no limiter of the worker's
 
 
 def limits_from_settings(settings: Settings) -> dict[str, ChannelLimits]:
@@ -36,8 +44,11 @@ def limits_from_settings(settings: Settings) -> dict[str, ChannelLimits]:
         ),
         "vk": ChannelLimits(
             per_second=settings.vk_requests_per_second,
-            concurrency=settings.delivery_concurrency,
+            # sends queued in the VK client ahead of the one going out: enough to cover a claim or a record
+            # holding the event loop, few enough to leave the API threads and the next slots to live answers
+            concurrency=min(settings.delivery_concurrency, VK_SENDS_AHEAD),
             batch_size=settings.vk_batch_size,
+            paced_by_sender=True,  # bot.channels.vk.RequestSpacing
         ),
         "console": ChannelLimits(per_second=50.0, concurrency=1),
     }
@@ -60,14 +71,15 @@ class Throttle:
 
     def __init__(self, limits: ChannelLimits, max_chats: int = 10_000) -> None:
         self.limits = limits
-        self.overall = _spaced_limiter(limits.per_second)
+        self.overall = None if limits.paced_by_sender else _spaced_limiter(limits.per_second)
         self._next_at: OrderedDict[str, float] = OrderedDict()  # chat -> earliest loop time of its next send
         self._max_chats = max_chats
 
     async def acquire(self, chat: str | None = None) -> None:
         """Wait until one more request (to ``chat``, when the channel limits chats) may start."""
         if chat is None or self.limits.per_chat_per_second is None:
-            await self.overall.acquire()
+            if self.overall is not None:
+                await self.overall.acquire()
             return
         gap = 1.0 / self.limits.per_chat_per_second
         loop = asyncio.get_running_loop()
@@ -75,7 +87,8 @@ class Throttle:
             wait = self._next_at.get(chat, 0.0) - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            await self.overall.acquire()
+            if self.overall is not None:
+                await self.overall.acquire()
             now = loop.time()
             if now >= self._next_at.get(chat, 0.0):
                 self._remember(chat, now + gap)

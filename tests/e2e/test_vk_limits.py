@@ -5,7 +5,9 @@ Through the real vk-api client and the real app against ``tests/fakes/vk_server.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from vk_api.exceptions import ApiError
 from handlers.menu import HELP_TEXT
 from handlers.messages import Attachment, Button, Reply
 from tests.e2e.vk_fixtures import VkBot
-from tests.fakes.vk_server import OLD_CLIENT, ClientInfo, FakeVkServer
+from tests.fakes.vk_server import OLD_CLIENT, REQUESTS_PER_SECOND, ClientInfo, FakeVkServer
 
 DOC = b"PK\x03\x04 plan"
 
@@ -73,6 +75,31 @@ async def test_a_broadcast_with_a_file_uploads_it_for_each_recipient(vk_bot: VkB
         assert message.attachment is not None and message.attachment.startswith(f"doc{peer}_")
         assert vk.file(message.attachment).data == DOC
     assert vk.request_count("docs.getMessagesUploadServer") == 3
+
+
+async def test_more_than_20_calls_within_a_second_get_error_6(vk_server: FakeVkServer) -> None:
+    http = vk_server.session_factory()()
+    values = {"access_token": vk_server.token, "v": "5.199", "group_id": "1"}
+
+    def call() -> dict[str, Any]:
+        answer = http.post("https://api.vk.ru/method/groups.getLongPollServer", data=values).json()
+        assert isinstance(answer, dict)
+        return answer
+
+    def burst(count: int) -> list[dict[str, Any]]:
+        return [call() for _ in range(count)]
+
+    started = time.monotonic()
+    answers = await asyncio.to_thread(burst, REQUESTS_PER_SECOND + 2)
+    assert time.monotonic() - started < 1.0  # all of them within one second
+    assert all("response" in answer for answer in answers[:REQUESTS_PER_SECOND])
+    assert [answer["error"]["error_code"] for answer in answers[REQUESTS_PER_SECOND:]] == [6, 6]
+    assert answers[-1]["error"]["error_msg"] == "Too many requests per second"
+    assert vk_server.too_many_requests == 2
+    await asyncio.sleep(1.05)  # a second later there is room again
+    assert "response" in await asyncio.to_thread(call)
+    vk_server.too_many_requests = 0  # refused on purpose here (the fixture checks the bot never is)
+    http.close()
 
 
 # --- item 9: apps without callback buttons or inline keyboards ------------------------------------------------

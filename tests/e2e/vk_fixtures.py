@@ -2,7 +2,8 @@
 
 Fixtures (all function-scoped; every test using them runs on SQLite and PostgreSQL through ``db_url``):
 
-- ``vk_server``   — a started ``FakeVkServer`` (no bot yet); group id 1, token ``vk1.a.test``.
+- ``vk_server``   — a started ``FakeVkServer`` (no bot yet); group id 1, token ``vk1.a.test``; at the end it
+  checks that no call was refused for going over VK's 20 calls a second.
 - ``vk_settings`` — ``Settings`` for the real app: the test database, the VK token and group id.
 - ``vk_longpoll`` — ``LongPollOptions`` for tests (1 s long poll, back-off 0.1 s doubling up to 0.5 s).
 - ``vk_bot``      — a started ``VkBot`` harness (the real app + ``start_vk``), stopped after the test.
@@ -129,6 +130,8 @@ async def vk_server() -> AsyncIterator[FakeVkServer]:
     await server.start()
     yield server
     await server.close()
+    # the bot never exceeds VK's 20 calls a second, whatever the test did
+    assert server.too_many_requests == 0, f"{server.too_many_requests} calls refused with error 6"
 
 
 @pytest.fixture

@@ -19,11 +19,20 @@ the recipient its owner) and cannot be attached in a message to anyone else (err
 ``button_actions``, an inline keyboard without ``inline_keyboard``) is stored but cannot be pressed, and the
 standard keyboard under a person's input field is tracked (``keyboard_under_input``) as their app keeps it:
 until a message brings another one or an empty one, or (``one_time``) a button of it is pressed.
+
+The rate limit too (https://dev.vk.com/ru/api/api-requests: 20 requests a second with a community token): an
+API method call that makes more than ``requests_per_second`` calls arrive within one second (``rate_window``,
+a sliding window over the arrivals of every method) is refused with error 6 "Too many requests per second"
+and counted in ``too_many_requests``. A call arrives when it leaves the client: ``VkRedirectAdapter`` stamps
+it (``SENT_AT_HEADER``, this process's monotonic clock) as it goes on the wire, which on loopback is when VK
+would receive it; the handler itself may run later, when the event loop it shares with the bot under test is
+busy, and that delay is the fake's, not the client's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import json
 import secrets
@@ -47,6 +56,9 @@ KEYBOARD_MAX_ROWS, KEYBOARD_MAX_PER_ROW, KEYBOARD_MAX_BUTTONS = 10, 5, 40
 MAX_LABEL, MAX_PAYLOAD = 40, 255
 MAX_MESSAGE = 4096
 MAX_PEERS = 100
+REQUESTS_PER_SECOND = 20  # VK's limit for a community (group) token
+TOO_MANY_REQUESTS_CODE = 6
+SENT_AT_HEADER = "X-Fake-Sent-At"  # when the request left the client (time.monotonic(), set by the adapter)
 
 
 class VkRedirectAdapter(HTTPAdapter):
@@ -59,6 +71,7 @@ class VkRedirectAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         assert request.url is not None and request.url.startswith(VK_API_BASE)
         request.url = self.target_base + request.url[len(VK_API_BASE) :]
+        request.headers[SENT_AT_HEADER] = repr(time.monotonic())
         return super().send(request, **kwargs)
 
 
@@ -166,6 +179,8 @@ class FakeVkServer:
     token: str = "vk1.a.test"
     group_id: int = 1
     max_wait: float = 5.0  # cap on how long a long poll is held, whatever ``wait`` the client asks
+    requests_per_second: int = REQUESTS_PER_SECOND  # API calls allowed in any ``rate_window``
+    rate_window: float = 1.0
 
     base_url: str = ""
     key: str = field(default_factory=lambda: secrets.token_hex(8))
@@ -174,6 +189,8 @@ class FakeVkServer:
     answered: list[dict[str, Any]] = field(default_factory=list)  # sendMessageEventAnswer calls
     requests_by_method: Counter[str] = field(default_factory=Counter)
     uploads: dict[str, Upload] = field(default_factory=dict)  # upload token -> file
+    too_many_requests: int = 0  # calls refused with error 6 by the rate limit (injected failures not counted)
+    arrivals: list[tuple[float, str]] = field(default_factory=list)  # (when, method) of every API call
     saved: dict[str, Upload] = field(default_factory=dict)  # "doc-1_5" / "photo-1_7" -> file
 
     def __post_init__(self) -> None:
@@ -189,6 +206,7 @@ class FakeVkServer:
         self._pressed: dict[str, tuple[int, int]] = {}  # event_id -> (user_id, peer_id)
         self._clients: dict[int, ClientInfo] = {}
         self._under_input: dict[int, SentMessage] = {}  # peer -> the message whose standard keyboard is shown
+        self._arrivals_sorted: list[float] = []  # when the API calls of the last two windows arrived
 
     # --- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -505,7 +523,11 @@ class FakeVkServer:
         await self._notify()
         if self.down:
             return web.Response(status=503, text="Service Unavailable")
+        too_many = self._too_many(request)
         params = {k: str(v) for k, v in (await request.post()).items()}
+        if too_many:
+            self.too_many_requests += 1
+            return _error(TOO_MANY_REQUESTS_CODE, "Too many requests per second", params)
         if params.get("access_token") != self.token:
             return _error(5, "User authorization failed: invalid access_token", params)
         if not params.get("v"):
@@ -528,6 +550,20 @@ class FakeVkServer:
             self._lost_answers[method] -= 1
             return web.Response(status=504, text="Gateway Timeout")
         return web.json_response({"response": result})
+
+    def _too_many(self, request: web.Request) -> bool:
+        """Note the call's arrival; True when it is one of more than ``requests_per_second`` calls that
+        arrived within the ``rate_window`` ending with it (a refused call arrived too, and counts)."""
+        sent_at = request.headers.get(SENT_AT_HEADER)
+        arrived = float(sent_at) if sent_at else time.monotonic()
+        self.arrivals.append((arrived, request.match_info["method"]))
+        arrivals = self._arrivals_sorted
+        del arrivals[: bisect.bisect_right(arrivals, arrived - 2 * self.rate_window)]  # long past
+        bisect.insort(arrivals, arrived)
+        within = bisect.bisect_right(arrivals, arrived) - bisect.bisect_right(
+            arrivals, arrived - self.rate_window
+        )
+        return within > self.requests_per_second
 
     def _handlers(self) -> dict[str, Callable[[dict[str, str]], Any]]:
         return {
