@@ -824,16 +824,29 @@ def _sender_account(raw: dict[str, Any]) -> str | None:
     return None
 
 
+async def learn_username(bot: Bot, settings: Settings) -> None:
+    """Invitation links (``t.me/<bot>?start=<code>``) need the bot's @username: without
+    ``TELEGRAM_BOT_USERNAME`` it is asked of Telegram once at start (``getMe``) and kept in the settings."""
+    if settings.telegram_bot_username:
+        return
+    me = await _with_startup_retry(bot.get_me, "getMe")
+    if me.username:
+        settings.telegram_bot_username = me.username
+
+
 async def _run_polling(
     dp: AiogramDispatcher,
     bot: Bot,
     inflight: InFlight,
     concurrency: int,
     sessions: async_sessionmaker[AsyncSession] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     try:
         await _with_startup_retry(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
         await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        if settings is not None:
+            await learn_username(bot, settings)
         poller = Poller(dp, bot, concurrency, sessions=sessions)
         polling = asyncio.create_task(poller.run())
         try:
@@ -892,6 +905,7 @@ async def _run_webhook(
             "setWebhook",
         )
         await _with_startup_retry(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        await learn_username(bot, settings)
         await asyncio.Event().wait()  # serve until cancelled
     finally:
         await hook.wait_idle(SHUTDOWN_GRACE)
@@ -922,7 +936,7 @@ async def start_telegram(app: App, senders: dict[str, Sender]) -> list[asyncio.T
     if secret is not None:
         runner = _run_webhook(app, dp, bot, inflight, settings, secret)
     else:
-        runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency, app.sessions)
+        runner = _run_polling(dp, bot, inflight, settings.telegram_concurrency, app.sessions, settings)
     return [asyncio.create_task(_as_object(runner), name="telegram")]
 
 

@@ -46,3 +46,4 @@ async def test_run_bot_serves_telegram_and_drains_the_outbox(
     await tg_server.send_text(USER, "/menu")
     await tg_server.assert_no_new_messages(USER, within=0.3)
     assert len(tg_server.calls_to("getUpdates")) == polls
+
