@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.chat import Incoming, Reply
 from bot.clock import Clock
@@ -156,8 +156,12 @@ def log_extra(incoming: Incoming) -> dict[str, str]:
     return {"channel": incoming.channel, "kind": "action" if incoming.action else "text"}
 
 
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
 def database_busy(exc: BaseException) -> bool:
-    """SQLite's SQLITE_BUSY ("database is locked"), possibly behind the error of the rolled-back transaction:
+    """SQLite's SQLITE_BUSY ("database is locked") or a PostgreSQL deadlock or serialization failure, possibly
+    behind the error of the rolled-back transaction:
     the update can be handled again from the start."""
     seen: BaseException | None = exc
     for _ in range(5):
@@ -165,5 +169,7 @@ def database_busy(exc: BaseException) -> bool:
             return False
         if isinstance(seen, OperationalError) and "database is locked" in str(seen.orig):
             return True
+        if isinstance(seen, DBAPIError) and getattr(seen.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True  # PostgreSQL ended this transaction to break a lock cycle: run the update again
         seen = seen.__cause__ or seen.__context__
     return False

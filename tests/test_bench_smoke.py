@@ -11,15 +11,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_p4_run_writes_results(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "p4", "--output", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
     )
+
+
+def test_quick_p4_run_writes_results(tmp_path: Path) -> None:
+    completed = _bench("--quick", "--only", "p4", "--output", str(tmp_path))
     assert completed.returncode == 0, completed.stderr
     assert "assign_cohort time" in completed.stdout
     report = json.loads((tmp_path / "latest.json").read_text())
@@ -39,14 +38,7 @@ def test_quick_p4_run_writes_results(tmp_path: Path) -> None:
 
 
 def test_unknown_benchmark_is_rejected(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--only", "p9", "--output", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    completed = _bench("--only", "p9", "--output", str(tmp_path))
     assert completed.returncode == 2
     assert "unknown benchmark" in completed.stderr
     assert not (tmp_path / "latest.json").exists()
@@ -54,14 +46,7 @@ def test_unknown_benchmark_is_rejected(tmp_path: Path) -> None:
 
 def test_quick_floors_run_prints_every_piece(tmp_path: Path) -> None:
     """The P1 floors benchmark runs the real dispatcher, renderer and engines; only the shape is checked."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "floors", "--output", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    completed = _bench("--quick", "--only", "floors", "--output", str(tmp_path))
     assert completed.returncode == 0, completed.stderr
     [result] = json.loads((tmp_path / "latest.json").read_text())["results"]
     pieces = ("echo_update", "dispatcher_start_new", "dispatcher_menu", "send_reply", "session_empty")

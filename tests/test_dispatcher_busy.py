@@ -118,3 +118,24 @@ async def test_a_lock_behind_another_error_is_retried_too(
     assert "Навигатор молодого педагога" in replies[0].text
     [state] = await _states(sessions)
     assert state.flow == "onboarding"
+
+
+def test_a_postgresql_deadlock_or_serialization_failure_is_run_again() -> None:
+    """PostgreSQL ends one transaction of a lock cycle ("deadlock detected", 40P01) or of a serialization
+    conflict (40001): the guard handles the whole update again, as for SQLite's "database is locked"."""
+    from sqlalchemy.exc import DBAPIError
+
+    from handlers.update_guard import database_busy
+
+    class Orig(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__("pg error")
+            self.sqlstate = sqlstate
+
+    for code, busy in (("40P01", True), ("40001", True), ("23505", False)):
+        error = DBAPIError("UPDATE outbox ...", None, Orig(code))
+        assert database_busy(error) is busy, code
+        try:
+            raise RuntimeError("the transaction was rolled back") from error
+        except RuntimeError as wrapped:
+            assert database_busy(wrapped) is busy, code

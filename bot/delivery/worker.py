@@ -41,7 +41,7 @@ from bot.delivery.errors import DeliveryError, PermanentError, RetryAfter, Trans
 from bot.delivery.limits import DEFAULT_LIMITS, ChannelLimits, Throttle
 from bot.delivery.retry import RetryPolicy
 from bot.delivery.sender import Sender, supports_batches
-from bot.services.outbox import CUT_PAYLOAD
+from bot.services.outbox import CUT_PAYLOAD, lock_rows_in_id_order
 from bot.services.preferences import quiet_window
 from bot.services.quiet_hours import next_allowed_time, zone
 from bot.settings import Settings
@@ -343,6 +343,9 @@ class ChannelWorker:
             if error is not None:
                 self.stats.by_error[type(error).__name__] += 1
         async with self._writing, self.sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":  # one lock order with an admin's cancel
+                ids = [*delivered, *(i for group in failed.values() for i in group), *(r[0] for r in retries)]
+                await lock_rows_in_id_order(session, OutboxMessage.id.in_(ids))
             if delivered:
                 # a row cancelled while in flight was still delivered: record the truth
                 await session.execute(

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import Reply
-from bot.services.outbox import Outgoing, enqueue_many
+from bot.services.outbox import Outgoing, enqueue_many, lock_rows_in_id_order
 from bot.services.segments import Segment, recipient_chunk
 from storage.models import Broadcast, OutboxMessage
 
@@ -198,12 +198,11 @@ async def cancel_broadcast(session: AsyncSession, broadcast_id: int, now: dateti
     if not found:
         return None
     broadcast = found[0]
+    open_rows = (OutboxMessage.status.in_(("pending", "sending")),)
+    ids = await lock_rows_in_id_order(session, OutboxMessage.batch_key == batch_key(broadcast_id), *open_rows)
     await session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.batch_key == batch_key(broadcast_id),
-            OutboxMessage.status.in_(("pending", "sending")),
-        )
+        .where(OutboxMessage.id.in_(ids), *open_rows)
         .values(status="cancelled", finished_at=now, last_error="cancelled by an administrator")
     )
     broadcast.status, broadcast.finished_at, broadcast.enqueue_done = CANCELLED, now, True

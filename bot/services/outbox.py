@@ -317,3 +317,16 @@ async def purge_finished(session: AsyncSession, before: datetime) -> int:
     )
     seen = await session.execute(delete(SeenUpdate).where(SeenUpdate.seen_at < before))
     return int(ended.rowcount or 0) + int(seen.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def lock_rows_in_id_order(session: AsyncSession, *criteria: Any) -> list[int]:
+    """The ids of the outbox rows matching ``criteria``, locked in id order on PostgreSQL (``FOR UPDATE``).
+
+    A transaction that changes several outbox rows takes their locks this way first, so two of them never
+    wait for each other in a cycle: an admin's cancel (rows of one broadcast) and the worker recording
+    outcomes (delivered ones, then retries) used to lock the same rows in different orders, and PostgreSQL
+    ended the cancel with "deadlock detected". SQLite has one writer at a time: the ids only."""
+    query = select(OutboxMessage.id).where(*criteria).order_by(OutboxMessage.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=OutboxMessage)
+    return list((await session.scalars(query)).all())

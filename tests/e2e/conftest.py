@@ -32,6 +32,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.services.outbox import notify
 from bot.settings import Settings
 from handlers.messages import Reply
+from storage.engine import create_engine, session_factory
 from storage.models import ChannelAccount, OutboxMessage
 from tests.e2e.vk_fixtures import *  # noqa: F403
 from tests.factories import make_person
@@ -169,6 +170,14 @@ async def tg_server() -> AsyncIterator[FakeTelegramServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def db_sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the test database from outside the bot (a bot process, a restarted harness)."""
+    engine = create_engine(db_url)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

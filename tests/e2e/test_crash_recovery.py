@@ -34,7 +34,6 @@ from bot.delivery.worker import UNRECORDED_PER_SLOT
 from bot.services.outbox import notify
 from bot.services.profiles import birth_year_from_answer
 from handlers.messages import Incoming, Reply
-from storage.engine import create_engine, session_factory
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
 from tests.e2e.bot_process import BotProcess, bot_env
 from tests.e2e.conftest import TelegramBot
@@ -51,13 +50,6 @@ SEND_CONCURRENCY = 2
 SLOW_SEND = 10.0  # seconds one chat's sendMessage takes in the slow-chat test
 NAME = "Петрова Анна Сергеевна"
 EXPERIENCE = ["0 (первый год)", "1", "2", "3"]  # the experience buttons: years
-
-
-@pytest.fixture
-async def db_sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

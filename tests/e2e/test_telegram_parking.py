@@ -34,7 +34,6 @@ from bot.clock import FakeClock
 from bot.services.parked_updates import Parked, park
 from bot.settings import Settings
 from handlers.messages import Incoming, Reply
-from storage.engine import create_engine, session_factory
 from storage.models import ParkedTelegramUpdate
 from tests.e2e.bot_process import BotProcess, bot_env
 from tests.e2e.conftest import TelegramBot
@@ -118,13 +117,6 @@ async def test_a_slow_update_is_parked_and_nobody_waits_for_it(
     assert "Главное меню" in texts[0] and len(texts) == 2, texts
     assert handled == ["/menu", "/help"]
     await wait_for_rows(tg_bot.sessions, set())  # their rows are deleted once they are done
-
-
-@pytest.fixture
-async def db_sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 @pytest.fixture
