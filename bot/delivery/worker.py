@@ -345,7 +345,11 @@ class ChannelWorker:
         async with self._writing, self.sessions() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":  # one lock order with an admin's cancel
                 ids = [*delivered, *(i for group in failed.values() for i in group), *(r[0] for r in retries)]
-                await lock_rows_in_id_order(session, OutboxMessage.id.in_(ids))
+                ended = and_(  # the open rows of accounts found unreachable end too (``_mark_unreachable``)
+                    OutboxMessage.account_id.in_(list(unreachable_accounts)),
+                    OutboxMessage.status.in_(("pending", "sending")),
+                )
+                await lock_rows_in_id_order(session, or_(OutboxMessage.id.in_(ids), ended))
             if delivered:
                 # a row cancelled while in flight was still delivered: record the truth
                 await session.execute(
