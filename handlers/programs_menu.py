@@ -20,6 +20,7 @@ from handlers.mentoring_notices import AREA_LABELS
 from handlers.messages import Button, Incoming
 from handlers.navigation import menu_item_button, nav_row
 from handlers.registry import Flow
+from handlers.widgets import short
 from storage.models import Program
 
 flow = Flow("programs_menu", former_names=("programs",))
@@ -92,7 +93,7 @@ async def show_list(ctx: Ctx) -> None:
                 start=_date(program.starts_on),
             )
         )
-        buttons.append([OpenProgram(program.id).button(f"{number}. {program.title}"[:40])])
+        buttons.append([OpenProgram(program.id).button(short(f"{number}. {program.title}"))])
     pager: list[Button] = []
     if found.page > 0:
         pager.append(TurnPage(found.page - 1).button("◀"))

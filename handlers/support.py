@@ -26,7 +26,7 @@ from handlers.context import Ctx
 from handlers.messages import Button, Incoming, Reply
 from handlers.navigation import MENU, menu_item_button, nav_row
 from handlers.registry import Flow, MenuItem
-from handlers.widgets import Choice, FieldError, Option, TextField
+from handlers.widgets import Choice, FieldError, Option, TextField, short
 from storage.models import Person, SupportMeasure
 from storage.models.support import INTERESTED, RECEIVED
 
@@ -138,7 +138,7 @@ async def show_list(ctx: Ctx) -> None:
             mark = " " + _t(_MARKS[found.status]).strip() if found.status in _MARKS else ""
             lines.append(f"{number}. {found.measure.title} — {found.measure.organisation}{mark}")
             buttons.append(
-                [MeasureButton("d", found.measure.id).button(f"{number}. {found.measure.title}"[:40])]
+                [MeasureButton("d", found.measure.id).button(short(f"{number}. {found.measure.title}"))]
             )
     if any(f.measure.is_sample for f in fitting):
         lines.append("\n" + _t("list_sample"))

@@ -186,3 +186,21 @@ async def test_programme_gone_and_typed_text(
         await session.delete(program)
     gone = texts(await t1.press("1. Подходит 1"))
     assert "больше нет в каталоге" in gone
+
+
+async def test_a_long_programme_title_on_its_button_ends_with_an_ellipsis(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """The QA pass: ДПП buttons were cut mid-word at VK's 40 characters; they now end with «…»."""
+    now = clock.now()
+    title = "Формирование функциональной грамотности обучающихся на уроках математики"
+    async with sessions() as session, session.begin():
+        await teacher(session, now, "t1", deficits=["methodical"])
+        session.add(_program("LONG", title, now.date() + timedelta(days=3), created_at=now))
+    t1 = DispatcherClient(dispatcher, "t1")
+    await _programs(t1)
+    shown = t1.last
+    label = "1. Формирование функциональной грамотно…"
+    assert len(label) == 40 and label in shown.labels, shown.labels
+    detail = (await t1.press(label))[-1]
+    assert f"«{title}»" in detail.text
