@@ -23,7 +23,7 @@ from content.russian import render
 from handlers import registry
 from handlers.actions import Action
 from handlers.context import Ctx
-from handlers.mentoring_notices import teacher_card
+from handlers.mentoring_notices import teacher_card, when
 from handlers.messages import Button, Reply
 from handlers.navigation import nav_row
 from handlers.pair_health import answers_text
@@ -191,7 +191,7 @@ async def _proposal_line(ctx: Ctx, proposal: PairProposal) -> str:
     mentor = await ctx.session.get(Person, proposal.mentor_id)
     return (
         f"• {name_of(teacher)} ({_answer_mark(proposal.teacher_answer)}) — наставник {name_of(mentor)} "
-        f"({_answer_mark(proposal.mentor_answer)}), ответ до {proposal.due_at:%d.%m.%Y}"
+        f"({_answer_mark(proposal.mentor_answer)}), ответ до {when(proposal.due_at, ctx.me.timezone)}"
     )
 
 

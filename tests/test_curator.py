@@ -8,6 +8,7 @@ mentors M1 and M2) plus a new teacher T5 of S1 without a mentor and T6 of S2.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -97,6 +98,12 @@ async def test_pair_is_formed_only_when_both_accept(
     assert "Предложить пару: педагог Педагог T5 и наставник Сотрудник M1?" in confirm.text
     done = await curator.press("Да, предложить")
     assert "Предложения отправлены" in done.text
+    await _open_school(curator)
+    pairs = await curator.press("🤝 Пары и их здоровье")
+    async with sessions() as session:
+        zone = ZoneInfo(await session.scalar(select(Person.timezone).where(Person.id == p["C1"])) or "")
+    due = (NOW + timedelta(days=7)).astimezone(zone)  # in the curator's own zone (Tyumen: UTC+5), not UTC
+    assert f"ответ до {due:%d.%m.%Y %H:%M}" in pairs.text and due.hour != NOW.hour, pairs.text
     async with sessions() as session:
         proposal = await session.scalar(select(PairProposal))
         assert proposal is not None and (proposal.status, proposal.teacher_id) == ("pending", p["T5"])
