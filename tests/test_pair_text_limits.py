@@ -26,14 +26,20 @@ async def _world(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -
         return await build_school_world(session)
 
 
-async def test_a_methodists_long_message_is_refused_with_its_length_and_a_fitting_one_arrives_whole(
-    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
-) -> None:
-    world = await _world(sessions, clock)
+async def _methodist_at_card_of_t3(dispatcher: Dispatcher) -> DispatcherClient:
+    """The methodist of the school world, on the card of their teacher T3 («Мои педагоги»)."""
     methodist = DispatcherClient(dispatcher, "sch-ME")
     await methodist.send("/menu")
     await methodist.press("Мои педагоги")
     await methodist.press("1. Педагог T3")
+    return methodist
+
+
+async def test_a_methodists_long_message_is_refused_with_its_length_and_a_fitting_one_arrives_whole(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    world = await _world(sessions, clock)
+    methodist = await _methodist_at_card_of_t3(dispatcher)
     await methodist.press("✉️ Написать педагогу")
     refused = await methodist.send("а" * 3001)
     assert "Сообщение длиннее 3000 символов: в нём 3001 символ." in refused.text, refused.text
@@ -50,10 +56,7 @@ async def test_a_long_typed_reason_for_ending_a_pair_is_refused_and_the_pair_sta
     dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     world = await _world(sessions, clock)
-    methodist = DispatcherClient(dispatcher, "sch-ME")
-    await methodist.send("/menu")
-    await methodist.press("Мои педагоги")
-    await methodist.press("1. Педагог T3")
+    methodist = await _methodist_at_card_of_t3(dispatcher)
     await methodist.press("Завершить пару")
     refused = await methodist.send("причина " * 80)
     assert "Причина длиннее 500 символов: в нём 639 символов. Напишите её коротко." in refused.text, (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegramServer
@@ -108,3 +110,16 @@ def bot_env(db_url: str, server: FakeTelegramServer, tmp_path: Path, **extra: st
         }
     )
     return env
+
+
+@contextlib.asynccontextmanager
+async def bot_process_for(
+    db_url: str, server: FakeTelegramServer, tmp_path: Path, **extra: str
+) -> AsyncIterator[BotProcess]:
+    """A ``BotProcess`` on the test database (not started), killed at the end if it still runs."""
+    process = BotProcess(server, bot_env(db_url, server, tmp_path, **extra), tmp_path)
+    try:
+        yield process
+    finally:
+        if process.proc is not None:
+            await process.kill()

@@ -35,7 +35,7 @@ from bot.services.outbox import notify
 from bot.services.profiles import birth_year_from_answer
 from handlers.messages import Incoming, Reply
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person
-from tests.e2e.bot_process import BotProcess, bot_env
+from tests.e2e.bot_process import BotProcess, bot_env, bot_process_for
 from tests.e2e.conftest import TelegramBot
 from tests.factories import make_person
 from tests.fakes.telegram_server import FakeTelegramServer
@@ -56,12 +56,8 @@ EXPERIENCE = ["0 (первый год)", "1", "2", "3"]  # the experience button
 async def bot_process(
     db_url: str, tg_server: FakeTelegramServer, tmp_path: Path
 ) -> AsyncIterator[BotProcess]:
-    process = BotProcess(
-        tg_server, bot_env(db_url, tg_server, tmp_path, TELEGRAM_MESSAGES_PER_SECOND="30"), tmp_path
-    )
-    yield process
-    if process.proc is not None:
-        await process.kill()
+    async with bot_process_for(db_url, tg_server, tmp_path, TELEGRAM_MESSAGES_PER_SECOND="30") as process:
+        yield process
 
 
 def script(index: int) -> list[tuple[str, str, str]]:

@@ -35,7 +35,7 @@ from bot.services.parked_updates import Parked, park
 from bot.settings import Settings
 from handlers.messages import Incoming, Reply
 from storage.models import ParkedTelegramUpdate
-from tests.e2e.bot_process import BotProcess, bot_env
+from tests.e2e.bot_process import BotProcess, bot_process_for
 from tests.e2e.conftest import TelegramBot
 from tests.factories import make_person
 from tests.fakes.telegram_server import FakeTelegramServer
@@ -123,12 +123,8 @@ async def test_a_slow_update_is_parked_and_nobody_waits_for_it(
 async def bot_process(
     db_url: str, tg_server: FakeTelegramServer, tmp_path: Path
 ) -> AsyncIterator[BotProcess]:
-    process = BotProcess(
-        tg_server, bot_env(db_url, tg_server, tmp_path, TELEGRAM_MESSAGES_PER_SECOND="1000"), tmp_path
-    )
-    yield process
-    if process.proc is not None:
-        await process.kill()
+    async with bot_process_for(db_url, tg_server, tmp_path, TELEGRAM_MESSAGES_PER_SECOND="1000") as process:
+        yield process
 
 
 @pytest.mark.slow
